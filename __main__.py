@@ -1,0 +1,78 @@
+"""CloudBridge: one extraction pipeline per source database, per stack (= AWS account).
+
+Reads the typed config, builds the account's provider and stamps out the components;
+nothing else happens here.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import load_stack_config
+from components.naming import Naming
+from components.pipeline import ExtractionPipeline, PipelineArgs
+from components.platform import Platform, PlatformArgs
+
+config = load_stack_config()
+naming = Naming(environment=config.environment, account_id=config.account.id, region=config.region)
+
+# Every resource goes through this provider: the stack can only ever touch its own account.
+provider = aws.Provider(
+    "aws",
+    region=config.region,
+    assume_roles=[
+        aws.ProviderAssumeRoleArgs(
+            role_arn=config.account.deploy_role_arn,
+            session_name=f"cloudbridge-{config.environment}",
+        )
+    ],
+    allowed_account_ids=[config.account.id],
+    default_tags=aws.ProviderDefaultTagsArgs(tags=naming.default_tags()),
+)
+in_account = pulumi.ResourceOptions(providers=[provider])
+
+platform = Platform(
+    "platform",
+    PlatformArgs(
+        naming=naming,
+        subnet_ids=config.network.subnet_ids,
+        manage_dms_service_roles=config.account.manage_dms_service_roles,
+        slack_webhook_secret_arn=config.alerts.slack_webhook_secret_arn,
+        log_retention_days=config.lambdas.log_retention_days,
+    ),
+    opts=in_account,
+)
+
+pipelines = {
+    source.name: ExtractionPipeline(
+        source.name,
+        PipelineArgs(
+            naming=naming,
+            source=source,
+            vpc_id=config.network.vpc_id,
+            subnet_group_id=platform.subnet_group.replication_subnet_group_id,
+            kms_key_arn=platform.key.arn,
+            alerts_topic_arn=platform.alerts.topic.arn,
+            validator_bundle=platform.validator_bundle,
+            validator_layers=(config.lambdas.validator_layer_arn,),
+            log_retention_days=config.lambdas.log_retention_days,
+        ),
+        opts=in_account,
+    )
+    for source in config.sources
+}
+
+pulumi.export("alertsTopicArn", platform.alerts.topic.arn)
+pulumi.export(
+    "pipelines",
+    {
+        name: {
+            "landingBucket": p.landing.name,
+            "rawHistoryBucket": p.raw_history.name,
+            "failBucket": p.fail.name,
+            "metadataBucket": p.metadata.name,
+            "glueDatabase": p.catalog.database.name,
+            "replication": p.replication.identifier,
+        }
+        for name, p in pipelines.items()
+    },
+)

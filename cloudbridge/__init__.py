@@ -1,0 +1,1 @@
+"""CloudBridge command-line tools: offline plan, metadata, local sandbox."""

@@ -1,0 +1,208 @@
+"""Evaluate the Pulumi program offline, exactly as a stack would, under Pulumi's mocks.
+
+No Pulumi CLI, plugin or AWS credentials are involved: every resource the program
+declares is recorded with its inputs, its parent and its dependencies. The tests and
+``python -m cloudbridge plan`` both use this.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "cloudbridge"
+
+
+@dataclass(frozen=True)
+class Declared:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: Mapping[str, Any]
+    dependencies: tuple[str, ...]
+
+    def json(self, key: str) -> Any:
+        """An input that holds a JSON document (policies, mappings, settings)."""
+        return json.loads(self.inputs[key])
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[Declared] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Declared]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Declared:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Declared:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def descendants(self, urn: str) -> Iterator[Declared]:
+        for r in self.resources:
+            if r.parent == urn:
+                yield r
+                yield from self.descendants(r.urn)
+
+    def ancestors(self, resource: Declared) -> Iterator[Declared]:
+        urns = {r.urn: r for r in self.resources}
+        while resource.parent in urns:
+            resource = urns[resource.parent]
+            yield resource
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.resources:
+            if r.custom:
+                out[r.type] = out.get(r.type, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def stack_file(stack: str) -> Path:
+    return PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+
+
+def stacks() -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+
+
+def read_stack_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` block of ``Pulumi.<stack>.yaml`` as plain values."""
+    with open(stack_file(stack)) as fh:
+        return dict((yaml.safe_load(fh) or {}).get("config") or {})
+
+
+def engine_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Values as the engine hands them to the program: strings, objects as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def evaluate(stack: str, config: Optional[Mapping[str, Any]] = None) -> Plan:
+    """Run ``__main__.py`` for ``stack`` (its stack file, or ``config``) under mocks."""
+    import pulumi
+    from pulumi.runtime import mocks, settings
+    from pulumi.runtime.config import set_all_config
+
+    config = read_stack_config(stack) if config is None else config
+    plan = Plan(stack)
+    account = str((config.get(f"{PROJECT}:account") or {}).get("id", "000000000000"))
+    region = str(config.get("aws:region", "eu-west-2"))
+
+    class Recorder(mocks.MockMonitor):
+        def RegisterResource(self, request):  # noqa: N802 (gRPC name)
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                plan.resources.append(
+                    Declared(
+                        urn=response.urn,
+                        type=request.type,
+                        name=request.name,
+                        parent=request.parent,
+                        custom=bool(request.custom),
+                        inputs=self.resources[response.urn].state if request.custom else {},
+                        dependencies=tuple(request.dependencies),
+                    )
+                )
+            return response
+
+    fake = _FakeAws(account, region)
+    settings.ROOT.set(None)
+    mocks.set_mocks(fake, project=PROJECT, stack=stack, preview=False, monitor=Recorder(fake))
+    set_all_config(engine_config(config))
+
+    def program() -> pulumi.Output:
+        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+        exports = dict(settings.get_root_resource().outputs)
+        return pulumi.Output.from_input(exports).apply(plan.outputs.update)
+
+    sys.path.insert(0, str(PROJECT_ROOT))
+    try:
+        pulumi.runtime.test(program)()
+    finally:
+        sys.path.remove(str(PROJECT_ROOT))
+    return plan
+
+
+class _FakeAws:
+    """Mock provider: echoes inputs and adds the computed attributes the program reads."""
+
+    def __init__(self, account: str, region: str):
+        self.account, self.region = account, region
+
+    def new_resource(self, args):
+        from pulumi.runtime.mocks import MockResourceArgs  # noqa: F401 (type of args)
+
+        inputs = dict(args.inputs)
+        token = args.typ
+        name = inputs.get("name") or args.name
+        state = dict(inputs)
+        if token.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", state
+        service = token.split(":")[1].split("/")[0]
+        arn = f"arn:aws:{service}:{self.region}:{self.account}:{name}"
+        if token == "aws:s3/bucket:Bucket":
+            name = inputs.get("bucket") or args.name
+            arn = f"arn:aws:s3:::{name}"
+            state["bucket"] = name
+        elif token == "aws:iam/role:Role":
+            arn = f"arn:aws:iam::{self.account}:role/{name}"
+        elif token == "aws:sqs/queue:Queue":
+            state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
+        elif token == "aws:kms/key:Key":
+            state["keyId"] = f"key-{args.name}"
+            arn = f"arn:aws:kms:{self.region}:{self.account}:key/key-{args.name}"
+        elif token == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        elif token == "aws:sns/topic:Topic":
+            arn = f"arn:aws:sns:{self.region}:{self.account}:{name}"
+        elif token == "aws:cloudwatch/logGroup:LogGroup":
+            arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+        elif token.startswith("aws:dms/"):
+            ident = next((v for k, v in inputs.items() if k.endswith(("Id", "Identifier")) and isinstance(v, str)), name)
+            state["endpointArn"] = f"arn:aws:dms:{self.region}:{self.account}:endpoint:{ident}"
+            state["replicationInstanceArn"] = f"arn:aws:dms:{self.region}:{self.account}:rep:{ident}"
+        state.setdefault("arn", arn)
+        return f"{args.name}-id", state
+
+    def call(self, args):
+        return {}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cloudbridge plan", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to evaluate (default: dev)")
+    args = parser.parse_args(argv)
+    from components.config import ConfigError
+
+    try:
+        plan = evaluate(args.stack)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"stack {args.stack}: {sum(r.custom for r in plan.resources)} resources declared")
+    for pipeline in plan.of_type("cloudbridge:pipeline:ExtractionPipeline"):
+        n = sum(1 for r in plan.descendants(pipeline.urn) if r.custom)
+        print(f"  pipeline {pipeline.name}: {n} resources")
+    print("by type:")
+    for type_, n in plan.counts().items():
+        print(f"  {n:4d}  {type_}")
+    print("outputs:")
+    print(json.dumps(plan.outputs, indent=2, sort_keys=True, default=str))
+    return 0

@@ -1,0 +1,144 @@
+"""SlackAlerts: the alerts SNS topic and the notifier Lambda that posts to Slack.
+
+The webhook URL lives in Secrets Manager and is read by the function at run time, by
+ARN: it is never an SNS subscription endpoint, a config value or part of the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.function import LambdaFunction, LambdaFunctionArgs
+from components.naming import Naming
+from components.packaging import LambdaBundle
+
+# Services allowed to publish to the topic; the validator publishes through its role.
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+MAX_RECEIVE_COUNT = 5
+
+
+@dataclass(frozen=True)
+class SlackAlertsArgs:
+    naming: Naming
+    kms_key_arn: pulumi.Input[str]
+    webhook_secret_arn: str
+    bundle: LambdaBundle
+    log_retention_days: int
+
+
+class SlackAlerts(pulumi.ComponentResource):
+    topic: aws.sns.Topic
+    dead_letter_queue: aws.sqs.Queue
+    notifier: LambdaFunction
+
+    def __init__(self, name: str, args: SlackAlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("cloudbridge:alerts:SlackAlerts", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        account = naming.account_id
+
+        self.topic = aws.sns.Topic(
+            "alerts-topic",
+            name=naming.name("alerts"),
+            kms_master_key_id=args.kms_key_arn,
+            tags=naming.tags(),
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            "alerts-topic-policy",
+            arn=self.topic.arn,
+            policy=iam.document(
+                [
+                    iam.statement(
+                        "AllowAlarmsAndEvents",
+                        ["sns:Publish"],
+                        [self.topic.arn],
+                        principal={"Service": list(PUBLISHING_SERVICES)},
+                        condition={"StringEquals": {"aws:SourceAccount": account}},
+                    ),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sns:Publish"], [self.topic.arn]),
+                ]
+            ),
+            opts=child,
+        )
+
+        # Deliveries the notifier could not make (SNS redrive, async-invoke failures).
+        self.dead_letter_queue = aws.sqs.Queue(
+            "notifier-dlq",
+            name=naming.name("notifier-dlq"),
+            kms_master_key_id=args.kms_key_arn,
+            message_retention_seconds=14 * 24 * 3600,
+            tags=naming.tags(),
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            "notifier-dlq-policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=iam.document(
+                [
+                    iam.statement(
+                        "AllowAlertsTopicRedrive",
+                        ["sqs:SendMessage"],
+                        [self.dead_letter_queue.arn],
+                        principal={"Service": "sns.amazonaws.com"},
+                        condition={"ArnEquals": {"aws:SourceArn": self.topic.arn}},
+                    ),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:SendMessage"], [self.dead_letter_queue.arn]),
+                ]
+            ),
+            opts=child,
+        )
+
+        function_name = naming.name("slack-notifier")
+        self.notifier = LambdaFunction(
+            "slack-notifier",
+            LambdaFunctionArgs(
+                function_name=function_name,
+                description="Posts CloudBridge alerts from SNS to Slack",
+                bundle=args.bundle,
+                handler="functions.slack_alerts.handler.handler",
+                account_id=account,
+                kms_key_arn=args.kms_key_arn,
+                log_group_name=naming.lambda_log_group(function_name),
+                log_retention_days=args.log_retention_days,
+                statements=[
+                    iam.statement("ReadSlackWebhook", ["secretsmanager:GetSecretValue"], [args.webhook_secret_arn]),
+                    iam.statement("DeadLetter", ["sqs:SendMessage"], [self.dead_letter_queue.arn]),
+                    iam.statement("DeadLetterEncryption", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
+                ],
+                environment={
+                    "SLACK_WEBHOOK_SECRET_ARN": args.webhook_secret_arn,
+                    "CLOUDBRIDGE_ENVIRONMENT": naming.environment,
+                    "CLOUDBRIDGE_ACCOUNT_ID": account,
+                },
+                timeout_seconds=60,
+                memory_mb=256,
+                dead_letter_queue_arn=self.dead_letter_queue.arn,
+                tags=naming.tags(),
+            ),
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            "slack-notifier-invoke",
+            action="lambda:InvokeFunction",
+            function=self.notifier.function.name,
+            principal="sns.amazonaws.com",
+            source_arn=self.topic.arn,
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            "slack-notifier-subscription",
+            topic=self.topic.arn,
+            protocol="lambda",
+            endpoint=self.notifier.function.arn,
+            redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": self.dead_letter_queue.arn}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        self.register_outputs(
+            {"topic_arn": self.topic.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn}
+        )

@@ -1,0 +1,326 @@
+"""Typed, validated stack configuration: the only reader of ``pulumi.Config``.
+
+``parse_stack_config`` is pure (a dict in, a ``StackConfig`` out) so it is tested without
+Pulumi; ``load_stack_config`` feeds it from the running stack. Every problem is reported
+at once, in one ``ConfigError`` naming the stack file and the full config key, before
+any resource is declared.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Mapping, Optional, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "cloudbridge"
+ENGINES = ("postgres", "oracle", "sqlserver", "mysql")
+DEFAULT_PORTS = {"postgres": 5432, "oracle": 1521, "sqlserver": 1433, "mysql": 3306}
+
+_PARTITION = r"arn:aws(?:-cn|-us-gov)?"
+ROLE_ARN = re.compile(_PARTITION + r":iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+SECRET_ARN = re.compile(
+    _PARTITION + r":secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[\w/+=.@-]{1,512}$"
+)
+LAYER_ARN = re.compile(_PARTITION + r":lambda:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:layer:[\w-]{1,140}:\d+$")
+REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+# Source names become bucket names, DMS identifiers and Glue database names:
+# lower case, a letter first, no double or trailing hyphen, short enough that
+# "cb-<env>-<source>-landing-<account>-<region>" stays within S3's 63 characters.
+SOURCE_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$")
+ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+# schema.table with DMS '%' wildcards; names are case-sensitive in DMS.
+TABLE_PATTERN = re.compile(r"^[A-Za-z0-9_$%]+\.[A-Za-z0-9_$%]+$")
+
+Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration. ``problems`` holds ``(key, message)`` pairs."""
+
+    def __init__(self, stack_file: str, problems: list[tuple[str, str]]):
+        self.stack_file = stack_file
+        self.problems = problems
+        lines = "\n".join(f"  - {key}: {message}" for key, message in problems)
+        super().__init__(f"invalid stack config in {stack_file}:\n{lines}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+
+class Account(_Model):
+    id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    deploy_role_arn: str
+    # dms-vpc-role / dms-cloudwatch-logs-role are account-wide with fixed names: a stack
+    # in an account where they already exist sets this to false.
+    manage_dms_service_roles: bool = True
+
+    @field_validator("deploy_role_arn")
+    @classmethod
+    def _role_arn(cls, value: str) -> str:
+        if not ROLE_ARN.match(value):
+            raise ValueError(f"not an IAM role ARN: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _same_account(self) -> "Account":
+        role_account = ROLE_ARN.match(self.deploy_role_arn).group(1)
+        if role_account != self.id:
+            raise ValueError(
+                f"deployRoleArn is in account {role_account}, not the stack's account {self.id}"
+            )
+        return self
+
+
+class Network(_Model):
+    vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _two_subnets(cls, value: list[str]) -> list[str]:
+        if len(set(value)) < 2:
+            raise ValueError("DMS needs at least two distinct subnets (in two availability zones)")
+        return value
+
+
+class Alerts(_Model):
+    slack_webhook_secret_arn: str
+
+    _arn = field_validator("slack_webhook_secret_arn")(lambda cls, v: _secret_arn(v))
+
+
+class Lambdas(_Model):
+    # The validator needs pyarrow: the AWS SDK for pandas managed layer carries it.
+    validator_layer_arn: str
+    log_retention_days: int = 90
+
+    @field_validator("validator_layer_arn")
+    @classmethod
+    def _layer(cls, value: str) -> str:
+        if not LAYER_ARN.match(value):
+            raise ValueError(f"not a Lambda layer version ARN: {value!r}")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        allowed = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+        if value not in allowed:
+            raise ValueError(f"CloudWatch Logs accepts only {allowed}")
+        return value
+
+
+class Serverless(_Model):
+    mode: Literal["serverless"]
+    max_capacity_units: int = Field(ge=1, le=384)
+    min_capacity_units: Optional[int] = Field(default=None, ge=1, le=384)
+    multi_az: bool = False
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> "Serverless":
+        if self.min_capacity_units is not None and self.min_capacity_units > self.max_capacity_units:
+            raise ValueError("minCapacityUnits must not exceed maxCapacityUnits")
+        return self
+
+
+class Instance(_Model):
+    mode: Literal["instance"]
+    instance_class: Annotated[str, StringConstraints(pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")]
+    allocated_storage_gb: int = Field(default=50, ge=5, le=6144)
+    multi_az: bool = False
+    engine_version: Optional[Str] = None
+
+
+Replication = Annotated[Union[Serverless, Instance], Field(discriminator="mode")]
+
+
+class Source(_Model):
+    name: str
+    engine: Literal["postgres", "oracle", "sqlserver", "mysql"]
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}$")]
+    port: int = Field(ge=1, le=65535)
+    database: Str
+    credentials_secret_arn: str
+    tables: list[str] = Field(min_length=1)
+    replication: Replication
+    cdc: bool = True
+    cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not SOURCE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} must be 1-16 lower-case letters, digits or single hyphens, "
+                "starting with a letter"
+            )
+        return value
+
+    _arn = field_validator("credentials_secret_arn")(lambda cls, v: _secret_arn(v))
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not TABLE_PATTERN.match(t)]
+        if bad:
+            raise ValueError(f"entries must be schema.table (with % wildcards), got {bad}")
+        dupes = sorted({t for t in value if value.count(t) > 1})
+        if dupes:
+            raise ValueError(f"duplicate entries {dupes}")
+        return value
+
+    @property
+    def table_patterns(self) -> list[tuple[str, str]]:
+        return [tuple(t.split(".", 1)) for t in self.tables]  # type: ignore[misc]
+
+
+class StackConfig(_Model):
+    environment: str
+    region: str
+    account: Account
+    network: Network
+    alerts: Alerts
+    lambdas: Lambdas = Field(alias="lambda")
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> "StackConfig":
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate source names {dupes}")
+        return self
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+def _secret_arn(value: str) -> str:
+    if not SECRET_ARN.match(value):
+        raise ValueError(f"not a Secrets Manager secret ARN: {value!r}")
+    return value
+
+
+# --- turning pydantic's locations into stack-file keys -------------------------------
+
+_TOP_LEVEL = {"region": "aws:region", "environment": "stack name"}
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return f"{NAMESPACE}"
+    head, *rest = loc
+    key = _TOP_LEVEL.get(str(head), f"{NAMESPACE}:{head}")
+    for part in rest:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif part in ("serverless", "instance"):
+            continue  # pydantic's tag for the replication union branch, not a config key
+        else:
+            key += f".{part}"
+    return key
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    msg = str(error["msg"])
+    msg = msg.removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return "required key is missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check the spelling)"
+    if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], (dict, list)):
+        return f"{msg} (got {error['input']!r})"
+    return msg
+
+
+def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: Optional[str] = None) -> StackConfig:
+    """Validate ``raw`` (top-level keys without the namespace, plus ``region``)."""
+    stack_file = stack_file or f"Pulumi.{stack}.yaml"
+    problems: list[tuple[str, str]] = []
+    if not ENVIRONMENT_NAME.match(stack):
+        problems.append(("stack name", f"{stack!r} must be 1-10 lower-case letters or digits"))
+    if not isinstance(raw.get("region"), str) or not REGION.match(raw.get("region") or ""):
+        if raw.get("region") is not None:
+            problems.append(("aws:region", f"not an AWS region (got {raw.get('region')!r})"))
+    try:
+        config = StackConfig.model_validate({**raw, "environment": stack})
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append((_key(error["loc"]), _message(error)))
+        raise ConfigError(stack_file, problems) from None
+    problems += _cross_checks(config)
+    if problems:
+        raise ConfigError(stack_file, problems)
+    return config
+
+
+def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
+    problems = []
+    secrets = [("cloudbridge:alerts.slackWebhookSecretArn", config.alerts.slack_webhook_secret_arn)]
+    secrets += [
+        (f"cloudbridge:sources[{i}].credentialsSecretArn", s.credentials_secret_arn)
+        for i, s in enumerate(config.sources)
+    ]
+    for key, arn in secrets:
+        region = SECRET_ARN.match(arn).group(1)
+        if region != config.region:
+            problems.append((key, f"secret is in {region}, the stack deploys to {config.region}"))
+    layer_region = LAYER_ARN.match(config.lambdas.validator_layer_arn).group(1)
+    if layer_region != config.region:
+        problems.append(
+            ("cloudbridge:lambda.validatorLayerArn", f"layer is in {layer_region}, the stack deploys to {config.region}")
+        )
+    return problems
+
+
+TOP_LEVEL_KEYS = ("account", "network", "alerts", "lambda", "sources")
+
+
+def load_stack_config() -> StackConfig:
+    """Read the running stack's config (``cloudbridge:*`` and ``aws:region``)."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG
+
+    stack = pulumi.get_stack()
+    cfg = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    for key in TOP_LEVEL_KEYS:
+        try:
+            value = cfg.get_object(key)
+        except Exception as exc:  # malformed JSON from the engine
+            raise ConfigError(f"Pulumi.{stack}.yaml", [(f"{NAMESPACE}:{key}", str(exc))]) from None
+        if value is not None:
+            raw[key] = value
+    region = pulumi.Config("aws").get("region")
+    if region is not None:
+        raw["region"] = region
+    # Keys the program does not know are typos; say so instead of ignoring them.
+    known = {f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS}
+    all_keys = CONFIG.get() if hasattr(CONFIG, "get") else CONFIG
+    unknown = sorted(k for k in all_keys if k.startswith(f"{NAMESPACE}:") and k not in known)
+    config_error: Optional[ConfigError] = None
+    try:
+        config = parse_stack_config(stack, raw)
+    except ConfigError as exc:
+        config_error = exc
+    problems = [(k, "unknown key (check the spelling)") for k in unknown]
+    if config_error or problems:
+        raise ConfigError(f"Pulumi.{stack}.yaml", problems + (config_error.problems if config_error else []))
+    return config

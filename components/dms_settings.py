@@ -1,0 +1,112 @@
+"""DMS table mappings, task settings and S3 target settings, as plain data.
+
+Pure functions of the typed config: no Pulumi, so the same documents can be tested,
+diffed and reused by the local sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.config import Source
+from functions.common import dms
+
+ENGINE_NAMES = {"postgres": "postgres", "oracle": "oracle", "sqlserver": "sqlserver", "mysql": "mysql"}
+# Largest LOB (KB) carried in limited LOB mode; larger values fail the task (Postgres) or
+# are truncated and logged (other engines), see DMS_FACTS "LOBs".
+LOB_MAX_SIZE_KB = 64
+
+
+def replication_type(source: Source) -> str:
+    return "full-load-and-cdc" if source.cdc else "full-load"
+
+
+def table_mappings(source: Source) -> dict[str, Any]:
+    """Selection rules from ``tables`` plus the stream-position column on every table."""
+    rules: list[dict[str, Any]] = []
+    for schema, table in source.table_patterns:
+        n = len(rules) + 1
+        rules.append(
+            {
+                "rule-type": "selection",
+                "rule-id": str(n),
+                "rule-name": f"include-{n}",
+                "object-locator": {"schema-name": schema, "table-name": table},
+                "rule-action": "include",
+            }
+        )
+    n = len(rules) + 1
+    rules.append(
+        {
+            "rule-type": "transformation",
+            "rule-id": str(n),
+            "rule-name": "add-stream-position",
+            "rule-target": "column",
+            "object-locator": {"schema-name": "%", "table-name": "%"},
+            "rule-action": "add-column",
+            "value": dms.STREAM_POSITION_COLUMN,
+            "expression": dms.STREAM_POSITION_EXPRESSION,
+            "data-type": {"type": "string", "length": dms.STREAM_POSITION_LENGTH},
+        }
+    )
+    return {"rules": rules}
+
+
+def task_settings(source: Source) -> dict[str, Any]:
+    log_components = ["SOURCE_UNLOAD", "SOURCE_CAPTURE", "TARGET_LOAD", "TARGET_APPLY", "TASK_MANAGER"]
+    return {
+        "TargetMetadata": {
+            "SupportLobs": True,
+            "FullLobMode": False,  # not supported for S3 targets
+            "LimitedSizeLobMode": True,
+            "LobMaxSize": LOB_MAX_SIZE_KB,
+            # Batch apply can lose changes on S3 targets (DMS_FACTS).
+            "BatchApplyEnabled": False,
+        },
+        "FullLoadSettings": {
+            # DROP_AND_CREATE would delete the table's files in the landing bucket.
+            "TargetTablePrepMode": "DO_NOTHING",
+            "StopTaskCachedChangesApplied": False,
+            "StopTaskCachedChangesNotApplied": False,
+            "MaxFullLoadSubTasks": 8,
+            "CommitRate": 10000,
+        },
+        "Logging": {
+            "EnableLogging": True,
+            "LogComponents": [{"Id": c, "Severity": "LOGGER_SEVERITY_DEFAULT"} for c in log_components],
+        },
+        "ChangeProcessingDdlHandlingPolicy": {
+            # Keep history: a dropped or truncated source table must not delete files.
+            "HandleSourceTableDropped": False,
+            "HandleSourceTableTruncated": False,
+            "HandleSourceTableAltered": True,
+        },
+        "ErrorBehavior": {
+            # Stop rather than skip: a skipped row is silent data loss downstream.
+            "DataErrorPolicy": "STOP_TASK",
+            "DataTruncationErrorPolicy": "STOP_TASK",
+            "TableErrorPolicy": "SUSPEND_TABLE",
+            "FailOnNoTablesCaptured": True,
+        },
+    }
+
+
+def s3_target_settings() -> dict[str, Any]:
+    """Arguments of ``aws.dms.S3Endpoint`` that define what lands (see DMS_FACTS)."""
+    return {
+        "data_format": "parquet",
+        "parquet_version": "parquet-2-0",
+        "enable_statistics": True,
+        "include_op_for_full_load": True,
+        "timestamp_column_name": dms.TIMESTAMP_COLUMN,
+        "parquet_timestamp_in_millisecond": False,
+        "row_group_length": dms.ROW_GROUP_LENGTH,
+        "encoding_type": "rle-dictionary",
+        "date_partition_enabled": True,
+        "date_partition_sequence": dms.DATE_PARTITION_SEQUENCE,
+        "date_partition_delimiter": dms.DATE_PARTITION_DELIMITER,
+        "date_partition_timezone": "UTC",
+        "cdc_max_batch_interval": 60,
+        "cdc_min_file_size": 32000,
+        "encryption_mode": "SSE_KMS",
+    }

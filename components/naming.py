@@ -1,0 +1,53 @@
+"""Names and tags for every resource, in one place.
+
+Physical names carry the environment so that two stacks never collide, and bucket names
+carry account and region because S3 names are global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROJECT = "cloudbridge"
+PREFIX = "cb"
+
+
+@dataclass(frozen=True)
+class Naming:
+    environment: str
+    account_id: str
+    region: str
+
+    def name(self, *parts: str) -> str:
+        """``cb-<env>-<parts...>``: Lambda, IAM, SQS, SNS, DMS identifiers."""
+        return "-".join((PREFIX, self.environment, *parts))
+
+    def bucket(self, source: str, purpose: str) -> str:
+        name = f"{self.name(source, purpose)}-{self.account_id}-{self.region}"
+        if len(name) > 63:  # guarded by the config's source-name limit; never truncate silently
+            raise ValueError(f"bucket name {name!r} exceeds 63 characters")
+        return name
+
+    def glue_database(self, source: str) -> str:
+        # Glue/Athena identifiers: lower case, underscores.
+        return f"{PREFIX}_{self.environment}_{source}".replace("-", "_")
+
+    def log_group(self, *parts: str) -> str:
+        return f"/{PROJECT}/{self.environment}/" + "/".join(parts)
+
+    def lambda_log_group(self, function_name: str) -> str:
+        return f"/aws/lambda/{function_name}"
+
+    def tags(self, source: str | None = None, **extra: str) -> dict[str, str]:
+        """Tags for one resource; the provider's default tags carry the common ones."""
+        tags = dict(extra)
+        if source:
+            tags["cloudbridge:source"] = source
+        return tags
+
+    def default_tags(self) -> dict[str, str]:
+        return {
+            "cloudbridge:project": PROJECT,
+            "cloudbridge:environment": self.environment,
+            "cloudbridge:managed-by": "pulumi",
+        }

@@ -1,0 +1,231 @@
+"""ExtractionPipeline: everything one source database needs, from DMS to the catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.catalog import Catalog, CatalogArgs
+from components.config import Source
+from components.function import LambdaFunction, LambdaFunctionArgs
+from components.naming import Naming
+from components.packaging import LambdaBundle
+from components.replication import Replication, ReplicationArgs
+from components.storage import SecureBucket, SecureBucketArgs
+
+VALIDATOR_TIMEOUT_SECONDS = 300
+VALIDATOR_MEMORY_MB = 1024
+MAX_RECEIVE_COUNT = 5  # then the event goes to the dead-letter queue
+FAIL_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class PipelineArgs:
+    naming: Naming
+    source: Source
+    vpc_id: str
+    subnet_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    alerts_topic_arn: pulumi.Input[str]
+    validator_bundle: LambdaBundle
+    validator_layers: tuple[str, ...]
+    log_retention_days: int
+
+
+class ExtractionPipeline(pulumi.ComponentResource):
+    landing: SecureBucket
+    raw_history: SecureBucket
+    fail: SecureBucket
+    metadata: SecureBucket
+    replication: Replication
+    queue: aws.sqs.Queue
+    dead_letter_queue: aws.sqs.Queue
+    validator: LambdaFunction
+    catalog: Catalog
+
+    def __init__(self, name: str, args: PipelineArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("cloudbridge:pipeline:ExtractionPipeline", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming, source = args.naming, args.source
+        tags = naming.tags(source.name)
+
+        def bucket(purpose: str, **kwargs) -> SecureBucket:
+            return SecureBucket(
+                f"{name}-{purpose}",
+                SecureBucketArgs(
+                    bucket_name=naming.bucket(source.name, purpose),
+                    kms_key_arn=args.kms_key_arn,
+                    tags={**tags, "cloudbridge:purpose": purpose},
+                    **kwargs,
+                ),
+                opts=child,
+            )
+
+        self.landing = bucket("landing")  # no versioning: DMS target
+        self.raw_history = bucket("raw", versioning=True)
+        self.fail = bucket("fail", versioning=True, expire_after_days=FAIL_RETENTION_DAYS)
+        self.metadata = bucket("meta", versioning=True)
+
+        self.replication = Replication(
+            f"{name}-replication",
+            ReplicationArgs(
+                naming=naming,
+                source=source,
+                vpc_id=args.vpc_id,
+                subnet_group_id=args.subnet_group_id,
+                kms_key_arn=args.kms_key_arn,
+                landing_bucket_name=self.landing.name,
+                landing_bucket_arn=self.landing.arn,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=child,
+        )
+
+        self._validator_wiring(name, args, tags)
+
+        self.catalog = Catalog(
+            f"{name}-catalog",
+            CatalogArgs(
+                naming=naming,
+                source_name=source.name,
+                engine=source.engine,
+                raw_history_bucket_name=self.raw_history.name,
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "landing_bucket": self.landing.name,
+                "raw_history_bucket": self.raw_history.name,
+                "fail_bucket": self.fail.name,
+                "metadata_bucket": self.metadata.name,
+                "validator_queue_url": self.queue.url,
+                "glue_database": self.catalog.database.name,
+                "replication_identifier": self.replication.identifier,
+            }
+        )
+
+    def _validator_wiring(self, name: str, args: PipelineArgs, tags: dict[str, str]) -> None:
+        """landing ObjectCreated:* → SQS (with DLQ) → validator Lambda (partial batch failures)."""
+        naming, source = args.naming, args.source
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-validator-dlq",
+            name=naming.name(source.name, "validator-dlq"),
+            kms_master_key_id=args.kms_key_arn,
+            message_retention_seconds=14 * 24 * 3600,
+            tags=tags,
+            opts=child,
+        )
+        self.queue = aws.sqs.Queue(
+            f"{name}-validator-queue",
+            name=naming.name(source.name, "validator"),
+            kms_master_key_id=args.kms_key_arn,
+            # AWS guidance for Lambda event sources: at least 6x the function timeout.
+            visibility_timeout_seconds=6 * VALIDATOR_TIMEOUT_SECONDS,
+            message_retention_seconds=4 * 24 * 3600,
+            redrive_policy=pulumi.Output.json_dumps(
+                {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
+            tags=tags,
+            opts=child,
+        )
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-validator-queue-policy",
+            queue_url=self.queue.url,
+            policy=iam.document(
+                [
+                    iam.statement(
+                        "AllowLandingBucketEvents",
+                        ["sqs:SendMessage"],
+                        [self.queue.arn],
+                        principal={"Service": "s3.amazonaws.com"},
+                        condition={
+                            "ArnEquals": {"aws:SourceArn": self.landing.arn},
+                            "StringEquals": {"aws:SourceAccount": naming.account_id},
+                        },
+                    ),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:SendMessage"], [self.queue.arn]),
+                ]
+            ),
+            opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-landing-events",
+            bucket=self.landing.bucket.id,
+            queues=[aws.s3.BucketNotificationQueueArgs(queue_arn=self.queue.arn, events=["s3:ObjectCreated:*"])],
+            # S3 tests the destination when the notification is put.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
+        )
+
+        landing_objects = pulumi.Output.concat(self.landing.arn, "/*")
+        raw_objects = pulumi.Output.concat(self.raw_history.arn, "/*")
+        fail_objects = pulumi.Output.concat(self.fail.arn, "/*")
+        function_name = naming.name(source.name, "validator")
+        self.validator = LambdaFunction(
+            f"{name}-validator",
+            LambdaFunctionArgs(
+                function_name=function_name,
+                description=f"Validates DMS parquet files of {source.name} and routes them to raw-history or fail",
+                bundle=args.validator_bundle,
+                handler="functions.validator.handler.handler",
+                account_id=naming.account_id,
+                kms_key_arn=args.kms_key_arn,
+                log_group_name=naming.lambda_log_group(function_name),
+                log_retention_days=args.log_retention_days,
+                statements=[
+                    iam.statement(
+                        "ConsumeLandingQueue",
+                        ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                        [self.queue.arn],
+                    ),
+                    iam.statement("ReadAndRemoveLandingObjects", ["s3:DeleteObject", "s3:GetObject"], [landing_objects]),
+                    iam.statement(
+                        "WriteValidatedObjects",
+                        ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging"],
+                        [raw_objects, fail_objects],
+                    ),
+                    # ListBucket turns a missing object into 404 rather than 403 (already moved).
+                    iam.statement(
+                        "ListPipelineBuckets",
+                        ["s3:ListBucket"],
+                        [self.landing.arn, self.raw_history.arn, self.fail.arn, self.metadata.arn],
+                    ),
+                    iam.statement(
+                        "ReadTableMetadata", ["s3:GetObject"], [pulumi.Output.concat(self.metadata.arn, "/*")]
+                    ),
+                    iam.statement("PublishValidationFailures", ["sns:Publish"], [args.alerts_topic_arn]),
+                    iam.statement(
+                        "UseDataKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [args.kms_key_arn]
+                    ),
+                ],
+                environment={
+                    "CLOUDBRIDGE_ENVIRONMENT": naming.environment,
+                    "CLOUDBRIDGE_SOURCE": source.name,
+                    "RAW_HISTORY_BUCKET": self.raw_history.name,
+                    "FAIL_BUCKET": self.fail.name,
+                    "METADATA_BUCKET": self.metadata.name,
+                    "ALERTS_TOPIC_ARN": args.alerts_topic_arn,
+                },
+                layers=args.validator_layers,
+                timeout_seconds=VALIDATOR_TIMEOUT_SECONDS,
+                memory_mb=VALIDATOR_MEMORY_MB,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-validator-events",
+            event_source_arn=self.queue.arn,
+            function_name=self.validator.function.arn,
+            batch_size=10,
+            maximum_batching_window_in_seconds=5,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=10),
+            opts=child,
+        )

@@ -1,0 +1,143 @@
+"""Platform: what one AWS account shares across its pipelines.
+
+KMS key, the account-wide DMS service roles, the DMS subnet group, the alerts topic with
+its Slack notifier, and the Lambda code bundles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.alerts import SlackAlerts, SlackAlertsArgs
+from components.naming import Naming
+from components.packaging import LambdaBundle, build_bundle
+
+# Exact names DMS looks up; they are account-wide (DMS_FACTS).
+DMS_VPC_ROLE = "dms-vpc-role"
+DMS_LOGS_ROLE = "dms-cloudwatch-logs-role"
+DMS_VPC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"
+DMS_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonDMSCloudWatchLogsRole"
+
+# Key administration delegated to the account's IAM, spelled out instead of "kms:*".
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
+    "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom",
+    "kms:ReEncryptTo", "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)  # fmt: skip
+# Services that encrypt with the key on our behalf (log groups, S3→SQS, SNS→SQS, alarms/events→SNS).
+KEY_USER_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com", "sns.amazonaws.com")
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    naming: Naming
+    subnet_ids: Sequence[str]
+    manage_dms_service_roles: bool
+    slack_webhook_secret_arn: str
+    log_retention_days: int
+
+
+class Platform(pulumi.ComponentResource):
+    key: aws.kms.Key
+    subnet_group: aws.dms.ReplicationSubnetGroup
+    alerts: SlackAlerts
+    validator_bundle: LambdaBundle
+    notifier_bundle: LambdaBundle
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("cloudbridge:platform:Platform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        account, region = naming.account_id, naming.region
+
+        self.validator_bundle = build_bundle("validator", ("common", "validator"))
+        self.notifier_bundle = build_bundle("slack_alerts", ("common", "slack_alerts"))
+
+        self.key = aws.kms.Key(
+            "key",
+            description=f"CloudBridge {naming.environment}: landing, history, queues, topics, logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=_key_policy(account, region),
+            tags=naming.tags(),
+            opts=child,
+        )
+        aws.kms.Alias("key-alias", name=f"alias/{naming.name('data')}", target_key_id=self.key.key_id, opts=child)
+
+        depends: list[pulumi.Resource] = []
+        if args.manage_dms_service_roles:
+            for role_name, policy_arn in ((DMS_VPC_ROLE, DMS_VPC_POLICY), (DMS_LOGS_ROLE, DMS_LOGS_POLICY)):
+                role = aws.iam.Role(
+                    role_name,
+                    name=role_name,
+                    assume_role_policy=iam.trust_policy("dms.amazonaws.com"),
+                    tags=naming.tags(),
+                    opts=child,
+                )
+                depends.append(
+                    aws.iam.RolePolicyAttachment(
+                        f"{role_name}-policy", role=role.name, policy_arn=policy_arn, opts=pulumi.ResourceOptions(parent=role)
+                    )
+                )
+
+        # Creating the subnet group fails until dms-vpc-role's attachment exists.
+        self.subnet_group = aws.dms.ReplicationSubnetGroup(
+            "dms-subnets",
+            replication_subnet_group_id=naming.name("dms"),
+            replication_subnet_group_description=f"CloudBridge {naming.environment} DMS subnets",
+            subnet_ids=list(args.subnet_ids),
+            tags=naming.tags(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+        self.alerts = SlackAlerts(
+            "alerts",
+            SlackAlertsArgs(
+                naming=naming,
+                kms_key_arn=self.key.arn,
+                webhook_secret_arn=args.slack_webhook_secret_arn,
+                bundle=self.notifier_bundle,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "kms_key_arn": self.key.arn,
+                "subnet_group_id": self.subnet_group.replication_subnet_group_id,
+                "alerts_topic_arn": self.alerts.topic.arn,
+            }
+        )
+
+
+def _key_policy(account: str, region: str) -> pulumi.Output[str]:
+    root = f"arn:aws:iam::{account}:root"
+    return iam.document(
+        [
+            iam.statement("AccountAdministersKeyThroughIam", KEY_ADMIN_ACTIONS, ["*"], principal={"AWS": root}),
+            iam.statement(
+                "CloudWatchLogsEncryptsLogGroups",
+                ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                ["*"],
+                principal={"Service": f"logs.{region}.amazonaws.com"},
+                condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}},
+            ),
+            iam.statement(
+                "ServicesDeliverEncryptedMessages",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                ["*"],
+                principal={"Service": list(KEY_USER_SERVICES)},
+                condition={"StringEquals": {"aws:SourceAccount": account}},
+            ),
+        ]
+    )

@@ -1,0 +1,223 @@
+"""Replication: DMS endpoints and either a serverless replication config or a
+replication instance with a task, for one source database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components import dms_settings, iam
+from components.config import Serverless, Source
+from components.naming import Naming
+
+
+@dataclass(frozen=True)
+class ReplicationArgs:
+    naming: Naming
+    source: Source
+    vpc_id: str
+    subnet_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    landing_bucket_name: pulumi.Input[str]
+    landing_bucket_arn: pulumi.Input[str]
+    log_retention_days: int
+
+
+class Replication(pulumi.ComponentResource):
+    source_endpoint: aws.dms.Endpoint
+    target_endpoint: aws.dms.S3Endpoint
+    log_group: aws.cloudwatch.LogGroup
+    identifier: str
+    config: Optional[aws.dms.ReplicationConfig] = None
+    instance: Optional[aws.dms.ReplicationInstance] = None
+    task: Optional[aws.dms.ReplicationTask] = None
+
+    def __init__(self, name: str, args: ReplicationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("cloudbridge:replication:Replication", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming, source = args.naming, args.source
+        account = naming.account_id
+        tags = naming.tags(source.name)
+        self.identifier = naming.name(source.name)
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name=naming.name(source.name, "dms"),
+            description=f"DMS replication for {source.name}: egress to the source and AWS APIs only",
+            vpc_id=args.vpc_id,
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    description=f"{source.engine} source {source.host}",
+                    protocol="tcp",
+                    from_port=source.port,
+                    to_port=source.port,
+                    cidr_blocks=["0.0.0.0/0"],
+                ),
+                aws.ec2.SecurityGroupEgressArgs(
+                    description="HTTPS to S3, Secrets Manager and KMS (VPC endpoints or NAT)",
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=["0.0.0.0/0"],
+                ),
+            ],
+            tags=tags,
+            opts=child,
+        )
+
+        # Credentials stay in Secrets Manager: DMS reads the secret through this role.
+        secrets_role, secrets_policy = iam.service_role(
+            f"{name}-secrets-role",
+            role_name=naming.name(source.name, "dms-secrets"),
+            service=f"dms.{naming.region}.amazonaws.com",
+            statements=[
+                iam.statement(
+                    "ReadSourceCredentials",
+                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                    [source.credentials_secret_arn],
+                )
+            ],
+            account_id=account,
+            parent=self,
+            tags=tags,
+            description=f"DMS reads the {source.name} credentials secret",
+        )
+        target_role, target_policy = iam.service_role(
+            f"{name}-target-role",
+            role_name=naming.name(source.name, "dms-target"),
+            service="dms.amazonaws.com",
+            statements=[
+                iam.statement(
+                    "WriteLandingObjects",
+                    ["s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging"],
+                    [pulumi.Output.concat(args.landing_bucket_arn, "/*")],
+                ),
+                iam.statement("ListLandingBucket", ["s3:ListBucket"], [args.landing_bucket_arn]),
+                iam.statement(
+                    "EncryptLandingObjects",
+                    ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    [args.kms_key_arn],
+                ),
+            ],
+            account_id=account,
+            parent=self,
+            tags=tags,
+            description=f"DMS writes {source.name} parquet into the landing bucket",
+        )
+
+        self.source_endpoint = aws.dms.Endpoint(
+            f"{name}-source",
+            endpoint_id=naming.name(source.name, "source"),
+            endpoint_type="source",
+            engine_name=dms_settings.ENGINE_NAMES[source.engine],
+            database_name=source.database,
+            secrets_manager_arn=source.credentials_secret_arn,
+            secrets_manager_access_role_arn=secrets_role.arn,
+            ssl_mode="require",
+            kms_key_arn=args.kms_key_arn,
+            postgres_settings=aws.dms.EndpointPostgresSettingsArgs(
+                plugin_name="test_decoding",
+                heartbeat_enable=True,  # idle slots otherwise retain WAL
+                heartbeat_frequency=5,
+                fail_tasks_on_lob_truncation=True,
+                map_boolean_as_boolean=True,
+            )
+            if source.engine == "postgres"
+            else None,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets_policy]),
+        )
+        self.target_endpoint = aws.dms.S3Endpoint(
+            f"{name}-target",
+            endpoint_id=naming.name(source.name, "landing"),
+            endpoint_type="target",
+            bucket_name=args.landing_bucket_name,
+            service_access_role_arn=target_role.arn,
+            server_side_encryption_kms_key_id=args.kms_key_arn,
+            expected_bucket_owner=account,
+            tags=tags,
+            **dms_settings.s3_target_settings(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[target_policy]),
+        )
+
+        mappings = json.dumps(dms_settings.table_mappings(source), sort_keys=True)
+        settings = json.dumps(dms_settings.task_settings(source), sort_keys=True)
+        migration_type = dms_settings.replication_type(source)
+        replication = source.replication
+
+        if isinstance(replication, Serverless):
+            # DMS Serverless logs to dms-serverless-replication-<resource identifier>.
+            self.log_group = self._log_group(name, f"dms-serverless-replication-{self.identifier}", args, tags)
+            self.config = aws.dms.ReplicationConfig(
+                f"{name}-config",
+                replication_config_identifier=self.identifier,
+                resource_identifier=self.identifier,
+                replication_type=migration_type,
+                source_endpoint_arn=self.source_endpoint.endpoint_arn,
+                target_endpoint_arn=self.target_endpoint.endpoint_arn,
+                table_mappings=mappings,
+                replication_settings=settings,
+                compute_config=aws.dms.ReplicationConfigComputeConfigArgs(
+                    replication_subnet_group_id=args.subnet_group_id,
+                    vpc_security_group_ids=[security_group.id],
+                    max_capacity_units=replication.max_capacity_units,
+                    min_capacity_units=replication.min_capacity_units,
+                    multi_az=replication.multi_az,
+                    kms_key_id=args.kms_key_arn,
+                ),
+                start_replication=True,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
+            )
+        else:
+            self.log_group = self._log_group(name, f"dms-tasks-{self.identifier}", args, tags)
+            self.instance = aws.dms.ReplicationInstance(
+                f"{name}-instance",
+                replication_instance_id=self.identifier,
+                replication_instance_class=replication.instance_class,
+                allocated_storage=replication.allocated_storage_gb,
+                multi_az=replication.multi_az,
+                engine_version=replication.engine_version,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                kms_key_arn=args.kms_key_arn,
+                replication_subnet_group_id=args.subnet_group_id,
+                vpc_security_group_ids=[security_group.id],
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
+            )
+            self.task = aws.dms.ReplicationTask(
+                f"{name}-task",
+                replication_task_id=self.identifier,
+                migration_type=migration_type,
+                replication_instance_arn=self.instance.replication_instance_arn,
+                source_endpoint_arn=self.source_endpoint.endpoint_arn,
+                target_endpoint_arn=self.target_endpoint.endpoint_arn,
+                table_mappings=mappings,
+                replication_task_settings=settings,
+                start_replication_task=True,
+                tags=tags,
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "source_endpoint_arn": self.source_endpoint.endpoint_arn,
+                "target_endpoint_arn": self.target_endpoint.endpoint_arn,
+            }
+        )
+
+    def _log_group(self, name: str, group_name: str, args: ReplicationArgs, tags: dict) -> aws.cloudwatch.LogGroup:
+        # Created ahead of DMS so that it has a retention and our key.
+        return aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

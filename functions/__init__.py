@@ -1,0 +1,1 @@
+"""Lambda function packages. Pure Python: nothing here imports pulumi."""

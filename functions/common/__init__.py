@@ -1,0 +1,1 @@
+"""Code shared by the Lambda functions, the Pulumi program and the CLI."""

@@ -1,0 +1,1 @@
+"""Slack notifier Lambda: SNS alerts to a Slack incoming webhook."""

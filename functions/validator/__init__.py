@@ -1,0 +1,1 @@
+"""Validator Lambda: checks each DMS parquet file and routes it to raw-history or fail."""
