@@ -27,6 +27,7 @@ class Declared:
     name: str
     parent: str
     custom: bool
+    provider: str
     inputs: Mapping[str, Any]
     dependencies: tuple[str, ...]
 
@@ -44,8 +45,8 @@ class Plan:
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str) -> Declared:
-        matches = [r for r in self.resources if r.name == name]
+    def named(self, name: str, type_: Optional[str] = None) -> Declared:
+        matches = [r for r in self.resources if r.name == name and (type_ is None or r.type == type_)]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
@@ -92,14 +93,17 @@ def engine_config(config: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def evaluate(stack: str, config: Optional[Mapping[str, Any]] = None) -> Plan:
-    """Run ``__main__.py`` for ``stack`` (its stack file, or ``config``) under mocks."""
+def evaluate(stack: str, config: Optional[Mapping[str, Any]] = None, plan: Optional[Plan] = None) -> Plan:
+    """Run ``__main__.py`` for ``stack`` (its stack file, or ``config``) under mocks.
+
+    ``plan``, if given, is filled in place, so a caller still sees what was declared
+    when the program raises."""
     import pulumi
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.config import set_all_config
 
     config = read_stack_config(stack) if config is None else config
-    plan = Plan(stack)
+    plan = Plan(stack) if plan is None else plan
     account = str((config.get(f"{PROJECT}:account") or {}).get("id", "000000000000"))
     region = str(config.get("aws:region", "eu-west-2"))
 
@@ -114,7 +118,8 @@ def evaluate(stack: str, config: Optional[Mapping[str, Any]] = None) -> Plan:
                         name=request.name,
                         parent=request.parent,
                         custom=bool(request.custom),
-                        inputs=self.resources[response.urn].state if request.custom else {},
+                        provider=request.provider,
+                        inputs=_plain(self.resources[response.urn].state) if request.custom else {},
                         dependencies=tuple(request.dependencies),
                     )
                 )
@@ -136,6 +141,19 @@ def evaluate(stack: str, config: Optional[Mapping[str, Any]] = None) -> Plan:
     finally:
         sys.path.remove(str(PROJECT_ROOT))
     return plan
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as comparable data: assets and archives become their path."""
+    from pulumi import asset
+
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (asset.FileArchive, asset.FileAsset)):
+        return f"{type(value).__name__}({value.path})"
+    return value
 
 
 class _FakeAws:

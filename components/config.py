@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -73,19 +74,14 @@ class Account(_Model):
 
     @field_validator("deploy_role_arn")
     @classmethod
-    def _role_arn(cls, value: str) -> str:
-        if not ROLE_ARN.match(value):
+    def _role_arn(cls, value: str, info: ValidationInfo) -> str:
+        match = ROLE_ARN.match(value)
+        if not match:
             raise ValueError(f"not an IAM role ARN: {value!r}")
+        account = info.data.get("id")
+        if account and match.group(1) != account:
+            raise ValueError(f"role is in account {match.group(1)}, not the stack's account {account}")
         return value
-
-    @model_validator(mode="after")
-    def _same_account(self) -> "Account":
-        role_account = ROLE_ARN.match(self.deploy_role_arn).group(1)
-        if role_account != self.id:
-            raise ValueError(
-                f"deployRoleArn is in account {role_account}, not the stack's account {self.id}"
-            )
-        return self
 
 
 class Network(_Model):
@@ -200,13 +196,14 @@ class StackConfig(_Model):
     lambdas: Lambdas = Field(alias="lambda")
     sources: list[Source] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_sources(self) -> "StackConfig":
-        names = [s.name for s in self.sources]
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: list[Source]) -> list[Source]:
+        names = [s.name for s in value]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"duplicate source names {dupes}")
-        return self
+            raise ValueError(f"duplicate source names {dupes}: each source needs its own name")
+        return value
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)

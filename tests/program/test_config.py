@@ -1,0 +1,112 @@
+"""Invalid stack config fails before any resource is declared, naming file and key."""
+
+import pytest
+
+from cloudbridge.plan import Plan, evaluate, stacks
+from components.config import ConfigError, parse_stack_config
+
+
+def raw(config):
+    """A stack file's config as ``parse_stack_config`` takes it."""
+    out = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("cloudbridge:")}
+    if "aws:region" in config:
+        out["region"] = config["aws:region"]
+    return out
+
+
+def fails(stack, config):
+    """Evaluate the program; return the error after checking nothing was declared."""
+    plan = Plan(stack)
+    with pytest.raises(ConfigError) as info:
+        evaluate(stack, config, plan=plan)
+    assert [r for r in plan.resources if r.custom] == [], "resources declared before the config error"
+    return info.value
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_stack_files_are_valid(stack, stack_config):
+    config = parse_stack_config(stack, raw(stack_config(stack)))
+    assert config.environment == stack and config.sources
+
+
+def edit(path, value):
+    """An edit of the dev config: set (or, with ..., delete) the value at ``path``."""
+
+    def apply(config):
+        *parents, last = path
+        node = config
+        for part in parents:
+            node = node[part]
+        if value is ...:
+            del node[last]
+        else:
+            node[last] = value
+
+    return apply
+
+
+CASES = [
+    # (what, edit, key the error must name, words the message must contain)
+    ("missing key", edit(("cloudbridge:network",), ...), "cloudbridge:network", "required"),
+    ("missing nested key", edit(("cloudbridge:sources", 0, "database"), ...), "cloudbridge:sources[0].database", "required"),
+    ("missing region", edit(("aws:region",), ...), "aws:region", "required"),
+    ("wrong type", edit(("cloudbridge:sources", 0, "port"), "5432"), "cloudbridge:sources[0].port", "integer"),
+    ("wrong type (bool)", edit(("cloudbridge:sources", 1, "cdc"), "yes"), "cloudbridge:sources[1].cdc", "boolean"),
+    ("unknown engine", edit(("cloudbridge:sources", 1, "engine"), "db2"), "cloudbridge:sources[1].engine", "postgres"),
+    ("bad secret ARN", edit(("cloudbridge:sources", 0, "credentialsSecretArn"), "sales-password"), "cloudbridge:sources[0].credentialsSecretArn", "secret ARN"),
+    ("bad role ARN", edit(("cloudbridge:account", "deployRoleArn"), "arn:aws:iam::111111111111:user/bob"), "cloudbridge:account.deployRoleArn", "role ARN"),
+    ("role in another account", edit(("cloudbridge:account", "deployRoleArn"), "arn:aws:iam::999999999999:role/cloudbridge-deploy"), "cloudbridge:account.deployRoleArn", "999999999999"),
+    ("bad webhook secret ARN", edit(("cloudbridge:alerts", "slackWebhookSecretArn"), "https://hooks.example/T000"), "cloudbridge:alerts.slackWebhookSecretArn", "secret ARN"),
+    ("one subnet", edit(("cloudbridge:network", "subnetIds"), ["subnet-0a1b2c3d4e5f60001"]), "cloudbridge:network.subnetIds", "two"),
+    ("same subnet twice", edit(("cloudbridge:network", "subnetIds"), ["subnet-0a1b2c3d4e5f60001"] * 2), "cloudbridge:network.subnetIds", "two"),
+    ("bad table pattern", edit(("cloudbridge:sources", 0, "tables"), ["orders"]), "cloudbridge:sources[0].tables", "schema.table"),
+    ("no tables", edit(("cloudbridge:sources", 0, "tables"), []), "cloudbridge:sources[0].tables", "at least 1"),
+    ("unknown replication mode", edit(("cloudbridge:sources", 0, "replication"), {"mode": "cluster"}), "cloudbridge:sources[0].replication", "serverless"),
+    ("capacity out of range", edit(("cloudbridge:sources", 0, "replication", "maxCapacityUnits"), 500), "cloudbridge:sources[0].replication.maxCapacityUnits", "384"),
+    ("misspelt key", edit(("cloudbridge:sources", 0, "tabels"), ["public.x"]), "cloudbridge:sources[0].tabels", "unknown key"),
+    ("bad source name", edit(("cloudbridge:sources", 0, "name"), "Sales_DB"), "cloudbridge:sources[0].name", "lower-case"),
+    ("secret in another region", edit(("cloudbridge:sources", 0, "credentialsSecretArn"), "arn:aws:secretsmanager:us-east-1:111111111111:secret:x-AbCdEf"), "cloudbridge:sources[0].credentialsSecretArn", "us-east-1"),
+    ("bad account id", edit(("cloudbridge:account", "id"), 111111111111), "cloudbridge:account.id", "string"),
+]
+
+
+@pytest.mark.parametrize("what,change,key,words", CASES, ids=[c[0] for c in CASES])
+def test_invalid_config_is_rejected_naming_file_and_key(what, change, key, words, stack_config):
+    config = stack_config("dev")
+    change(config)
+    error = fails("dev", config)
+    assert "Pulumi.dev.yaml" in str(error)
+    matching = [message for k, message in error.problems if k == key]
+    assert matching, f"no problem reported for {key}: {error.problems}"
+    assert any(words.lower() in m.lower() for m in matching), matching
+
+
+def test_duplicate_source_names(stack_config):
+    config = stack_config("dev")
+    config["cloudbridge:sources"][1]["name"] = "sales"
+    error = fails("dev", config)
+    assert any(k == "cloudbridge:sources" and "sales" in m for k, m in error.problems), error.problems
+
+
+def test_unknown_top_level_key_is_named(stack_config):
+    config = stack_config("dev")
+    config["cloudbridge:sorces"] = []
+    error = fails("dev", config)
+    assert ("cloudbridge:sorces", "unknown key (check the spelling)") in error.problems
+
+
+def test_every_problem_is_reported_at_once(stack_config):
+    config = stack_config("dev")
+    config["cloudbridge:sources"][0]["engine"] = "db2"
+    config["cloudbridge:sources"][1]["port"] = 0
+    error = fails("dev", config)
+    keys = {k for k, _ in error.problems}
+    assert {"cloudbridge:sources[0].engine", "cloudbridge:sources[1].port"} <= keys
+    assert str(error).count("\n  - ") == len(error.problems)
+
+
+def test_error_names_the_stack_being_deployed(stack_config):
+    config = stack_config("prod")
+    del config["cloudbridge:alerts"]
+    error = fails("prod", config)
+    assert "Pulumi.prod.yaml" in str(error) and "cloudbridge:alerts" in str(error)

@@ -1,0 +1,174 @@
+"""DMS endpoints, replication, mappings and the validator wiring, as declared."""
+
+import json
+
+from cloudbridge.plan import read_stack_config
+from functions.common import dms
+
+S3_ENDPOINT = "aws:dms/s3Endpoint:S3Endpoint"
+
+
+def sources(stack):
+    return {s["name"]: s for s in read_stack_config(stack)["cloudbridge:sources"]}
+
+
+def one(plan, name, type_):
+    return plan.named(name, type_)
+
+
+def replication_documents(plan, name):
+    """(table mappings, settings) of a source, whichever replication mode it uses."""
+    for type_, settings_key in [
+        ("aws:dms/replicationConfig:ReplicationConfig", "replicationSettings"),
+        ("aws:dms/replicationTask:ReplicationTask", "replicationTaskSettings"),
+    ]:
+        found = [r for r in plan.of_type(type_) if r.name.startswith(f"{name}-replication-")]
+        if found:
+            return found[0], found[0].json("tableMappings"), found[0].json(settings_key)
+    raise AssertionError(f"no replication for {name}")
+
+
+def test_s3_target_writes_parquet_as_documented(plan, stack):
+    key_arn = plan.named("key").inputs["arn"]
+    for name in sources(stack):
+        target = one(plan, f"{name}-replication-target", S3_ENDPOINT).inputs
+        assert target["dataFormat"] == "parquet"
+        assert target["parquetVersion"] == "parquet-2-0"
+        assert target["enableStatistics"] is True
+        assert target["includeOpForFullLoad"] is True
+        assert target["timestampColumnName"] == dms.TIMESTAMP_COLUMN
+        assert target["encryptionMode"] == "SSE_KMS" and target["serverSideEncryptionKmsKeyId"] == key_arn
+        assert target["datePartitionEnabled"] is True
+        assert target["datePartitionSequence"] == "YYYYMMDD" and target["datePartitionDelimiter"] == "SLASH"
+        # CSV-only features that would break parquet output are off.
+        assert not target.get("cdcPath") and not target.get("preserveTransactions")
+        assert target["bucketName"] == f"cb-{stack}-{name}-landing-{plan.outputs['alertsTopicArn'].split(':')[4]}-eu-west-2"
+
+
+def test_source_endpoint_uses_secret_and_requires_ssl(plan, stack):
+    for name, source in sources(stack).items():
+        endpoint = one(plan, f"{name}-replication-source", "aws:dms/endpoint:Endpoint").inputs
+        assert endpoint["engineName"] == source["engine"]
+        assert endpoint["sslMode"] == "require"
+        assert endpoint["secretsManagerArn"] == source["credentialsSecretArn"]
+        role = one(plan, f"{name}-replication-secrets-role", "aws:iam/role:Role")
+        assert endpoint["secretsManagerAccessRoleArn"] == role.inputs["arn"]
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "dms.eu-west-2.amazonaws.com"}
+        if source["engine"] == "postgres":
+            pg = endpoint["postgresSettings"]
+            assert pg["failTasksOnLobTruncation"] is True and pg["heartbeatEnable"] is True
+        else:
+            assert "postgresSettings" not in endpoint
+
+
+def test_table_mappings_are_generated_from_config(plan, stack):
+    for name, source in sources(stack).items():
+        _, mappings, _ = replication_documents(plan, name)
+        rules = mappings["rules"]
+        ids = [r["rule-id"] for r in rules]
+        assert len(set(ids)) == len(ids) and all(i.isdigit() for i in ids)
+        assert len({r["rule-name"] for r in rules}) == len(rules)
+        selections = [r for r in rules if r["rule-type"] == "selection"]
+        assert [f"{r['object-locator']['schema-name']}.{r['object-locator']['table-name']}" for r in selections] == source["tables"]
+        assert all(r["rule-action"] == "include" for r in selections)
+        [position] = [r for r in rules if r["rule-action"] == "add-column"]
+        assert position["value"] == dms.STREAM_POSITION_COLUMN
+        assert position["expression"] == "$AR_H_STREAM_POSITION"
+        assert position["object-locator"] == {"schema-name": "%", "table-name": "%"}
+
+
+def test_task_settings_keep_data_safe(plan, stack):
+    for name in sources(stack):
+        replication, _, settings = replication_documents(plan, name)
+        target = settings["TargetMetadata"]
+        assert target["LimitedSizeLobMode"] is True and target["FullLobMode"] is False
+        assert target["BatchApplyEnabled"] is False
+        assert settings["Logging"]["EnableLogging"] is True
+        assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "DO_NOTHING"
+        assert settings["ChangeProcessingDdlHandlingPolicy"]["HandleSourceTableTruncated"] is False
+        kind = replication.inputs.get("replicationType") or replication.inputs.get("migrationType")
+        assert kind == "full-load-and-cdc"
+
+
+def test_replication_mode_follows_config(plan, stack):
+    for name, source in sources(stack).items():
+        mode = source["replication"]
+        if mode["mode"] == "serverless":
+            config = one(plan, f"{name}-replication-config", "aws:dms/replicationConfig:ReplicationConfig").inputs
+            assert config["computeConfig"]["maxCapacityUnits"] == mode["maxCapacityUnits"]
+            assert config["computeConfig"]["replicationSubnetGroupId"] == f"cb-{stack}-dms"
+            assert config["resourceIdentifier"] == f"cb-{stack}-{name}"
+            logs = one(plan, f"{name}-replication-logs", "aws:cloudwatch/logGroup:LogGroup")
+            assert logs.inputs["name"] == f"dms-serverless-replication-cb-{stack}-{name}"
+        else:
+            instance = one(plan, f"{name}-replication-instance", "aws:dms/replicationInstance:ReplicationInstance").inputs
+            assert instance["replicationInstanceClass"] == mode["instanceClass"]
+            assert instance["multiAz"] is mode.get("multiAz", False)
+            assert instance["publiclyAccessible"] is False
+            logs = one(plan, f"{name}-replication-logs", "aws:cloudwatch/logGroup:LogGroup")
+            assert logs.inputs["name"] == f"dms-tasks-cb-{stack}-{name}"
+
+
+def test_dms_service_roles_have_exact_names_and_gate_the_subnet_group(plan):
+    vpc_role = one(plan, "dms-vpc-role", "aws:iam/role:Role")
+    assert vpc_role.inputs["name"] == "dms-vpc-role"
+    assert one(plan, "dms-cloudwatch-logs-role", "aws:iam/role:Role").inputs["name"] == "dms-cloudwatch-logs-role"
+    attachment = one(plan, "dms-vpc-role-policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"].endswith("/AmazonDMSVPCManagementRole")
+    subnet_group = one(plan, "dms-subnets", "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup")
+    assert attachment.urn in subnet_group.dependencies
+    assert len(subnet_group.inputs["subnetIds"]) >= 2
+
+
+def test_dms_service_roles_can_be_left_to_the_account(stack_config):
+    from cloudbridge.plan import evaluate
+
+    config = stack_config("dev")
+    config["cloudbridge:account"]["manageDmsServiceRoles"] = False
+    plan = evaluate("dev", config)
+    names = {r.inputs.get("name") for r in plan.of_type("aws:iam/role:Role")}
+    assert not {"dms-vpc-role", "dms-cloudwatch-logs-role"} & names
+    assert plan.of_type("aws:dms/replicationSubnetGroup:ReplicationSubnetGroup")
+
+
+def test_landing_events_reach_the_validator_through_a_queue_with_a_dlq(plan, stack):
+    for name in sources(stack):
+        queue = one(plan, f"{name}-validator-queue", "aws:sqs/queue:Queue")
+        dlq = one(plan, f"{name}-validator-dlq", "aws:sqs/queue:Queue")
+        redrive = json.loads(queue.inputs["redrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq.inputs["arn"] and 1 <= redrive["maxReceiveCount"] <= 10
+        function = one(plan, f"{name}-validator", "aws:lambda/function:Function")
+        assert queue.inputs["visibilityTimeoutSeconds"] >= 6 * function.inputs["timeout"]
+
+        notification = one(plan, f"{name}-landing-events", "aws:s3/bucketNotification:BucketNotification")
+        assert notification.inputs["queues"] == [{"queueArn": queue.inputs["arn"], "events": ["s3:ObjectCreated:*"]}]
+        policy = one(plan, f"{name}-validator-queue-policy", "aws:sqs/queuePolicy:QueuePolicy")
+        assert policy.urn in notification.dependencies
+
+        mapping = one(plan, f"{name}-validator-events", "aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+        assert mapping["eventSourceArn"] == queue.inputs["arn"]
+        assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["functionName"] == function.inputs["arn"]
+
+        env = function.inputs["environment"]["variables"]
+        assert env["RAW_HISTORY_BUCKET"] == f"cb-{stack}-{name}-raw-" + env["RAW_HISTORY_BUCKET"].split("-raw-")[1]
+        assert {"FAIL_BUCKET", "METADATA_BUCKET", "ALERTS_TOPIC_ARN"} <= set(env)
+        assert function.inputs["handler"] == "functions.validator.handler.handler"
+        assert function.inputs["layers"] == [read_stack_config(stack)["cloudbridge:lambda"]["validatorLayerArn"]]
+
+
+def test_alerts_reach_slack_through_a_notifier_with_a_dlq(plan):
+    topic = plan.named("alerts-topic", "aws:sns/topic:Topic")
+    subscription = plan.named("slack-notifier-subscription").inputs
+    function = plan.named("slack-notifier", "aws:lambda/function:Function").inputs
+    dlq = plan.named("notifier-dlq", "aws:sqs/queue:Queue").inputs
+    assert subscription["topic"] == topic.inputs["arn"] and subscription["protocol"] == "lambda"
+    assert subscription["endpoint"] == function["arn"]  # never the webhook URL
+    assert json.loads(subscription["redrivePolicy"])["deadLetterTargetArn"] == dlq["arn"]
+    assert function["deadLetterConfig"]["targetArn"] == dlq["arn"]
+
+
+def test_glue_database_per_source(plan, stack):
+    databases = {r.inputs["name"] for r in plan.of_type("aws:glue/catalogDatabase:CatalogDatabase")}
+    assert databases == {f"cb_{stack}_{name}" for name in sources(stack)}

@@ -1,0 +1,190 @@
+"""Security by default: encryption, TLS-only, no public access, least-privilege IAM."""
+
+import json
+import re
+
+import pytest
+
+BUCKET = "aws:s3/bucket:Bucket"
+
+# Every resource type whose input is a policy document, and that input.
+POLICY_INPUTS = {
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/role:Role": "assumeRolePolicy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+    "aws:kms/key:Key": "policy",
+}
+IDENTITY_POLICIES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"}
+RESOURCE_POLICIES = {"aws:s3/bucketPolicy:BucketPolicy", "aws:sns/topicPolicy:TopicPolicy", "aws:sqs/queuePolicy:QueuePolicy"}
+ARN = re.compile(r"^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:[^*]+$")
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def scoped(resource: str) -> bool:
+    """An ARN naming specific resources: one trailing '/*' (objects) or ':*' (log streams) at most."""
+    for suffix in ("/*", ":*"):
+        if resource.endswith(suffix):
+            resource = resource[: -len(suffix)]
+            break
+    return bool(ARN.match(resource))
+
+
+def policy_problems(type_: str, document: dict) -> list[str]:
+    """What makes a policy document broader than it needs to be."""
+    problems = []
+    for stmt in document["Statement"]:
+        sid = stmt.get("Sid", "?")
+        if stmt["Effect"] != "Allow":
+            continue  # a broad Deny only narrows access
+        for action in as_list(stmt["Action"]):
+            if "*" in action:
+                problems.append(f"{sid}: wildcard action {action!r}")
+        resources = as_list(stmt.get("Resource", []))
+        if type_ in IDENTITY_POLICIES:
+            problems += [f"{sid}: unscoped resource {r!r}" for r in resources if not scoped(r)]
+        if type_ in RESOURCE_POLICIES or type_ == "aws:kms/key:Key":
+            principal = stmt.get("Principal", {})
+            if principal == "*" or "*" in as_list(principal.get("AWS", [])):
+                problems.append(f"{sid}: anonymous principal")
+            if "Service" in principal and not stmt.get("Condition"):
+                problems.append(f"{sid}: service principal without a source condition (confused deputy)")
+        if type_ in RESOURCE_POLICIES:
+            problems += [f"{sid}: resource {r!r} is not this resource" for r in resources if not scoped(r)]
+        if type_ == "aws:iam/role:Role" and as_list(stmt["Action"]) != ["sts:AssumeRole"]:
+            problems.append(f"{sid}: trust policy grants {stmt['Action']}")
+    return problems
+
+
+def documents(plan):
+    for r in plan.resources:
+        key = POLICY_INPUTS.get(r.type)
+        if key and key in r.inputs:
+            yield r, json.loads(r.inputs[key])
+
+
+def test_every_policy_document_is_least_privilege(plan):
+    found = list(documents(plan))
+    assert {r.type for r, _ in found} == set(POLICY_INPUTS) - {"aws:iam/policy:Policy"}
+    problems = [f"{r.name}: {p}" for r, doc in found for p in policy_problems(r.type, doc)]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    "type_,statement,expected",
+    [
+        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}, "wildcard action"),
+        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b"]}, "wildcard action"),
+        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}, "unscoped"),
+        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*/*"}, "unscoped"),
+        ("aws:sqs/queuePolicy:QueuePolicy", {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": ["sqs:SendMessage"], "Resource": ["arn:aws:sqs:eu-west-2:111111111111:q"]}, "confused deputy"),
+        ("aws:s3/bucketPolicy:BucketPolicy", {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}, "anonymous"),
+    ],
+)
+def test_the_policy_check_catches_broad_grants(type_, statement, expected):
+    problems = policy_problems(type_, {"Statement": [statement]})
+    assert any(expected in p for p in problems), problems
+
+
+def buckets(plan):
+    return {r.inputs["bucket"]: r for r in plan.of_type(BUCKET)}
+
+
+def sibling(plan, bucket, type_):
+    """The per-bucket resource of ``type_`` declared by the same SecureBucket."""
+    found = [r for r in plan.of_type(type_) if r.parent == bucket.parent]
+    assert len(found) == 1, (bucket.name, type_)
+    return found[0]
+
+
+def test_buckets_are_kms_encrypted_with_the_platform_key(plan):
+    key = plan.named("key")
+    for bucket in buckets(plan).values():
+        sse = sibling(plan, bucket, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        rule = sse.inputs["rules"][0]
+        assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.inputs["arn"]}
+        assert rule["bucketKeyEnabled"] is True
+
+
+def test_buckets_block_public_access_and_deny_plain_http(plan):
+    for name, bucket in buckets(plan).items():
+        block = sibling(plan, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+        assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        policy = sibling(plan, bucket, "aws:s3/bucketPolicy:BucketPolicy")
+        statements = json.loads(policy.inputs["policy"])["Statement"]
+        tls = [s for s in statements if s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}]
+        assert len(tls) == 1 and tls[0]["Effect"] == "Deny" and tls[0]["Action"] == ["s3:*"]
+        assert sorted(tls[0]["Resource"]) == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
+        ownership = sibling(plan, bucket, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+        assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        # The policy is put after the public access block, never racing it.
+        assert sibling(plan, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").urn in policy.dependencies
+
+
+def test_landing_is_unversioned_and_fail_expires(plan):
+    for name, bucket in buckets(plan).items():
+        versioning = [r for r in plan.of_type("aws:s3/bucketVersioning:BucketVersioning") if r.parent == bucket.parent]
+        lifecycle = sibling(plan, bucket, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+        assert "abort-incomplete-multipart-uploads" in rules
+        if "-landing-" in name:
+            assert versioning == [], "DMS target buckets must not be versioned"
+        else:
+            assert versioning and versioning[0].inputs["versioningConfiguration"]["status"] == "Enabled"
+        if "-fail-" in name:
+            assert rules["expire-objects"]["expiration"]["days"] > 0
+        else:
+            assert "expire-objects" not in rules
+
+
+def test_queues_topics_and_logs_are_encrypted(plan):
+    key_arn = plan.named("key").inputs["arn"]
+    for type_, attribute in [
+        ("aws:sqs/queue:Queue", "kmsMasterKeyId"),
+        ("aws:sns/topic:Topic", "kmsMasterKeyId"),
+        ("aws:cloudwatch/logGroup:LogGroup", "kmsKeyId"),
+    ]:
+        resources = plan.of_type(type_)
+        assert resources
+        for r in resources:
+            assert r.inputs[attribute] == key_arn, r.name
+
+
+def test_log_groups_have_retention(plan, stack):
+    from cloudbridge.plan import read_stack_config
+
+    days = read_stack_config(stack)["cloudbridge:lambda"]["logRetentionDays"]
+    for group in plan.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["retentionInDays"] == days, group.name
+
+
+def test_kms_key_rotates(plan):
+    assert plan.named("key").inputs["enableKeyRotation"] is True
+
+
+def test_no_secret_values_in_state(plan, stack):
+    """Credentials are referenced by ARN only: no password or user name anywhere."""
+    for endpoint in plan.of_type("aws:dms/endpoint:Endpoint"):
+        assert not {"password", "username", "serverName", "port"} & set(endpoint.inputs)
+        assert endpoint.inputs["secretsManagerArn"].startswith("arn:aws:secretsmanager:")
+    text = json.dumps([r.inputs for r in plan.resources], default=str).lower()
+    assert "password" not in text and "hooks.slack.com" not in text
+
+
+def test_lambda_functions_reference_secrets_by_arn(plan):
+    notifier = plan.named("slack-notifier", "aws:lambda/function:Function")
+    variables = notifier.inputs["environment"]["variables"]
+    assert variables["SLACK_WEBHOOK_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert set(variables) == {"SLACK_WEBHOOK_SECRET_ARN", "CLOUDBRIDGE_ENVIRONMENT", "CLOUDBRIDGE_ACCOUNT_ID"}
+
+
+def test_alerts_topic_allows_exactly_alarms_and_events(plan):
+    policy = json.loads(plan.named("alerts-topic-policy").inputs["policy"])
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert [sorted(s["Principal"]["Service"]) for s in allows] == [["cloudwatch.amazonaws.com", "events.amazonaws.com"]]
+    assert allows[0]["Action"] == ["sns:Publish"]

@@ -1,0 +1,121 @@
+"""Each stack file evaluates to the expected pipelines, in its own account."""
+
+import json
+
+import pytest
+
+from cloudbridge.plan import read_stack_config
+
+PIPELINE = "cloudbridge:pipeline:ExtractionPipeline"
+
+# What every pipeline declares, whatever its replication mode.
+PER_PIPELINE = {
+    "aws:s3/bucket:Bucket": 4,
+    "aws:s3/bucketPolicy:BucketPolicy": 4,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 4,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 4,
+    "aws:s3/bucketVersioning:BucketVersioning": 3,  # not the landing bucket
+    "aws:dms/endpoint:Endpoint": 1,
+    "aws:dms/s3Endpoint:S3Endpoint": 1,
+    "aws:sqs/queue:Queue": 2,
+    "aws:s3/bucketNotification:BucketNotification": 1,
+    "aws:lambda/function:Function": 1,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+    "aws:glue/catalogDatabase:CatalogDatabase": 1,
+}
+
+
+def sources(stack):
+    return read_stack_config(stack)["cloudbridge:sources"]
+
+
+def pipeline_resources(plan, name):
+    pipeline = next(r for r in plan.of_type(PIPELINE) if r.name == name)
+    return [r for r in plan.descendants(pipeline.urn) if r.custom]
+
+
+def test_one_pipeline_per_source(plan, stack):
+    assert sorted(r.name for r in plan.of_type(PIPELINE)) == sorted(s["name"] for s in sources(stack))
+
+
+def test_each_pipeline_declares_its_resources(plan, stack):
+    for source in sources(stack):
+        declared = pipeline_resources(plan, source["name"])
+        counts = {t: sum(1 for r in declared if r.type == t) for t in PER_PIPELINE}
+        assert counts == PER_PIPELINE, source["name"]
+        types = {r.type for r in declared}
+        if source["replication"]["mode"] == "serverless":
+            assert "aws:dms/replicationConfig:ReplicationConfig" in types
+            assert "aws:dms/replicationInstance:ReplicationInstance" not in types
+        else:
+            assert {"aws:dms/replicationInstance:ReplicationInstance", "aws:dms/replicationTask:ReplicationTask"} <= types
+            assert "aws:dms/replicationConfig:ReplicationConfig" not in types
+
+
+def test_dev_has_two_sources_of_different_engines():
+    engines = {s["engine"] for s in sources("dev")}
+    assert len(sources("dev")) == 2 and len(engines) == 2
+
+
+def test_stacks_are_different_accounts():
+    accounts = {read_stack_config(s)["cloudbridge:account"]["id"] for s in ("dev", "preprod", "prod")}
+    assert len(accounts) == 3
+
+
+def test_every_resource_goes_through_the_stack_provider(plan, stack):
+    """An explicit provider that assumes the stack's deploy role in the stack's account."""
+    providers = plan.of_type("pulumi:providers:aws")
+    assert [p.name for p in providers] == ["aws"]
+    provider = providers[0]
+    account = read_stack_config(stack)["cloudbridge:account"]
+    assert json.loads(provider.inputs["allowedAccountIds"]) == [account["id"]]
+    assert json.loads(provider.inputs["assumeRoles"])[0]["roleArn"] == account["deployRoleArn"]
+    aws_resources = [r for r in plan.resources if r.custom and r.type.startswith("aws:")]
+    assert aws_resources
+    for r in aws_resources:
+        assert r.provider.startswith(provider.urn + "::"), f"{r.name} ({r.type}) uses {r.provider or 'the default provider'}"
+
+
+def test_components_parent_their_resources(plan):
+    """Nothing but the provider and top-level components sits directly under the stack."""
+    top = [r for r in plan.resources if r.parent.endswith(f"pulumi:pulumi:Stack::cloudbridge-{plan.stack}")]
+    assert {r.type for r in top} <= {"pulumi:providers:aws", "cloudbridge:platform:Platform", PIPELINE}
+
+
+def test_names_carry_environment_and_source(plan, stack):
+    for source in sources(stack):
+        for r in pipeline_resources(plan, source["name"]):
+            if r.type == "aws:s3/bucket:Bucket":
+                assert r.inputs["bucket"].startswith(f"cb-{stack}-{source['name']}-")
+            if "tags" in r.inputs:
+                assert r.inputs["tags"].get("cloudbridge:source") == source["name"], r.name
+    tags = json.loads(plan.of_type("pulumi:providers:aws")[0].inputs["defaultTags"])["tags"]
+    assert tags["cloudbridge:environment"] == stack
+
+
+def test_outputs_name_every_pipeline(plan, stack):
+    assert set(plan.outputs["pipelines"]) == {s["name"] for s in sources(stack)}
+    assert plan.outputs["alertsTopicArn"].endswith(f":cb-{stack}-alerts")
+
+
+@pytest.mark.parametrize("stack_name", ["dev"])
+def test_adding_a_source_adds_one_pipeline_and_changes_nothing_else(plans, stack_config, stack_name):
+    from cloudbridge.plan import evaluate
+
+    before = plans(stack_name)
+    config = stack_config(stack_name)
+    new = dict(config["cloudbridge:sources"][0], name="crm", tables=["crm.accounts"], database="crm")
+    new["credentialsSecretArn"] = new["credentialsSecretArn"].replace("sales-dms", "crm-dms")
+    config["cloudbridge:sources"].append(new)
+    after = evaluate(stack_name, config)
+
+    old = {r.urn: r for r in before.resources}
+    added = [r for r in after.resources if r.urn not in old]
+    pipelines = [r for r in added if r.type == PIPELINE]
+    assert [p.name for p in pipelines] == ["crm"]
+    crm = {r.urn for r in after.descendants(pipelines[0].urn)} | {pipelines[0].urn}
+    assert {r.urn for r in added} == crm, "resources outside the new pipeline were added"
+    assert all(r.urn in {a.urn for a in after.resources} for r in before.resources), "a resource disappeared"
+    for r in after.resources:
+        if r.urn in old:
+            assert r.inputs == old[r.urn].inputs, f"{r.name} changed"
