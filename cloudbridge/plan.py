@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any
 
 import yaml
 
@@ -45,7 +46,7 @@ class Plan:
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str, type_: Optional[str] = None) -> Declared:
+    def named(self, name: str, type_: str | None = None) -> Declared:
         matches = [r for r in self.resources if r.name == name and (type_ is None or r.type == type_)]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
@@ -93,7 +94,7 @@ def engine_config(config: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def evaluate(stack: str, config: Optional[Mapping[str, Any]] = None, plan: Optional[Plan] = None) -> Plan:
+def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | None = None) -> Plan:
     """Run ``__main__.py`` for ``stack`` (its stack file, or ``config``) under mocks.
 
     ``plan``, if given, is filled in place, so a caller still sees what was declared
@@ -191,7 +192,9 @@ class _FakeAws:
         elif token == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
         elif token.startswith("aws:dms/"):
-            ident = next((v for k, v in inputs.items() if k.endswith(("Id", "Identifier")) and isinstance(v, str)), name)
+            ident = next(
+                (v for k, v in inputs.items() if k.endswith(("Id", "Identifier")) and isinstance(v, str)), name
+            )
             state["endpointArn"] = f"arn:aws:dms:{self.region}:{self.account}:endpoint:{ident}"
             state["replicationInstanceArn"] = f"arn:aws:dms:{self.region}:{self.account}:rep:{ident}"
         state.setdefault("arn", arn)
@@ -201,7 +204,7 @@ class _FakeAws:
         return {}
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m cloudbridge plan", description=__doc__.splitlines()[0])

@@ -7,7 +7,6 @@ ARN: it is never an SNS subscription endpoint, a config value or part of the sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -36,7 +35,7 @@ class SlackAlerts(pulumi.ComponentResource):
     dead_letter_queue: aws.sqs.Queue
     notifier: LambdaFunction
 
-    def __init__(self, name: str, args: SlackAlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SlackAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:alerts:SlackAlerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         naming = args.naming
@@ -88,7 +87,9 @@ class SlackAlerts(pulumi.ComponentResource):
                         principal={"Service": "sns.amazonaws.com"},
                         condition={"ArnEquals": {"aws:SourceArn": self.topic.arn}},
                     ),
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:SendMessage"], [self.dead_letter_queue.arn]),
+                    iam.deny_insecure_transport(
+                        "DenyInsecureTransport", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
+                    ),
                 ]
             ),
             opts=child,
@@ -139,6 +140,4 @@ class SlackAlerts(pulumi.ComponentResource):
             redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": self.dead_letter_queue.arn}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
-        self.register_outputs(
-            {"topic_arn": self.topic.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn}
-        )
+        self.register_outputs({"topic_arn": self.topic.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -22,7 +21,7 @@ class CatalogArgs:
 class Catalog(pulumi.ComponentResource):
     database: aws.glue.CatalogDatabase
 
-    def __init__(self, name: str, args: CatalogArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: CatalogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:catalog:Catalog", name, None, opts)
         naming = args.naming
         self.database = aws.glue.CatalogDatabase(

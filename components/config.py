@@ -9,7 +9,8 @@ any resource is declared.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,9 +30,7 @@ DEFAULT_PORTS = {"postgres": 5432, "oracle": 1521, "sqlserver": 1433, "mysql": 3
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
 ROLE_ARN = re.compile(_PARTITION + r":iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
-SECRET_ARN = re.compile(
-    _PARTITION + r":secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[\w/+=.@-]{1,512}$"
-)
+SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[\w/+=.@-]{1,512}$")
 LAYER_ARN = re.compile(_PARTITION + r":lambda:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:layer:[\w-]{1,140}:\d+$")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 # Source names become bucket names, DMS identifiers and Glue database names:
@@ -117,7 +116,30 @@ class Lambdas(_Model):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        allowed = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+        allowed = (
+            1,
+            3,
+            5,
+            7,
+            14,
+            30,
+            60,
+            90,
+            120,
+            150,
+            180,
+            365,
+            400,
+            545,
+            731,
+            1096,
+            1827,
+            2192,
+            2557,
+            2922,
+            3288,
+            3653,
+        )
         if value not in allowed:
             raise ValueError(f"CloudWatch Logs accepts only {allowed}")
         return value
@@ -126,11 +148,11 @@ class Lambdas(_Model):
 class Serverless(_Model):
     mode: Literal["serverless"]
     max_capacity_units: int = Field(ge=1, le=384)
-    min_capacity_units: Optional[int] = Field(default=None, ge=1, le=384)
+    min_capacity_units: int | None = Field(default=None, ge=1, le=384)
     multi_az: bool = False
 
     @model_validator(mode="after")
-    def _min_below_max(self) -> "Serverless":
+    def _min_below_max(self) -> Serverless:
         if self.min_capacity_units is not None and self.min_capacity_units > self.max_capacity_units:
             raise ValueError("minCapacityUnits must not exceed maxCapacityUnits")
         return self
@@ -141,10 +163,10 @@ class Instance(_Model):
     instance_class: Annotated[str, StringConstraints(pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")]
     allocated_storage_gb: int = Field(default=50, ge=5, le=6144)
     multi_az: bool = False
-    engine_version: Optional[Str] = None
+    engine_version: Str | None = None
 
 
-Replication = Annotated[Union[Serverless, Instance], Field(discriminator="mode")]
+Replication = Annotated[Serverless | Instance, Field(discriminator="mode")]
 
 
 class Source(_Model):
@@ -164,8 +186,7 @@ class Source(_Model):
     def _name(cls, value: str) -> str:
         if not SOURCE_NAME.match(value):
             raise ValueError(
-                f"{value!r} must be 1-16 lower-case letters, digits or single hyphens, "
-                "starting with a letter"
+                f"{value!r} must be 1-16 lower-case letters, digits or single hyphens, starting with a letter"
             )
         return value
 
@@ -247,7 +268,7 @@ def _message(error: Mapping[str, Any]) -> str:
     return msg
 
 
-def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: Optional[str] = None) -> StackConfig:
+def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: str | None = None) -> StackConfig:
     """Validate ``raw`` (top-level keys without the namespace, plus ``region``)."""
     stack_file = stack_file or f"Pulumi.{stack}.yaml"
     problems: list[tuple[str, str]] = []
@@ -282,7 +303,10 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
     layer_region = LAYER_ARN.match(config.lambdas.validator_layer_arn).group(1)
     if layer_region != config.region:
         problems.append(
-            ("cloudbridge:lambda.validatorLayerArn", f"layer is in {layer_region}, the stack deploys to {config.region}")
+            (
+                "cloudbridge:lambda.validatorLayerArn",
+                f"layer is in {layer_region}, the stack deploys to {config.region}",
+            )
         )
     return problems
 
@@ -312,7 +336,7 @@ def load_stack_config() -> StackConfig:
     known = {f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS}
     all_keys = CONFIG.get() if hasattr(CONFIG, "get") else CONFIG
     unknown = sorted(k for k in all_keys if k.startswith(f"{NAMESPACE}:") and k not in known)
-    config_error: Optional[ConfigError] = None
+    config_error: ConfigError | None = None
     try:
         config = parse_stack_config(stack, raw)
     except ConfigError as exc:

@@ -3,8 +3,9 @@ least-privilege role. Both Lambdas of the project are built from it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -31,7 +32,7 @@ class LambdaFunctionArgs:
     layers: Sequence[str] = ()
     timeout_seconds: int = 60
     memory_mb: int = 256
-    dead_letter_queue_arn: Optional[pulumi.Input[str]] = None
+    dead_letter_queue_arn: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -40,7 +41,7 @@ class LambdaFunction(pulumi.ComponentResource):
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
 
-    def __init__(self, name: str, args: LambdaFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:compute:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -6,7 +6,8 @@ Policies are built as plain dicts (values may be Outputs) and serialised with
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -20,8 +21,8 @@ def statement(
     resources: Sequence[Any],
     *,
     effect: str = "Allow",
-    principal: Optional[Mapping[str, Any]] = None,
-    condition: Optional[Mapping[str, Any]] = None,
+    principal: Mapping[str, Any] | None = None,
+    condition: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     stmt: dict[str, Any] = {"Sid": sid, "Effect": effect}
     if principal is not None:
@@ -37,7 +38,7 @@ def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def trust_policy(service: str, source_account: Optional[str] = None) -> pulumi.Output[str]:
+def trust_policy(service: str, source_account: str | None = None) -> pulumi.Output[str]:
     stmt: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -47,7 +46,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     validator: LambdaFunction
     catalog: Catalog
 
-    def __init__(self, name: str, args: PipelineArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:pipeline:ExtractionPipeline", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         naming, source = args.naming, args.source
@@ -181,10 +180,17 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 statements=[
                     iam.statement(
                         "ConsumeLandingQueue",
-                        ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                        [
+                            "sqs:ChangeMessageVisibility",
+                            "sqs:DeleteMessage",
+                            "sqs:GetQueueAttributes",
+                            "sqs:ReceiveMessage",
+                        ],
                         [self.queue.arn],
                     ),
-                    iam.statement("ReadAndRemoveLandingObjects", ["s3:DeleteObject", "s3:GetObject"], [landing_objects]),
+                    iam.statement(
+                        "ReadAndRemoveLandingObjects", ["s3:DeleteObject", "s3:GetObject"], [landing_objects]
+                    ),
                     iam.statement(
                         "WriteValidatedObjects",
                         ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging"],

@@ -6,8 +6,8 @@ its Slack notifier, and the Lambda code bundles.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -54,7 +54,7 @@ class Platform(pulumi.ComponentResource):
     validator_bundle: LambdaBundle
     notifier_bundle: LambdaBundle
 
-    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:platform:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         naming = args.naming
@@ -86,7 +86,10 @@ class Platform(pulumi.ComponentResource):
                 )
                 depends.append(
                     aws.iam.RolePolicyAttachment(
-                        f"{role_name}-policy", role=role.name, policy_arn=policy_arn, opts=pulumi.ResourceOptions(parent=role)
+                        f"{role_name}-policy",
+                        role=role.name,
+                        policy_arn=policy_arn,
+                        opts=pulumi.ResourceOptions(parent=role),
                     )
                 )
 
@@ -127,10 +130,19 @@ def _key_policy(account: str, region: str) -> pulumi.Output[str]:
             iam.statement("AccountAdministersKeyThroughIam", KEY_ADMIN_ACTIONS, ["*"], principal={"AWS": root}),
             iam.statement(
                 "CloudWatchLogsEncryptsLogGroups",
-                ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                ],
                 ["*"],
                 principal={"Service": f"logs.{region}.amazonaws.com"},
-                condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}},
+                condition={
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}
+                },
             ),
             iam.statement(
                 "ServicesDeliverEncryptedMessages",

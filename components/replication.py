@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -32,11 +31,11 @@ class Replication(pulumi.ComponentResource):
     target_endpoint: aws.dms.S3Endpoint
     log_group: aws.cloudwatch.LogGroup
     identifier: str
-    config: Optional[aws.dms.ReplicationConfig] = None
-    instance: Optional[aws.dms.ReplicationInstance] = None
-    task: Optional[aws.dms.ReplicationTask] = None
+    config: aws.dms.ReplicationConfig | None = None
+    instance: aws.dms.ReplicationInstance | None = None
+    task: aws.dms.ReplicationTask | None = None
 
-    def __init__(self, name: str, args: ReplicationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:replication:Replication", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         naming, source = args.naming, args.source

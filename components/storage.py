@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +19,7 @@ class SecureBucketArgs:
     # Off for the DMS landing bucket (DMS_FACTS: never version a DMS target).
     versioning: bool = False
     # Delete current objects after this many days (the fail bucket's quarantine window).
-    expire_after_days: Optional[int] = None
+    expire_after_days: int | None = None
     # With versioning: how long superseded versions are kept.
     noncurrent_expire_after_days: int = 30
 
@@ -29,7 +29,7 @@ class SecureBucket(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: SecureBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:storage:SecureBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

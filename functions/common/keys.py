@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import unquote_plus
 
 # LOAD + 8 hex digits: full load. yyyymmdd-hhmmssSSS: CDC (optionally under date folders).
@@ -13,7 +12,7 @@ _CDC = re.compile(r"^\d{8}-\d{9}\.parquet$")
 _DATE_FOLDERS = re.compile(r"^\d{4}/\d{2}/\d{2}$")
 
 
-class KeyError_(ValueError):
+class UnrecognizedKeyError(ValueError):
     """A landing key that is not a DMS file path."""
 
 
@@ -23,7 +22,7 @@ class FileKey:
     schema: str
     table: str
     kind: str  # "load" | "cdc"
-    partition: Optional[str]  # "YYYY/MM/DD" for date-partitioned CDC
+    partition: str | None  # "YYYY/MM/DD" for date-partitioned CDC
     filename: str
 
     @property
@@ -41,11 +40,11 @@ def parse_key(key: str, bucket_folder: str = "") -> FileKey:
     if bucket_folder:
         prefix = bucket_folder.strip("/") + "/"
         if not key.startswith(prefix):
-            raise KeyError_(f"{key!r} is outside the bucket folder {bucket_folder!r}")
+            raise UnrecognizedKeyError(f"{key!r} is outside the bucket folder {bucket_folder!r}")
         rest = key[len(prefix) :]
     parts = rest.split("/")
     if len(parts) < 3 or not all(parts):
-        raise KeyError_(f"{key!r} is not <schema>/<table>/<file>")
+        raise UnrecognizedKeyError(f"{key!r} is not <schema>/<table>/<file>")
     schema, table, *middle, filename = parts
     partition = "/".join(middle) or None
     if _LOAD.match(filename) and partition is None:
@@ -53,5 +52,5 @@ def parse_key(key: str, bucket_folder: str = "") -> FileKey:
     elif _CDC.match(filename) and (partition is None or _DATE_FOLDERS.match(partition)):
         kind = "cdc"
     else:
-        raise KeyError_(f"{key!r}: {filename!r} is neither a full-load (LOAD<hex>) nor a CDC file name")
+        raise UnrecognizedKeyError(f"{key!r}: {filename!r} is neither a full-load (LOAD<hex>) nor a CDC file name")
     return FileKey(key=key, schema=schema, table=table, kind=kind, partition=partition, filename=filename)

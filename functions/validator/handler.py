@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from functions.common.keys import KeyError_, decode_event_key, parse_key
+from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
@@ -41,7 +41,7 @@ def _route(s3, bucket: str, key: str) -> str:
     try:
         parse_key(key)
         ok, reason = _is_parquet(s3, bucket, key)
-    except KeyError_ as exc:
+    except UnrecognizedKeyError as exc:
         ok, reason = False, str(exc)
     target = os.environ["RAW_HISTORY_BUCKET"] if ok else os.environ["FAIL_BUCKET"]
     s3.copy_object(

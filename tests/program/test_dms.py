@@ -42,7 +42,10 @@ def test_s3_target_writes_parquet_as_documented(plan, stack):
         assert target["datePartitionSequence"] == "YYYYMMDD" and target["datePartitionDelimiter"] == "SLASH"
         # CSV-only features that would break parquet output are off.
         assert not target.get("cdcPath") and not target.get("preserveTransactions")
-        assert target["bucketName"] == f"cb-{stack}-{name}-landing-{plan.outputs['alertsTopicArn'].split(':')[4]}-eu-west-2"
+        assert (
+            target["bucketName"]
+            == f"cb-{stack}-{name}-landing-{plan.outputs['alertsTopicArn'].split(':')[4]}-eu-west-2"
+        )
 
 
 def test_source_endpoint_uses_secret_and_requires_ssl(plan, stack):
@@ -70,7 +73,9 @@ def test_table_mappings_are_generated_from_config(plan, stack):
         assert len(set(ids)) == len(ids) and all(i.isdigit() for i in ids)
         assert len({r["rule-name"] for r in rules}) == len(rules)
         selections = [r for r in rules if r["rule-type"] == "selection"]
-        assert [f"{r['object-locator']['schema-name']}.{r['object-locator']['table-name']}" for r in selections] == source["tables"]
+        assert [
+            f"{r['object-locator']['schema-name']}.{r['object-locator']['table-name']}" for r in selections
+        ] == source["tables"]
         assert all(r["rule-action"] == "include" for r in selections)
         [position] = [r for r in rules if r["rule-action"] == "add-column"]
         assert position["value"] == dms.STREAM_POSITION_COLUMN
@@ -102,7 +107,9 @@ def test_replication_mode_follows_config(plan, stack):
             logs = one(plan, f"{name}-replication-logs", "aws:cloudwatch/logGroup:LogGroup")
             assert logs.inputs["name"] == f"dms-serverless-replication-cb-{stack}-{name}"
         else:
-            instance = one(plan, f"{name}-replication-instance", "aws:dms/replicationInstance:ReplicationInstance").inputs
+            instance = one(
+                plan, f"{name}-replication-instance", "aws:dms/replicationInstance:ReplicationInstance"
+            ).inputs
             assert instance["replicationInstanceClass"] == mode["instanceClass"]
             assert instance["multiAz"] is mode.get("multiAz", False)
             assert instance["publiclyAccessible"] is False

@@ -18,7 +18,11 @@ POLICY_INPUTS = {
     "aws:kms/key:Key": "policy",
 }
 IDENTITY_POLICIES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"}
-RESOURCE_POLICIES = {"aws:s3/bucketPolicy:BucketPolicy", "aws:sns/topicPolicy:TopicPolicy", "aws:sqs/queuePolicy:QueuePolicy"}
+RESOURCE_POLICIES = {
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "aws:sqs/queuePolicy:QueuePolicy",
+}
 ARN = re.compile(r"^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:[^*]+$")
 
 
@@ -78,12 +82,37 @@ def test_every_policy_document_is_least_privilege(plan):
 @pytest.mark.parametrize(
     "type_,statement,expected",
     [
-        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}, "wildcard action"),
-        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b"]}, "wildcard action"),
+        (
+            "aws:iam/rolePolicy:RolePolicy",
+            {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"},
+            "wildcard action",
+        ),
+        (
+            "aws:iam/rolePolicy:RolePolicy",
+            {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b"]},
+            "wildcard action",
+        ),
         ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}, "unscoped"),
-        ("aws:iam/rolePolicy:RolePolicy", {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*/*"}, "unscoped"),
-        ("aws:sqs/queuePolicy:QueuePolicy", {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": ["sqs:SendMessage"], "Resource": ["arn:aws:sqs:eu-west-2:111111111111:q"]}, "confused deputy"),
-        ("aws:s3/bucketPolicy:BucketPolicy", {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}, "anonymous"),
+        (
+            "aws:iam/rolePolicy:RolePolicy",
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*/*"},
+            "unscoped",
+        ),
+        (
+            "aws:sqs/queuePolicy:QueuePolicy",
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": ["sqs:SendMessage"],
+                "Resource": ["arn:aws:sqs:eu-west-2:111111111111:q"],
+            },
+            "confused deputy",
+        ),
+        (
+            "aws:s3/bucketPolicy:BucketPolicy",
+            {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]},
+            "anonymous",
+        ),
     ],
 )
 def test_the_policy_check_catches_broad_grants(type_, statement, expected):
@@ -105,16 +134,24 @@ def sibling(plan, bucket, type_):
 def test_buckets_are_kms_encrypted_with_the_platform_key(plan):
     key = plan.named("key")
     for bucket in buckets(plan).values():
-        sse = sibling(plan, bucket, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        sse = sibling(
+            plan, bucket, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
         rule = sse.inputs["rules"][0]
-        assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.inputs["arn"]}
+        assert rule["applyServerSideEncryptionByDefault"] == {
+            "sseAlgorithm": "aws:kms",
+            "kmsMasterKeyId": key.inputs["arn"],
+        }
         assert rule["bucketKeyEnabled"] is True
 
 
 def test_buckets_block_public_access_and_deny_plain_http(plan):
     for name, bucket in buckets(plan).items():
         block = sibling(plan, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
-        assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert all(
+            block[k] is True
+            for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        )
         policy = sibling(plan, bucket, "aws:s3/bucketPolicy:BucketPolicy")
         statements = json.loads(policy.inputs["policy"])["Statement"]
         tls = [s for s in statements if s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}]
@@ -123,7 +160,9 @@ def test_buckets_block_public_access_and_deny_plain_http(plan):
         ownership = sibling(plan, bucket, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
         assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
         # The policy is put after the public access block, never racing it.
-        assert sibling(plan, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").urn in policy.dependencies
+        assert (
+            sibling(plan, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").urn in policy.dependencies
+        )
 
 
 def test_landing_is_unversioned_and_fail_expires(plan):

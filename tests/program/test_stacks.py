@@ -48,7 +48,10 @@ def test_each_pipeline_declares_its_resources(plan, stack):
             assert "aws:dms/replicationConfig:ReplicationConfig" in types
             assert "aws:dms/replicationInstance:ReplicationInstance" not in types
         else:
-            assert {"aws:dms/replicationInstance:ReplicationInstance", "aws:dms/replicationTask:ReplicationTask"} <= types
+            assert {
+                "aws:dms/replicationInstance:ReplicationInstance",
+                "aws:dms/replicationTask:ReplicationTask",
+            } <= types
             assert "aws:dms/replicationConfig:ReplicationConfig" not in types
 
 
@@ -73,7 +76,9 @@ def test_every_resource_goes_through_the_stack_provider(plan, stack):
     aws_resources = [r for r in plan.resources if r.custom and r.type.startswith("aws:")]
     assert aws_resources
     for r in aws_resources:
-        assert r.provider.startswith(provider.urn + "::"), f"{r.name} ({r.type}) uses {r.provider or 'the default provider'}"
+        assert r.provider.startswith(provider.urn + "::"), (
+            f"{r.name} ({r.type}) uses {r.provider or 'the default provider'}"
+        )
 
 
 def test_components_parent_their_resources(plan):

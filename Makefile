@@ -1,0 +1,30 @@
+# Every target creates the virtualenv and installs the requirements first (once).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STACK  ?= dev
+
+.PHONY: setup plan test lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Evaluate a stack offline (no Pulumi CLI, no AWS) and print what it would deploy.
+plan: setup
+	$(PY) -m cloudbridge plan --stack $(STACK)
+
+## The whole test suite.
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .build .pytest_cache .ruff_cache
