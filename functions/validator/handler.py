@@ -1,78 +1,320 @@
-"""Validator Lambda entry point: an SQS batch of S3 ObjectCreated events."""
+"""Validator Lambda: an SQS batch of S3 ObjectCreated events from the landing bucket.
+
+For each object: identify schema/table/kind from the key, load the table's metadata
+(cached per container), validate the parquet file with ranged reads, copy it to
+raw-history (pass) or fail (with its reasons), then delete it from landing. One JSON log
+line per file, EMF metrics per batch, one SNS alert per batch for the files that failed.
+Records whose processing raised are reported back as partial batch failures, so SQS
+redelivers only them and, after maxReceiveCount, parks them in the dead-letter queue.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
+from functions.common.metadata import TableMetadata, metadata_key
+from functions.validator import checks, routing
+from functions.validator.s3file import RangedS3File
 
-logger = logging.getLogger()
-logger.setLevel(logging.INFO)
-
-_s3 = None
-
-
-def _client():
-    global _s3
-    if _s3 is None:
-        _s3 = boto3.client("s3")
-    return _s3
+METRICS_NAMESPACE = "CloudBridge/Validator"
+METADATA_TTL_SECONDS = 300
 
 
-def _is_parquet(s3, bucket: str, key: str) -> tuple[bool, str]:
-    head = s3.head_object(Bucket=bucket, Key=key)
-    size = head["ContentLength"]
-    if size < 12:
-        return False, f"{size} bytes is too small for parquet"
-    first = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-3")["Body"].read()
-    last = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={size - 4}-{size - 1}")["Body"].read()
-    if first != b"PAR1" or last != b"PAR1":
-        return False, "missing parquet magic bytes"
-    return True, ""
+class MetadataStore:
+    """Table metadata from the metadata bucket: one GET per table per container (and per
+    TTL, so a deploy that changes metadata is picked up), never a listing."""
+
+    def __init__(
+        self, s3: Any, bucket: str, ttl: float = METADATA_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ):
+        self._s3, self._bucket, self._ttl, self._clock = s3, bucket, ttl, clock
+        self._cache: dict[tuple[str, str], tuple[float, TableMetadata | None]] = {}
+        self.fetches = 0
+
+    def get(self, schema: str, table: str) -> TableMetadata | None:
+        now = self._clock()
+        cached = self._cache.get((schema, table))
+        if cached and now - cached[0] < self._ttl:
+            return cached[1]
+        key = metadata_key(schema, table)
+        self.fetches += 1
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            metadata: TableMetadata | None = TableMetadata.from_json(body, f"s3://{self._bucket}/{key}")
+        except ClientError as exc:
+            if not routing.not_found(exc):
+                raise
+            metadata = None
+        self._cache[(schema, table)] = (now, metadata)
+        return metadata
 
 
-def _route(s3, bucket: str, key: str) -> str:
-    try:
-        parse_key(key)
-        ok, reason = _is_parquet(s3, bucket, key)
-    except UnrecognizedKeyError as exc:
-        ok, reason = False, str(exc)
-    target = os.environ["RAW_HISTORY_BUCKET"] if ok else os.environ["FAIL_BUCKET"]
-    s3.copy_object(
-        Bucket=target,
-        Key=key,
-        CopySource={"Bucket": bucket, "Key": key},
-        TaggingDirective="REPLACE",
-        Tagging="" if ok else f"cloudbridge-reason={reason[:250]}",
-    )
-    s3.delete_object(Bucket=bucket, Key=key)
-    return "pass" if ok else "fail"
+@dataclass
+class Settings:
+    source: str
+    environment: str
+    raw_history_bucket: str
+    fail_bucket: str
+    metadata_bucket: str
+    alerts_topic_arn: str
+    bucket_folder: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            source=env["CLOUDBRIDGE_SOURCE"],
+            environment=env["CLOUDBRIDGE_ENVIRONMENT"],
+            raw_history_bucket=env["RAW_HISTORY_BUCKET"],
+            fail_bucket=env["FAIL_BUCKET"],
+            metadata_bucket=env["METADATA_BUCKET"],
+            alerts_topic_arn=env["ALERTS_TOPIC_ARN"],
+            bucket_folder=env.get("DMS_BUCKET_FOLDER", ""),
+        )
+
+
+@dataclass
+class FileOutcome:
+    key: str
+    outcome: str  # passed | failed | absent | skipped
+    table: str = ""
+    kind: str = ""
+    findings: list[dict[str, str]] = field(default_factory=list)
+    rows: int = 0
+    size: int = 0
+    bytes_read: int = 0
+    requests: int = 0
+    chunks_scanned: int = 0
+    destination: str = ""
+    copied: bool = False
+    duration_ms: float = 0.0
+    pending_delete: routing.LandingObject | None = None
+
+    def log_record(self, settings: Settings) -> dict[str, Any]:
+        return {
+            "event": "cloudbridge.validated",
+            "source": settings.source,
+            "key": self.key,
+            "table": self.table,
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "reasons": self.findings,
+            "rows": self.rows,
+            "bytes": self.size,
+            "bytesRead": self.bytes_read,
+            "getRequests": self.requests,
+            "chunksScanned": self.chunks_scanned,
+            "destination": self.destination,
+            "copied": self.copied,
+            "durationMs": round(self.duration_ms, 1),
+        }
+
+
+def emit(record: dict[str, Any]) -> None:
+    """One JSON line on stdout: Lambda ships it to CloudWatch Logs as is."""
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class Validator:
+    def __init__(self, settings: Settings, s3: Any, sns: Any, metadata: MetadataStore | None = None):
+        self.settings, self.s3, self.sns = settings, s3, sns
+        self.metadata = metadata or MetadataStore(s3, settings.metadata_bucket)
+        self.transfer = TransferConfig(
+            multipart_threshold=routing.MULTIPART_THRESHOLD, multipart_chunksize=routing.MULTIPART_THRESHOLD
+        )
+
+    # --- one file -----------------------------------------------------------------
+
+    def check(self, bucket: str, key: str) -> FileOutcome:
+        """Validate and copy one landing object; the delete is left to the caller."""
+        started = time.perf_counter()
+        result = FileOutcome(key=key, outcome="absent")
+        head = routing.head(self.s3, bucket, key)
+        if head is None:  # moved by an earlier delivery of the same event
+            result.duration_ms = (time.perf_counter() - started) * 1000
+            return result
+        obj = routing.LandingObject(bucket, key, head["ContentLength"], head["ETag"], head["LastModified"])
+        result.size = obj.size
+
+        file_key = None
+        try:
+            file_key = parse_key(key, self.settings.bucket_folder)
+            result.table, result.kind = file_key.table_id, file_key.kind
+        except UnrecognizedKeyError as exc:
+            findings = [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))]
+        if file_key is not None:
+            table_metadata = self.metadata.get(file_key.schema, file_key.table)
+            file = RangedS3File(self.s3, bucket, key, obj.size, etag=obj.etag)
+            verdict = checks.validate(file, obj.size, file_key, table_metadata)
+            findings = verdict.findings
+            result.rows, result.chunks_scanned = verdict.rows, verdict.chunks_scanned
+            result.bytes_read, result.requests = file.bytes_read, file.requests
+
+        result.findings = [f.to_dict() for f in findings]
+        if findings:
+            result.outcome, target, dest_key = "failed", self.settings.fail_bucket, routing.fail_key(obj)
+        else:
+            result.outcome = "passed"
+            target, dest_key = self.settings.raw_history_bucket, routing.raw_history_key(file_key, obj)
+        result.destination = f"s3://{target}/{dest_key}"
+        result.copied = routing.copy_to(
+            self.s3,
+            obj,
+            target,
+            dest_key,
+            outcome=result.outcome,
+            findings=result.findings,
+            transfer_config=self.transfer,
+        )
+        result.pending_delete = obj
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    # --- one batch ------------------------------------------------------------------
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        failures: list[dict[str, str]] = []
+        done: list[tuple[str, list[FileOutcome]]] = []
+        for record in event.get("Records", []):
+            message_id = record.get("messageId", "?")
+            try:
+                done.append((message_id, [self.check(b, k) for b, k in s3_objects(record)]))
+            except Exception as exc:  # reported per record: SQS retries it, then dead-letters it
+                emit(
+                    {
+                        "event": "cloudbridge.record_failed",
+                        "source": self.settings.source,
+                        "messageId": message_id,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+                failures.append({"itemIdentifier": message_id})
+
+        outcomes = [o for _, files in done for o in files]
+        alert_error = None
+        failed = [o for o in outcomes if o.outcome == "failed"]
+        if failed:
+            try:
+                self.alert(failed)
+            except Exception as exc:  # keep the failed files in landing until the alert is out
+                alert_error = exc
+                emit(
+                    {
+                        "event": "cloudbridge.alert_failed",
+                        "source": self.settings.source,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+
+        for message_id, files in done:
+            try:
+                if alert_error and any(o.outcome == "failed" for o in files):
+                    raise RuntimeError("validation-failure alert not published") from alert_error
+                for outcome in files:
+                    if outcome.pending_delete is not None:
+                        routing.delete_landing(self.s3, outcome.pending_delete)
+                    emit(outcome.log_record(self.settings))
+            except Exception as exc:
+                emit(
+                    {
+                        "event": "cloudbridge.record_failed",
+                        "source": self.settings.source,
+                        "messageId": message_id,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+                failures.append({"itemIdentifier": message_id})
+
+        self.metrics(outcomes)
+        return {"batchItemFailures": failures}
+
+    def alert(self, failed: list[FileOutcome]) -> None:
+        """One SNS message for all the batch's failed files, grouped by table."""
+        by_table: dict[str, list[FileOutcome]] = defaultdict(list)
+        for outcome in failed:
+            by_table[outcome.table or "(unrecognised key)"].append(outcome)
+        tables = []
+        for table, files in sorted(by_table.items()):
+            reasons = Counter(f["code"] for o in files for f in o.findings)
+            tables.append(
+                {
+                    "table": table,
+                    "files": len(files),
+                    "reasons": dict(reasons.most_common()),
+                    "examples": [
+                        {"key": o.key, "destination": o.destination, "reasons": o.findings[:3]} for o in files[:3]
+                    ],
+                }
+            )
+        message = {
+            "type": "cloudbridge.validation_failures",
+            "environment": self.settings.environment,
+            "source": self.settings.source,
+            "failedFiles": len(failed),
+            "tables": tables,
+        }
+        subject = f"CloudBridge {self.settings.environment}: {len(failed)} file(s) of {self.settings.source} failed validation"
+        self.sns.publish(TopicArn=self.settings.alerts_topic_arn, Subject=subject[:100], Message=json.dumps(message))
+
+    def metrics(self, outcomes: list[FileOutcome]) -> None:
+        """CloudWatch embedded metric format: one line per batch."""
+        values = {
+            "FilesPassed": sum(o.outcome == "passed" for o in outcomes),
+            "FilesFailed": sum(o.outcome == "failed" for o in outcomes),
+            "RowsValidated": sum(o.rows for o in outcomes),
+            "BytesRead": sum(o.bytes_read for o in outcomes),
+        }
+        units = {"FilesPassed": "Count", "FilesFailed": "Count", "RowsValidated": "Count", "BytesRead": "Bytes"}
+        emit(
+            {
+                "_aws": {
+                    "Timestamp": int(time.time() * 1000),
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": METRICS_NAMESPACE,
+                            "Dimensions": [["Environment", "Source"]],
+                            "Metrics": [{"Name": n, "Unit": units[n]} for n in values],
+                        }
+                    ],
+                },
+                "Environment": self.settings.environment,
+                "Source": self.settings.source,
+                **values,
+            }
+        )
+
+
+def s3_objects(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(bucket, decoded key) of each S3 record in one SQS message."""
+    body = json.loads(record["body"])
+    if body.get("Event") == "s3:TestEvent":  # sent once when the notification is set up
+        return []
+    objects = []
+    for s3_record in body["Records"]:
+        if not s3_record.get("eventName", "").startswith("ObjectCreated:"):
+            continue
+        objects.append((s3_record["s3"]["bucket"]["name"], decode_event_key(s3_record["s3"]["object"]["key"])))
+    return objects
+
+
+_validator: Validator | None = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    s3 = _client()
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            body = json.loads(record["body"])
-            for s3_record in body.get("Records", []):
-                bucket = s3_record["s3"]["bucket"]["name"]
-                key = decode_event_key(s3_record["s3"]["object"]["key"])
-                try:
-                    outcome = _route(s3, bucket, key)
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
-                        outcome = "already-moved"
-                    else:
-                        raise
-                logger.info(json.dumps({"key": key, "outcome": outcome}))
-        except Exception:
-            logger.exception("record %s failed", record.get("messageId"))
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    global _validator
+    if _validator is None:  # clients and metadata cache live as long as the container
+        _validator = Validator(Settings.from_env(), boto3.client("s3"), boto3.client("sns"))
+    return _validator.handle(event)

@@ -1,0 +1,182 @@
+"""Parquet files shaped exactly as DMS writes them to S3 (see DMS_FACTS.md).
+
+Used by the tests, the local sandbox's DMS stand-in and the benchmarks; never by the
+deployed Lambdas. Layout: ``Op`` first (I/U/D), the timestamp column as a required
+string ``yyyy-MM-dd HH:mm:ss.SSSSSS``, the data columns (all optional, whatever the
+source's NOT NULL), the stream-position column added by the table-mapping rule last;
+row groups of ``RowGroupLength`` rows, statistics on, parquet 2.x.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from functions.common.dms import ROW_GROUP_LENGTH
+from functions.common.metadata import TableMetadata, arrow_type
+
+
+def dms_timestamp(moment: datetime) -> str:
+    """DMS's timestamp-column text: ``yyyy-MM-dd HH:mm:ss.SSSSSS`` (UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def load_file_name(n: int) -> str:
+    """Full-load files count in 8-digit upper-case hexadecimal from 1."""
+    return f"LOAD{n:08X}.parquet"
+
+
+def cdc_file_name(moment: datetime) -> str:
+    """``YYYYMMDD-HHMMSSmmm.parquet`` (time to the millisecond)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y%m%d-%H%M%S") + f"{moment.microsecond // 1000:03d}.parquet"
+
+
+def cdc_key(schema: str, table: str, moment: datetime, partitioned: bool = True, folder: str = "") -> str:
+    """Landing key of a CDC file; with date partitioning under ``YYYY/MM/DD/``."""
+    prefix = f"{folder.strip('/')}/" if folder else ""
+    dated = moment.astimezone(UTC).strftime("%Y/%m/%d/") if partitioned else ""
+    return f"{prefix}{schema}/{table}/{dated}{cdc_file_name(moment)}"
+
+
+def load_key(schema: str, table: str, n: int, folder: str = "") -> str:
+    prefix = f"{folder.strip('/')}/" if folder else ""
+    return f"{prefix}{schema}/{table}/{load_file_name(n)}"
+
+
+def dms_schema(metadata: TableMetadata, kind: str, overrides: dict[str, pa.DataType] | None = None) -> pa.Schema:
+    """The arrow schema of a DMS file of ``kind`` (load|cdc) for a table."""
+    overrides = overrides or {}
+    fields = []
+    if kind == "cdc" or metadata.dms.op_in_full_load:
+        fields.append(pa.field(metadata.dms.op, pa.string()))
+    fields.append(pa.field(metadata.dms.timestamp, pa.string(), nullable=False))
+    for column in metadata.columns:
+        fields.append(pa.field(column.name, overrides.get(column.name, arrow_type(column.type))))
+    fields.append(pa.field(metadata.dms.stream_position, pa.string()))
+    return pa.schema(fields)
+
+
+def dms_table(
+    metadata: TableMetadata,
+    kind: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    ops: Sequence[str] | None = None,
+    timestamps: Sequence[str] | None = None,
+    positions: Sequence[str] | None = None,
+    overrides: dict[str, pa.DataType] | None = None,
+) -> pa.Table:
+    """Data rows (dicts of column values) plus the DMS columns, as DMS lays them out."""
+    schema = dms_schema(metadata, kind, overrides)
+    n = len(rows)
+    now = dms_timestamp(datetime.now(UTC))
+    columns: dict[str, list[Any]] = {}
+    if metadata.dms.op in schema.names:
+        columns[metadata.dms.op] = list(ops) if ops is not None else ["I"] * n
+    columns[metadata.dms.timestamp] = list(timestamps) if timestamps is not None else [now] * n
+    for column in metadata.columns:
+        columns[column.name] = [row.get(column.name) for row in rows]
+    columns[metadata.dms.stream_position] = (
+        list(positions) if positions is not None else [f"{i:020d}" for i in range(1, n + 1)]
+    )
+    return pa.table(columns, schema=schema)
+
+
+def write(
+    table: pa.Table,
+    sink: str | IO[bytes] | pa.NativeFile,
+    *,
+    row_group_length: int = ROW_GROUP_LENGTH,
+    compression: str | None = None,
+    statistics: bool | Iterable[str] = True,
+) -> None:
+    """Write like the S3 target: parquet 2.x, statistics on, RowGroupLength rows a group.
+
+    ``statistics`` may list the columns that get statistics, to mimic DMS writing decimal
+    columns without min/max.
+    """
+    pq.write_table(
+        table,
+        sink,
+        row_group_size=row_group_length,
+        version="2.6",
+        data_page_version="1.0",
+        compression=compression or "NONE",
+        use_dictionary=True,
+        write_statistics=statistics if isinstance(statistics, bool) else list(statistics),
+    )
+
+
+def to_bytes(table: pa.Table, **kwargs: Any) -> bytes:
+    sink = pa.BufferOutputStream()
+    write(table, sink, **kwargs)
+    return sink.getvalue().to_pybytes()
+
+
+def synthetic_table(
+    metadata: TableMetadata,
+    kind: str,
+    n: int,
+    *,
+    start: int = 0,
+    op: str = "I",
+    null_at: dict[str, int] | None = None,
+) -> pa.Table:
+    """``n`` rows of plausible values for any table, built column-wise in arrow (fast
+    enough for gigabyte files). ``null_at`` puts one null into a column at a row."""
+    import pyarrow.compute as pc
+
+    ids = pa.array(range(start + 1, start + n + 1), pa.int64())
+    base_us = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
+
+    def values(portable: str, salt: int) -> pa.Array:
+        mixed = pc.add(pc.multiply(ids, 2654435761 + salt), salt)  # scrambled, deterministic
+        small = pc.bit_wise_and(mixed, 0x7FFF)
+        if portable in ("int8", "uint8"):
+            return pc.cast(pc.bit_wise_and(mixed, 0x7F), portable)
+        if portable in ("int16", "int32", "uint16", "uint32"):
+            return pc.cast(small, portable)
+        if portable in ("int64", "uint64"):
+            return pc.cast(ids, portable)
+        if portable in ("float32", "float64"):
+            return pc.cast(pc.divide(pc.cast(small, pa.float64()), 7.0), portable)
+        if portable.startswith("decimal("):
+            type_ = arrow_type(portable)
+            modulus = 10 ** min(type_.precision - type_.scale, 9)
+            whole = pc.cast(pc.remainder(pc.cast(mixed, pa.int64()), modulus), pa.decimal128(38, 0))
+            return pc.cast(whole, type_)
+        if portable == "string":
+            return pc.binary_join_element_wise("value-", pc.cast(small, pa.string()), "")
+        if portable == "binary":
+            return pc.cast(pc.cast(small, pa.string()), pa.binary())
+        if portable == "bool":
+            return pc.equal(pc.bit_wise_and(mixed, 1), 0)
+        if portable == "date":
+            return pc.cast(pc.cast(pc.add(pc.bit_wise_and(mixed, 0x3FF), 19_700), pa.int32()), pa.date32())
+        if portable.startswith("timestamp("):
+            return pc.cast(pc.add(pc.multiply(ids, 1_000_000), base_us), arrow_type(portable))
+        if portable.startswith("time("):
+            ms = pc.cast(pc.bit_wise_and(mixed, 0x3FFFFFF), pa.int64())
+            if portable == "time(ms)":
+                return pc.cast(pc.cast(pc.remainder(ms, 86_400_000), pa.int32()), arrow_type(portable))
+            return pc.cast(pc.multiply(pc.remainder(ms, 86_400_000), 1000), arrow_type(portable))
+        raise ValueError(portable)
+
+    schema = dms_schema(metadata, kind)
+    arrays: dict[str, pa.Array] = {}
+    if metadata.dms.op in schema.names:
+        arrays[metadata.dms.op] = pc.if_else(pc.is_null(ids), pa.scalar(op), pa.scalar(op))
+    stamps = pc.cast(pc.add(pc.multiply(ids, 1_000_000), base_us), pa.timestamp("us"))
+    arrays[metadata.dms.timestamp] = pc.cast(stamps, pa.string())  # "yyyy-MM-dd HH:mm:ss.SSSSSS"
+    for i, column in enumerate(metadata.columns):
+        arrays[column.name] = values(column.type, i)
+    arrays[metadata.dms.stream_position] = pc.utf8_lpad(pc.cast(ids, pa.string()), 20, "0")
+    for name, row in (null_at or {}).items():
+        mask = pc.equal(ids, start + row + 1)
+        arrays[name] = pc.if_else(mask, pa.scalar(None, arrays[name].type), arrays[name])
+    return pa.table([arrays[f.name] for f in schema], schema=schema)

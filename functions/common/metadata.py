@@ -1,0 +1,242 @@
+"""Table metadata: one JSON document per source table, and its portable column types.
+
+The portable vocabulary is small and maps one-to-one to the arrow types DMS writes into
+parquet (DMS_FACTS "Type mapping"), and to Glue/Athena types:
+
+    int8 int16 int32 int64 uint8 uint16 uint32 uint64 float32 float64
+    decimal(p,s) string binary bool date time(ms) time(us) timestamp(ms) timestamp(us)
+
+A column may list other portable types it also ``accept``s (a Postgres boolean is
+written as BOOLEAN or as a string depending on the DMS version and endpoint setting).
+Pure Python; pyarrow is imported only by ``arrow_type``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+_SIMPLE = {
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "string", "binary", "bool", "date",
+}  # fmt: skip
+_DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
+_UNIT = re.compile(r"^(time|timestamp)\((ms|us)\)$")
+
+
+class MetadataError(ValueError):
+    """Malformed table metadata; the message names the table (and column)."""
+
+
+def check_type(portable: str) -> str:
+    if portable in _SIMPLE or _UNIT.match(portable):
+        return portable
+    match = _DECIMAL.match(portable)
+    if match:
+        precision, scale = int(match.group(1)), int(match.group(2))
+        if 1 <= precision <= 38 and 0 <= scale <= precision:
+            return portable
+    raise ValueError(f"unknown portable type {portable!r}")
+
+
+def decimal(precision: int, scale: int) -> str:
+    return check_type(f"decimal({precision},{scale})")
+
+
+def arrow_type(portable: str):
+    """The arrow type DMS writes for a portable type."""
+    import pyarrow as pa
+
+    simple = {
+        "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+        "uint8": pa.uint8(), "uint16": pa.uint16(), "uint32": pa.uint32(), "uint64": pa.uint64(),
+        "float32": pa.float32(), "float64": pa.float64(), "string": pa.string(),
+        "binary": pa.binary(), "bool": pa.bool_(), "date": pa.date32(),
+    }  # fmt: skip
+    if portable in simple:
+        return simple[portable]
+    match = _DECIMAL.match(portable)
+    if match:
+        return pa.decimal128(int(match.group(1)), int(match.group(2)))
+    match = _UNIT.match(portable)
+    if match:
+        kind, unit = match.groups()
+        return (
+            pa.time32(unit)
+            if (kind, unit) == ("time", "ms")
+            else (pa.time64(unit) if kind == "time" else pa.timestamp(unit))
+        )
+    raise ValueError(f"unknown portable type {portable!r}")
+
+
+def glue_type(portable: str) -> str:
+    """The Glue/Athena (Hive) type of a portable type."""
+    mapping = {
+        "int8": "tinyint", "int16": "smallint", "int32": "int", "int64": "bigint",
+        "uint8": "smallint", "uint16": "int", "uint32": "bigint", "uint64": "decimal(20,0)",
+        "float32": "float", "float64": "double", "string": "string", "binary": "binary",
+        "bool": "boolean", "date": "date",
+        "time(ms)": "string", "time(us)": "string",  # Athena has no TIME type for parquet
+        "timestamp(ms)": "timestamp", "timestamp(us)": "timestamp",
+    }  # fmt: skip
+    if portable in mapping:
+        return mapping[portable]
+    if _DECIMAL.match(portable):
+        return portable
+    raise ValueError(f"unknown portable type {portable!r}")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    accept: tuple[str, ...] = ()  # other portable types DMS may write for this column
+    source_type: str = ""
+
+    def types(self) -> tuple[str, ...]:
+        return (self.type, *self.accept)
+
+
+@dataclass(frozen=True)
+class DmsColumns:
+    op: str = "Op"
+    timestamp: str = "dms_commit_ts"
+    stream_position: str = "dms_stream_position"
+    op_in_full_load: bool = True  # IncludeOpForFullLoad
+
+
+@dataclass(frozen=True)
+class TableMetadata:
+    source: str
+    engine: str
+    schema: str
+    table: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    dms: DmsColumns = field(default_factory=DmsColumns)
+
+    @property
+    def table_id(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def expected_columns(self, kind: str) -> dict[str, tuple[str, ...]]:
+        """Every column a DMS file of ``kind`` (load|cdc) holds, with its accepted types."""
+        expected: dict[str, tuple[str, ...]] = {}
+        if kind == "cdc" or self.dms.op_in_full_load:
+            expected[self.dms.op] = ("string",)
+        expected[self.dms.timestamp] = ("string",)
+        expected[self.dms.stream_position] = ("string",)
+        for column in self.columns:
+            expected[column.name] = column.types()
+        return expected
+
+    def required_columns(self, kind: str) -> tuple[str, ...]:
+        """Columns that may never hold a null: the primary key and what DMS always fills."""
+        required = list(self.primary_key) + [self.dms.timestamp, self.dms.stream_position]
+        if kind == "cdc" or self.dms.op_in_full_load:
+            required.insert(0, self.dms.op)
+        return tuple(required)
+
+    # --- JSON ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "formatVersion": FORMAT_VERSION,
+            "source": self.source,
+            "engine": self.engine,
+            "schema": self.schema,
+            "table": self.table,
+            "primaryKey": list(self.primary_key),
+            "columns": [
+                {
+                    "name": c.name,
+                    "type": c.type,
+                    "nullable": c.nullable,
+                    **({"accept": list(c.accept)} if c.accept else {}),
+                    **({"sourceType": c.source_type} if c.source_type else {}),
+                }
+                for c in self.columns
+            ],
+            "dmsColumns": {
+                "op": self.dms.op,
+                "timestamp": self.dms.timestamp,
+                "streamPosition": self.dms.stream_position,
+                "opInFullLoad": self.dms.op_in_full_load,
+            },
+        }
+
+    def to_json(self) -> str:
+        """Stable text: the same metadata always serialises to the same bytes."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "") -> TableMetadata:
+        where = origin or f"{data.get('schema', '?')}.{data.get('table', '?')}"
+        try:
+            if data.get("formatVersion") != FORMAT_VERSION:
+                raise ValueError(f"formatVersion must be {FORMAT_VERSION}")
+            columns = []
+            for raw in data["columns"]:
+                try:
+                    columns.append(
+                        Column(
+                            name=str(raw["name"]),
+                            type=check_type(raw["type"]),
+                            nullable=bool(raw.get("nullable", True)),
+                            accept=tuple(check_type(t) for t in raw.get("accept", ())),
+                            source_type=str(raw.get("sourceType", "")),
+                        )
+                    )
+                except (KeyError, ValueError) as exc:
+                    raise ValueError(f"column {raw.get('name', '?')!r}: {exc}") from None
+            names = [c.name for c in columns]
+            if len(set(names)) != len(names):
+                raise ValueError("duplicate column names")
+            primary_key = tuple(data.get("primaryKey", ()))
+            missing = [k for k in primary_key if k not in names]
+            if missing:
+                raise ValueError(f"primary key columns {missing} are not columns")
+            raw_dms = data.get("dmsColumns", {})
+            dms = DmsColumns(
+                op=raw_dms.get("op", "Op"),
+                timestamp=raw_dms.get("timestamp", "dms_commit_ts"),
+                stream_position=raw_dms.get("streamPosition", "dms_stream_position"),
+                op_in_full_load=bool(raw_dms.get("opInFullLoad", True)),
+            )
+            clash = {dms.op, dms.timestamp, dms.stream_position} & set(names)
+            if clash:
+                raise ValueError(f"columns {sorted(clash)} clash with the DMS-added columns")
+            return cls(
+                source=str(data["source"]),
+                engine=str(data["engine"]),
+                schema=str(data["schema"]),
+                table=str(data["table"]),
+                columns=tuple(columns),
+                primary_key=primary_key,
+                dms=dms,
+            )
+        except KeyError as exc:
+            raise MetadataError(f"metadata of {where}: missing key {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise MetadataError(f"metadata of {where}: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes, origin: str = "") -> TableMetadata:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise MetadataError(f"metadata {origin}: not JSON ({exc})") from None
+        return cls.from_dict(data, origin)
+
+
+def metadata_key(schema: str, table: str) -> str:
+    """Where a table's metadata lives, in the repo (under metadata/<source>/) and in S3."""
+    return f"{schema}/{table}.json"

@@ -1,0 +1,147 @@
+"""Moving a validated file out of the landing bucket without ever losing or doubling it.
+
+copy (server-side, multipart when large, pinned to the validated ETag) → delete (only
+that ETag). Destination keys are deterministic, and the copy records the landing ETag,
+so a redelivered event or a retry after a crash between copy and delete finds its copy
+in place and only finishes the delete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from botocore.exceptions import ClientError
+
+from functions.common.keys import FileKey
+
+SOURCE_ETAG = "cloudbridge-source-etag"
+LANDING_KEY = "cloudbridge-landing-key"
+REASONS = "cloudbridge-reasons"
+MULTIPART_THRESHOLD = 64 * 1024 * 1024  # copy_object handles up to 5 GB; parts go in parallel
+_METADATA_BUDGET = 1800  # S3 user metadata is limited to 2 KB in all
+
+
+@dataclass(frozen=True)
+class LandingObject:
+    bucket: str
+    key: str
+    size: int
+    etag: str  # as S3 returns it, quoted
+    last_modified: datetime
+
+
+def not_found(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
+def precondition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in ("412", "PreconditionFailed")
+
+
+def head(s3: Any, bucket: str, key: str) -> dict | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if not_found(exc):
+            return None
+        raise
+
+
+def _etag_token(etag: str) -> str:
+    return re.sub(r"[^0-9a-f]", "", etag.lower())[:16]
+
+
+def raw_history_key(file_key: FileKey, obj: LandingObject) -> str:
+    """``<schema>/<table>/YYYY/MM/DD/<name>-<etag>.parquet``.
+
+    The date is the CDC commit-date folder (or the date in a CDC file name), and the
+    landing object's own date for full-load files, so every file sits in one date
+    partition. The ETag keeps a same-day reload from overwriting an earlier LOAD file.
+    """
+    if file_key.partition:
+        date = file_key.partition
+    elif file_key.kind == "cdc":
+        stamp = file_key.filename[:8]
+        date = f"{stamp[:4]}/{stamp[4:6]}/{stamp[6:8]}"
+    else:
+        date = obj.last_modified.astimezone(UTC).strftime("%Y/%m/%d")
+    stem = file_key.filename.rsplit(".", 1)[0]
+    return f"{file_key.schema}/{file_key.table}/{date}/{stem}-{_etag_token(obj.etag)}.parquet"
+
+
+def fail_key(obj: LandingObject) -> str:
+    """The landing key itself: the fail bucket mirrors landing (it is versioned)."""
+    return obj.key
+
+
+def reasons_metadata(findings: list[dict[str, str]]) -> str:
+    """The reasons as ASCII JSON that fits S3's user-metadata budget."""
+    kept: list[dict[str, str]] = []
+    for finding in findings:
+        trial = kept + [{"code": finding["code"], "message": finding["message"][:300]}]
+        if len(json.dumps(trial, ensure_ascii=True)) > _METADATA_BUDGET:
+            break
+        kept = trial
+    return json.dumps(kept, ensure_ascii=True)
+
+
+def _tag_value(text: str) -> str:
+    """S3 tag values: up to 256 of letters, digits, spaces and + - = . _ : / @."""
+    return re.sub(r"[^A-Za-z0-9 +\-=._:/@]", "_", text)[:256]
+
+
+def copy_to(
+    s3: Any,
+    obj: LandingObject,
+    bucket: str,
+    key: str,
+    *,
+    outcome: str,
+    findings: list[dict[str, str]],
+    transfer_config: Any = None,
+) -> bool:
+    """Server-side copy of ``obj`` to ``bucket/key`` unless that copy already exists.
+
+    Returns False when an earlier attempt had already copied this very object.
+    """
+    existing = head(s3, bucket, key)
+    if existing and existing.get("Metadata", {}).get(SOURCE_ETAG) == obj.etag:
+        return False
+    metadata = {SOURCE_ETAG: obj.etag, LANDING_KEY: quote(obj.key, safe="/")}
+    tags = {"cloudbridge-outcome": outcome}
+    if findings:
+        metadata[REASONS] = reasons_metadata(findings)
+        tags["cloudbridge-reasons"] = _tag_value(" ".join(sorted({f["code"] for f in findings})))
+    s3.copy(
+        {"Bucket": obj.bucket, "Key": obj.key},
+        bucket,
+        key,
+        ExtraArgs={
+            "CopySourceIfMatch": obj.etag,  # exactly the bytes that were validated
+            "Metadata": metadata,
+            "MetadataDirective": "REPLACE",
+            "Tagging": urlencode(tags),
+            "TaggingDirective": "REPLACE",
+        },
+        Config=transfer_config,
+    )
+    return True
+
+
+def delete_landing(s3: Any, obj: LandingObject) -> str:
+    """Delete the landing object if it is still the one that was copied."""
+    try:
+        s3.delete_object(Bucket=obj.bucket, Key=obj.key, IfMatch=obj.etag)
+    except ClientError as exc:
+        if not_found(exc):
+            return "already-deleted"
+        if precondition_failed(exc):
+            # DMS wrote a new object under the same key: it has an event of its own.
+            return "replaced"
+        raise
+    return "deleted"

@@ -1,0 +1,81 @@
+"""The metadata model: portable types, JSON round trip, clear errors."""
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from functions.common.metadata import Column, MetadataError, TableMetadata, arrow_type, glue_type
+
+
+def orders() -> TableMetadata:
+    return TableMetadata(
+        source="sales",
+        engine="postgres",
+        schema="public",
+        table="orders",
+        columns=(
+            Column("order_id", "int64", nullable=False, source_type="bigint"),
+            Column("amount", "decimal(12,2)"),
+            Column("paid", "bool", accept=("string",)),
+            Column("created_at", "timestamp(us)"),
+        ),
+        primary_key=("order_id",),
+    )
+
+
+@pytest.mark.parametrize(
+    "portable,arrow,glue",
+    [
+        ("int16", pa.int16(), "smallint"),
+        ("int64", pa.int64(), "bigint"),
+        ("decimal(28,6)", pa.decimal128(28, 6), "decimal(28,6)"),
+        ("timestamp(us)", pa.timestamp("us"), "timestamp"),
+        ("timestamp(ms)", pa.timestamp("ms"), "timestamp"),
+        ("time(ms)", pa.time32("ms"), "string"),
+        ("time(us)", pa.time64("us"), "string"),
+        ("date", pa.date32(), "date"),
+        ("bool", pa.bool_(), "boolean"),
+        ("binary", pa.binary(), "binary"),
+        ("float32", pa.float32(), "float"),
+    ],
+)
+def test_portable_types_map_to_arrow_and_glue(portable, arrow, glue):
+    assert arrow_type(portable) == arrow
+    assert glue_type(portable) == glue
+
+
+def test_json_round_trip_is_stable():
+    meta = orders()
+    text = meta.to_json()
+    assert TableMetadata.from_json(text) == meta
+    assert TableMetadata.from_json(text).to_json() == text
+
+
+def test_expected_columns_depend_on_kind():
+    meta = orders()
+    assert list(meta.expected_columns("cdc"))[:3] == ["Op", "dms_commit_ts", "dms_stream_position"]
+    no_op = TableMetadata.from_dict(
+        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
+    )
+    assert "Op" not in no_op.expected_columns("load") and "Op" in no_op.expected_columns("cdc")
+    assert meta.required_columns("load") == ("Op", "order_id", "dms_commit_ts", "dms_stream_position")
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        (lambda d: d["columns"][1].update(type="decimal(40,2)"), "column 'amount'"),
+        (lambda d: d["columns"][1].update(type="numeric"), "unknown portable type 'numeric'"),
+        (lambda d: d.update(primaryKey=["id"]), "primary key columns ['id']"),
+        (lambda d: d["columns"].append({"name": "Op", "type": "string"}), "clash"),
+        (lambda d: d.pop("table"), "missing key 'table'"),
+        (lambda d: d.update(formatVersion=99), "formatVersion"),
+    ],
+)
+def test_bad_metadata_names_table_and_column(change, words):
+    data = json.loads(orders().to_json())
+    change(data)
+    with pytest.raises(MetadataError) as info:
+        TableMetadata.from_dict(data, "metadata/sales/public/orders.json")
+    assert "metadata/sales/public/orders.json" in str(info.value) and words in str(info.value)

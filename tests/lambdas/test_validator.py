@@ -1,0 +1,496 @@
+"""The validator against moto S3/SNS/SQS with parquet files written exactly like DMS."""
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from cloudbridge import dmsfiles
+from functions.validator import checks, routing
+from tests.support.moto_pipeline import FAIL, LANDING, RAW, Pipeline, orders_metadata
+
+WHEN = datetime(2024, 3, 5, 13, 45, 12, 345000, tzinfo=UTC)
+
+
+def rows(n, start=1, **override):
+    out = []
+    for i in range(start, start + n):
+        row = {
+            "order_id": i,
+            "customer_id": i % 97,
+            "amount": Decimal(i % 1000) / 100 + Decimal("1.25"),
+            "status": ["new", "paid", "shipped"][i % 3],
+            "paid": i % 2 == 0,
+            "ordered_on": date(2024, 3, 1),
+            "created_at": datetime(2024, 3, 1, 12, 0, 0),
+        }
+        row.update(override)
+        out.append(row)
+    return out
+
+
+def load_file(n=5, *, metadata=None, **kwargs):
+    meta = metadata or orders_metadata()
+    write_args = {k: kwargs.pop(k) for k in ("row_group_length", "statistics") if k in kwargs}
+    return dmsfiles.to_bytes(
+        dmsfiles.dms_table(meta, "load", kwargs.pop("data", None) or rows(n), **kwargs), **write_args
+    )
+
+
+def cdc_file(ops, *, metadata=None, **kwargs):
+    meta = metadata or orders_metadata()
+    data = rows(len(ops))
+    stamps = [dmsfiles.dms_timestamp(WHEN)] * len(ops)
+    return dmsfiles.to_bytes(dmsfiles.dms_table(meta, "cdc", data, ops=ops, timestamps=stamps, **kwargs))
+
+
+def logs(capsys):
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "cloudbridge.validated"], lines
+
+
+# --- passing files ---------------------------------------------------------------------
+
+
+def test_full_load_file_passes_and_moves_to_a_dated_deterministic_key(pipeline, capsys):
+    key = pipeline.land("public/orders/LOAD0000000A.parquet", load_file(5))
+    assert pipeline.validate(key) == {"batchItemFailures": []}
+    assert pipeline.keys(LANDING) == []
+    [moved] = pipeline.keys(RAW)
+    head = pipeline.s3.head_object(Bucket=RAW, Key=moved)
+    assert moved.startswith("public/orders/") and moved.endswith(".parquet") and "LOAD0000000A-" in moved
+    stamp = head["LastModified"].strftime("%Y/%m/%d")  # landing date (the copy is as young)
+    assert moved.split("/")[2:5] == stamp.split("/")
+    assert head["Metadata"][routing.LANDING_KEY] == key
+    assert pipeline.tags(RAW, moved) == {"cloudbridge-outcome": "passed"}
+    [line], _ = logs(capsys)
+    assert line["outcome"] == "passed" and line["table"] == "public.orders" and line["kind"] == "load"
+    assert line["rows"] == 5 and line["reasons"] == [] and line["destination"] == f"s3://{RAW}/{moved}"
+    assert 0 < line["bytesRead"] < line["bytes"] * 2 and line["durationMs"] >= 0
+
+
+def test_cdc_file_in_date_folders_keeps_its_commit_date(pipeline):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["I", "U", "D", "U"]))
+    assert key == "public/orders/2024/03/05/20240305-134512345.parquet"
+    assert pipeline.validate(key)["batchItemFailures"] == []
+    [moved] = pipeline.keys(RAW)
+    assert moved.startswith("public/orders/2024/03/05/20240305-134512345-")
+
+
+def test_cdc_file_without_date_folders_is_dated_by_its_name(pipeline):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN, partitioned=False), cdc_file(["I"]))
+    pipeline.validate(key)
+    assert pipeline.keys(RAW)[0].startswith("public/orders/2024/03/05/")
+
+
+def test_full_load_without_op_passes_when_metadata_says_so(pipeline):
+    meta = orders_metadata()
+    meta = type(meta).from_dict(
+        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
+    )
+    pipeline.publish_metadata(meta)
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=meta))
+    pipeline.validate(key)
+    assert len(pipeline.keys(RAW)) == 1 and pipeline.keys(FAIL) == []
+
+
+def test_boolean_written_as_string_is_accepted_when_metadata_allows(pipeline):
+    data = [dict(r, paid="true" if r["paid"] else "false") for r in rows(4)]
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(data=data, overrides={"paid": pa.string()}))
+    pipeline.validate(key)
+    assert len(pipeline.keys(RAW)) == 1
+
+
+def test_statistics_decide_without_reading_data(pipeline, capsys):
+    """PK null counts and a constant Op come from the footer: no column chunk is read."""
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(50_000, row_group_length=10_000))
+    pipeline.validate(key)
+    [line], _ = logs(capsys)
+    assert line["outcome"] == "passed" and line["chunksScanned"] == 0
+    assert line["bytesRead"] < line["bytes"] * 0.05, line
+    assert line["getRequests"] <= 3
+
+
+def test_mixed_op_values_are_read_only_for_the_op_column(pipeline, capsys):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["I", "U", "D"] * 10))
+    pipeline.validate(key)
+    [line], _ = logs(capsys)
+    assert line["outcome"] == "passed" and line["chunksScanned"] == 1
+
+
+# --- failing files -----------------------------------------------------------------------
+
+
+def failed(pipeline, key, capsys=None):
+    result = pipeline.validate(key)
+    assert result == {"batchItemFailures": []}, "a file that fails validation is not an error"
+    assert pipeline.keys(LANDING) == []
+    assert pipeline.keys(FAIL) == [key], "failed files keep their landing key in the fail bucket"
+    head = pipeline.s3.head_object(Bucket=FAIL, Key=key)
+    reasons = json.loads(head["Metadata"][routing.REASONS])
+    tags = pipeline.tags(FAIL, key)
+    assert tags["cloudbridge-outcome"] == "failed"
+    assert tags["cloudbridge-reasons"].split() == sorted({r["code"] for r in reasons})
+    return {r["code"]: r["message"] for r in reasons}
+
+
+def test_schema_change_is_quarantined(pipeline):
+    meta = orders_metadata()
+    wider = orders_metadata(columns=meta.columns + (type(meta.columns[0])("discount", "decimal(5,2)"),))
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=wider))
+    reasons = failed(pipeline, key)
+    assert set(reasons) == {checks.UNEXPECTED_COLUMNS} and "discount" in reasons[checks.UNEXPECTED_COLUMNS]
+
+
+def test_missing_column_is_quarantined(pipeline):
+    meta = orders_metadata()
+    narrower = orders_metadata(columns=meta.columns[:-1])
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=narrower))
+    reasons = failed(pipeline, key)
+    assert "created_at" in reasons[checks.MISSING_COLUMNS]
+
+
+def test_op_missing_from_a_cdc_file_is_quarantined(pipeline):
+    meta = orders_metadata()
+    no_op = type(meta).from_dict(
+        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
+    )
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), load_file(3, metadata=no_op))
+    assert "'Op'" in failed(pipeline, key)[checks.MISSING_COLUMNS]
+
+
+@pytest.mark.parametrize(
+    "column,written,words",
+    [
+        ("amount", pa.decimal128(12, 3), "decimal128(12, 3)"),
+        ("amount", pa.decimal128(14, 2), "decimal128(14, 2)"),
+        ("created_at", pa.timestamp("ms"), "timestamp[ms]"),
+        ("customer_id", pa.int64(), "int64"),
+        ("status", pa.binary(), "binary"),
+    ],
+)
+def test_exact_types_are_enforced(pipeline, column, written, words):
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, overrides={column: written}))
+    reasons = failed(pipeline, key)
+    assert set(reasons) == {checks.TYPE_MISMATCH}
+    assert f"'{column}'" in reasons[checks.TYPE_MISMATCH] and words in reasons[checks.TYPE_MISMATCH]
+
+
+def test_boolean_as_string_is_rejected_when_metadata_does_not_allow_it(pipeline):
+    meta = orders_metadata()
+    strict = orders_metadata(columns=tuple(type(c)(c.name, c.type) if c.name == "paid" else c for c in meta.columns))
+    pipeline.publish_metadata(strict)
+    data = [dict(r, paid="true") for r in rows(2)]
+    key = pipeline.land(
+        "public/orders/LOAD00000001.parquet", load_file(data=data, metadata=strict, overrides={"paid": pa.string()})
+    )
+    assert checks.TYPE_MISMATCH in failed(pipeline, key)
+
+
+def test_null_primary_key_found_by_statistics(pipeline, capsys):
+    data = rows(25_000)
+    data[-1]["order_id"] = None  # last row group
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(data=data, row_group_length=10_000))
+    reasons = failed(pipeline, key)
+    assert "row group 2" in reasons[checks.NULL_IN_REQUIRED_COLUMN]
+    [line], _ = logs(capsys)
+    assert line["chunksScanned"] == 0
+
+
+def test_null_primary_key_found_by_reading_when_statistics_are_missing(pipeline, capsys):
+    data = rows(25_000)
+    data[-1]["order_id"] = None
+    no_stats = ["Op", "dms_commit_ts", "customer_id", "status", "dms_stream_position"]
+    key = pipeline.land(
+        "public/orders/LOAD00000001.parquet", load_file(data=data, row_group_length=10_000, statistics=no_stats)
+    )
+    reasons = failed(pipeline, key)
+    assert "'order_id' has 1 null(s) in row group 2" in reasons[checks.NULL_IN_REQUIRED_COLUMN]
+    [line], _ = logs(capsys)
+    assert line["chunksScanned"] == 3  # order_id in each row group, nothing else
+
+
+def test_invalid_op_values(pipeline):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["I", "X", "U", "E"]))
+    assert "['E', 'X']" in failed(pipeline, key)[checks.INVALID_OP]
+
+
+def test_invalid_constant_op_decided_by_statistics(pipeline):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["Q", "Q"]))
+    assert checks.INVALID_OP in failed(pipeline, key)
+
+
+def test_null_op_is_a_null_in_a_required_column(pipeline):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["I", None]))
+    assert "'Op'" in failed(pipeline, key)[checks.NULL_IN_REQUIRED_COLUMN]
+
+
+def test_file_without_rows(pipeline):
+    key = pipeline.land(
+        "public/orders/LOAD00000001.parquet", dmsfiles.to_bytes(dmsfiles.dms_table(orders_metadata(), "load", []))
+    )
+    assert set(failed(pipeline, key)) == {checks.NO_ROWS}
+
+
+def test_zero_byte_file(pipeline):
+    key = pipeline.land("public/orders/LOAD00000001.parquet", b"")
+    assert set(failed(pipeline, key)) == {checks.EMPTY_FILE}
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda data: b"id,amount\n1,2.50\n" * 10,  # CSV
+        lambda data: data[: len(data) // 2],  # truncated upload
+        lambda data: data[:-8] + b"\x00\x00\x00\x00PAR1",  # footer length broken
+        lambda data: data[:-200] + b"\xff" * 192 + data[-8:],  # corrupt footer
+        lambda data: b"PAR1",  # too small
+    ],
+    ids=["csv", "truncated", "footer-length", "corrupt-footer", "tiny"],
+)
+def test_corrupt_or_non_parquet_files(pipeline, mangle):
+    key = pipeline.land("public/orders/LOAD00000001.parquet", mangle(load_file(20)))
+    assert set(failed(pipeline, key)) == {checks.NOT_PARQUET}
+
+
+def test_unknown_table(pipeline):
+    key = pipeline.land("public/refunds/LOAD00000001.parquet", load_file(2))
+    assert "public.refunds" in failed(pipeline, key)[checks.UNKNOWN_TABLE]
+
+
+def test_unrecognised_key(pipeline):
+    key = pipeline.land("public/orders/export.csv", b"a,b\n")
+    assert "export.csv" in failed(pipeline, key)[checks.UNRECOGNIZED_KEY]
+
+
+def test_same_table_name_in_two_schemas_uses_each_schemas_metadata(pipeline):
+    archive = orders_metadata(schema="archive", columns=orders_metadata().columns[:3])
+    pipeline.publish_metadata(archive)
+    good = pipeline.land("archive/orders/LOAD00000001.parquet", load_file(2, metadata=archive))
+    wrong = pipeline.land("public/orders/LOAD00000001.parquet", load_file(2, metadata=archive))
+    pipeline.validate(good, wrong)
+    assert [k.split("/")[0] for k in pipeline.keys(RAW)] == ["archive"]
+    assert pipeline.keys(FAIL) == [wrong]
+
+
+def test_url_encoded_keys_with_spaces_and_equals(pipeline):
+    schema_meta = orders_metadata(schema="Sales Data", table="order=lines")
+    pipeline.publish_metadata(schema_meta)
+    key = pipeline.land("Sales Data/order=lines/LOAD00000001.parquet", load_file(2, metadata=schema_meta))
+    record = pipeline.sqs_record(key)
+    assert "Sales+Data/order%3Dlines" in record["body"]
+    assert pipeline.run(record)["batchItemFailures"] == []
+    assert pipeline.keys(RAW)[0].startswith("Sales Data/order=lines/")
+
+
+# --- routing under redelivery and crashes ------------------------------------------------
+
+
+def test_redelivered_and_duplicate_events_leave_one_copy(pipeline):
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3))
+    twice = pipeline.sqs_record(key, key)  # one message announcing the key twice
+    assert pipeline.run(twice, pipeline.sqs_record(key))["batchItemFailures"] == []
+    assert pipeline.validate(key)["batchItemFailures"] == []  # redelivered later: already moved
+    assert len(pipeline.versions(RAW)) == 1 and pipeline.keys(LANDING) == []
+
+
+def test_crash_between_copy_and_delete(pipeline, monkeypatch):
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3))
+    bad = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["X"]))
+    real_delete = routing.delete_landing
+
+    def crash(s3, obj):
+        raise ConnectionError("Lambda timed out")
+
+    monkeypatch.setattr(routing, "delete_landing", crash)
+    record = pipeline.sqs_record(key, bad)
+    assert pipeline.run(record)["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
+    assert pipeline.keys(LANDING) == sorted([key, bad]), "nothing is deleted before it is safe"
+
+    monkeypatch.setattr(routing, "delete_landing", real_delete)
+    assert pipeline.run(record)["batchItemFailures"] == []
+    assert pipeline.keys(LANDING) == []
+    assert len(pipeline.versions(RAW)) == 1 and pipeline.versions(FAIL) == [bad]
+
+
+def test_replaced_landing_object_is_not_deleted(pipeline):
+    """DMS rewrote the key after validation began: the new bytes stay for their own event."""
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3))
+    outcome = pipeline.validator.check(LANDING, key)
+    pipeline.land(key, load_file(4))
+    assert routing.delete_landing(pipeline.s3, outcome.pending_delete) == "replaced"
+    assert pipeline.keys(LANDING) == [key]
+
+
+def test_missing_object_is_not_an_error(pipeline, capsys):
+    result = pipeline.validate("public/orders/LOAD00000009.parquet")
+    assert result["batchItemFailures"] == []
+    [line], _ = logs(capsys)
+    assert line["outcome"] == "absent"
+
+
+def test_large_files_are_copied_in_parts(pipeline, monkeypatch):
+    monkeypatch.setattr(routing, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    pipeline.validator.transfer = type(pipeline.validator.transfer)(
+        multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024
+    )
+    data = load_file(data=rows(300_000, status="x" * 20), row_group_length=10_000)
+    assert len(data) > 10 * 1024 * 1024
+    key = pipeline.land("public/orders/LOAD00000001.parquet", data)
+    pipeline.validate(key)
+    [moved] = pipeline.keys(RAW)
+    head = pipeline.s3.head_object(Bucket=RAW, Key=moved)
+    assert head["ContentLength"] == len(data) and "-" in head["ETag"]  # a multipart ETag
+    assert head["Metadata"][routing.SOURCE_ETAG]
+    assert pipeline.tags(RAW, moved) == {"cloudbridge-outcome": "passed"}
+
+
+# --- batches ------------------------------------------------------------------------------
+
+
+def test_partial_batch_failure_reports_only_the_broken_record(pipeline):
+    good = pipeline.land("public/orders/LOAD00000001.parquet", load_file(2))
+    bad = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["Z"]))
+    poison = pipeline.sqs_record(body="not json")
+    test_event = pipeline.sqs_record(body=json.dumps({"Event": "s3:TestEvent", "Bucket": LANDING}))
+    result = pipeline.run(pipeline.sqs_record(good), poison, pipeline.sqs_record(bad), test_event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+    assert len(pipeline.keys(RAW)) == 1 and pipeline.keys(FAIL) == [bad]
+
+
+def test_poison_message_ends_in_the_dead_letter_queue(pipeline):
+    """With the pipeline's redrive policy, a message that always fails is parked, not looped."""
+    sqs = pipeline.sqs
+    dlq = sqs.create_queue(QueueName="validator-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(
+        QueueName="validator",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
+            "VisibilityTimeout": "0",
+        },
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="{truncated")
+    for _ in range(6):  # the Lambda poller: receive, invoke, delete what succeeded
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            continue
+        event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+        failed_ids = {f["itemIdentifier"] for f in pipeline.run(*event["Records"])["batchItemFailures"]}
+        for m in messages:
+            if m["MessageId"] not in failed_ids:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []
+    parked = sqs.receive_message(QueueUrl=dlq).get("Messages", [])
+    assert [m["Body"] for m in parked] == ["{truncated"]
+
+
+# --- observability ------------------------------------------------------------------------
+
+
+def test_one_alert_per_batch_grouped_by_table(pipeline):
+    keys = [
+        pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN.replace(second=s)), cdc_file(["X"])) for s in range(3)
+    ]
+    keys.append(pipeline.land("public/refunds/LOAD00000001.parquet", load_file(1)))
+    keys.append(pipeline.land("public/orders/LOAD00000001.parquet", load_file(1)))
+    pipeline.validate(*keys)
+    [envelope] = pipeline.alerts()
+    message = json.loads(envelope["Message"])
+    assert message["type"] == "cloudbridge.validation_failures" and message["failedFiles"] == 4
+    assert message["source"] == "sales" and message["environment"] == "test"
+    tables = {t["table"]: t for t in message["tables"]}
+    assert tables["public.orders"]["files"] == 3 and tables["public.orders"]["reasons"] == {checks.INVALID_OP: 3}
+    assert tables["public.refunds"]["reasons"] == {checks.UNKNOWN_TABLE: 1}
+    assert "4 file(s) of sales failed validation" in envelope["Subject"]
+
+
+def test_no_alert_when_everything_passes(pipeline):
+    pipeline.validate(pipeline.land("public/orders/LOAD00000001.parquet", load_file(1)))
+    assert pipeline.alerts() == []
+
+
+def test_failed_files_stay_in_landing_until_the_alert_is_published(pipeline, monkeypatch):
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["X"]))
+    good = pipeline.land("public/orders/LOAD00000001.parquet", load_file(1))
+
+    def down(**kwargs):
+        raise ConnectionError("SNS unavailable")
+
+    monkeypatch.setattr(pipeline.sns, "publish", down)
+    record, good_record = pipeline.sqs_record(key), pipeline.sqs_record(good)
+    assert pipeline.run(record, good_record)["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
+    assert pipeline.keys(LANDING) == [key]
+    monkeypatch.undo()
+    assert pipeline.run(record)["batchItemFailures"] == []
+    assert pipeline.keys(LANDING) == [] and len(pipeline.alerts()) == 1
+
+
+def test_emf_metrics_per_batch(pipeline, capsys):
+    pipeline.validate(
+        pipeline.land("public/orders/LOAD00000001.parquet", load_file(7)),
+        pipeline.land("public/orders/LOAD00000002.parquet", b""),
+    )
+    _, lines = logs(capsys)
+    [emf] = [line for line in lines if "_aws" in line]
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "CloudBridge/Validator"
+    assert directive["Dimensions"] == [["Environment", "Source"]]
+    assert {m["Name"] for m in directive["Metrics"]} == {"FilesPassed", "FilesFailed", "RowsValidated", "BytesRead"}
+    assert (emf["FilesPassed"], emf["FilesFailed"], emf["RowsValidated"]) == (1, 1, 7)
+    assert emf["Source"] == "sales" and emf["BytesRead"] > 0
+
+
+def test_metadata_is_fetched_once_per_table_and_never_listed(pipeline, monkeypatch):
+    calls = []
+    real = pipeline.s3.list_objects_v2
+    monkeypatch.setattr(pipeline.s3, "list_objects_v2", lambda **kw: calls.append(kw) or real(**kw))
+    keys = [pipeline.land(f"public/orders/LOAD{n:08X}.parquet", load_file(1)) for n in range(1, 6)]
+    pipeline.validate(*keys)
+    pipeline.validate(pipeline.land("public/orders/LOAD00000010.parquet", load_file(1)))
+    assert pipeline.metadata_store.fetches == 1 and calls == []
+
+
+def test_metadata_cache_expires_so_deploys_are_picked_up(aws):
+    from functions.validator.handler import MetadataStore
+
+    p = Pipeline()
+    now = [0.0]
+    store = MetadataStore(p.s3, "metadata", ttl=300, clock=lambda: now[0])
+    assert store.get("public", "orders") is None
+    p.publish_metadata(orders_metadata())
+    assert store.get("public", "orders") is None  # cached miss
+    now[0] = 301
+    assert store.get("public", "orders") == orders_metadata()
+    assert store.fetches == 2
+
+
+# --- large files --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_million_row_file_is_streamed_with_bounded_memory(pipeline, capsys):
+    """Statistics cannot decide the PK here (DMS wrote none for it), so the validator must
+    read that one column row group by row group: memory stays at about one row group."""
+    n = 1_050_000
+    table = dmsfiles.synthetic_table(orders_metadata(), "load", n, null_at={"order_id": n - 1})
+    no_pk_stats = [c for c in table.column_names if c != "order_id"]
+    data = dmsfiles.to_bytes(table, statistics=no_pk_stats)
+    del table
+    key = pipeline.land("public/orders/LOAD00000001.parquet", data)
+
+    pool = pa.proxy_memory_pool(pa.default_memory_pool())
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        reasons = failed(pipeline, key)
+    finally:
+        pa.set_memory_pool(previous)
+    assert f"'order_id' has 1 null(s) in row group {(n - 1) // 10_000}" in reasons[checks.NULL_IN_REQUIRED_COLUMN]
+    [line], _ = logs(capsys)
+    assert line["rows"] == n and line["chunksScanned"] == -(-n // 10_000)  # every row group, one column
+    # Only the order_id chunks and the footer were fetched, never the file.
+    assert line["bytesRead"] < len(data) * 0.15, (line["bytesRead"], len(data))
+    assert pool.max_memory() < 16 * 1024 * 1024, pool.max_memory()

@@ -1,0 +1,110 @@
+"""A moto AWS with the buckets, topic and queues of one pipeline, and helpers to drop
+DMS-shaped files into landing and hand the validator the events S3 would send."""
+
+import json
+import uuid
+from urllib.parse import quote_plus
+
+import boto3
+
+from functions.common.metadata import Column, TableMetadata
+from functions.validator.handler import MetadataStore, Settings, Validator
+
+REGION = "eu-west-2"
+LANDING, RAW, FAIL, META = "landing", "raw-history", "fail", "metadata"
+
+
+def orders_metadata(schema="public", **changes) -> TableMetadata:
+    fields = dict(
+        source="sales",
+        engine="postgres",
+        schema=schema,
+        table="orders",
+        columns=(
+            Column("order_id", "int64", nullable=False),
+            Column("customer_id", "int32"),
+            Column("amount", "decimal(12,2)"),
+            Column("status", "string"),
+            Column("paid", "bool", accept=("string",)),
+            Column("ordered_on", "date"),
+            Column("created_at", "timestamp(us)"),
+        ),
+        primary_key=("order_id",),
+    )
+    fields.update(changes)
+    return TableMetadata(**fields)
+
+
+class Pipeline:
+    def __init__(self):
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.sns = boto3.client("sns", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        for bucket in (LANDING, RAW, FAIL, META):
+            self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        for bucket in (RAW, FAIL):
+            self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.topic = self.sns.create_topic(Name="alerts")["TopicArn"]
+        # A queue on the topic shows what the alerts topic received.
+        self.alerts_queue = self.sqs.create_queue(QueueName="alerts-tap")["QueueUrl"]
+        tap_arn = self.sqs.get_queue_attributes(QueueUrl=self.alerts_queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=tap_arn)
+        self.settings = Settings(
+            source="sales",
+            environment="test",
+            raw_history_bucket=RAW,
+            fail_bucket=FAIL,
+            metadata_bucket=META,
+            alerts_topic_arn=self.topic,
+        )
+        self.metadata_store = MetadataStore(self.s3, META)
+        self.validator = Validator(self.settings, self.s3, self.sns, self.metadata_store)
+
+    def publish_metadata(self, metadata: TableMetadata):
+        self.s3.put_object(
+            Bucket=META, Key=f"{metadata.schema}/{metadata.table}.json", Body=metadata.to_json().encode()
+        )
+
+    def land(self, key: str, data: bytes) -> str:
+        self.s3.put_object(Bucket=LANDING, Key=key, Body=data)
+        return key
+
+    @staticmethod
+    def s3_record(key: str, bucket: str = LANDING) -> dict:
+        return {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key, safe="/")}},
+        }
+
+    def sqs_record(self, *keys: str, body: str = None) -> dict:
+        return {
+            "messageId": str(uuid.uuid4()),
+            "body": body if body is not None else json.dumps({"Records": [self.s3_record(k) for k in keys]}),
+            "eventSource": "aws:sqs",
+        }
+
+    def run(self, *records: dict) -> dict:
+        return self.validator.handle({"Records": list(records)})
+
+    def validate(self, *keys: str) -> dict:
+        """One SQS message per key, in one batch."""
+        return self.run(*(self.sqs_record(k) for k in keys))
+
+    def keys(self, bucket: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+    def versions(self, bucket: str) -> list[str]:
+        response = self.s3.list_object_versions(Bucket=bucket)
+        return sorted(v["Key"] for v in response.get("Versions", []))
+
+    def alerts(self) -> list[dict]:
+        messages = self.sqs.receive_message(QueueUrl=self.alerts_queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    def tags(self, bucket: str, key: str) -> dict:
+        return {t["Key"]: t["Value"] for t in self.s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
