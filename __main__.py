@@ -52,6 +52,7 @@ pipelines = {
             subnet_group_id=platform.subnet_group.replication_subnet_group_id,
             kms_key_arn=platform.key.arn,
             alerts_topic_arn=platform.alerts.topic.arn,
+            alerts_dead_letter_arn=platform.alerts.dead_letter_queue.arn,
             validator_bundle=platform.validator_bundle,
             validator_layers=(config.lambdas.validator_layer_arn,),
             log_retention_days=config.lambdas.log_retention_days,

@@ -66,7 +66,8 @@ class SlackAlerts(pulumi.ComponentResource):
             opts=child,
         )
 
-        # Deliveries the notifier could not make (SNS redrive, async-invoke failures).
+        # Alerts that could not be delivered: SNS redrive, the notifier's failed async
+        # invocations, DMS events EventBridge could not put on the topic.
         self.dead_letter_queue = aws.sqs.Queue(
             "notifier-dlq",
             name=naming.name("notifier-dlq"),
@@ -86,6 +87,18 @@ class SlackAlerts(pulumi.ComponentResource):
                         [self.dead_letter_queue.arn],
                         principal={"Service": "sns.amazonaws.com"},
                         condition={"ArnEquals": {"aws:SourceArn": self.topic.arn}},
+                    ),
+                    # DMS event rules park events they could not deliver to the topic here.
+                    iam.statement(
+                        "AllowEventRuleDeadLetters",
+                        ["sqs:SendMessage"],
+                        [self.dead_letter_queue.arn],
+                        principal={"Service": "events.amazonaws.com"},
+                        condition={
+                            "ArnLike": {
+                                "aws:SourceArn": f"arn:aws:events:{naming.region}:{account}:rule/{naming.name('*')}"
+                            }
+                        },
                     ),
                     iam.deny_insecure_transport(
                         "DenyInsecureTransport", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
@@ -139,5 +152,25 @@ class SlackAlerts(pulumi.ComponentResource):
             endpoint=self.notifier.function.arn,
             redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": self.dead_letter_queue.arn}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        # Alerts that could not be delivered must themselves be seen (this alarm may not
+        # reach Slack if Slack is what fails, but it stays red in CloudWatch).
+        aws.cloudwatch.MetricAlarm(
+            "notifier-dlq-alarm",
+            name=naming.name("notifier-dlq"),
+            alarm_description="[cloudbridge:source=platform] alerts that could not be delivered are in the notifier dead-letter queue",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dead_letter_queue.name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            tags=naming.tags(),
+            opts=child,
         )
         self.register_outputs({"topic_arn": self.topic.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn})

@@ -180,6 +180,11 @@ class Source(_Model):
     replication: Replication
     cdc: bool = True
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
+    # Alarm when no file passed validation for this long (CDC sources only).
+    freshness_alarm_minutes: int = Field(default=1440, ge=15, le=10080)
+    # Postgres on RDS: watch the replication slot's retained WAL on that DB instance.
+    rds_instance_identifier: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")] | None = None
+    replication_slot_lag_alarm_mb: int = Field(default=10240, ge=100)
 
     @field_validator("name")
     @classmethod
@@ -202,6 +207,12 @@ class Source(_Model):
         if dupes:
             raise ValueError(f"duplicate entries {dupes}")
         return value
+
+    @model_validator(mode="after")
+    def _rds_only_for_postgres(self) -> Source:
+        if self.rds_instance_identifier and self.engine != "postgres":
+            raise ValueError("rdsInstanceIdentifier applies to postgres sources only (replication slot lag)")
+        return self
 
     @property
     def table_patterns(self) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import io
 import zipfile
 from dataclasses import dataclass
@@ -29,8 +30,24 @@ class LambdaBundle:
     size: int
 
 
-def _files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
+def _vendored(package: str) -> list[tuple[str, Path]]:
+    """An installed third-party package, copied into the archive root (pinned in
+    requirements.txt so that every machine builds the same bytes)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"{package} is not installed: pip install -r requirements.txt")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return [
+        (f"{package}/{path.relative_to(root).as_posix()}", path)
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+
+
+def _files(packages: tuple[str, ...], vendored: tuple[str, ...] = ()) -> list[tuple[str, Path]]:
     entries = [("functions/__init__.py", FUNCTIONS_DIR / "__init__.py")]
+    for package in vendored:
+        entries += _vendored(package)
     for package in packages:
         root = FUNCTIONS_DIR / package
         if not (root / "__init__.py").is_file():
@@ -41,10 +58,10 @@ def _files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
     return sorted(entries)
 
 
-def archive_bytes(packages: tuple[str, ...]) -> bytes:
+def archive_bytes(packages: tuple[str, ...], vendored: tuple[str, ...] = ()) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for arcname, path in _files(packages):
+        for arcname, path in _files(packages, vendored):
             info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -53,9 +70,11 @@ def archive_bytes(packages: tuple[str, ...]) -> bytes:
     return buffer.getvalue()
 
 
-def build_bundle(name: str, packages: tuple[str, ...], build_dir: Path = BUILD_DIR) -> LambdaBundle:
+def build_bundle(
+    name: str, packages: tuple[str, ...], vendored: tuple[str, ...] = (), build_dir: Path = BUILD_DIR
+) -> LambdaBundle:
     """Write ``<build_dir>/<name>.zip`` (only if its content changed) and describe it."""
-    data = archive_bytes(packages)
+    data = archive_bytes(packages, vendored)
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{name}.zip"
     if not path.exists() or path.read_bytes() != data:

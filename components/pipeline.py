@@ -11,6 +11,7 @@ from components import iam
 from components.catalog import Catalog, CatalogArgs
 from components.config import Source
 from components.function import LambdaFunction, LambdaFunctionArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import Naming
 from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs
@@ -30,6 +31,7 @@ class PipelineArgs:
     subnet_group_id: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     alerts_topic_arn: pulumi.Input[str]
+    alerts_dead_letter_arn: pulumi.Input[str]
     validator_bundle: LambdaBundle
     validator_layers: tuple[str, ...]
     log_retention_days: int
@@ -45,6 +47,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     dead_letter_queue: aws.sqs.Queue
     validator: LambdaFunction
     catalog: Catalog
+    monitoring: Monitoring
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:pipeline:ExtractionPipeline", name, None, opts)
@@ -93,6 +96,20 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 source_name=source.name,
                 engine=source.engine,
                 raw_history_bucket_name=self.raw_history.name,
+            ),
+            opts=child,
+        )
+        self.monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                naming=naming,
+                source=source,
+                topic_arn=args.alerts_topic_arn,
+                events_dead_letter_arn=args.alerts_dead_letter_arn,
+                replication_identifier=self.replication.identifier,
+                replication_arns=self.replication.arns,
+                validator_function_name=self.validator.function.name,
+                validator_dead_letter_queue_name=self.dead_letter_queue.name,
             ),
             opts=child,
         )

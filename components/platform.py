@@ -61,7 +61,7 @@ class Platform(pulumi.ComponentResource):
         account, region = naming.account_id, naming.region
 
         self.validator_bundle = build_bundle("validator", ("common", "validator"))
-        self.notifier_bundle = build_bundle("slack_alerts", ("common", "slack_alerts"))
+        self.notifier_bundle = build_bundle("slack_alerts", ("common", "slack_alerts"), vendored=("slack_sdk",))
 
         self.key = aws.kms.Key(
             "key",

@@ -192,6 +192,8 @@ class Replication(pulumi.ComponentResource):
             self.task = aws.dms.ReplicationTask(
                 f"{name}-task",
                 replication_task_id=self.identifier,
+                # Becomes the ARN suffix and the ReplicationTaskIdentifier metric dimension.
+                resource_identifier=self.identifier,
                 migration_type=migration_type,
                 replication_instance_arn=self.instance.replication_instance_arn,
                 source_endpoint_arn=self.source_endpoint.endpoint_arn,
@@ -202,6 +204,11 @@ class Replication(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+        self.arns = (
+            [self.config.arn]
+            if self.config is not None
+            else [self.task.replication_task_arn, self.instance.replication_instance_arn]
+        )
         self.register_outputs(
             {
                 "identifier": self.identifier,

@@ -1,64 +1,129 @@
-"""Slack notifier Lambda entry point: SNS records to Slack incoming-webhook posts."""
+"""Slack notifier Lambda: each SNS record becomes one Block Kit post to the webhook.
+
+The webhook URL is read from Secrets Manager by ARN once per container and never
+logged. slack-sdk's webhook client retries 429 (honouring Retry-After), 5xx and
+connection errors with backoff; when the retries are exhausted the invocation fails,
+so Lambda's retries and then the dead-letter queue keep the alert. A 4xx other than
+429 means the webhook itself is wrong: that is said plainly, without the URL.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import time
-import urllib.error
-import urllib.request
+import re
+import sys
 from typing import Any
 
 import boto3
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.webhook import WebhookClient
 
-logger = logging.getLogger()
-logger.setLevel(logging.INFO)
+from functions.slack_alerts.formatting import Context, render
 
-_webhook_url: str | None = None
+RETRIES = 4
 
-
-def _webhook() -> str:
-    """The webhook URL, read once per container by ARN; never logged."""
-    global _webhook_url
-    if _webhook_url is None:
-        secret = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["SLACK_WEBHOOK_SECRET_ARN"])
-        value = secret["SecretString"].strip()
-        _webhook_url = json.loads(value)["url"] if value.startswith("{") else value
-    return _webhook_url
+# slack-sdk logs request URLs at DEBUG, botocore logs response bodies (the secret) at
+# DEBUG: whatever the function's log level, neither may get that far.
+_sdk_logger = logging.getLogger("cloudbridge.slack_sdk")
+_sdk_logger.setLevel(logging.WARNING)
+for _name in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 
-def format_message(subject: str | None, message: str) -> dict[str, Any]:
-    environment = os.environ.get("CLOUDBRIDGE_ENVIRONMENT", "?")
-    account = os.environ.get("CLOUDBRIDGE_ACCOUNT_ID", "?")
-    title = (subject or "CloudBridge alert")[:150]
-    return {
-        "text": f"[{environment}] {title}",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": f"[{environment}] {title}"[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"```{message[:2900]}```"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"account {account}"}]},
+class SlackDeliveryError(RuntimeError):
+    """The alert could not be delivered; the message never contains the webhook URL."""
+
+
+class ServerErrorRetryHandler(RetryHandler):
+    """Retries every 5xx (slack-sdk's own handler covers only 500 and 503)."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return response is not None and 500 <= response.status_code < 600
+
+
+def webhook_client(url: str, interval: RetryIntervalCalculator | None = None, retries: int = RETRIES) -> WebhookClient:
+    interval = interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    return WebhookClient(
+        url,
+        timeout=10,
+        logger=_sdk_logger,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=retries),
+            ServerErrorRetryHandler(max_retry_count=retries, interval_calculator=interval),
+            ConnectionErrorRetryHandler(max_retry_count=retries, interval_calculator=interval),
         ],
-    }
+    )
 
 
-def _post(payload: dict[str, Any], attempts: int = 4) -> None:
-    body = json.dumps(payload).encode()
-    for attempt in range(attempts):
-        request = urllib.request.Request(_webhook(), data=body, headers={"Content-Type": "application/json"})
+def read_webhook_url(secrets: Any, secret_arn: str) -> str:
+    value = secrets.get_secret_value(SecretId=secret_arn)["SecretString"].strip()
+    if value.startswith("{"):
+        value = json.loads(value).get("url", "")
+    # https only; plain http just for a sink on this machine (the local sandbox, tests).
+    if not (value.startswith("https://") or re.match(r"^http://(127\.0\.0\.1|localhost)[:/]", value)):
+        raise SlackDeliveryError(f"secret {secret_arn} does not hold an https webhook URL")
+    return value
+
+
+class Notifier:
+    def __init__(
+        self, secrets: Any, secret_arn: str, context: Context, interval: RetryIntervalCalculator | None = None
+    ):
+        self._secrets, self._secret_arn, self.context, self._interval = secrets, secret_arn, context, interval
+        self._client: WebhookClient | None = None
+        self.secret_reads = 0
+
+    def client(self) -> WebhookClient:
+        if self._client is None:  # once per container
+            self.secret_reads += 1
+            self._client = webhook_client(read_webhook_url(self._secrets, self._secret_arn), self._interval)
+        return self._client
+
+    def post(self, subject: str | None, message: str, message_id: str = "") -> str:
+        kind, payload = render(subject, message, self.context)
+        client = self.client()
         try:
-            with urllib.request.urlopen(request, timeout=10):
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code != 429 and exc.code < 500:
-                raise RuntimeError(f"Slack rejected the message: HTTP {exc.code}") from None
-            if attempt == attempts - 1:
-                raise RuntimeError(f"Slack still failing after {attempts} attempts: HTTP {exc.code}") from None
-        time.sleep(min(2**attempt, 8))
+            response = client.send_dict(payload)
+        except Exception as exc:  # connection errors after retries
+            raise SlackDeliveryError(f"Slack unreachable after {RETRIES} retries ({type(exc).__name__})") from None
+        if response.status_code == 200:
+            log({"event": "cloudbridge.slack_posted", "kind": kind, "messageId": message_id})
+            return kind
+        if response.status_code == 429 or response.status_code >= 500:
+            raise SlackDeliveryError(f"Slack still answering HTTP {response.status_code} after {RETRIES} retries")
+        # 4xx: the webhook is revoked or wrong; retrying will not help, the DLQ keeps the alert.
+        raise SlackDeliveryError(
+            f"Slack rejected the webhook (HTTP {response.status_code}: {response.body[:100]!r}); "
+            f"check the URL stored in {self._secret_arn}"
+        )
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        kinds = []
+        for record in event.get("Records", []):
+            sns = record.get("Sns", {})
+            kinds.append(self.post(sns.get("Subject"), sns.get("Message", ""), sns.get("MessageId", "")))
+        return {"posted": len(kinds), "kinds": kinds}
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
-    for record in event.get("Records", []):
-        sns = record["Sns"]
-        _post(format_message(sns.get("Subject"), sns.get("Message", "")))
-        logger.info(json.dumps({"posted": sns.get("MessageId")}))
+def log(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+
+
+_notifier: Notifier | None = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    global _notifier
+    if _notifier is None:
+        _notifier = Notifier(
+            boto3.client("secretsmanager"),
+            os.environ["SLACK_WEBHOOK_SECRET_ARN"],
+            Context(environment=os.environ["CLOUDBRIDGE_ENVIRONMENT"], account=os.environ["CLOUDBRIDGE_ACCOUNT_ID"]),
+        )
+    return _notifier.handle(event)

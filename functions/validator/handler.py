@@ -23,12 +23,12 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
 from functions.common.metadata import TableMetadata, metadata_key
 from functions.validator import checks, routing
 from functions.validator.s3file import RangedS3File
 
-METRICS_NAMESPACE = "CloudBridge/Validator"
 METADATA_TTL_SECONDS = 300
 
 
@@ -272,19 +272,24 @@ class Validator:
     def metrics(self, outcomes: list[FileOutcome]) -> None:
         """CloudWatch embedded metric format: one line per batch."""
         values = {
-            "FilesPassed": sum(o.outcome == "passed" for o in outcomes),
-            "FilesFailed": sum(o.outcome == "failed" for o in outcomes),
-            "RowsValidated": sum(o.rows for o in outcomes),
-            "BytesRead": sum(o.bytes_read for o in outcomes),
+            obs.FILES_PASSED: sum(o.outcome == "passed" for o in outcomes),
+            obs.FILES_FAILED: sum(o.outcome == "failed" for o in outcomes),
+            obs.ROWS_VALIDATED: sum(o.rows for o in outcomes),
+            obs.BYTES_READ: sum(o.bytes_read for o in outcomes),
         }
-        units = {"FilesPassed": "Count", "FilesFailed": "Count", "RowsValidated": "Count", "BytesRead": "Bytes"}
+        units = {
+            obs.FILES_PASSED: "Count",
+            obs.FILES_FAILED: "Count",
+            obs.ROWS_VALIDATED: "Count",
+            obs.BYTES_READ: "Bytes",
+        }
         emit(
             {
                 "_aws": {
                     "Timestamp": int(time.time() * 1000),
                     "CloudWatchMetrics": [
                         {
-                            "Namespace": METRICS_NAMESPACE,
+                            "Namespace": obs.VALIDATOR_METRICS_NAMESPACE,
                             "Dimensions": [["Environment", "Source"]],
                             "Metrics": [{"Name": n, "Unit": units[n]} for n in values],
                         }

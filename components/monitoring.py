@@ -1,0 +1,184 @@
+"""Monitoring: per-source DMS event rules and CloudWatch alarms, all to the alerts topic.
+
+Alarm descriptions start with ``[cloudbridge:source=<name>]`` so that the Slack
+notifier can name the source without any lookup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import Serverless, Source
+from components.naming import Naming
+from functions.common import observability as obs
+
+# Dimensions DMS publishes its replication metrics under, per replication mode.
+# Serverless replications are identified by their replication config's resource
+# identifier (set to the same value as the config identifier in replication.py).
+DMS_SERVERLESS_DIMENSION = "ReplicationConfigIdentifier"
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    naming: Naming
+    source: Source
+    topic_arn: pulumi.Input[str]
+    events_dead_letter_arn: pulumi.Input[str]
+    replication_identifier: str
+    replication_arns: list[pulumi.Input[str]]
+    validator_function_name: pulumi.Input[str]
+    validator_dead_letter_queue_name: pulumi.Input[str]
+
+
+class Monitoring(pulumi.ComponentResource):
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    dms_events: aws.cloudwatch.EventRule
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("cloudbridge:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming, source = args.naming, args.source
+        tags = naming.tags(source.name)
+        self.alarms = {}
+
+        self.dms_events = aws.cloudwatch.EventRule(
+            f"{name}-dms-events",
+            name=naming.name(source.name, "dms-events"),
+            description=f"DMS task, replication and instance events of {source.name}",
+            event_pattern=pulumi.Output.json_dumps({"source": ["aws.dms"], "resources": args.replication_arns}),
+            tags=tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-dms-events-to-alerts",
+            rule=self.dms_events.name,
+            arn=args.topic_arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=86400, maximum_retry_attempts=185
+            ),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.events_dead_letter_arn),
+            opts=child,
+        )
+
+        def alarm(key: str, description: str, **kwargs) -> None:
+            self.alarms[key] = aws.cloudwatch.MetricAlarm(
+                f"{name}-{key}",
+                name=naming.name(source.name, key),
+                alarm_description=f"[cloudbridge:source={source.name}] {description}",
+                alarm_actions=[args.topic_arn],
+                ok_actions=[args.topic_arn],
+                tags=tags,
+                opts=child,
+                **kwargs,
+            )
+
+        if source.cdc:
+            alarm(
+                "cdc-lag",
+                f"DMS CDC lag (source + target latency) above {source.cdc_lag_alarm_seconds} s for 5 minutes",
+                comparison_operator="GreaterThanThreshold",
+                threshold=source.cdc_lag_alarm_seconds,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                treat_missing_data="missing",
+                metric_queries=[
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="lag", expression="source + target", label="CDC lag (s)", return_data=True
+                    ),
+                    *[
+                        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                            id=query_id,
+                            return_data=False,
+                            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                                namespace="AWS/DMS",
+                                metric_name=metric,
+                                dimensions=dms_dimensions(source, args.replication_identifier),
+                                period=60,
+                                stat="Maximum",
+                            ),
+                        )
+                        for query_id, metric in (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
+                    ],
+                ],
+            )
+            period = 3600 if source.freshness_alarm_minutes >= 60 else 900
+            alarm(
+                "freshness",
+                f"no file of {source.name} passed validation for {source.freshness_alarm_minutes} minutes",
+                namespace=obs.VALIDATOR_METRICS_NAMESPACE,
+                metric_name=obs.FILES_PASSED,
+                dimensions={"Environment": naming.environment, "Source": source.name},
+                statistic="Sum",
+                period=period,
+                evaluation_periods=math.ceil(source.freshness_alarm_minutes * 60 / period),
+                comparison_operator="LessThanThreshold",
+                threshold=1,
+                treat_missing_data="breaching",  # no invocation publishes nothing at all
+            )
+
+        lambda_dims = {"FunctionName": args.validator_function_name}
+        alarm(
+            "validator-errors",
+            "the validator Lambda raised errors (files stay in landing and are retried)",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions=lambda_dims,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+        )
+        alarm(
+            "validator-throttles",
+            "the validator Lambda is throttled",
+            namespace="AWS/Lambda",
+            metric_name="Throttles",
+            dimensions=lambda_dims,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+        )
+        alarm(
+            "validator-dlq",
+            "the validator's dead-letter queue holds events that could not be processed",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": args.validator_dead_letter_queue_name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+        )
+        if source.engine == "postgres" and source.rds_instance_identifier:
+            alarm(
+                "slot-lag",
+                f"replication slot on {source.rds_instance_identifier} retains more than {source.replication_slot_lag_alarm_mb} MB of WAL",
+                namespace="AWS/RDS",
+                metric_name="OldestReplicationSlotLag",
+                dimensions={"DBInstanceIdentifier": source.rds_instance_identifier},
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=3,
+                comparison_operator="GreaterThanThreshold",
+                threshold=source.replication_slot_lag_alarm_mb * 1024 * 1024,
+                treat_missing_data="missing",
+            )
+        self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
+
+
+def dms_dimensions(source: Source, identifier: str) -> dict[str, str]:
+    if isinstance(source.replication, Serverless):
+        return {DMS_SERVERLESS_DIMENSION: identifier}
+    # replication.py sets the task's resource identifier, which is what DMS reports.
+    return {"ReplicationInstanceIdentifier": identifier, "ReplicationTaskIdentifier": identifier}

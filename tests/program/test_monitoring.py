@@ -1,0 +1,159 @@
+"""Each source gets its DMS event rule and alarms, with the right dimensions and thresholds."""
+
+import json
+
+import pytest
+
+from cloudbridge.plan import read_stack_config
+from components.monitoring import DMS_SERVERLESS_DIMENSION
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def sources(stack):
+    return read_stack_config(stack)["cloudbridge:sources"]
+
+
+def alarms(plan, source):
+    return {
+        r.inputs["name"].removeprefix(f"cb-{plan.stack}-{source}-"): r.inputs
+        for r in plan.of_type(ALARM)
+        if r.inputs["name"].startswith(f"cb-{plan.stack}-{source}-")
+    }
+
+
+def topic_arn(plan):
+    return plan.named("alerts-topic", "aws:sns/topic:Topic").inputs["arn"]
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(plan):
+    topic = topic_arn(plan)
+    declared = plan.of_type(ALARM)
+    assert declared
+    for alarm in declared:
+        assert alarm.inputs["alarmActions"] == [topic] and alarm.inputs["okActions"] == [topic], alarm.name
+        assert alarm.inputs["alarmDescription"].startswith("[cloudbridge:source=")
+
+
+def test_each_source_has_its_alarms(plan, stack):
+    for source in sources(stack):
+        expected = {"validator-errors", "validator-throttles", "validator-dlq"}
+        if source.get("cdc", True):
+            expected |= {"cdc-lag", "freshness"}
+        if source.get("rdsInstanceIdentifier"):
+            expected.add("slot-lag")
+        assert set(alarms(plan, source["name"])) == expected, source["name"]
+
+
+def test_cdc_lag_sums_source_and_target_latency_over_the_threshold(plan, stack):
+    for source in sources(stack):
+        lag = alarms(plan, source["name"])["cdc-lag"]
+        assert lag["threshold"] == source["cdcLagAlarmSeconds"]
+        assert lag["comparisonOperator"] == "GreaterThanThreshold"
+        queries = {q["id"]: q for q in lag["metricQueries"]}
+        assert queries["lag"]["expression"] == "source + target" and queries["lag"]["returnData"] is True
+        assert {queries[i]["metric"]["metricName"] for i in ("source", "target")} == {
+            "CDCLatencySource",
+            "CDCLatencyTarget",
+        }
+        identifier = f"cb-{stack}-{source['name']}"
+        for query_id in ("source", "target"):
+            metric = queries[query_id]["metric"]
+            assert metric["namespace"] == "AWS/DMS"
+            if source["replication"]["mode"] == "serverless":
+                assert metric["dimensions"] == {DMS_SERVERLESS_DIMENSION: identifier}
+            else:
+                assert metric["dimensions"] == {
+                    "ReplicationInstanceIdentifier": identifier,
+                    "ReplicationTaskIdentifier": identifier,
+                }
+
+
+def test_instance_tasks_report_under_their_identifier(plan, stack):
+    for task in plan.of_type("aws:dms/replicationTask:ReplicationTask"):
+        assert task.inputs["resourceIdentifier"] == task.inputs["replicationTaskId"]
+
+
+def test_validator_alarms_watch_the_sources_function_and_dlq(plan, stack):
+    for source in sources(stack):
+        name = source["name"]
+        found = alarms(plan, name)
+        function = plan.named(f"{name}-validator", "aws:lambda/function:Function").inputs["name"]
+        dlq = plan.named(f"{name}-validator-dlq", "aws:sqs/queue:Queue").inputs["name"]
+        assert found["validator-errors"]["dimensions"] == {"FunctionName": function}
+        assert (found["validator-errors"]["metricName"], found["validator-errors"]["threshold"]) == ("Errors", 0)
+        assert found["validator-throttles"]["metricName"] == "Throttles"
+        assert found["validator-dlq"]["dimensions"] == {"QueueName": dlq}
+        assert found["validator-dlq"]["metricName"] == "ApproximateNumberOfMessagesVisible"
+        assert (
+            found["validator-dlq"]["comparisonOperator"] == "GreaterThanThreshold"
+            and found["validator-dlq"]["threshold"] == 0
+        )
+
+
+def test_freshness_alarm_breaches_when_nothing_is_validated(plan, stack):
+    for source in sources(stack):
+        fresh = alarms(plan, source["name"]).get("freshness")
+        if fresh is None:
+            continue
+        minutes = source.get("freshnessAlarmMinutes", 1440)
+        assert fresh["namespace"] == "CloudBridge/Validator" and fresh["metricName"] == "FilesPassed"
+        assert fresh["dimensions"] == {"Environment": stack, "Source": source["name"]}
+        assert fresh["treatMissingData"] == "breaching" and fresh["comparisonOperator"] == "LessThanThreshold"
+        assert fresh["period"] * fresh["evaluationPeriods"] == pytest.approx(minutes * 60, abs=fresh["period"])
+        assert fresh["period"] * fresh["evaluationPeriods"] <= 7 * 24 * 3600
+
+
+def test_postgres_slot_lag_on_rds(plans):
+    plan = plans("dev")
+    sales = next(s for s in sources("dev") if s["name"] == "sales")
+    slot = alarms(plan, "sales")["slot-lag"]
+    assert slot["namespace"] == "AWS/RDS" and slot["metricName"] == "OldestReplicationSlotLag"
+    assert slot["dimensions"] == {"DBInstanceIdentifier": sales["rdsInstanceIdentifier"]}
+    assert slot["threshold"] == sales["replicationSlotLagAlarmMb"] * 1024 * 1024
+    assert "slot-lag" not in alarms(plan, "billing")  # SQL Server
+
+
+def test_dms_events_reach_the_topic_with_a_dead_letter_queue(plan, stack):
+    topic = topic_arn(plan)
+    dlq = plan.named("notifier-dlq", "aws:sqs/queue:Queue").inputs["arn"]
+    for source in sources(stack):
+        name = source["name"]
+        rule = plan.named(f"{name}-monitoring-dms-events", "aws:cloudwatch/eventRule:EventRule")
+        pattern = json.loads(rule.inputs["eventPattern"])
+        assert pattern["source"] == ["aws.dms"]
+        if source["replication"]["mode"] == "serverless":
+            config = plan.named(f"{name}-replication-config", "aws:dms/replicationConfig:ReplicationConfig")
+            assert pattern["resources"] == [config.inputs["arn"]]
+        else:
+            task = plan.named(f"{name}-replication-task", "aws:dms/replicationTask:ReplicationTask")
+            instance = plan.named(f"{name}-replication-instance", "aws:dms/replicationInstance:ReplicationInstance")
+            assert pattern["resources"] == [
+                task.inputs["replicationTaskArn"],
+                instance.inputs["replicationInstanceArn"],
+            ]
+        target = plan.named(f"{name}-monitoring-dms-events-to-alerts", "aws:cloudwatch/eventTarget:EventTarget").inputs
+        assert target["arn"] == topic and target["deadLetterConfig"]["arn"] == dlq
+
+
+def test_undeliverable_alerts_are_alarmed(plan):
+    alarm = plan.named("notifier-dlq-alarm", ALARM).inputs
+    assert alarm["dimensions"] == {"QueueName": f"cb-{plan.stack}-notifier-dlq"}
+    assert alarm["threshold"] == 0
+
+
+def test_rds_instance_identifier_only_for_postgres(stack_config):
+    from tests.program.test_config import fails
+
+    config = stack_config("dev")
+    config["cloudbridge:sources"][1]["rdsInstanceIdentifier"] = "billing-db"
+    error = fails("dev", config)
+    assert any(k == "cloudbridge:sources[1]" and "postgres" in m for k, m in error.problems), error.problems
+
+
+def test_notifier_dlq_accepts_only_its_topic_and_the_stacks_event_rules(plan):
+    policy = json.loads(plan.named("notifier-dlq-policy", "aws:sqs/queuePolicy:QueuePolicy").inputs["policy"])
+    allows = {s["Principal"]["Service"]: s["Condition"] for s in policy["Statement"] if s["Effect"] == "Allow"}
+    assert set(allows) == {"sns.amazonaws.com", "events.amazonaws.com"}
+    assert allows["sns.amazonaws.com"] == {"ArnEquals": {"aws:SourceArn": topic_arn(plan)}}
+    assert allows["events.amazonaws.com"]["ArnLike"]["aws:SourceArn"].endswith(f":rule/cb-{plan.stack}-*")
