@@ -8,11 +8,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import load_stack_config
+from components.metadata_files import load_tables
 from components.naming import Naming
 from components.pipeline import ExtractionPipeline, PipelineArgs
 from components.platform import Platform, PlatformArgs
 
 config = load_stack_config()
+tables = load_tables(config)  # committed metadata of every selected table, or a config error
 naming = Naming(environment=config.environment, account_id=config.account.id, region=config.region)
 
 # Every resource goes through this provider: the stack can only ever touch its own account.
@@ -55,6 +57,7 @@ pipelines = {
             alerts_dead_letter_arn=platform.alerts.dead_letter_queue.arn,
             validator_bundle=platform.validator_bundle,
             validator_layers=(config.lambdas.validator_layer_arn,),
+            tables=tables[source.name],
             log_retention_days=config.lambdas.log_retention_days,
         ),
         opts=in_account,

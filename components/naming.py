@@ -32,6 +32,13 @@ class Naming:
         # Glue/Athena identifiers: lower case, underscores.
         return f"{PREFIX}_{self.environment}_{source}".replace("-", "_")
 
+    @staticmethod
+    def glue_table(schema: str, table: str) -> str:
+        """``<schema>__<table>``: unique across schemas, in Athena's identifier alphabet."""
+        import re
+
+        return re.sub(r"[^a-z0-9_]", "_", f"{schema}__{table}".lower())
+
     def log_group(self, *parts: str) -> str:
         return f"/{PROJECT}/{self.environment}/" + "/".join(parts)
 

@@ -16,6 +16,7 @@ from components.naming import Naming
 from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs
 from components.storage import SecureBucket, SecureBucketArgs
+from functions.common.metadata import TableMetadata, metadata_key
 
 VALIDATOR_TIMEOUT_SECONDS = 300
 VALIDATOR_MEMORY_MB = 1024
@@ -34,6 +35,7 @@ class PipelineArgs:
     alerts_dead_letter_arn: pulumi.Input[str]
     validator_bundle: LambdaBundle
     validator_layers: tuple[str, ...]
+    tables: tuple[TableMetadata, ...]
     log_retention_days: int
 
 
@@ -96,9 +98,23 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 source_name=source.name,
                 engine=source.engine,
                 raw_history_bucket_name=self.raw_history.name,
+                tables=args.tables,
             ),
             opts=child,
         )
+        # The validator reads each table's metadata from here (functions/validator).
+        for meta in args.tables:
+            aws.s3.BucketObjectv2(
+                f"{name}-metadata-{meta.schema}-{meta.table}",
+                bucket=self.metadata.name,
+                key=metadata_key(meta.schema, meta.table),
+                content=meta.to_json(),
+                content_type="application/json",
+                server_side_encryption="aws:kms",
+                kms_key_id=args.kms_key_arn,
+                tags=tags,
+                opts=child,
+            )
         self.monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(

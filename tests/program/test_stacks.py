@@ -104,10 +104,24 @@ def test_outputs_name_every_pipeline(plan, stack):
 
 
 @pytest.mark.parametrize("stack_name", ["dev"])
-def test_adding_a_source_adds_one_pipeline_and_changes_nothing_else(plans, stack_config, stack_name):
+def test_adding_a_source_adds_one_pipeline_and_changes_nothing_else(
+    plans, stack_config, stack_name, tmp_path, monkeypatch
+):
+    import shutil
+
     from cloudbridge.plan import evaluate
+    from components.metadata_files import METADATA_ROOT
+    from functions.common.metadata import Column, TableMetadata
 
     before = plans(stack_name)
+    # A source is one config entry plus its tables' metadata.
+    shutil.copytree(METADATA_ROOT, tmp_path / "metadata")
+    accounts = TableMetadata(
+        "crm", "postgres", "crm", "accounts", (Column("account_id", "int64", False),), ("account_id",)
+    )
+    (tmp_path / "metadata/crm/crm").mkdir(parents=True)
+    (tmp_path / "metadata/crm/crm/accounts.json").write_text(accounts.to_json())
+    monkeypatch.setenv("CLOUDBRIDGE_METADATA_DIR", str(tmp_path / "metadata"))
     config = stack_config(stack_name)
     new = dict(config["cloudbridge:sources"][0], name="crm", tables=["crm.accounts"], database="crm")
     new["credentialsSecretArn"] = new["credentialsSecretArn"].replace("sales-dms", "crm-dms")

@@ -1,0 +1,326 @@
+"""``python -m cloudbridge metadata {extract,diff}``: table metadata from the live source.
+
+extract  inspects the selected ``schema.table`` patterns with SQLAlchemy's inspector and
+         writes ``metadata/<source>/<schema>/<table>.json`` (stable order and text, so an
+         unchanged database gives no diff), reporting tables without a primary key and
+         LOB columns at risk of truncation.
+diff     compares the live schema with the committed files and exits 1 listing every
+         change: the scheduled drift check.
+
+Credentials come from ``--dsn`` or the environment (``CLOUDBRIDGE_DSN``, or
+``CLOUDBRIDGE_DB_USER``/``CLOUDBRIDGE_DB_PASSWORD`` with host, port and database from the
+stack file); they are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from functions.common.metadata import Column, TableMetadata
+from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+METADATA_ROOT = PROJECT_ROOT / "metadata"
+DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "sqlserver": "mssql+pymssql",
+    "oracle": "oracle+oracledb",
+}
+
+
+@dataclass
+class Report:
+    tables: list[TableMetadata] = field(default_factory=list)
+    without_primary_key: list[str] = field(default_factory=list)
+    lob_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unmatched_patterns: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{len(self.tables)} table(s)"]
+        out += [
+            f"WARNING {t}: no primary key, DMS cannot apply its updates and deletes" for t in self.without_primary_key
+        ]
+        out += [
+            f"LOB {c}: limited LOB mode fails the task (Postgres) or truncates beyond LobMaxSize"
+            for c in self.lob_columns
+        ]
+        out += [f"NOTE {n}" for n in self.notes]
+        out += [f"WARNING pattern {p!r} matches no table" for p in self.unmatched_patterns]
+        return out
+
+
+# --- inspection -----------------------------------------------------------------------------
+
+
+def pattern_regex(pattern: str) -> re.Pattern:
+    """DMS object-locator semantics: '%' matches any run of characters, case-sensitive."""
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("%")) + "$")
+
+
+def select_tables(inspector: Any, patterns: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    selected: set[tuple[str, str]] = set()
+    unmatched = []
+    schemas = inspector.get_schema_names()
+    for pattern in patterns:
+        schema_pattern, table_pattern = pattern.split(".", 1)
+        s_re, t_re = pattern_regex(schema_pattern), pattern_regex(table_pattern)
+        matched = {
+            (s, t) for s in schemas if s_re.match(s) for t in inspector.get_table_names(schema=s) if t_re.match(t)
+        }
+        if not matched:
+            unmatched.append(pattern)
+        selected |= matched
+    return sorted(selected), unmatched
+
+
+def source_type(sa_type: Any, fallback_name: str | None = None) -> SourceType:
+    """SQLAlchemy's view of a column type, reduced to what the type mapping needs."""
+    from sqlalchemy import types as sqltypes
+
+    if isinstance(sa_type, sqltypes.ARRAY):
+        return SourceType("ARRAY", is_array=True)
+    name = type(sa_type).__name__.upper()
+    if isinstance(sa_type, sqltypes.NullType):
+        name = (fallback_name or "UNKNOWN").upper()
+    elif isinstance(sa_type, sqltypes.Enum):
+        name = "ENUM"
+    aliases = {"DOUBLE_PRECISION": "DOUBLE PRECISION", "TIMESTAMP": "TIMESTAMP", "DATETIME": "DATETIME"}
+    name = aliases.get(name, name)
+    length = getattr(sa_type, "length", None)
+    return SourceType(
+        name=name,
+        precision=getattr(sa_type, "precision", None),
+        scale=getattr(sa_type, "scale", None),
+        length=length if isinstance(length, int) else None,
+        unsigned=bool(getattr(sa_type, "unsigned", False)),
+        timezone=bool(getattr(sa_type, "timezone", False)),
+    )
+
+
+def _declared_type(connection: Any, schema: str, table: str, column: str) -> str | None:
+    """The database's own name for a type SQLAlchemy does not know."""
+    from sqlalchemy import text
+
+    try:
+        row = connection.execute(
+            text(
+                "select data_type from information_schema.columns "
+                "where table_schema = :s and table_name = :t and column_name = :c"
+            ),
+            {"s": schema, "t": table, "c": column},
+        ).first()
+    except Exception:
+        return None
+    return row[0] if row else None
+
+
+def inspect_source(url: str, source: str, engine_kind: str, patterns: Sequence[str]) -> Report:
+    import warnings
+
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy import exc as sa_exc
+
+    engine = create_engine(url)
+    report = Report()
+    try:
+        with engine.connect() as connection, warnings.catch_warnings():
+            warnings.simplefilter("ignore", sa_exc.SAWarning)  # unknown types are reported below
+            inspector = inspect(connection)
+            selected, report.unmatched_patterns = select_tables(inspector, patterns)
+            problems = []
+            for schema, table in selected:
+                columns = []
+                for raw in inspector.get_columns(table, schema=schema):
+                    where = f"{schema}.{table}.{raw['name']}"
+                    declared = _declared_type(connection, schema, table, raw["name"])
+                    try:
+                        mapped = map_type(engine_kind, source_type(raw["type"], declared), where)
+                    except UnsupportedTypeError as exc:
+                        problems.append(str(exc))
+                        continue
+                    try:
+                        compiled = raw["type"].compile(dialect=engine.dialect)
+                    except Exception:
+                        compiled = declared or str(raw["type"])
+                    columns.append(
+                        Column(
+                            name=raw["name"],
+                            type=mapped.type,
+                            nullable=bool(raw.get("nullable", True)),
+                            accept=mapped.accept,
+                            source_type=str(compiled).lower(),
+                        )
+                    )
+                    if mapped.lob:
+                        report.lob_columns.append(where)
+                    report.notes += [f"{where}: {n}" for n in mapped.notes if not mapped.lob]
+                primary_key = tuple(inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or ())
+                if not primary_key:
+                    report.without_primary_key.append(f"{schema}.{table}")
+                report.tables.append(
+                    TableMetadata(
+                        source=source,
+                        engine=engine_kind,
+                        schema=schema,
+                        table=table,
+                        columns=tuple(columns),
+                        primary_key=primary_key,
+                    )
+                )
+            if problems:
+                raise UnsupportedTypeError("unsupported column types:\n  " + "\n  ".join(problems))
+    finally:
+        engine.dispose()
+    return report
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def table_path(root: Path, source: str, schema: str, table: str) -> Path:
+    return root / source / schema / f"{table}.json"
+
+
+def committed(root: Path, source: str) -> dict[str, TableMetadata]:
+    out = {}
+    for path in sorted((root / source).glob("*/*.json")):
+        meta = TableMetadata.from_json(path.read_text(), str(path))
+        out[meta.table_id] = meta
+    return out
+
+
+def write(root: Path, tables: Iterable[TableMetadata], prune: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write each table's file (only when its text changed); optionally remove the others."""
+    written, removed = [], []
+    tables = list(tables)
+    keep = set()
+    for meta in tables:
+        path = table_path(root, meta.source, meta.schema, meta.table)
+        keep.add(path)
+        text = meta.to_json()
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+    if prune and tables:
+        for path in sorted((root / tables[0].source).glob("*/*.json")):
+            if path not in keep:
+                path.unlink()
+                removed.append(path)
+    return written, removed
+
+
+def diff(old: dict[str, TableMetadata], new: dict[str, TableMetadata]) -> list[str]:
+    """Every difference between committed (old) and live (new) metadata, stable order."""
+    changes = []
+    for table_id in sorted(set(old) | set(new)):
+        if table_id not in new:
+            changes.append(f"{table_id}: table no longer in the source (or no longer selected)")
+            continue
+        if table_id not in old:
+            changes.append(f"{table_id}: new table, no committed metadata")
+            continue
+        a, b = old[table_id], new[table_id]
+        a_cols, b_cols = {c.name: c for c in a.columns}, {c.name: c for c in b.columns}
+        for name in [c.name for c in b.columns if c.name not in a_cols]:
+            changes.append(f"{table_id}.{name}: column added ({b_cols[name].type})")
+        for name in [c.name for c in a.columns if c.name not in b_cols]:
+            changes.append(f"{table_id}.{name}: column dropped")
+        for name in [c.name for c in a.columns if c.name in b_cols]:
+            x, y = a_cols[name], b_cols[name]
+            if (x.type, x.accept) != (y.type, y.accept):
+                changes.append(
+                    f"{table_id}.{name}: type {x.type} -> {y.type} (source {x.source_type} -> {y.source_type})"
+                )
+            elif x.source_type != y.source_type:
+                changes.append(f"{table_id}.{name}: source type {x.source_type} -> {y.source_type}")
+            if x.nullable != y.nullable:
+                changes.append(f"{table_id}.{name}: nullable {x.nullable} -> {y.nullable}")
+        if a.primary_key != b.primary_key:
+            changes.append(f"{table_id}: primary key {list(a.primary_key)} -> {list(b.primary_key)}")
+        if [c.name for c in a.columns if c.name in b_cols] != [c.name for c in b.columns if c.name in a_cols]:
+            changes.append(f"{table_id}: column order changed")
+    return changes
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+def source_entry(stack: str, name: str) -> dict[str, Any]:
+    from cloudbridge.plan import read_stack_config
+
+    sources = read_stack_config(stack).get("cloudbridge:sources") or []
+    for entry in sources:
+        if entry.get("name") == name:
+            return entry
+    known = ", ".join(s.get("name", "?") for s in sources)
+    raise SystemExit(f"Pulumi.{stack}.yaml: no source named {name!r} in cloudbridge:sources (have: {known})")
+
+
+def connection_url(entry: dict[str, Any], dsn: str | None) -> str:
+    dsn = dsn or os.environ.get("CLOUDBRIDGE_DSN")
+    if dsn:
+        return dsn
+    user, password = os.environ.get("CLOUDBRIDGE_DB_USER"), os.environ.get("CLOUDBRIDGE_DB_PASSWORD")
+    if not user:
+        raise SystemExit(
+            "no credentials: pass --dsn, or set CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER and CLOUDBRIDGE_DB_PASSWORD"
+        )
+    secret = f":{quote(password, safe='')}" if password else ""
+    return f"{DRIVERS[entry['engine']]}://{quote(user, safe='')}{secret}@{entry['host']}:{entry['port']}/{entry['database']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloudbridge metadata", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["extract", "diff"])
+    parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
+    parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
+    parser.add_argument(
+        "--dsn", help="SQLAlchemy URL; default: CLOUDBRIDGE_DSN or the stack file plus CLOUDBRIDGE_DB_USER/PASSWORD"
+    )
+    parser.add_argument("--metadata-dir", type=Path, default=METADATA_ROOT)
+    parser.add_argument("--prune", action="store_true", help="extract: delete files of tables no longer selected")
+    args = parser.parse_args(argv)
+
+    entry = source_entry(args.stack, args.source)
+    try:
+        report = inspect_source(connection_url(entry, args.dsn), args.source, entry["engine"], entry["tables"])
+    except UnsupportedTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # connection errors: name the source, never the DSN
+        print(
+            f"error: cannot inspect source {args.source!r}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            file=sys.stderr,
+        )
+        return 2
+    for line in report.lines():
+        print(line, file=sys.stderr)
+
+    live = {t.table_id: t for t in report.tables}
+    if args.command == "extract":
+        written, removed = write(args.metadata_dir, report.tables, prune=args.prune)
+        for path in written:
+            print(f"wrote {path}")
+        for path in removed:
+            print(f"removed {path}")
+        if not written and not removed:
+            print("metadata unchanged")
+        return 0
+    changes = diff(committed(args.metadata_dir, args.source), live)
+    if changes:
+        print(json.dumps({"source": args.source, "drift": changes}, indent=2))
+        return 1
+    print(f"no drift: {len(live)} table(s) of {args.source} match the committed metadata")
+    return 0

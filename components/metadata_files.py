@@ -1,0 +1,76 @@
+"""The committed table metadata (``metadata/<source>/<schema>/<table>.json``) each
+source's config selects. Missing or mismatched metadata is a config error, raised before
+any resource is declared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from components.config import ConfigError, StackConfig
+from functions.common.metadata import MetadataError, TableMetadata
+
+METADATA_ROOT = Path(__file__).resolve().parent.parent / "metadata"
+
+
+def metadata_root() -> Path:
+    """The committed metadata; CLOUDBRIDGE_METADATA_DIR points elsewhere (tests, tools)."""
+    return Path(os.environ.get("CLOUDBRIDGE_METADATA_DIR") or METADATA_ROOT)
+
+
+def _matches(pattern: str, name: str) -> bool:
+    import re
+
+    return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("%")), name) is not None
+
+
+def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tuple[TableMetadata, ...]]:
+    root = root or metadata_root()
+    stack_file = f"Pulumi.{config.environment}.yaml"
+    problems: list[tuple[str, str]] = []
+    tables: dict[str, tuple[TableMetadata, ...]] = {}
+    for i, source in enumerate(config.sources):
+        key = f"cloudbridge:sources[{i}].tables"
+        available: dict[tuple[str, str], TableMetadata] = {}
+        for path in sorted((root / source.name).glob("*/*.json")):
+            relative = path.relative_to(root.parent)
+            try:
+                meta = TableMetadata.from_json(path.read_text(), str(relative))
+            except MetadataError as exc:
+                problems.append((key, str(exc)))
+                continue
+            if (meta.source, meta.engine, meta.schema, meta.table) != (
+                source.name,
+                source.engine,
+                path.parent.name,
+                path.stem,
+            ):
+                problems.append(
+                    (
+                        key,
+                        f"{relative} describes {meta.engine} {meta.source}:{meta.table_id}, not {source.engine} {source.name}",
+                    )
+                )
+                continue
+            available[(meta.schema, meta.table)] = meta
+        selected: dict[tuple[str, str], TableMetadata] = {}
+        for schema, table in source.table_patterns:
+            matched = {k: v for k, v in available.items() if _matches(schema, k[0]) and _matches(table, k[1])}
+            if not matched:
+                hint = (
+                    f"metadata/{source.name}/{schema}/{table}.json"
+                    if "%" not in schema + table
+                    else f"metadata/{source.name}/"
+                )
+                problems.append(
+                    (
+                        key,
+                        f"{schema}.{table} has no table metadata (expected {hint}); run "
+                        f"`python -m cloudbridge metadata extract --stack {config.environment} --source {source.name}`",
+                    )
+                )
+            selected.update(matched)
+        tables[source.name] = tuple(selected[k] for k in sorted(selected))
+    if problems:
+        raise ConfigError(stack_file, problems)
+    return tables
