@@ -79,7 +79,9 @@ class LocalPostgres:
             try:
                 entry = pwd.getpwnam(self._user)
             except KeyError:
-                raise PostgresUnavailableError("running as root needs a 'postgres' system user to run the server") from None
+                raise PostgresUnavailableError(
+                    "running as root needs a 'postgres' system user to run the server"
+                ) from None
             for path in (self.root, sockets):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run(self.bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
