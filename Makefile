@@ -25,6 +25,7 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/zizmor --offline --persona pedantic .github/workflows
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

@@ -187,6 +187,23 @@ def validation_failures(message: dict[str, Any], ctx: Context) -> dict[str, Any]
     return _payload(f":warning: [{ctx.environment}] {title}", blocks)
 
 
+def drift(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The scheduled drift check (.github/workflows/drift.yml) found changes or failed."""
+    title = "infrastructure drift: the deployed stack no longer matches the code"
+    run = message.get("run", "")
+    return _payload(
+        f":mag: [{ctx.environment}] {title}",
+        [
+            _header(f"[{ctx.environment}] {title}"),
+            _section(
+                "`pulumi refresh` + `pulumi preview --expect-no-changes` reported changes (or failed). "
+                + (f"<{run}|See the workflow run>." if run.startswith("https://") else "")
+            ),
+            _context_block(ctx, None),
+        ],
+    )
+
+
 def fallback(subject: str | None, raw: str, ctx: Context, data: Any = None) -> dict[str, Any]:
     title = subject or "CloudBridge notification"
     body = json.dumps(data, indent=2, sort_keys=True) if data is not None else raw
@@ -214,4 +231,6 @@ def render(subject: str | None, raw: str, ctx: Context) -> tuple[str, dict[str, 
             return "dms-event", dms_event(data, ctx)
         if data.get("type") == "cloudbridge.validation_failures":
             return "validation-failures", validation_failures(data, ctx)
+        if data.get("type") == "cloudbridge.drift":
+            return "drift", drift(data, ctx)
     return "unknown", fallback(subject, raw, ctx, data)

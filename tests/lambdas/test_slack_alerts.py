@@ -196,6 +196,17 @@ def test_validator_failure_summary():
     assert "public.refunds" in body and "discount" in body and "source *sales*" in body
 
 
+def test_drift_check_failure():
+    message = {
+        "type": "cloudbridge.drift",
+        "environment": "prod",
+        "run": "https://github.com/acme/cloudbridge/actions/runs/42",
+    }
+    kind, payload = render("CloudBridge prod: infrastructure drift", json.dumps(message), CTX)
+    check_limits(payload)
+    assert kind == "drift" and "actions/runs/42" in texts(payload)
+
+
 def test_unknown_json_is_posted_readably():
     kind, payload = render("Something new", json.dumps({"hello": "world", "n": 1}), CTX)
     assert kind == "unknown"
