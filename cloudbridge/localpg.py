@@ -45,7 +45,6 @@ class LocalPostgres:
             "max_replication_slots": "8",
             "max_wal_senders": "8",
             "fsync": "off",  # a throw-away server: speed over durability
-            "synchronous_commit": "off",
             "full_page_writes": "off",
             **(settings or {}),
         }

@@ -11,14 +11,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components import catalog_tables as defs
 from components.naming import Naming
-from functions.common.metadata import TableMetadata, glue_type
-
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PARTITION_KEY = "dt"
-PROJECTION_START = "2020/01/01"
+from functions.common.metadata import TableMetadata
 
 
 @dataclass(frozen=True)
@@ -28,15 +23,6 @@ class CatalogArgs:
     engine: str
     raw_history_bucket_name: pulumi.Input[str]
     tables: tuple[TableMetadata, ...]
-
-
-def glue_columns(meta: TableMetadata) -> list[aws.glue.CatalogTableStorageDescriptorColumnArgs]:
-    """DMS columns as they appear in every file (Op, timestamp, data, stream position)."""
-    columns = [(meta.dms.op, "string", "I/U/D")] if meta.dms.op_in_full_load else []
-    columns.append((meta.dms.timestamp, "string", "DMS commit (CDC) or load time, yyyy-MM-dd HH:mm:ss.SSSSSS"))
-    columns += [(c.name, glue_type(c.type), c.source_type) for c in meta.columns]
-    columns.append((meta.dms.stream_position, "string", "DMS stream position: orders changes"))
-    return [aws.glue.CatalogTableStorageDescriptorColumnArgs(name=n, type=t, comment=c or None) for n, t, c in columns]
 
 
 class Catalog(pulumi.ComponentResource):
@@ -58,41 +44,28 @@ class Catalog(pulumi.ComponentResource):
         self.tables = {}
         for meta in args.tables:
             location = pulumi.Output.concat("s3://", args.raw_history_bucket_name, f"/{meta.schema}/{meta.table}/")
+            template = pulumi.Output.concat(location, "${", defs.PARTITION_KEY, "}/")
             self.tables[meta.table_id] = aws.glue.CatalogTable(
                 f"{name}-{meta.schema}-{meta.table}",
                 name=naming.glue_table(meta.schema, meta.table),
                 database_name=self.database.name,
-                description=f"{args.engine} {meta.table_id}: every validated change, one row per DMS record",
+                description=defs.description(meta, args.engine),
                 table_type="EXTERNAL_TABLE",
-                parameters={
-                    "classification": "parquet",
-                    "EXTERNAL": "TRUE",
-                    "cloudbridge:source_table": meta.table_id,
-                    "cloudbridge:primary_key": ",".join(meta.primary_key),
-                    "cloudbridge:op_column": meta.dms.op,
-                    "cloudbridge:timestamp_column": meta.dms.timestamp,
-                    "cloudbridge:stream_position_column": meta.dms.stream_position,
-                    "projection.enabled": "true",
-                    f"projection.{PARTITION_KEY}.type": "date",
-                    f"projection.{PARTITION_KEY}.format": "yyyy/MM/dd",
-                    f"projection.{PARTITION_KEY}.range": f"{PROJECTION_START},NOW",
-                    f"projection.{PARTITION_KEY}.interval": "1",
-                    f"projection.{PARTITION_KEY}.interval.unit": "DAYS",
-                    "storage.location.template": pulumi.Output.concat(location, "${", PARTITION_KEY, "}/"),
-                },
-                partition_keys=[
-                    aws.glue.CatalogTablePartitionKeyArgs(
-                        name=PARTITION_KEY, type="string", comment="yyyy/MM/dd folder"
-                    )
-                ],
+                parameters=defs.parameters(meta, template),
+                partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**k) for k in defs.PARTITION_KEYS],
                 storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
                     location=location,
-                    input_format=PARQUET_INPUT,
-                    output_format=PARQUET_OUTPUT,
+                    input_format=defs.PARQUET_INPUT,
+                    output_format=defs.PARQUET_OUTPUT,
                     ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
-                        serialization_library=PARQUET_SERDE, parameters={"serialization.format": "1"}
+                        serialization_library=defs.PARQUET_SERDE, parameters={"serialization.format": "1"}
                     ),
-                    columns=glue_columns(meta),
+                    columns=[
+                        aws.glue.CatalogTableStorageDescriptorColumnArgs(
+                            name=c["name"], type=c["type"], comment=c["comment"] or None
+                        )
+                        for c in defs.columns(meta)
+                    ],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

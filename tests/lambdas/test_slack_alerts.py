@@ -7,9 +7,9 @@ import boto3
 import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
+from cloudbridge.sandbox.webhook import WebhookSink
 from functions.slack_alerts import formatting, handler
 from functions.slack_alerts.formatting import Context, render
-from tests.support.webhook_sink import WebhookSink
 
 CTX = Context(environment="dev", account="111111111111")
 

@@ -1,4 +1,4 @@
-"""A real HTTP server on loopback standing in for Slack's incoming webhook."""
+"""A real HTTP server on loopback standing in for Slack's incoming webhook (sandbox, tests)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,76 @@
+"""Glue table definitions from table metadata, as plain data (no Pulumi).
+
+Used by the Catalog component and by the local sandbox (boto3 ``create_table``), so the
+deployed catalog and the sandbox's are the same definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.common.metadata import TableMetadata, glue_type
+
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARTITION_KEY = "dt"
+PROJECTION_START = "2020/01/01"
+
+
+def columns(meta: TableMetadata) -> list[dict[str, str]]:
+    """DMS columns as every file of the table holds them: Op, timestamp, data, position."""
+    cols = [(meta.dms.op, "string", "I/U/D")] if meta.dms.op_in_full_load else []
+    cols.append((meta.dms.timestamp, "string", "DMS commit (CDC) or load time, yyyy-MM-dd HH:mm:ss.SSSSSS"))
+    cols += [(c.name, glue_type(c.type), c.source_type) for c in meta.columns]
+    cols.append((meta.dms.stream_position, "string", "DMS stream position: orders changes"))
+    return [{"name": n, "type": t, "comment": c} for n, t, c in cols]
+
+
+def parameters(meta: TableMetadata, location_template: Any) -> dict[str, Any]:
+    """Table parameters: what the table is, and partition projection over YYYY/MM/DD."""
+    return {
+        "classification": "parquet",
+        "EXTERNAL": "TRUE",
+        "cloudbridge:source_table": meta.table_id,
+        "cloudbridge:primary_key": ",".join(meta.primary_key),
+        "cloudbridge:op_column": meta.dms.op,
+        "cloudbridge:timestamp_column": meta.dms.timestamp,
+        "cloudbridge:stream_position_column": meta.dms.stream_position,
+        "projection.enabled": "true",
+        f"projection.{PARTITION_KEY}.type": "date",
+        f"projection.{PARTITION_KEY}.format": "yyyy/MM/dd",
+        f"projection.{PARTITION_KEY}.range": f"{PROJECTION_START},NOW",
+        f"projection.{PARTITION_KEY}.interval": "1",
+        f"projection.{PARTITION_KEY}.interval.unit": "DAYS",
+        "storage.location.template": location_template,
+    }
+
+
+PARTITION_KEYS = [{"name": PARTITION_KEY, "type": "string", "comment": "yyyy/MM/dd folder"}]
+
+
+def location(bucket: str, meta: TableMetadata) -> str:
+    return f"s3://{bucket}/{meta.schema}/{meta.table}/"
+
+
+def table_input(name: str, bucket: str, meta: TableMetadata, engine: str) -> dict[str, Any]:
+    """The whole definition in Glue API shape (boto3 ``glue.create_table(TableInput=…)``)."""
+    where = location(bucket, meta)
+    return {
+        "Name": name,
+        "Description": description(meta, engine),
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": parameters(meta, where + "${" + PARTITION_KEY + "}/"),
+        "PartitionKeys": [{"Name": k["name"], "Type": k["type"], "Comment": k["comment"]} for k in PARTITION_KEYS],
+        "StorageDescriptor": {
+            "Location": where,
+            "InputFormat": PARQUET_INPUT,
+            "OutputFormat": PARQUET_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE, "Parameters": {"serialization.format": "1"}},
+            "Columns": [{"Name": c["name"], "Type": c["type"], "Comment": c["comment"]} for c in columns(meta)],
+        },
+    }
+
+
+def description(meta: TableMetadata, engine: str) -> str:
+    return f"{engine} {meta.table_id}: every validated change, one row per DMS record"
