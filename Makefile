@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
 
-.PHONY: setup plan test lint clean
+.PHONY: setup demo plan test lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
+
+## The main job on its embedded default: the whole pipeline locally, end to end.
+demo: setup
+	$(PY) -m cloudbridge sandbox
 
 ## Evaluate a stack offline (no Pulumi CLI, no AWS) and print what it would deploy.
 plan: setup

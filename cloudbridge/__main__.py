@@ -4,7 +4,7 @@ import sys
 
 
 def main() -> int:
-    commands = {"plan": "cloudbridge.plan", "metadata": "cloudbridge.metadata"}
+    commands = {"plan": "cloudbridge.plan", "metadata": "cloudbridge.metadata", "sandbox": "cloudbridge.sandbox.run"}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(f"usage: python -m cloudbridge {{{','.join(commands)}}} [options]", file=sys.stderr)
         return 2

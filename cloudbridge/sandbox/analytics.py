@@ -1,0 +1,98 @@
+"""The analytics side: DuckDB over the validated parquet, current state vs the source.
+
+Current state of a table = for each primary key, its latest change by stream position,
+unless that change is a delete. It must equal the source table row for row.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cloudbridge.sandbox.dms import select_list, to_arrow_value
+from functions.common.metadata import TableMetadata
+
+
+@dataclass
+class Comparison:
+    table: str
+    source_rows: int
+    current_rows: int
+    missing: list[Any] = field(default_factory=list)  # in the source, not in current state
+    extra: list[Any] = field(default_factory=list)  # in current state, not in the source
+    different: list[Any] = field(default_factory=list)  # same key, other values
+
+    @property
+    def differing_keys(self) -> set:
+        return set(self.missing) | set(self.extra) | set(self.different)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sourceRows": self.source_rows,
+            "currentRows": self.current_rows,
+            "missing": [list(k) for k in sorted(self.missing)],
+            "extra": [list(k) for k in sorted(self.extra)],
+            "different": [list(k) for k in sorted(self.different)],
+        }
+
+
+def download(s3: Any, bucket: str, into: Path) -> dict[str, list[Path]]:
+    """Every object of the raw-history bucket, grouped by ``schema.table``."""
+    files: dict[str, list[Path]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            schema, table = key.split("/")[:2]
+            path = into / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(path))
+            files.setdefault(f"{schema}.{table}", []).append(path)
+    return files
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def current_state(meta: TableMetadata, files: list[Path]) -> list[tuple]:
+    columns = ", ".join(_quote(c.name) for c in meta.columns)
+    keys = ", ".join(_quote(k) for k in meta.primary_key)
+    query = f"""
+        select {columns} from (
+            select *, row_number() over (partition by {keys} order by {_quote(meta.dms.stream_position)} desc) as _rank
+            from read_parquet($files, union_by_name = true)
+        ) where _rank = 1 and {_quote(meta.dms.op)} <> 'D'
+    """
+    with duckdb.connect() as connection:
+        return connection.execute(query, {"files": [str(p) for p in files]}).fetchall()
+
+
+def _normal(meta: TableMetadata, row: tuple) -> tuple:
+    out = []
+    for column, value in zip(meta.columns, row, strict=True):
+        value = to_arrow_value(column.type, value)
+        if column.type == "float32" and value is not None:
+            value = struct.unpack("f", struct.pack("f", value))[0]
+        out.append(value)
+    return tuple(out)
+
+
+def compare(meta: TableMetadata, source_rows: list[tuple], current_rows: list[tuple]) -> Comparison:
+    names = [c.name for c in meta.columns]
+    key_at = [names.index(k) for k in meta.primary_key]
+    source = {tuple(r[i] for i in key_at): r for r in (_normal(meta, r) for r in source_rows)}
+    current = {tuple(r[i] for i in key_at): r for r in (_normal(meta, r) for r in current_rows)}
+    result = Comparison(meta.table_id, len(source), len(current))
+    result.missing = [k for k in source if k not in current]
+    result.extra = [k for k in current if k not in source]
+    result.different = [k for k in source if k in current and source[k] != current[k]]
+    return result
+
+
+def source_rows(connection: Any, meta: TableMetadata) -> list[tuple]:
+    """The source table read exactly as the DMS stand-in reads it."""
+    return connection.execute(f"select {select_list(meta)} from {_quote(meta.schema)}.{_quote(meta.table)}").fetchall()

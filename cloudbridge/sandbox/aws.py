@@ -1,0 +1,159 @@
+"""The local AWS: moto in server mode on loopback, set up as one pipeline's account.
+
+Buckets, the landing → SQS notification with its dead-letter queue, the alerts topic with
+a queue standing in for the notifier's subscription, the webhook secret, the published
+table metadata and the Glue catalog — the same names and definitions the Pulumi program
+deploys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from components import catalog_tables
+from components.naming import Naming
+from functions.common.metadata import TableMetadata, metadata_key
+
+REGION = "eu-west-2"
+ACCOUNT = "123456789012"  # moto's account
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_DEFAULT_REGION": REGION}
+
+
+@dataclass
+class Resources:
+    landing: str
+    raw_history: str
+    fail: str
+    metadata: str
+    validator_queue: str
+    validator_dlq: str
+    topic_arn: str
+    notifier_queue: str
+    webhook_secret_arn: str
+    glue_database: str
+
+
+class LocalAws:
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.endpoint = ""
+        self._saved_env: dict[str, str | None] = {}
+
+    def start(self) -> LocalAws:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        # Every boto3 client in this process — the real Lambda handlers' included — now
+        # talks to the local AWS.
+        for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+        return self
+
+    def stop(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def provision(
+        self,
+        naming: Naming,
+        source: str,
+        engine: str,
+        tables: list[TableMetadata],
+        webhook_url: str,
+        visibility_timeout: int = 5,
+    ) -> Resources:
+        s3, sqs, sns = self.client("s3"), self.client("sqs"), self.client("sns")
+        res = Resources(
+            landing=naming.bucket(source, "landing"),
+            raw_history=naming.bucket(source, "raw"),
+            fail=naming.bucket(source, "fail"),
+            metadata=naming.bucket(source, "meta"),
+            validator_queue="",
+            validator_dlq="",
+            topic_arn="",
+            notifier_queue="",
+            webhook_secret_arn="",
+            glue_database=naming.glue_database(source),
+        )
+        for bucket in (res.landing, res.raw_history, res.fail, res.metadata):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        for bucket in (res.raw_history, res.fail, res.metadata):
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+        res.validator_dlq = sqs.create_queue(QueueName=naming.name(source, "validator-dlq"))["QueueUrl"]
+        dlq_arn = _queue_arn(sqs, res.validator_dlq)
+        res.validator_queue = sqs.create_queue(
+            QueueName=naming.name(source, "validator"),
+            Attributes={
+                "VisibilityTimeout": str(visibility_timeout),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
+            },
+        )["QueueUrl"]
+        s3.put_bucket_notification_configuration(
+            Bucket=res.landing,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {"QueueArn": _queue_arn(sqs, res.validator_queue), "Events": ["s3:ObjectCreated:*"]}
+                ]
+            },
+        )
+
+        res.topic_arn = sns.create_topic(Name=naming.name("alerts"))["TopicArn"]
+        # Stands in for the topic's Lambda subscription: the runner invokes the notifier.
+        res.notifier_queue = sqs.create_queue(
+            QueueName=naming.name("slack-notifier-events"), Attributes={"VisibilityTimeout": str(visibility_timeout)}
+        )["QueueUrl"]
+        sns.subscribe(TopicArn=res.topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, res.notifier_queue))
+
+        secrets = self.client("secretsmanager")
+        res.webhook_secret_arn = secrets.create_secret(Name="cloudbridge/slack-webhook", SecretString=webhook_url)[
+            "ARN"
+        ]
+
+        glue = self.client("glue")
+        glue.create_database(DatabaseInput={"Name": res.glue_database, "Description": f"CloudBridge sandbox: {source}"})
+        for meta in tables:
+            s3.put_object(
+                Bucket=res.metadata,
+                Key=metadata_key(meta.schema, meta.table),
+                Body=meta.to_json().encode(),
+                ContentType="application/json",
+            )
+            glue.create_table(
+                DatabaseName=res.glue_database,
+                TableInput=catalog_tables.table_input(
+                    naming.glue_table(meta.schema, meta.table), res.raw_history, meta, engine
+                ),
+            )
+        return res
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -1,0 +1,279 @@
+"""A local stand-in for DMS: full load, then CDC from a real logical replication slot.
+
+Writes parquet into the landing bucket exactly as DMS_FACTS.md describes: LOAD<hex>
+files for the full load, ``YYYYMMDD-HHMMSSmmm`` CDC files under ``YYYY/MM/DD/`` folders,
+``Op`` first (in full load too), the commit timestamp as a string, the stream position
+column, DMS's type mapping, RowGroupLength rows a group; CDC files are closed by
+interval (CdcMaxBatchInterval) or size (rows), and on a change of a table's columns,
+which DMS writes through (HandleSourceTableAltered) for the validator to catch.
+
+A test and demo tool: it is never part of a Lambda or of the Pulumi program.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+
+from cloudbridge import dmsfiles
+from cloudbridge.sandbox.decoding import Change, parse_change, parse_commit, python_value
+from functions.common.dms import ROW_GROUP_LENGTH
+from functions.common.metadata import TableMetadata, arrow_type
+from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
+
+_MS = timedelta(milliseconds=1)
+LOAD_POSITION = "0" * 24  # full-load rows sort before every change
+FULL_LOAD_ROWS_PER_FILE = 100_000
+
+
+def to_arrow_value(portable: str, value: Any) -> Any:
+    """A Python value as DMS writes it for that portable type."""
+    if value is None:
+        return None
+    if portable.startswith("decimal("):
+        scale = arrow_type(portable).scale
+        return Decimal(value).quantize(Decimal(1).scaleb(-scale))
+    if portable.startswith("timestamp("):
+        if value.tzinfo is not None:  # timestamptz: DMS writes the UTC instant
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+    if portable == "time(ms)":
+        return value.replace(microsecond=value.microsecond // 1000 * 1000, tzinfo=None)
+    if portable == "string" and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def select_list(meta: TableMetadata) -> str:
+    """Columns as the load reads them: string-typed ones as Postgres prints them (which is
+    what logical decoding emits too), so full load and CDC agree value for value."""
+    parts = []
+    for column in meta.columns:
+        quoted = '"' + column.name.replace('"', '""') + '"'
+        parts.append(f"{quoted}::text" if column.type == "string" else quoted)
+    return ", ".join(parts)
+
+
+def portable_of_new_column(pg_type: str, where: str) -> str:
+    """A column the metadata does not know (a schema change): DMS's mapping of its type."""
+    name = pg_type.upper()
+    try:
+        return map_type("postgres", SourceType(name, is_array=name.endswith("[]")), where).type
+    except UnsupportedTypeError:
+        return "string"  # enums and other user types: DMS writes their text
+
+
+@dataclass
+class LandedFile:
+    key: str
+    table: str
+    kind: str
+    rows: int
+    first_commit: datetime | None
+    landed_at: float
+
+
+@dataclass
+class _Buffer:
+    columns: dict[str, str]  # name → portable type, in file order
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    ops: list[str] = field(default_factory=list)
+    stamps: list[str] = field(default_factory=list)
+    positions: list[str] = field(default_factory=list)
+    commits: list[datetime] = field(default_factory=list)
+    opened: float = 0.0
+
+
+class DmsStandIn:
+    def __init__(
+        self,
+        conninfo: str,
+        s3: Any,
+        bucket: str,
+        tables: list[TableMetadata],
+        *,
+        slot: str = "cloudbridge",
+        cdc_max_batch_interval: float = 60.0,
+        cdc_max_rows: int = 100_000,
+        row_group_length: int = ROW_GROUP_LENGTH,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.conninfo, self.s3, self.bucket, self.slot = conninfo, s3, bucket, slot
+        self.tables = {(t.schema, t.table): t for t in tables}
+        self.cdc_max_batch_interval, self.cdc_max_rows = cdc_max_batch_interval, cdc_max_rows
+        self.row_group_length, self.clock = row_group_length, clock
+        self.files: list[LandedFile] = []
+        self.changes_captured = 0
+        self._buffers: dict[tuple[str, str], _Buffer] = {}
+        self._last_name: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
+        self._connection: psycopg.Connection | None = None
+
+    # --- set-up ------------------------------------------------------------------------
+
+    def connection(self) -> psycopg.Connection:
+        if self._connection is None:
+            self._connection = psycopg.connect(self.conninfo, autocommit=True)
+        return self._connection
+
+    def create_slot(self) -> str:
+        """The slot is created before the full load, so no change falls between the two."""
+        row = (
+            self.connection()
+            .execute("select lsn::text from pg_create_logical_replication_slot(%s, 'test_decoding')", (self.slot,))
+            .fetchone()
+        )
+        return row[0]
+
+    def drop_slot(self) -> None:
+        try:
+            self.connection().execute("select pg_drop_replication_slot(%s)", (self.slot,))
+        except psycopg.Error:
+            pass
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # --- full load ---------------------------------------------------------------------
+
+    def full_load(self) -> int:
+        loaded = 0
+        stamp = dmsfiles.dms_timestamp(datetime.now(UTC))
+        with psycopg.connect(self.conninfo) as connection:
+            connection.execute("set transaction isolation level repeatable read")
+            for (schema, table), meta in sorted(self.tables.items()):
+                columns = {c.name: c.type for c in meta.columns}
+                query = f'select {select_list(meta)} from "{schema}"."{table}"'
+                number = 0
+                with connection.cursor(name=f"load_{schema}_{table}") as cursor:
+                    cursor.execute(query)
+                    while True:
+                        chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)
+                        if not chunk:
+                            break
+                        number += 1
+                        rows = [dict(zip(columns, values, strict=True)) for values in chunk]
+                        buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
+                        buffer.positions = [LOAD_POSITION] * len(rows)
+                        self._write(meta, buffer, dmsfiles.load_key(schema, table, number), "load")
+                        loaded += len(rows)
+        return loaded
+
+    # --- CDC ---------------------------------------------------------------------------
+
+    def poll(self) -> int:
+        """Drain the slot once, buffer its changes, close the files that are due."""
+        rows = (
+            self.connection()
+            .execute(
+                "select lsn::text, data from pg_logical_slot_get_changes(%s, NULL, NULL, 'include-timestamp', 'on')",
+                (self.slot,),
+            )
+            .fetchall()
+        )
+        pending: list[Change] = []
+        for lsn, data in rows:
+            change = parse_change(data)
+            if change is not None:
+                pending.append(change)
+                continue
+            committed = parse_commit(data)
+            if committed is not None:
+                self._apply(pending, committed, _lsn_int(lsn))
+                pending = []
+        self.flush()
+        return len(rows)
+
+    def _apply(self, changes: list[Change], committed: datetime, commit_lsn: int) -> None:
+        stamp = dmsfiles.dms_timestamp(committed)
+        for index, change in enumerate(changes):
+            key = (change.schema, change.table)
+            meta = self.tables.get(key)
+            if meta is None or change.action == "TRUNCATE":
+                continue  # not selected; DMS does not capture TRUNCATE
+            known = {c.name: c.type for c in meta.columns}
+            buffer = self._buffers.get(key)
+            columns = dict(buffer.columns) if buffer else dict(known)
+            new = [name for name in change.columns if name not in columns]
+            if new:
+                if buffer and buffer.rows:
+                    self._close(key)  # a file never mixes two column sets
+                for name in new:
+                    columns[name] = portable_of_new_column(change.columns[name].type, f"{meta.table_id}.{name}")
+                buffer = None
+            if buffer is None:
+                buffer = self._buffers[key] = _Buffer(columns=columns, opened=self.clock())
+            values = {name: python_value(v) for name, v in change.columns.items()}
+            buffer.rows.append({name: values.get(name) for name in buffer.columns})
+            buffer.ops.append({"INSERT": "I", "UPDATE": "U", "DELETE": "D"}[change.action])
+            buffer.stamps.append(stamp)
+            buffer.positions.append(f"{commit_lsn:016X}{index:08X}")
+            buffer.commits.append(committed)
+            self.changes_captured += 1
+
+    def flush(self, force: bool = False) -> None:
+        now = self.clock()
+        for key, buffer in list(self._buffers.items()):
+            due = now - buffer.opened >= self.cdc_max_batch_interval or len(buffer.rows) >= self.cdc_max_rows
+            if buffer.rows and (force or due):
+                self._close(key)
+
+    def _close(self, key: tuple[str, str]) -> None:
+        buffer = self._buffers.pop(key)
+        meta = self.tables[key]
+        moment = datetime.now(UTC)
+        previous = self._last_name.get(key)
+        if previous and moment.replace(microsecond=moment.microsecond // 1000 * 1000) <= previous:
+            moment = previous.replace(microsecond=previous.microsecond // 1000 * 1000) + _MS
+        self._last_name[key] = moment
+        self._write(meta, buffer, dmsfiles.cdc_key(key[0], key[1], moment), "cdc")
+
+    # --- files -------------------------------------------------------------------------
+
+    def _write(self, meta: TableMetadata, buffer: _Buffer, key: str, kind: str) -> None:
+        fields = [pa.field(meta.dms.op, pa.string()), pa.field(meta.dms.timestamp, pa.string(), nullable=False)]
+        fields += [pa.field(name, arrow_type(portable)) for name, portable in buffer.columns.items()]
+        fields.append(pa.field(meta.dms.stream_position, pa.string()))
+        arrays = [pa.array(buffer.ops, pa.string()), pa.array(buffer.stamps, pa.string())]
+        for name, portable in buffer.columns.items():
+            arrays.append(
+                pa.array([to_arrow_value(portable, row.get(name)) for row in buffer.rows], arrow_type(portable))
+            )
+        arrays.append(pa.array(buffer.positions, pa.string()))
+        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+        body = dmsfiles.to_bytes(table, row_group_length=self.row_group_length)
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        with self._lock:
+            self.files.append(
+                LandedFile(
+                    key,
+                    meta.table_id,
+                    kind,
+                    len(buffer.rows),
+                    min(buffer.commits) if buffer.commits else None,
+                    time.time(),
+                )
+            )
+
+    def run(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
+        """Continuous CDC until ``stop``; then the open files are closed."""
+        while not stop.is_set():
+            self.poll()
+            stop.wait(poll_interval)
+        self.poll()
+        self.flush(force=True)
+
+
+def _lsn_int(lsn: str) -> int:
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) | int(low, 16)

@@ -1,0 +1,110 @@
+"""Local stand-ins for Lambda's event sources, invoking the real handlers in-process.
+
+``SqsEventSource`` is the SQS event-source mapping: batches of up to 10 messages, the
+handler's partial batch failures left on the queue (visibility timeout, then the
+dead-letter queue after maxReceiveCount). ``SnsSubscription`` delivers each SNS message
+as an SNS-shaped event, one per invocation, as Lambda's SNS integration does; a failed
+invocation is retried from its queue.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class _Poller(threading.Thread):
+    def __init__(self, sqs: Any, queue_url: str, handler: Callable[[dict, Any], Any], name: str):
+        super().__init__(name=name, daemon=True)
+        self.sqs, self.queue_url, self.handler = sqs, queue_url, handler
+        self.stop_event = threading.Event()
+        self.invocations = 0
+        self.errors: list[str] = []
+
+    def receive(self) -> list[dict]:
+        return self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        ).get("Messages", [])
+
+    def delete(self, message: dict) -> None:
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(timeout=10)
+
+
+class SqsEventSource(_Poller):
+    def __init__(self, *args: Any, on_done: Callable[[list[dict], set[str]], None] = lambda m, f: None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.on_done = on_done
+
+    def drain_once(self) -> int:
+        messages = self.receive()
+        if not messages:
+            return 0
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "eventSource": "aws:sqs",
+                }
+                for m in messages
+            ]
+        }
+        self.invocations += 1
+        try:
+            failed = {f["itemIdentifier"] for f in self.handler(event, None).get("batchItemFailures", [])}
+        except Exception as exc:  # the whole batch failed: every message comes back
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            failed = {m["MessageId"] for m in messages}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.delete(message)
+        self.on_done(messages, failed)
+        return len(messages)
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.drain_once()
+
+
+class SnsSubscription(_Poller):
+    def drain_once(self) -> int:
+        messages = self.receive()
+        for message in messages:
+            envelope = json.loads(message["Body"])  # SNS → SQS envelope
+            event = {
+                "Records": [
+                    {
+                        "EventSource": "aws:sns",
+                        "EventVersion": "1.0",
+                        "Sns": {
+                            "Type": "Notification",
+                            "MessageId": envelope.get("MessageId", ""),
+                            "TopicArn": envelope.get("TopicArn", ""),
+                            "Subject": envelope.get("Subject"),
+                            "Message": envelope.get("Message", ""),
+                            "Timestamp": envelope.get("Timestamp", ""),
+                        },
+                    }
+                ]
+            }
+            self.invocations += 1
+            try:
+                self.handler(event, None)
+            except Exception as exc:  # Lambda would retry, then dead-letter
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            self.delete(message)
+        return len(messages)
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            if not self.drain_once():
+                time.sleep(0.05)

@@ -1,0 +1,91 @@
+"""The embedded default end to end: real PostgreSQL + CDC slot, moto server, the real
+validator and notifier, DuckDB current state. Smaller volume than the demo."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cloudbridge.plan import PROJECT_ROOT
+from cloudbridge.sandbox.run import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run(duration=10, scale=0.4, rate=30, batch_interval=1.0, quiet=True)
+
+
+def test_current_state_equals_the_source_after_inserts_updates_and_deletes(report):
+    assert report["ok"], report
+    changes = report["changes"]
+    assert changes["inserts"] > 0 and changes["updates"] > 0 and changes["deletes"] > 0
+    assert changes["captured"] >= changes["inserts"] + changes["deletes"]
+    for table in ("public.customers", "public.orders", "public.order_lines"):
+        t = report["tables"][table]
+        assert t["sourceRows"] > 0 and t["sourceRows"] == t["currentRows"], table
+        assert t["missing"] == t["extra"] == t["different"] == [], table
+
+
+def test_the_schema_change_was_quarantined_and_alerted(report):
+    files = report["files"]
+    assert files["failed"] >= 1 and files["failedByTable"] == {"public.products": files["failed"]}
+    assert files["failedReasons"] == {"UNEXPECTED_COLUMNS": files["failed"]}
+    assert report["alerts"]["kinds"].get("validation failures", 0) >= 1
+    products = report["tables"]["public.products"]
+    # Exactly the products changed after the schema change differ: their files are quarantined.
+    assert products["different"] == products["expectedDifferences"] and products["different"]
+    assert products["missing"] == products["extra"] == []
+
+
+def test_every_landed_file_was_validated_and_nothing_lost(report):
+    files = report["files"]
+    assert files["drained"] and files["landed"] == files["passed"] + files["failed"]
+    assert report["lambdaLog"]["validations"] >= files["landed"]
+    assert report["handlerErrors"] == {}
+    assert report["lagSeconds"]["files"] > 0 and report["lagSeconds"]["max"] < 30
+    assert report["glueTables"] == ["public__customers", "public__order_lines", "public__orders", "public__products"]
+
+
+@pytest.fixture
+def scratch():
+    """A temp dir of its own that the 'postgres' user can enter (pytest's is private)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="sandbox-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_ctrl_c_stops_and_removes_everything(scratch):
+    tmp_path = scratch
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cloudbridge", "sandbox", "--duration", "60"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    deadline = time.monotonic() + 60
+    for line in process.stdout:
+        output.append(line)
+        if "CDC running" in line or time.monotonic() > deadline:
+            break
+    assert any(tmp_path.iterdir()), "the sandbox works in temp dirs"
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(output) + rest
+    assert "everything started has been stopped and removed" in rest
+    assert list(tmp_path.iterdir()) == []
+    postgres = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert postgres.stdout.strip() == "", "a server outlived the sandbox"
