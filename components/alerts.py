@@ -13,12 +13,12 @@ import pulumi_aws as aws
 
 from components import iam
 from components.function import LambdaFunction, LambdaFunctionArgs
+from components.monitoring import queue_not_empty
 from components.naming import Naming
 from components.packaging import LambdaBundle
 
 # Services allowed to publish to the topic; the validator publishes through its role.
 PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
-MAX_RECEIVE_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -159,15 +159,7 @@ class SlackAlerts(pulumi.ComponentResource):
             "notifier-dlq-alarm",
             name=naming.name("notifier-dlq"),
             alarm_description="[cloudbridge:source=platform] alerts that could not be delivered are in the notifier dead-letter queue",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letter_queue.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            treat_missing_data="notBreaching",
+            **queue_not_empty(self.dead_letter_queue.name),
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
             tags=naming.tags(),

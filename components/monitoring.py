@@ -124,41 +124,17 @@ class Monitoring(pulumi.ComponentResource):
         alarm(
             "validator-errors",
             "the validator Lambda raised errors (files stay in landing and are retried)",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions=lambda_dims,
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            treat_missing_data="notBreaching",
+            **above_zero("AWS/Lambda", "Errors", lambda_dims, "Sum"),
         )
         alarm(
             "validator-throttles",
             "the validator Lambda is throttled",
-            namespace="AWS/Lambda",
-            metric_name="Throttles",
-            dimensions=lambda_dims,
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            treat_missing_data="notBreaching",
+            **above_zero("AWS/Lambda", "Throttles", lambda_dims, "Sum"),
         )
         alarm(
             "validator-dlq",
             "the validator's dead-letter queue holds events that could not be processed",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": args.validator_dead_letter_queue_name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            treat_missing_data="notBreaching",
+            **queue_not_empty(args.validator_dead_letter_queue_name),
         )
         if source.engine == "postgres" and source.rds_instance_identifier:
             alarm(
@@ -175,6 +151,26 @@ class Monitoring(pulumi.ComponentResource):
                 treat_missing_data="missing",
             )
         self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
+
+
+def above_zero(namespace: str, metric: str, dimensions: dict, statistic: str) -> dict:
+    """Alarm arguments: any datapoint above zero in five minutes; silence is fine."""
+    return {
+        "namespace": namespace,
+        "metric_name": metric,
+        "dimensions": dimensions,
+        "statistic": statistic,
+        "period": 300,
+        "evaluation_periods": 1,
+        "comparison_operator": "GreaterThanThreshold",
+        "threshold": 0,
+        "treat_missing_data": "notBreaching",
+    }
+
+
+def queue_not_empty(queue_name: pulumi.Input[str]) -> dict:
+    """Alarm arguments for a dead-letter queue: one message is one too many."""
+    return above_zero("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum")
 
 
 def dms_dimensions(source: Source, identifier: str) -> dict[str, str]:

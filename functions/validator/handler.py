@@ -193,15 +193,7 @@ class Validator:
             try:
                 done.append((message_id, [self.check(b, k) for b, k in s3_objects(record)]))
             except Exception as exc:  # reported per record: SQS retries it, then dead-letters it
-                emit(
-                    {
-                        "event": "cloudbridge.record_failed",
-                        "source": self.settings.source,
-                        "messageId": message_id,
-                        "error": f"{type(exc).__name__}: {exc}",
-                    }
-                )
-                failures.append({"itemIdentifier": message_id})
+                failures.append(self._record_failed(message_id, exc))
 
         outcomes = [o for _, files in done for o in files]
         alert_error = None
@@ -228,18 +220,21 @@ class Validator:
                         routing.delete_landing(self.s3, outcome.pending_delete)
                     emit(outcome.log_record(self.settings))
             except Exception as exc:
-                emit(
-                    {
-                        "event": "cloudbridge.record_failed",
-                        "source": self.settings.source,
-                        "messageId": message_id,
-                        "error": f"{type(exc).__name__}: {exc}",
-                    }
-                )
-                failures.append({"itemIdentifier": message_id})
+                failures.append(self._record_failed(message_id, exc))
 
         self.metrics(outcomes)
         return {"batchItemFailures": failures}
+
+    def _record_failed(self, message_id: str, exc: Exception) -> dict[str, str]:
+        emit(
+            {
+                "event": "cloudbridge.record_failed",
+                "source": self.settings.source,
+                "messageId": message_id,
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        )
+        return {"itemIdentifier": message_id}
 
     def alert(self, failed: list[FileOutcome]) -> None:
         """One SNS message for all the batch's failed files, grouped by table."""
