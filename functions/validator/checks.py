@@ -2,8 +2,9 @@
 
 Footer first: schema and row-group statistics decide most files without reading a
 single data page. Only what statistics cannot decide (a missing null count, an Op column
-whose min and max differ) is read, one row group and only the needed columns at a time,
-so memory is bounded by a row group whatever the file size.
+whose min and max differ) is read: row group by row group, only the needed columns are
+decoded, fetched forward in bounded windows (SCAN_READ_AHEAD) so that one ranged GET serves
+several row groups. Memory is bounded by the window and a row group, whatever the file size.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ REASON_CODES = (
 )  # fmt: skip
 
 MAGIC = b"PAR1"
+# When values must be read, row groups are read in order: fetch this much per request so
+# that one GET serves several column chunks (memory stays bounded by it).
+SCAN_READ_AHEAD = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -136,11 +140,13 @@ def validate(file: IO[bytes], size: int, key: FileKey, metadata: TableMetadata |
 
     required = [c for c in metadata.required_columns(key.kind) if c in well_typed]
     op = metadata.dms.op if metadata.dms.op in well_typed else None
-    _check_values(parquet, required, op, result)
+    _check_values(parquet, required, op, result, file)
     return result
 
 
-def _check_values(parquet: pq.ParquetFile, required: list[str], op: str | None, result: Result) -> None:
+def _check_values(
+    parquet: pq.ParquetFile, required: list[str], op: str | None, result: Result, file: IO[bytes]
+) -> None:
     """Nulls in required columns and Op values: statistics first, then targeted reads."""
     meta = parquet.metadata
     # Leaf index of each top-level column (all DMS columns are flat).
@@ -179,6 +185,10 @@ def _check_values(parquet: pq.ParquetFile, required: list[str], op: str | None, 
                 to_read.append(op)
         if not to_read:
             continue
+        if hasattr(file, "prefetch"):
+            # One ranged GET for the chunks this row group needs (and those that follow).
+            file.read_ahead = SCAN_READ_AHEAD
+            file.prefetch(*_span(group, [leaf[name] for name in to_read]))
         table = parquet.read_row_group(rg, columns=to_read)
         result.chunks_scanned += len(to_read)
         for name in to_read:
@@ -195,3 +205,14 @@ def _check_values(parquet: pq.ParquetFile, required: list[str], op: str | None, 
                     op_bad.update(bad)
                     result.fail(INVALID_OP, f"{op!r} holds {bad[:5]} in row group {rg}; only I/U/D are valid")
         del table  # bounded memory: one row group's needed columns at a time
+
+
+def _span(group, leaves: list[int]) -> tuple[int, int]:
+    """Byte range covering the given column chunks of one row group."""
+    starts, ends = [], []
+    for i in leaves:
+        chunk = group.column(i)
+        start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+        starts.append(start)
+        ends.append(start + chunk.total_compressed_size)
+    return min(starts), max(ends)

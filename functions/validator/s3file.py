@@ -21,6 +21,9 @@ class RangedS3File(io.RawIOBase):
         self._pos = 0
         self._cache_start = 0
         self._cache = b""
+        # Bytes fetched beyond a read, for sequential scans of row groups: one GET then
+        # serves the next few column chunks. 0 (the default) reads exactly what is asked.
+        self.read_ahead = 0
         self.bytes_read = 0  # bytes fetched from S3
         self.requests = 0
 
@@ -57,19 +60,31 @@ class RangedS3File(io.RawIOBase):
         self.bytes_read += len(data)
         return data
 
+    def _ensure(self, start: int, end: int) -> None:
+        """Make the cache hold [start, end): reuse what it holds of the beginning, fetch
+        the rest in one GET, plus ``read_ahead`` bytes for the reads that follow."""
+        cache_start, cache_end = self._cache_start, self._cache_start + len(self._cache)
+        if cache_start <= start and end <= cache_end:
+            return
+        head = self._cache[start - cache_start :] if cache_start <= start < cache_end else b""
+        fetch_from = start + len(head)
+        fetched = self._fetch(fetch_from, min(self.size, max(end, fetch_from + self.read_ahead)))
+        self._cache_start, self._cache = start, head + fetched
+
+    def prefetch(self, start: int, end: int) -> None:
+        """One GET for a range about to be read piecewise (a row group's column chunks)."""
+        self._ensure(max(0, start), min(self.size, end))
+
     def read(self, size: int = -1) -> bytes:
         start = self._pos
         end = self.size if size is None or size < 0 else min(self.size, start + size)
         if start >= end:
             return b""
-        cache_end = self._cache_start + len(self._cache)
-        if self._cache_start <= start and end <= cache_end:
-            data = self._cache[start - self._cache_start : end - self._cache_start]
-        else:
-            data = self._fetch(start, end)
-            # Keep the last small range: pyarrow re-reads pieces of the footer it just read.
-            if len(data) <= _CACHE_LIMIT:
-                self._cache_start, self._cache = start, data
+        self._ensure(start, end)
+        data = self._cache[start - self._cache_start : end - self._cache_start]
+        if len(self._cache) > max(_CACHE_LIMIT, self.read_ahead):
+            # A large one-off read (a whole column chunk): not worth keeping.
+            self._cache_start, self._cache = 0, b""
         self._pos = end
         return data
 
