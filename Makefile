@@ -26,6 +26,11 @@ plan: setup
 test: setup
 	$(PY) -m pytest
 
+## Benchmarks with their baselines; writes benchmarks/RESULTS.md (~10 min with the 1 GB file).
+bench: setup
+	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) -m benchmarks
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

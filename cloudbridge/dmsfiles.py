@@ -128,7 +128,8 @@ def synthetic_table(
     null_at: dict[str, int] | None = None,
 ) -> pa.Table:
     """``n`` rows of plausible values for any table, built column-wise in arrow (fast
-    enough for gigabyte files). ``null_at`` puts one null into a column at a row."""
+    enough for gigabyte files). ``op`` is one Op value, or several cycled (``"IUD"``);
+    ``null_at`` puts one null into a column at a row."""
     import pyarrow.compute as pc
 
     ids = pa.array(range(start + 1, start + n + 1), pa.int64())
@@ -170,7 +171,11 @@ def synthetic_table(
     schema = dms_schema(metadata, kind)
     arrays: dict[str, pa.Array] = {}
     if metadata.dms.op in schema.names:
-        arrays[metadata.dms.op] = pc.if_else(pc.is_null(ids), pa.scalar(op), pa.scalar(op))
+        if len(op) == 1:
+            arrays[metadata.dms.op] = pc.if_else(pc.is_null(ids), pa.scalar(op), pa.scalar(op))
+        else:
+            codes = pc.cast(pc.remainder(ids, len(op)), pa.int8())
+            arrays[metadata.dms.op] = pa.DictionaryArray.from_arrays(codes, list(op)).cast(pa.string())
     stamps = pc.cast(pc.add(pc.multiply(ids, 1_000_000), base_us), pa.timestamp("us"))
     arrays[metadata.dms.timestamp] = pc.cast(stamps, pa.string())  # "yyyy-MM-dd HH:mm:ss.SSSSSS"
     for i, column in enumerate(metadata.columns):

@@ -1,0 +1,1 @@
+"""Performance runs with their baselines side by side (python -m benchmarks)."""
