@@ -52,20 +52,11 @@ class Plan:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
 
-    def by_urn(self, urn: str) -> Declared:
-        return next(r for r in self.resources if r.urn == urn)
-
     def descendants(self, urn: str) -> Iterator[Declared]:
         for r in self.resources:
             if r.parent == urn:
                 yield r
                 yield from self.descendants(r.urn)
-
-    def ancestors(self, resource: Declared) -> Iterator[Declared]:
-        urns = {r.urn: r for r in self.resources}
-        while resource.parent in urns:
-            resource = urns[resource.parent]
-            yield resource
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -237,9 +237,6 @@ class StackConfig(_Model):
             raise ValueError(f"duplicate source names {dupes}: each source needs its own name")
         return value
 
-    def source(self, name: str) -> Source:
-        return next(s for s in self.sources if s.name == name)
-
 
 def _secret_arn(value: str) -> str:
     if not SECRET_ARN.match(value):

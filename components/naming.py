@@ -39,9 +39,6 @@ class Naming:
 
         return re.sub(r"[^a-z0-9_]", "_", f"{schema}__{table}".lower())
 
-    def log_group(self, *parts: str) -> str:
-        return f"/{PROJECT}/{self.environment}/" + "/".join(parts)
-
     def lambda_log_group(self, function_name: str) -> str:
         return f"/aws/lambda/{function_name}"
 

@@ -228,7 +228,6 @@ def run(
         report = build_report(
             res=res,
             s3=s3,
-            sqs=sqs,
             dms=dms,
             sink=sink,
             validated_at=validated_at,
