@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from functions.common.dms import locator_matches
 from functions.common.metadata import Column, TableMetadata
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
@@ -63,20 +63,18 @@ class Report:
 # --- inspection -----------------------------------------------------------------------------
 
 
-def pattern_regex(pattern: str) -> re.Pattern:
-    """DMS object-locator semantics: '%' matches any run of characters, case-sensitive."""
-    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("%")) + "$")
-
-
 def select_tables(inspector: Any, patterns: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
     selected: set[tuple[str, str]] = set()
     unmatched = []
     schemas = inspector.get_schema_names()
     for pattern in patterns:
         schema_pattern, table_pattern = pattern.split(".", 1)
-        s_re, t_re = pattern_regex(schema_pattern), pattern_regex(table_pattern)
         matched = {
-            (s, t) for s in schemas if s_re.match(s) for t in inspector.get_table_names(schema=s) if t_re.match(t)
+            (s, t)
+            for s in schemas
+            if locator_matches(schema_pattern, s)
+            for t in inspector.get_table_names(schema=s)
+            if locator_matches(table_pattern, t)
         }
         if not matched:
             unmatched.append(pattern)

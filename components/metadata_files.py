@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from components.config import ConfigError, StackConfig
+from functions.common.dms import locator_matches
 from functions.common.metadata import MetadataError, TableMetadata
 
 METADATA_ROOT = Path(__file__).resolve().parent.parent / "metadata"
@@ -16,12 +17,6 @@ METADATA_ROOT = Path(__file__).resolve().parent.parent / "metadata"
 def metadata_root() -> Path:
     """The committed metadata; CLOUDBRIDGE_METADATA_DIR points elsewhere (tests, tools)."""
     return Path(os.environ.get("CLOUDBRIDGE_METADATA_DIR") or METADATA_ROOT)
-
-
-def _matches(pattern: str, name: str) -> bool:
-    import re
-
-    return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("%")), name) is not None
 
 
 def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tuple[TableMetadata, ...]]:
@@ -55,7 +50,9 @@ def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tupl
             available[(meta.schema, meta.table)] = meta
         selected: dict[tuple[str, str], TableMetadata] = {}
         for schema, table in source.table_patterns:
-            matched = {k: v for k, v in available.items() if _matches(schema, k[0]) and _matches(table, k[1])}
+            matched = {
+                k: v for k, v in available.items() if locator_matches(schema, k[0]) and locator_matches(table, k[1])
+            }
             if not matched:
                 hint = (
                     f"metadata/{source.name}/{schema}/{table}.json"

@@ -36,6 +36,7 @@ from cloudbridge.sandbox.runners import SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
+from functions.validator.handler import s3_objects
 
 SOURCE = "sales"
 ENVIRONMENT = "sandbox"
@@ -167,10 +168,8 @@ def run(
             for message in messages:
                 if message["MessageId"] in failed:
                     continue
-                for record in json.loads(message["Body"]).get("Records", []):
-                    from urllib.parse import unquote_plus
-
-                    validated_at.setdefault(unquote_plus(record["s3"]["object"]["key"]), now)
+                for _bucket, key in s3_objects({"body": message["Body"]}):
+                    validated_at.setdefault(key, now)
 
         validator = SqsEventSource(
             sqs, res.validator_queue, validator_handler, name="validator", on_done=record_validated

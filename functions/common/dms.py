@@ -6,6 +6,8 @@ so both import them from here rather than repeating the literals.
 
 from __future__ import annotations
 
+import re
+
 # First column DMS adds: I/U/D (IncludeOpForFullLoad makes full-load files carry it too).
 OP_COLUMN = "Op"
 OP_VALUES = frozenset({"I", "U", "D"})
@@ -24,3 +26,9 @@ DATE_PARTITION_SEQUENCE = "YYYYMMDD"
 DATE_PARTITION_DELIMITER = "SLASH"
 
 ROW_GROUP_LENGTH = 10_000
+
+
+def locator_matches(pattern: str, name: str) -> bool:
+    """Table-mapping object-locator semantics: '%' matches any run of characters,
+    everything else literally and case-sensitively."""
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), name, re.S) is not None
