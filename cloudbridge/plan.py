@@ -29,8 +29,13 @@ class Declared:
     parent: str
     custom: bool
     provider: str
-    inputs: Mapping[str, Any]
+    inputs: Mapping[str, Any]  # what the program gave, plus the computed attributes the mock adds
     dependencies: tuple[str, ...]
+    given: Mapping[str, Any] = field(default_factory=dict)  # exactly the inputs the program gave
+    protect: bool = False
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()  # URNs this resource was known by before
+    read: bool = False  # an existing resource the program only references (Resource.get)
 
     def json(self, key: str) -> Any:
         """An input that holds a JSON document (policies, mappings, settings)."""
@@ -113,8 +118,30 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
                         provider=request.provider,
                         inputs=_plain(self.resources[response.urn].state) if request.custom else {},
                         dependencies=tuple(request.dependencies),
+                        given=_plain(fake.given.pop((request.type, request.name), {})),
+                        protect=bool(request.protect),
+                        retain_on_delete=bool(request.retainOnDelete),
+                        aliases=tuple(request.aliasURNs) + tuple(_alias_urn(a, request) for a in request.aliases),
                     )
                 )
+            return response
+
+        def ReadResource(self, request):  # noqa: N802 (gRPC name)
+            response = super().ReadResource(request)
+            plan.resources.append(
+                Declared(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=True,
+                    provider=request.provider,
+                    inputs=_plain(self.resources[response.urn].state),
+                    dependencies=tuple(request.dependencies),
+                    given={"id": request.id},
+                    read=True,
+                )
+            )
             return response
 
     fake = _FakeAws(account, region)
@@ -135,6 +162,24 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
     return plan
 
 
+def _alias_urn(alias: Any, request: Any) -> str:
+    """The URN an alias stands for (name/type/parent default to the resource's own)."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    name = spec.name or request.name
+    type_ = spec.type or request.type
+    parent = spec.parentUrn or ("" if spec.noParent else request.parent)
+    stack = spec.stack or __import__("pulumi").get_stack()
+    project = spec.project or PROJECT
+    parent_types = ""
+    if parent and "::" in parent:
+        parent_type = parent.split("::")[-2]
+        if not parent_type.startswith("pulumi:pulumi:Stack"):
+            parent_types = parent_type + "$"
+    return f"urn:pulumi:{stack}::{project}::{parent_types}{type_}::{name}"
+
+
 def _plain(value: Any) -> Any:
     """Inputs as comparable data: assets and archives become their path."""
     from pulumi import asset
@@ -153,11 +198,13 @@ class _FakeAws:
 
     def __init__(self, account: str, region: str):
         self.account, self.region = account, region
+        self.given: dict[tuple[str, str], dict[str, Any]] = {}
 
     def new_resource(self, args):
         from pulumi.runtime.mocks import MockResourceArgs  # noqa: F401 (type of args)
 
         inputs = dict(args.inputs)
+        self.given[(args.typ, args.name)] = dict(inputs)
         token = args.typ
         name = inputs.get("name") or args.name
         state = dict(inputs)

@@ -145,11 +145,22 @@ class Lambdas(_Model):
         return value
 
 
+# DMS Serverless accepts only these capacities (DCU; 1 DCU = 2 GB of memory).
+CAPACITY_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
+
+
 class Serverless(_Model):
     mode: Literal["serverless"]
-    max_capacity_units: int = Field(ge=1, le=384)
-    min_capacity_units: int | None = Field(default=None, ge=1, le=384)
+    max_capacity_units: int
+    min_capacity_units: int | None = None
     multi_az: bool = False
+
+    @field_validator("max_capacity_units", "min_capacity_units")
+    @classmethod
+    def _dcu(cls, value: int | None) -> int | None:
+        if value is not None and value not in CAPACITY_UNITS:
+            raise ValueError(f"DMS Serverless accepts only {', '.join(map(str, CAPACITY_UNITS))} capacity units")
+        return value
 
     @model_validator(mode="after")
     def _min_below_max(self) -> Serverless:

@@ -11,6 +11,9 @@ from typing import Any
 from components.config import Source
 from functions.common import dms
 
+# The DMS API spells the Postgres logical-decoding plugin with a hyphen (PluginNameValue:
+# no-preference | test-decoding | pglogical), unlike the server's own test_decoding.
+POSTGRES_PLUGIN = "test-decoding"
 ENGINE_NAMES = {"postgres": "postgres", "oracle": "oracle", "sqlserver": "sqlserver", "mysql": "mysql"}
 # Largest LOB (KB) carried in limited LOB mode; larger values fail the task (Postgres) or
 # are truncated and logged (other engines), see DMS_FACTS "LOBs".

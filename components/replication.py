@@ -119,7 +119,7 @@ class Replication(pulumi.ComponentResource):
             ssl_mode="require",
             kms_key_arn=args.kms_key_arn,
             postgres_settings=aws.dms.EndpointPostgresSettingsArgs(
-                plugin_name="test_decoding",
+                plugin_name=dms_settings.POSTGRES_PLUGIN,
                 heartbeat_enable=True,  # idle slots otherwise retain WAL
                 heartbeat_frequency=5,
                 fail_tasks_on_lob_truncation=True,

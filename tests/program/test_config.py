@@ -114,6 +114,12 @@ CASES = [
         "384",
     ),
     (
+        "capacity DMS Serverless does not offer",
+        edit(("cloudbridge:sources", 0, "replication", "maxCapacityUnits"), 3),
+        "cloudbridge:sources[0].replication.maxCapacityUnits",
+        "1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384",
+    ),
+    (
         "misspelt key",
         edit(("cloudbridge:sources", 0, "tabels"), ["public.x"]),
         "cloudbridge:sources[0].tabels",
