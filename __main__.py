@@ -36,7 +36,10 @@ platform = Platform(
     "platform",
     PlatformArgs(
         naming=naming,
+        vpc_id=config.network.vpc_id,
         subnet_ids=config.network.subnet_ids,
+        route_table_ids=config.network.route_table_ids,
+        existing_endpoints=config.network.existing_endpoints,
         manage_dms_service_roles=config.account.manage_dms_service_roles,
         slack_webhook_secret_arn=config.alerts.slack_webhook_secret_arn,
         log_retention_days=config.lambdas.log_retention_days,
@@ -52,6 +55,7 @@ pipelines = {
             source=source,
             vpc_id=config.network.vpc_id,
             subnet_group_id=platform.subnet_group.replication_subnet_group_id,
+            endpoints=platform.endpoints,
             kms_key_arn=platform.key.arn,
             alerts_topic_arn=platform.alerts.topic.arn,
             alerts_dead_letter_arn=platform.alerts.dead_letter_queue.arn,

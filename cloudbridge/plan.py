@@ -229,6 +229,13 @@ class _FakeAws:
             arn = f"arn:aws:sns:{self.region}:{self.account}:{name}"
         elif token == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+        elif token == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            endpoint_id = args.resource_id or f"vpce-{abs(hash(args.name)) % 16**17:017x}"
+            state.setdefault("prefixListId", "pl-7ca54015")  # the S3 prefix list in eu-west-2
+            if args.resource_id or inputs.get("vpcEndpointType") == "Interface":
+                state.setdefault("securityGroupIds", inputs.get("securityGroupIds") or ["sg-0e0e0e0e0e0e0e0e0"])
+            state.setdefault("arn", f"arn:aws:ec2:{self.region}:{self.account}:vpc-endpoint/{endpoint_id}")
+            return endpoint_id, state
         elif token.startswith("aws:dms/"):
             ident = next(
                 (v for k, v in inputs.items() if k.endswith(("Id", "Identifier")) and isinstance(v, str)), name
@@ -261,6 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     for pipeline in plan.of_type("cloudbridge:pipeline:ExtractionPipeline"):
         n = sum(1 for r in plan.descendants(pipeline.urn) if r.custom)
         print(f"  pipeline {pipeline.name}: {n} resources")
+    endpoints = plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    if endpoints:
+        print("VPC endpoints DMS relies on:")
+    for endpoint in sorted(endpoints, key=lambda r: r.name):
+        if endpoint.read:
+            print(f"  {endpoint.name}: existing {endpoint.given['id']} (referenced, not managed)")
+        else:
+            print(f"  {endpoint.name}: creates {endpoint.given['serviceName']} ({endpoint.given['vpcEndpointType']})")
     print("by type:")
     for type_, n in plan.counts().items():
         print(f"  {n:4d}  {type_}")

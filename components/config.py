@@ -32,6 +32,7 @@ _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
 ROLE_ARN = re.compile(_PARTITION + r":iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[\w/+=.@-]{1,512}$")
 LAYER_ARN = re.compile(_PARTITION + r":lambda:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:layer:[\w-]{1,140}:\d+$")
+KMS_KEY_ARN = re.compile(_PARTITION + r":kms:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):key/[0-9a-f-]{1,64}$")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 # Source names become bucket names, DMS identifiers and Glue database names:
 # lower case, a letter first, no double or trailing hyphen, short enough that
@@ -83,9 +84,26 @@ class Account(_Model):
         return value
 
 
+VpcEndpointId = Annotated[str, StringConstraints(pattern=r"^vpce-[0-9a-f]{8,17}$")]
+
+
+class ExistingEndpoints(_Model):
+    """VPC endpoints the VPC already has; CloudBridge then creates none."""
+
+    s3: VpcEndpointId  # a Gateway endpoint for S3 on the subnets' route tables
+    secrets_manager: VpcEndpointId  # an Interface endpoint with private DNS
+
+
 class Network(_Model):
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
+    # DMS runs in these private subnets and reaches S3 and Secrets Manager only through
+    # VPC endpoints: either CloudBridge creates them (S3 gateway on these route tables,
+    # Secrets Manager interface in the subnets) or existingEndpoints names them.
+    route_table_ids: list[Annotated[str, StringConstraints(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list
+    )
+    existing_endpoints: ExistingEndpoints | None = None
 
     @field_validator("subnet_ids")
     @classmethod
@@ -93,6 +111,17 @@ class Network(_Model):
         if len(set(value)) < 2:
             raise ValueError("DMS needs at least two distinct subnets (in two availability zones)")
         return value
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> Network:
+        if self.existing_endpoints is None and not self.route_table_ids:
+            raise ValueError(
+                "set routeTableIds (the private subnets' route tables, for the S3 gateway endpoint "
+                "CloudBridge creates) or existingEndpoints {s3, secretsManager} if the VPC has them"
+            )
+        if self.existing_endpoints is not None and self.route_table_ids:
+            raise ValueError("routeTableIds is used only to create endpoints; drop it when existingEndpoints is set")
+        return self
 
 
 class Alerts(_Model):
@@ -187,7 +216,13 @@ class Source(_Model):
     port: int = Field(ge=1, le=65535)
     database: Str
     credentials_secret_arn: str
+    # The customer-managed KMS key the credentials secret is encrypted with, if any: DMS
+    # then needs kms:Decrypt on it (through Secrets Manager only).
+    credentials_kms_key_arn: str | None = None
     tables: list[str] = Field(min_length=1)
+    # Unit of the parquet TIMESTAMP columns DMS writes (ParquetTimestampInMillisecond):
+    # ms is what Athena and Glue read best; the metadata and the validator follow it.
+    timestamp_unit: Literal["ms", "us"] = "ms"
     replication: Replication
     cdc: bool = True
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
@@ -207,6 +242,13 @@ class Source(_Model):
         return value
 
     _arn = field_validator("credentials_secret_arn")(lambda cls, v: _secret_arn(v))
+
+    @field_validator("credentials_kms_key_arn")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        if value is not None and not KMS_KEY_ARN.match(value):
+            raise ValueError("not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)")
+        return value
 
     @field_validator("tables")
     @classmethod
@@ -319,6 +361,16 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
         region = SECRET_ARN.match(arn).group(1)
         if region != config.region:
             problems.append((key, f"secret is in {region}, the stack deploys to {config.region}"))
+    for i, source in enumerate(config.sources):
+        if source.credentials_kms_key_arn:
+            region = KMS_KEY_ARN.match(source.credentials_kms_key_arn).group(1)
+            if region != config.region:
+                problems.append(
+                    (
+                        f"cloudbridge:sources[{i}].credentialsKmsKeyArn",
+                        f"key is in {region}, the stack deploys to {config.region}",
+                    )
+                )
     layer_region = LAYER_ARN.match(config.lambdas.validator_layer_arn).group(1)
     if layer_region != config.region:
         problems.append(

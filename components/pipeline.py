@@ -13,6 +13,7 @@ from components.config import Source
 from components.function import LambdaFunction, LambdaFunctionArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import Naming
+from components.network import VpcEndpoints
 from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs
 from components.storage import SecureBucket, SecureBucketArgs
@@ -30,6 +31,7 @@ class PipelineArgs:
     source: Source
     vpc_id: str
     subnet_group_id: pulumi.Input[str]
+    endpoints: VpcEndpoints
     kms_key_arn: pulumi.Input[str]
     alerts_topic_arn: pulumi.Input[str]
     alerts_dead_letter_arn: pulumi.Input[str]
@@ -81,6 +83,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 source=source,
                 vpc_id=args.vpc_id,
                 subnet_group_id=args.subnet_group_id,
+                endpoints=args.endpoints,
                 kms_key_arn=args.kms_key_arn,
                 landing_bucket_name=self.landing.name,
                 landing_bucket_arn=self.landing.arn,

@@ -14,7 +14,9 @@ import pulumi_aws as aws
 
 from components import iam
 from components.alerts import SlackAlerts, SlackAlertsArgs
+from components.config import ExistingEndpoints
 from components.naming import Naming
+from components.network import VpcEndpoints, VpcEndpointsArgs
 from components.packaging import LambdaBundle, build_bundle
 
 # Exact names DMS looks up; they are account-wide (DMS_FACTS).
@@ -41,7 +43,10 @@ KEY_USER_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "s3.ama
 @dataclass(frozen=True)
 class PlatformArgs:
     naming: Naming
+    vpc_id: str
     subnet_ids: Sequence[str]
+    route_table_ids: Sequence[str]
+    existing_endpoints: ExistingEndpoints | None
     manage_dms_service_roles: bool
     slack_webhook_secret_arn: str
     log_retention_days: int
@@ -50,6 +55,7 @@ class PlatformArgs:
 class Platform(pulumi.ComponentResource):
     key: aws.kms.Key
     subnet_group: aws.dms.ReplicationSubnetGroup
+    endpoints: VpcEndpoints
     alerts: SlackAlerts
     validator_bundle: LambdaBundle
     notifier_bundle: LambdaBundle
@@ -101,6 +107,18 @@ class Platform(pulumi.ComponentResource):
             subnet_ids=list(args.subnet_ids),
             tags=naming.tags(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+        self.endpoints = VpcEndpoints(
+            "vpc-endpoints",
+            VpcEndpointsArgs(
+                naming=naming,
+                vpc_id=args.vpc_id,
+                subnet_ids=args.subnet_ids,
+                route_table_ids=args.route_table_ids,
+                existing=args.existing_endpoints,
+            ),
+            opts=child,
         )
 
         self.alerts = SlackAlerts(

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components import dms_settings, iam
 from components.config import Serverless, Source
 from components.naming import Naming
+from components.network import VpcEndpoints
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class ReplicationArgs:
     source: Source
     vpc_id: str
     subnet_group_id: pulumi.Input[str]
+    endpoints: VpcEndpoints
     kms_key_arn: pulumi.Input[str]
     landing_bucket_name: pulumi.Input[str]
     landing_bucket_arn: pulumi.Input[str]
@@ -57,29 +59,61 @@ class Replication(pulumi.ComponentResource):
                     cidr_blocks=["0.0.0.0/0"],
                 ),
                 aws.ec2.SecurityGroupEgressArgs(
-                    description="HTTPS to S3, Secrets Manager and KMS (VPC endpoints or NAT)",
+                    description="HTTPS to S3 through the gateway endpoint",
                     protocol="tcp",
                     from_port=443,
                     to_port=443,
-                    cidr_blocks=["0.0.0.0/0"],
+                    prefix_list_ids=[args.endpoints.s3_prefix_list_id],
+                ),
+                aws.ec2.SecurityGroupEgressArgs(
+                    description="HTTPS to the Secrets Manager interface endpoint",
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    security_groups=args.endpoints.secrets_manager_security_group_ids,
                 ),
             ],
             tags=tags,
             opts=child,
         )
+        if args.endpoints.endpoint_security_group is not None:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-secretsmanager-ingress",
+                security_group_id=args.endpoints.endpoint_security_group.id,
+                referenced_security_group_id=security_group.id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description=f"DMS replication of {source.name}",
+                opts=child,
+            )
+        # The replication starts as soon as it exists: its routes to S3 and Secrets Manager must too.
+        network = [args.endpoints]
 
         # Credentials stay in Secrets Manager: DMS reads the secret through this role.
+        secret_statements = [
+            iam.statement(
+                "ReadSourceCredentials",
+                ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                [source.credentials_secret_arn],
+            )
+        ]
+        if source.credentials_kms_key_arn:
+            # A secret under a customer-managed key is unreadable without Decrypt on that key;
+            # granted only for calls Secrets Manager makes on DMS's behalf.
+            secret_statements.append(
+                iam.statement(
+                    "DecryptSourceCredentials",
+                    ["kms:Decrypt"],
+                    [source.credentials_kms_key_arn],
+                    condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{naming.region}.amazonaws.com"}},
+                )
+            )
         secrets_role, secrets_policy = iam.service_role(
             f"{name}-secrets-role",
             role_name=naming.name(source.name, "dms-secrets"),
             service=f"dms.{naming.region}.amazonaws.com",
-            statements=[
-                iam.statement(
-                    "ReadSourceCredentials",
-                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                    [source.credentials_secret_arn],
-                )
-            ],
+            statements=secret_statements,
             account_id=account,
             parent=self,
             tags=tags,
@@ -170,7 +204,7 @@ class Replication(pulumi.ComponentResource):
                 ),
                 start_replication=True,
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, *network]),
             )
         else:
             self.log_group = self._log_group(name, f"dms-tasks-{self.identifier}", args, tags)
@@ -202,7 +236,7 @@ class Replication(pulumi.ComponentResource):
                 replication_task_settings=settings,
                 start_replication_task=True,
                 tags=tags,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=network),
             )
         self.arns = (
             [self.config.arn]

@@ -291,6 +291,14 @@ CONTRACTS: dict[str, Contract] = {
         renames={"queues": "QueueConfigurations"},
         unchecked={"bucket": "the bucket the notification is put on (an input of the call, not of the document)"},
     ),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": Contract(
+        "ec2",
+        "CreateVpcEndpointRequest",
+        aws.ec2.VpcEndpoint,
+        renames={"subnetIds": "SubnetIds", "routeTableIds": "RouteTableIds", "securityGroupIds": "SecurityGroupIds",
+                 "privateDnsEnabled": "PrivateDnsEnabled"},
+        unchecked={"tags": TAGS},
+    ),
     "aws:kms/key:Key": Contract(
         "kms",
         "CreateKeyRequest",
