@@ -1,9 +1,10 @@
-"""Parquet files shaped exactly as DMS writes them to S3 (see DMS_FACTS.md).
+"""Parquet files shaped exactly as DMS writes them to S3 (see docs/dms.md).
 
 Used by the tests, the local sandbox's DMS stand-in and the benchmarks; never by the
 deployed Lambdas. Layout: ``Op`` first (I/U/D), the timestamp column as a required
 string ``yyyy-MM-dd HH:mm:ss.SSSSSS``, the data columns (all optional, whatever the
-source's NOT NULL), the stream-position column added by the table-mapping rule last;
+source's NOT NULL), the change-sequence column added by the table-mapping rule last
+(empty in full-load files);
 row groups of ``RowGroupLength`` rows, statistics on, parquet 2.x.
 """
 
@@ -57,8 +58,15 @@ def dms_schema(metadata: TableMetadata, kind: str, overrides: dict[str, pa.DataT
     fields.append(pa.field(metadata.dms.timestamp, pa.string(), nullable=False))
     for column in metadata.columns:
         fields.append(pa.field(column.name, overrides.get(column.name, arrow_type(column.type))))
-    fields.append(pa.field(metadata.dms.stream_position, pa.string()))
+    if metadata.dms.change_sequence:
+        fields.append(pa.field(metadata.dms.change_sequence, pa.string()))
     return pa.schema(fields)
+
+
+def change_sequence(moment: datetime, counter: int) -> str:
+    """``$AR_H_CHANGE_SEQ``: commit time to the hundredth of a second, then a 19-digit counter."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 10000:02d}{counter:019d}"
 
 
 def dms_table(
@@ -81,9 +89,13 @@ def dms_table(
     columns[metadata.dms.timestamp] = list(timestamps) if timestamps is not None else [now] * n
     for column in metadata.columns:
         columns[column.name] = [row.get(column.name) for row in rows]
-    columns[metadata.dms.stream_position] = (
-        list(positions) if positions is not None else [f"{i:020d}" for i in range(1, n + 1)]
-    )
+    if metadata.dms.change_sequence:
+        default = (
+            [change_sequence(datetime(2024, 1, 1, tzinfo=UTC), i) for i in range(1, n + 1)]
+            if kind == "cdc"
+            else [""] * n  # full-load rows have no change order
+        )
+        columns[metadata.dms.change_sequence] = list(positions) if positions is not None else default
     return pa.table(columns, schema=schema)
 
 
@@ -180,7 +192,12 @@ def synthetic_table(
     arrays[metadata.dms.timestamp] = pc.cast(stamps, pa.string())  # "yyyy-MM-dd HH:mm:ss.SSSSSS"
     for i, column in enumerate(metadata.columns):
         arrays[column.name] = values(column.type, i)
-    arrays[metadata.dms.stream_position] = pc.utf8_lpad(pc.cast(ids, pa.string()), 20, "0")
+    if metadata.dms.change_sequence:
+        if kind == "cdc":
+            counter = pc.utf8_lpad(pc.cast(ids, pa.string()), 19, "0")
+            arrays[metadata.dms.change_sequence] = pc.binary_join_element_wise("2024010100000000", counter, "")
+        else:
+            arrays[metadata.dms.change_sequence] = pa.repeat(pa.scalar("", pa.string()), n)
     for name, row in (null_at or {}).items():
         mask = pc.equal(ids, start + row + 1)
         arrays[name] = pc.if_else(mask, pa.scalar(None, arrays[name].type), arrays[name])

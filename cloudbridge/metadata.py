@@ -123,7 +123,9 @@ def _declared_type(connection: Any, schema: str, table: str, column: str) -> str
     return row[0] if row else None
 
 
-def inspect_source(url: str, source: str, engine_kind: str, patterns: Sequence[str]) -> Report:
+def inspect_source(
+    url: str, source: str, engine_kind: str, patterns: Sequence[str], timestamp_unit: str = "ms"
+) -> Report:
     import warnings
 
     from sqlalchemy import create_engine, inspect
@@ -143,7 +145,7 @@ def inspect_source(url: str, source: str, engine_kind: str, patterns: Sequence[s
                     where = f"{schema}.{table}.{raw['name']}"
                     declared = _declared_type(connection, schema, table, raw["name"])
                     try:
-                        mapped = map_type(engine_kind, source_type(raw["type"], declared), where)
+                        mapped = map_type(engine_kind, source_type(raw["type"], declared), where, timestamp_unit)
                     except UnsupportedTypeError as exc:
                         problems.append(str(exc))
                         continue
@@ -293,7 +295,13 @@ def main(argv: list[str] | None = None) -> int:
 
     entry = source_entry(args.stack, args.source)
     try:
-        report = inspect_source(connection_url(entry, args.dsn), args.source, entry["engine"], entry["tables"])
+        report = inspect_source(
+            connection_url(entry, args.dsn),
+            args.source,
+            entry["engine"],
+            entry["tables"],
+            entry.get("timestampUnit", "ms"),
+        )
     except UnsupportedTypeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -18,11 +18,14 @@ PROJECTION_START = "2020/01/01"
 
 
 def columns(meta: TableMetadata) -> list[dict[str, str]]:
-    """DMS columns as every file of the table holds them: Op, timestamp, data, position."""
+    """DMS columns as every file of the table holds them: Op, timestamp, data, change sequence."""
     cols = [(meta.dms.op, "string", "I/U/D")] if meta.dms.op_in_full_load else []
     cols.append((meta.dms.timestamp, "string", "DMS commit (CDC) or load time, yyyy-MM-dd HH:mm:ss.SSSSSS"))
     cols += [(c.name, glue_type(c.type), c.source_type) for c in meta.columns]
-    cols.append((meta.dms.stream_position, "string", "DMS stream position: orders changes"))
+    if meta.dms.change_sequence:
+        cols.append(
+            (meta.dms.change_sequence, "string", "DMS change sequence: orders changes; empty for full-load rows")
+        )
     return [{"name": n, "type": t, "comment": c} for n, t, c in cols]
 
 
@@ -35,7 +38,7 @@ def parameters(meta: TableMetadata, location_template: Any) -> dict[str, Any]:
         "cloudbridge:primary_key": ",".join(meta.primary_key),
         "cloudbridge:op_column": meta.dms.op,
         "cloudbridge:timestamp_column": meta.dms.timestamp,
-        "cloudbridge:stream_position_column": meta.dms.stream_position,
+        "cloudbridge:change_sequence_column": meta.dms.change_sequence or "",
         "projection.enabled": "true",
         f"projection.{PARTITION_KEY}.type": "date",
         f"projection.{PARTITION_KEY}.format": "yyyy/MM/dd",

@@ -16,7 +16,7 @@ from functions.common import dms
 POSTGRES_PLUGIN = "test-decoding"
 ENGINE_NAMES = {"postgres": "postgres", "oracle": "oracle", "sqlserver": "sqlserver", "mysql": "mysql"}
 # Largest LOB (KB) carried in limited LOB mode; larger values fail the task (Postgres) or
-# are truncated and logged (other engines), see DMS_FACTS "LOBs".
+# are truncated and logged (other engines): docs/dms.md, "LOBs".
 LOB_MAX_SIZE_KB = 64
 
 
@@ -25,7 +25,8 @@ def replication_type(source: Source) -> str:
 
 
 def table_mappings(source: Source) -> dict[str, Any]:
-    """Selection rules from ``tables`` plus the stream-position column on every table."""
+    """Selection rules from ``tables``, the change-sequence column on every table, and
+    TIME columns cast to text (parquet TIME is unreadable for Athena and Glue)."""
     rules: list[dict[str, Any]] = []
     for schema, table in source.table_patterns:
         n = len(rules) + 1
@@ -38,18 +39,28 @@ def table_mappings(source: Source) -> dict[str, Any]:
                 "rule-action": "include",
             }
         )
-    n = len(rules) + 1
     rules.append(
         {
             "rule-type": "transformation",
-            "rule-id": str(n),
-            "rule-name": "add-stream-position",
+            "rule-id": str(len(rules) + 1),
+            "rule-name": "add-change-sequence",
             "rule-target": "column",
             "object-locator": {"schema-name": "%", "table-name": "%"},
             "rule-action": "add-column",
-            "value": dms.STREAM_POSITION_COLUMN,
-            "expression": dms.STREAM_POSITION_EXPRESSION,
-            "data-type": {"type": "string", "length": dms.STREAM_POSITION_LENGTH},
+            "value": dms.CHANGE_SEQUENCE_COLUMN,
+            "expression": dms.CHANGE_SEQUENCE_EXPRESSION,
+            "data-type": {"type": "string", "length": dms.CHANGE_SEQUENCE_LENGTH},
+        }
+    )
+    rules.append(
+        {
+            "rule-type": "transformation",
+            "rule-id": str(len(rules) + 1),
+            "rule-name": "time-as-string",
+            "rule-target": "column",
+            "object-locator": {"schema-name": "%", "table-name": "%", "column-name": "%", "data-type": "time"},
+            "rule-action": "change-data-type",
+            "data-type": {"type": "string", "length": dms.TIME_AS_STRING_LENGTH},
         }
     )
     return {"rules": rules}
@@ -63,7 +74,7 @@ def task_settings(source: Source) -> dict[str, Any]:
             "FullLobMode": False,  # not supported for S3 targets
             "LimitedSizeLobMode": True,
             "LobMaxSize": LOB_MAX_SIZE_KB,
-            # Batch apply can lose changes on S3 targets (DMS_FACTS).
+            # Batch apply can lose changes on S3 targets.
             "BatchApplyEnabled": False,
         },
         "FullLoadSettings": {
@@ -94,15 +105,16 @@ def task_settings(source: Source) -> dict[str, Any]:
     }
 
 
-def s3_target_settings() -> dict[str, Any]:
-    """Arguments of ``aws.dms.S3Endpoint`` that define what lands (see DMS_FACTS)."""
+def s3_target_settings(source: Source) -> dict[str, Any]:
+    """Arguments of ``aws.dms.S3Endpoint`` that define what lands (docs/dms.md)."""
     return {
         "data_format": "parquet",
         "parquet_version": "parquet-2-0",
         "enable_statistics": True,
         "include_op_for_full_load": True,
         "timestamp_column_name": dms.TIMESTAMP_COLUMN,
-        "parquet_timestamp_in_millisecond": False,
+        # Athena and Glue read millisecond timestamps; the metadata and validator follow the unit.
+        "parquet_timestamp_in_millisecond": source.timestamp_unit == "ms",
         "row_group_length": dms.ROW_GROUP_LENGTH,
         "encoding_type": "rle-dictionary",
         "date_partition_enabled": True,

@@ -47,6 +47,17 @@ def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tupl
                     )
                 )
                 continue
+            stray = sorted(meta.timestamp_units() - {source.timestamp_unit})
+            if stray:
+                problems.append(
+                    (
+                        f"cloudbridge:sources[{i}].timestampUnit",
+                        f"{relative} has timestamp({stray[0]}) columns but the source writes "
+                        f"timestamp({source.timestamp_unit}); regenerate it with `python -m cloudbridge metadata extract "
+                        f"--stack {config.environment} --source {source.name}`",
+                    )
+                )
+                continue
             available[(meta.schema, meta.table)] = meta
         selected: dict[tuple[str, str], TableMetadata] = {}
         for schema, table in source.table_patterns:

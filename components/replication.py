@@ -173,7 +173,7 @@ class Replication(pulumi.ComponentResource):
             server_side_encryption_kms_key_id=args.kms_key_arn,
             expected_bucket_owner=account,
             tags=tags,
-            **dms_settings.s3_target_settings(),
+            **dms_settings.s3_target_settings(source),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[target_policy]),
         )
 

@@ -1,7 +1,8 @@
 """The analytics side: DuckDB over the validated parquet, current state vs the source.
 
-Current state of a table = for each primary key, its latest change by stream position,
-unless that change is a delete. It must equal the source table row for row.
+Current state of a table = for each primary key, its latest change by the DMS change
+sequence ($AR_H_CHANGE_SEQ; full-load rows have none and come first), unless that change
+is a delete. It must equal the source table row for row.
 """
 
 from __future__ import annotations
@@ -59,11 +60,14 @@ def _quote(name: str) -> str:
 
 
 def current_state(meta: TableMetadata, files: list[Path]) -> list[tuple]:
+    if not meta.dms.change_sequence:
+        raise ValueError(f"{meta.table_id}: the metadata names no change-sequence column to order changes by")
     columns = ", ".join(_quote(c.name) for c in meta.columns)
     keys = ", ".join(_quote(k) for k in meta.primary_key)
+    order = f"coalesce({_quote(meta.dms.change_sequence)}, '')"  # full-load rows: empty, first
     query = f"""
         select {columns} from (
-            select *, row_number() over (partition by {keys} order by {_quote(meta.dms.stream_position)} desc) as _rank
+            select *, row_number() over (partition by {keys} order by {order} desc) as _rank
             from read_parquet($files, union_by_name = true)
         ) where _rank = 1 and {_quote(meta.dms.op)} <> 'D'
     """

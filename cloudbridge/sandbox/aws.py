@@ -51,6 +51,10 @@ class LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()
+        # moto's backends are process-wide: a second sandbox in one process starts empty.
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
         host, port = self.server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         # Every boto3 client in this process — the real Lambda handlers' included — now

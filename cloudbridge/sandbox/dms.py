@@ -1,9 +1,9 @@
 """A local stand-in for DMS: full load, then CDC from a real logical replication slot.
 
-Writes parquet into the landing bucket exactly as DMS_FACTS.md describes: LOAD<hex>
+Writes parquet into the landing bucket exactly as docs/dms.md describes: LOAD<hex>
 files for the full load, ``YYYYMMDD-HHMMSSmmm`` CDC files under ``YYYY/MM/DD/`` folders,
-``Op`` first (in full load too), the commit timestamp as a string, the stream position
-column, DMS's type mapping, RowGroupLength rows a group; CDC files are closed by
+``Op`` first (in full load too), the commit timestamp as a string, the change sequence
+($AR_H_CHANGE_SEQ: empty in full load), DMS's type mapping and timestamp unit, RowGroupLength rows a group; CDC files are closed by
 interval (CdcMaxBatchInterval) or size (rows), and on a change of a table's columns,
 which DMS writes through (HandleSourceTableAltered) for the validator to catch.
 
@@ -30,7 +30,7 @@ from functions.common.metadata import TableMetadata, arrow_type
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
 _MS = timedelta(milliseconds=1)
-LOAD_POSITION = "0" * 24  # full-load rows sort before every change
+LOAD_SEQUENCE = ""  # full-load rows carry no change sequence: they sort before every change
 FULL_LOAD_ROWS_PER_FILE = 100_000
 
 
@@ -44,6 +44,8 @@ def to_arrow_value(portable: str, value: Any) -> Any:
     if portable.startswith("timestamp("):
         if value.tzinfo is not None:  # timestamptz: DMS writes the UTC instant
             value = value.astimezone(UTC).replace(tzinfo=None)
+        if portable == "timestamp(ms)":  # ParquetTimestampInMillisecond truncates
+            value = value.replace(microsecond=value.microsecond // 1000 * 1000)
         return value
     if portable == "time(ms)":
         return value.replace(microsecond=value.microsecond // 1000 * 1000, tzinfo=None)
@@ -112,6 +114,7 @@ class DmsStandIn:
         self.row_group_length, self.clock = row_group_length, clock
         self.files: list[LandedFile] = []
         self.changes_captured = 0
+        self._sequence = 0  # the task-wide change counter of $AR_H_CHANGE_SEQ
         self._buffers: dict[tuple[str, str], _Buffer] = {}
         self._last_name: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
@@ -164,7 +167,7 @@ class DmsStandIn:
                         number += 1
                         rows = [dict(zip(columns, values, strict=True)) for values in chunk]
                         buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
-                        buffer.positions = [LOAD_POSITION] * len(rows)
+                        buffer.positions = [LOAD_SEQUENCE] * len(rows)
                         self._write(meta, buffer, dmsfiles.load_key(schema, table, number), "load")
                         loaded += len(rows)
         return loaded
@@ -182,21 +185,21 @@ class DmsStandIn:
             .fetchall()
         )
         pending: list[Change] = []
-        for lsn, data in rows:
+        for _lsn, data in rows:
             change = parse_change(data)
             if change is not None:
                 pending.append(change)
                 continue
             committed = parse_commit(data)
             if committed is not None:
-                self._apply(pending, committed, _lsn_int(lsn))
+                self._apply(pending, committed)
                 pending = []
         self.flush()
         return len(rows)
 
-    def _apply(self, changes: list[Change], committed: datetime, commit_lsn: int) -> None:
+    def _apply(self, changes: list[Change], committed: datetime) -> None:
         stamp = dmsfiles.dms_timestamp(committed)
-        for index, change in enumerate(changes):
+        for change in changes:
             key = (change.schema, change.table)
             meta = self.tables.get(key)
             if meta is None or change.action == "TRUNCATE":
@@ -217,7 +220,8 @@ class DmsStandIn:
             buffer.rows.append({name: values.get(name) for name in buffer.columns})
             buffer.ops.append({"INSERT": "I", "UPDATE": "U", "DELETE": "D"}[change.action])
             buffer.stamps.append(stamp)
-            buffer.positions.append(f"{commit_lsn:016X}{index:08X}")
+            self._sequence += 1
+            buffer.positions.append(dmsfiles.change_sequence(committed, self._sequence))
             buffer.commits.append(committed)
             self.changes_captured += 1
 
@@ -243,13 +247,15 @@ class DmsStandIn:
     def _write(self, meta: TableMetadata, buffer: _Buffer, key: str, kind: str) -> None:
         fields = [pa.field(meta.dms.op, pa.string()), pa.field(meta.dms.timestamp, pa.string(), nullable=False)]
         fields += [pa.field(name, arrow_type(portable)) for name, portable in buffer.columns.items()]
-        fields.append(pa.field(meta.dms.stream_position, pa.string()))
+        if meta.dms.change_sequence:
+            fields.append(pa.field(meta.dms.change_sequence, pa.string()))
         arrays = [pa.array(buffer.ops, pa.string()), pa.array(buffer.stamps, pa.string())]
         for name, portable in buffer.columns.items():
             arrays.append(
                 pa.array([to_arrow_value(portable, row.get(name)) for row in buffer.rows], arrow_type(portable))
             )
-        arrays.append(pa.array(buffer.positions, pa.string()))
+        if meta.dms.change_sequence:
+            arrays.append(pa.array(buffer.positions, pa.string()))
         table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
         body = dmsfiles.to_bytes(table, row_group_length=self.row_group_length)
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
@@ -272,8 +278,3 @@ class DmsStandIn:
             stop.wait(poll_interval)
         self.poll()
         self.flush(force=True)
-
-
-def _lsn_int(lsn: str) -> int:
-    high, low = lsn.split("/")
-    return (int(high, 16) << 32) | int(low, 16)

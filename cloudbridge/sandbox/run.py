@@ -118,9 +118,11 @@ def run(
     rate: float = 25.0,
     quiet: bool = False,
     metadata_root: Path = METADATA_ROOT,
+    timestamp_unit: str = "ms",
 ) -> dict[str, Any]:
     say = Progress(quiet)
-    tables = list(committed(metadata_root, SOURCE).values())
+    # As a source with this timestampUnit would have extracted it (ParquetTimestampInMillisecond).
+    tables = [t.with_timestamp_unit(timestamp_unit) for t in committed(metadata_root, SOURCE).values()]
     naming = Naming(environment=ENVIRONMENT, account_id=ACCOUNT, region="eu-west-2")
     validated_at: dict[str, float] = {}
     started = time.monotonic()
@@ -240,6 +242,10 @@ def run(
             lambda_log=lambda_log,
             glue_tables=glue_tables,
         )
+    report["timestampUnit"] = timestamp_unit
+    report["timestampColumns"] = {
+        t.table_id: sorted(c.type for c in t.columns if c.type.startswith("timestamp")) for t in tables
+    }
     return report
 
 
@@ -358,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="size of the seed data (default 1.0)")
     parser.add_argument("--rate", type=float, default=25.0, help="transactions per second (default 25)")
     parser.add_argument("--batch-interval", type=float, default=2.0, help="CdcMaxBatchInterval of the DMS stand-in, s")
+    parser.add_argument(
+        "--timestamp-unit", choices=("ms", "us"), default="ms", help="the source's timestampUnit (default ms)"
+    )
     parser.add_argument("--report", type=Path, help="also write the report as JSON here")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -367,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     try:
-        report = run(args.duration, args.scale, args.batch_interval, args.rate, args.quiet)
+        report = run(
+            args.duration, args.scale, args.batch_interval, args.rate, args.quiet, timestamp_unit=args.timestamp_unit
+        )
     except KeyboardInterrupt:
         print("\ninterrupted: everything started has been stopped and removed", file=sys.stderr)
         return 130

@@ -15,11 +15,16 @@ OP_VALUES = frozenset({"I", "U", "D"})
 # TimestampColumnName: a string column "yyyy-MM-dd HH:mm:ss.SSSSSS" (commit time in CDC).
 TIMESTAMP_COLUMN = "dms_commit_ts"
 
-# Added by a table-mapping add-column rule from $AR_H_STREAM_POSITION: the ordering key
-# for rebuilding current state from the change log.
-STREAM_POSITION_COLUMN = "dms_stream_position"
-STREAM_POSITION_EXPRESSION = "$AR_H_STREAM_POSITION"
-STREAM_POSITION_LENGTH = 50
+# Added by a table-mapping add-column rule from the $AR_H_CHANGE_SEQ header: the ordering
+# key for rebuilding current state. CDC rows carry "YYYYMMDDHHmmSShh" + a 19-digit counter
+# (zero-padded, so it sorts as text); full-load rows carry it empty, so they sort first.
+CHANGE_SEQUENCE_COLUMN = "dms_change_seq"
+CHANGE_SEQUENCE_EXPRESSION = "$AR_H_CHANGE_SEQ"
+CHANGE_SEQUENCE_LENGTH = 50
+
+# DMS writes TIME columns as parquet TIME, which neither Athena nor Glue can read: a
+# change-data-type rule turns every TIME column into text ("HH:MM:SS[.ffffff]").
+TIME_AS_STRING_LENGTH = 32
 
 # CDC files go under commit-date folders: <schema>/<table>/YYYY/MM/DD/<ts>.parquet
 DATE_PARTITION_SEQUENCE = "YYYYMMDD"

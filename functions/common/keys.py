@@ -1,4 +1,8 @@
-"""What a landing key says: schema, table and kind of a DMS file (DMS_FACTS "Layout")."""
+"""What a landing key says: schema, table and kind of a DMS file (docs/dms.md, "Layout").
+
+Full-load files are ``LOAD`` + 8 hex digits; every other parquet object is a CDC file:
+DMS's CDC names are timestamps whose precision varies with settings, so no exact pattern
+is relied on."""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-# LOAD + 8 hex digits: full load. yyyymmdd-hhmmssSSS: CDC (optionally under date folders).
 _LOAD = re.compile(r"^LOAD[0-9A-F]{8}\.parquet$")
-_CDC = re.compile(r"^\d{8}-\d{9}\.parquet$")
+_PARQUET = re.compile(r"^[^/]+\.parquet$")
 _DATE_FOLDERS = re.compile(r"^\d{4}/\d{2}/\d{2}$")
 
 
@@ -49,8 +52,12 @@ def parse_key(key: str, bucket_folder: str = "") -> FileKey:
     partition = "/".join(middle) or None
     if _LOAD.match(filename) and partition is None:
         kind = "load"
-    elif _CDC.match(filename) and (partition is None or _DATE_FOLDERS.match(partition)):
+    elif (
+        _PARQUET.match(filename) and not _LOAD.match(filename) and (partition is None or _DATE_FOLDERS.match(partition))
+    ):
         kind = "cdc"
     else:
-        raise UnrecognizedKeyError(f"{key!r}: {filename!r} is neither a full-load (LOAD<hex>) nor a CDC file name")
+        raise UnrecognizedKeyError(
+            f"{key!r}: expected <schema>/<table>/LOAD<8 hex>.parquet or <schema>/<table>/[YYYY/MM/DD/]<name>.parquet"
+        )
     return FileKey(key=key, schema=schema, table=table, kind=kind, partition=partition, filename=filename)

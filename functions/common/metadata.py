@@ -18,7 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 named the ordering column "streamPosition" and made it mandatory.
+_READABLE_VERSIONS = (1, 2)
 
 _SIMPLE = {
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -26,6 +28,7 @@ _SIMPLE = {
 }  # fmt: skip
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
 _UNIT = re.compile(r"^(time|timestamp)\((ms|us)\)$")
+_TIMESTAMP = re.compile(r"^timestamp\((ms|us)\)$")
 
 
 class MetadataError(ValueError):
@@ -106,8 +109,13 @@ class Column:
 class DmsColumns:
     op: str = "Op"
     timestamp: str = "dms_commit_ts"
-    stream_position: str = "dms_stream_position"
+    # The ordering column a transformation rule adds ($AR_H_CHANGE_SEQ), or None when the
+    # task adds none: such a table's files carry no change order.
+    change_sequence: str | None = "dms_change_seq"
     op_in_full_load: bool = True  # IncludeOpForFullLoad
+
+    def names(self) -> set[str]:
+        return {self.op, self.timestamp} | ({self.change_sequence} if self.change_sequence else set())
 
 
 @dataclass(frozen=True)
@@ -133,17 +141,37 @@ class TableMetadata:
         if kind == "cdc" or self.dms.op_in_full_load:
             expected[self.dms.op] = ("string",)
         expected[self.dms.timestamp] = ("string",)
-        expected[self.dms.stream_position] = ("string",)
+        if self.dms.change_sequence:
+            expected[self.dms.change_sequence] = ("string",)
         for column in self.columns:
             expected[column.name] = column.types()
         return expected
 
     def required_columns(self, kind: str) -> tuple[str, ...]:
-        """Columns that may never hold a null: the primary key and what DMS always fills."""
-        required = list(self.primary_key) + [self.dms.timestamp, self.dms.stream_position]
+        """Columns that may never hold a null: the primary key and what DMS always fills
+        (the change sequence only in CDC files: full-load rows have none)."""
+        required = list(self.primary_key) + [self.dms.timestamp]
+        if kind == "cdc" and self.dms.change_sequence:
+            required.append(self.dms.change_sequence)
         if kind == "cdc" or self.dms.op_in_full_load:
             required.insert(0, self.dms.op)
         return tuple(required)
+
+    def timestamp_units(self) -> set[str]:
+        """Units of the table's timestamp columns (``ms``/``us``)."""
+        return {m.group(1) for c in self.columns for t in c.types() if (m := _TIMESTAMP.match(t))}
+
+    def with_timestamp_unit(self, unit: str) -> TableMetadata:
+        """The same table as DMS writes it with ParquetTimestampInMillisecond set for ``unit``."""
+        from dataclasses import replace
+
+        def convert(portable: str) -> str:
+            return f"timestamp({unit})" if _TIMESTAMP.match(portable) else portable
+
+        columns = tuple(
+            replace(c, type=convert(c.type), accept=tuple(convert(t) for t in c.accept)) for c in self.columns
+        )
+        return replace(self, columns=columns)
 
     # --- JSON ---------------------------------------------------------------------
 
@@ -168,7 +196,7 @@ class TableMetadata:
             "dmsColumns": {
                 "op": self.dms.op,
                 "timestamp": self.dms.timestamp,
-                "streamPosition": self.dms.stream_position,
+                "changeSequence": self.dms.change_sequence,
                 "opInFullLoad": self.dms.op_in_full_load,
             },
         }
@@ -179,9 +207,12 @@ class TableMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "") -> TableMetadata:
-        where = origin or f"{data.get('schema', '?')}.{data.get('table', '?')}"
+        where = origin or (f"{data.get('schema', '?')}.{data.get('table', '?')}" if isinstance(data, dict) else "?")
         try:
-            if data.get("formatVersion") != FORMAT_VERSION:
+            if not isinstance(data, dict):
+                raise TypeError(f"must be a JSON object, not {type(data).__name__}")
+            version = data.get("formatVersion")
+            if version not in _READABLE_VERSIONS:
                 raise ValueError(f"formatVersion must be {FORMAT_VERSION}")
             columns = []
             for raw in data["columns"]:
@@ -205,13 +236,16 @@ class TableMetadata:
             if missing:
                 raise ValueError(f"primary key columns {missing} are not columns")
             raw_dms = data.get("dmsColumns", {})
+            ordering = raw_dms.get("streamPosition") if version == 1 else raw_dms.get("changeSequence")
+            if ordering is not None and not isinstance(ordering, str):
+                raise ValueError("dmsColumns.changeSequence must be a column name or null")
             dms = DmsColumns(
                 op=raw_dms.get("op", "Op"),
                 timestamp=raw_dms.get("timestamp", "dms_commit_ts"),
-                stream_position=raw_dms.get("streamPosition", "dms_stream_position"),
+                change_sequence=ordering or None,
                 op_in_full_load=bool(raw_dms.get("opInFullLoad", True)),
             )
-            clash = {dms.op, dms.timestamp, dms.stream_position} & set(names)
+            clash = dms.names() & set(names)
             if clash:
                 raise ValueError(f"columns {sorted(clash)} clash with the DMS-added columns")
             return cls(
@@ -225,7 +259,7 @@ class TableMetadata:
             )
         except KeyError as exc:
             raise MetadataError(f"metadata of {where}: missing key {exc}") from None
-        except (TypeError, ValueError) as exc:
+        except (AttributeError, TypeError, ValueError) as exc:  # any wrong shape is invalid metadata
             raise MetadataError(f"metadata of {where}: {exc}") from None
 
     @classmethod

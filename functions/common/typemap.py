@@ -7,7 +7,7 @@ engine without a database of that engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from functions.common.metadata import decimal
 
@@ -33,6 +33,11 @@ class Mapped:
     accept: tuple[str, ...] = ()
     lob: bool = False  # carried as a LOB: limited LOB mode may truncate it
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# The task casts every TIME column to text (change-data-type rule): DMS would write parquet
+# TIME, which Athena and Glue cannot read.
+_TIME_AS_STRING = Mapped("string", notes=("time: written as text by the task's change-data-type rule",))
 
 
 def _numeric(t: SourceType, engine: str) -> Mapped:
@@ -77,8 +82,8 @@ def _postgres(t: SourceType) -> Mapped:
         return Mapped("string", lob=True, notes=(f"{n.lower()}: carried as a LOB",))
     if n == "BYTEA":
         return Mapped("binary", lob=True, notes=("bytea: carried as a LOB",))
-    if n in ("TIME", "TIME WITHOUT TIME ZONE"):
-        return Mapped("time(ms)")
+    if n in ("TIME", "TIME WITHOUT TIME ZONE", "TIMETZ", "TIME WITH TIME ZONE"):
+        return _TIME_AS_STRING
     if n in ("TIMESTAMP", "TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"):
         return Mapped("timestamp(us)")
     raise UnsupportedTypeError(n)
@@ -125,12 +130,14 @@ def _sqlserver(t: SourceType) -> Mapped:
     n = t.name
     simple = {
         "TINYINT": "uint8", "SMALLINT": "int16", "INT": "int32", "INTEGER": "int32", "BIGINT": "int64",
-        "REAL": "float32", "FLOAT": "float64", "DATE": "date", "TIME": "time(ms)",
+        "REAL": "float32", "FLOAT": "float64", "DATE": "date",
         "DATETIME": "timestamp(us)", "DATETIME2": "timestamp(us)", "SMALLDATETIME": "timestamp(us)",
         "DATETIMEOFFSET": "string", "UNIQUEIDENTIFIER": "string",
     }  # fmt: skip
     if n in simple:
         return Mapped(simple[n])
+    if n == "TIME":
+        return _TIME_AS_STRING
     if n == "BIT":
         return Mapped("bool", accept=("string",))
     if n in ("DECIMAL", "NUMERIC"):
@@ -167,12 +174,14 @@ def _mysql(t: SourceType) -> Mapped:
     if n in ("DECIMAL", "NUMERIC"):
         return _numeric(t, "mysql")
     simple = {
-        "FLOAT": "float32", "DOUBLE": "float64", "REAL": "float64", "DATE": "date", "TIME": "time(ms)",
+        "FLOAT": "float32", "DOUBLE": "float64", "REAL": "float64", "DATE": "date",
         "DATETIME": "timestamp(us)", "TIMESTAMP": "timestamp(us)", "YEAR": "int16",
         "ENUM": "string", "SET": "string",
     }  # fmt: skip
     if n in simple:
         return Mapped(simple[n])
+    if n == "TIME":
+        return _TIME_AS_STRING
     if n in ("BOOLEAN", "BOOL"):
         return Mapped("int8", notes=("MySQL BOOLEAN is TINYINT(1)",))
     if n in ("CHAR", "VARCHAR"):
@@ -189,16 +198,21 @@ def _mysql(t: SourceType) -> Mapped:
 _ENGINES = {"postgres": _postgres, "oracle": _oracle, "sqlserver": _sqlserver, "mysql": _mysql}
 
 
-def map_type(engine: str, source_type: SourceType, where: str = "") -> Mapped:
-    """The portable type of a column; ``where`` (schema.table.column) names it in errors."""
+def map_type(engine: str, source_type: SourceType, where: str = "", timestamp_unit: str = "ms") -> Mapped:
+    """The portable type of a column; ``where`` (schema.table.column) names it in errors.
+
+    ``timestamp_unit`` is the source's ``timestampUnit``: the unit DMS writes timestamps in."""
     try:
         mapper = _ENGINES[engine]
     except KeyError:
         raise UnsupportedTypeError(f"unknown engine {engine!r}") from None
     try:
-        return mapper(source_type)
+        mapped = mapper(source_type)
     except UnsupportedTypeError:
         raise UnsupportedTypeError(
             f"{where or 'column'}: {engine} type {source_type.name} has no DMS parquet mapping; "
             "exclude the column or table, or cast it in a view"
         ) from None
+    if mapped.type.startswith("timestamp("):
+        return replace(mapped, type=f"timestamp({timestamp_unit})")
+    return mapped

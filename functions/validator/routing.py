@@ -59,16 +59,16 @@ def _etag_token(etag: str) -> str:
 def raw_history_key(file_key: FileKey, obj: LandingObject) -> str:
     """``<schema>/<table>/YYYY/MM/DD/<name>-<etag>.parquet``.
 
-    The date is the CDC commit-date folder (or the date in a CDC file name), and the
-    landing object's own date for full-load files, so every file sits in one date
+    The date is the CDC commit-date folder (or the date a CDC file name starts with), else
+    the landing object's own date (full-load files), so every file sits in one date
     partition. The ETag keeps a same-day reload from overwriting an earlier LOAD file.
     """
+    stamp = file_key.filename[:8]
     if file_key.partition:
         date = file_key.partition
-    elif file_key.kind == "cdc":
-        stamp = file_key.filename[:8]
+    elif file_key.kind == "cdc" and re.fullmatch(r"20\d{6}", stamp):
         date = f"{stamp[:4]}/{stamp[4:6]}/{stamp[6:8]}"
-    else:
+    else:  # full load, or a CDC name that carries no date
         date = obj.last_modified.astimezone(UTC).strftime("%Y/%m/%d")
     stem = file_key.filename.rsplit(".", 1)[0]
     return f"{file_key.schema}/{file_key.table}/{date}/{stem}-{_etag_token(obj.etag)}.parquet"

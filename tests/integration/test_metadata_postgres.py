@@ -29,7 +29,7 @@ def source(postgres):
 def run_cli(source, monkeypatch):
     """``python -m cloudbridge metadata …`` against the test server, stack entry patched in."""
 
-    def run(command, root, patterns=PATTERNS):
+    def run(command, root, patterns=PATTERNS, **settings):
         entry = {
             "name": "src",
             "engine": "postgres",
@@ -37,6 +37,7 @@ def run_cli(source, monkeypatch):
             "port": source.port,
             "database": source.database,
             "tables": patterns,
+            **settings,
         }
         monkeypatch.setattr(cli, "source_entry", lambda stack, name: entry)
         return cli.main([command, "--source", "src", "--dsn", source.dsn, "--metadata-dir", str(root)])
@@ -69,12 +70,20 @@ def test_type_mapping_follows_dms(run_cli, tmp_path):
     assert types["c_money"] == ("decimal(38,4)", ())
     assert types["c_bool"] == ("bool", ("string",))
     assert types["c_real"][0] == "float32" and types["c_double"][0] == "float64"
-    assert types["c_timestamptz"][0] == types["c_timestamp"][0] == "timestamp(us)"
-    assert types["c_time"][0] == "time(ms)" and types["c_date"][0] == "date"
+    # timestampUnit defaults to ms (ParquetTimestampInMillisecond); TIME is cast to text.
+    assert types["c_timestamptz"][0] == types["c_timestamp"][0] == "timestamp(ms)"
+    assert types["c_time"][0] == "string" and types["c_date"][0] == "date"
     for name in ("c_text", "c_json", "c_jsonb", "c_uuid", "c_interval", "c_enum", "c_int_array", "c_char_3"):
         assert types[name][0] == "string", name
     assert types["c_bytea"][0] == "binary"
     assert meta.column("id").nullable is False and meta.column("c_int4").nullable is True
+
+
+def test_microsecond_sources_extract_microsecond_timestamps(run_cli, tmp_path):
+    run_cli("extract", tmp_path, timestampUnit="us")
+    meta = TableMetadata.from_json((tmp_path / "src/sales/all_types.json").read_text())
+    assert meta.column("c_timestamp").type == meta.column("c_timestamptz").type == "timestamp(us)"
+    assert meta.timestamp_units() == {"us"}
 
 
 def test_keys_and_schemas(run_cli, tmp_path):

@@ -14,6 +14,11 @@ from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_
         ("public/orders/20221023-013830913.parquet", "public", "orders", "cdc", None),
         ("public/orders/2022/10/23/20221023-013830913.parquet", "public", "orders", "cdc", "2022/10/23"),
         ("Sales Schema/Order=Lines/LOAD00000002.parquet", "Sales Schema", "Order=Lines", "load", None),
+        # CDC names vary with DMS settings and versions: anything but LOAD<8 hex> is CDC.
+        ("public/orders/2022/10/23/20221023-0138309.parquet", "public", "orders", "cdc", "2022/10/23"),
+        ("public/orders/20221023-013830913123.parquet", "public", "orders", "cdc", None),
+        ("public/orders/load00000001.parquet", "public", "orders", "cdc", None),
+        ("public/orders/LOAD0000001.parquet", "public", "orders", "cdc", None),
     ],
 )
 def test_dms_keys(key, schema, table, kind, partition):
@@ -38,10 +43,7 @@ def test_same_table_in_two_schemas_does_not_collide():
     "key",
     [
         "orders/LOAD00000001.parquet",  # no schema
-        "public/orders/load00000001.parquet",  # DMS writes upper-case hex
-        "public/orders/LOAD0000001.parquet",  # 7 digits
-        "public/orders/LOAD0000000G.parquet",  # not hex
-        "public/orders/notes.txt",
+        "public/orders/notes.txt",  # not parquet
         "public/orders/2022/10/LOAD00000001.parquet",  # full load is never date-partitioned
         "public/orders/2022/10/20221023-013830913.parquet",  # incomplete date folders
         "public//orders/LOAD00000001.parquet",

@@ -54,12 +54,40 @@ def test_json_round_trip_is_stable():
 
 def test_expected_columns_depend_on_kind():
     meta = orders()
-    assert list(meta.expected_columns("cdc"))[:3] == ["Op", "dms_commit_ts", "dms_stream_position"]
+    assert list(meta.expected_columns("cdc"))[:3] == ["Op", "dms_commit_ts", "dms_change_seq"]
     no_op = TableMetadata.from_dict(
         {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
     )
     assert "Op" not in no_op.expected_columns("load") and "Op" in no_op.expected_columns("cdc")
-    assert meta.required_columns("load") == ("Op", "order_id", "dms_commit_ts", "dms_stream_position")
+    # Full-load rows carry no change sequence; CDC rows always do.
+    assert meta.required_columns("load") == ("Op", "order_id", "dms_commit_ts")
+    assert meta.required_columns("cdc") == ("Op", "order_id", "dms_commit_ts", "dms_change_seq")
+
+
+def test_a_task_without_an_ordering_column_is_describable():
+    """A task set up with only TimestampColumnName: no change-sequence column at all."""
+    meta = orders()
+    plain = TableMetadata.from_dict(
+        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "changeSequence": None}}
+    )
+    assert plain.dms.change_sequence is None
+    assert set(plain.expected_columns("cdc")) == {"Op", "dms_commit_ts", *(c.name for c in plain.columns)}
+    assert "dms_change_seq" not in plain.expected_columns("cdc") and "dms_change_seq" not in plain.required_columns(
+        "cdc"
+    )
+    assert TableMetadata.from_json(plain.to_json()) == plain
+
+
+def test_version_1_metadata_is_still_read():
+    legacy = {**orders().to_dict(), "formatVersion": 1}
+    legacy["dmsColumns"] = {"op": "Op", "timestamp": "dms_commit_ts", "streamPosition": "dms_stream_position"}
+    assert TableMetadata.from_dict(legacy).dms.change_sequence == "dms_stream_position"
+
+
+@pytest.mark.parametrize("shape", [[], "text", 3, {"formatVersion": 2, "columns": "x"}])
+def test_metadata_of_the_wrong_shape_is_a_metadata_error(shape):
+    with pytest.raises(MetadataError):
+        TableMetadata.from_json(json.dumps(shape), "s3://meta/public/orders.json")
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,8 @@ def mapped(engine, sa_type):
         (oracle.VARCHAR2(100), ("string", (), False)),
         (oracle.NCLOB(), ("string", (), True)),
         (oracle.BLOB(), ("binary", (), True)),
-        (oracle.DATE(), ("timestamp(us)", (), False)),
-        (oracle.TIMESTAMP(), ("timestamp(us)", (), False)),
+        (oracle.DATE(), ("timestamp(ms)", (), False)),
+        (oracle.TIMESTAMP(), ("timestamp(ms)", (), False)),
         (oracle.TIMESTAMP(timezone=True), ("string", (), False)),
         (oracle.BINARY_DOUBLE(), ("float64", (), False)),
     ],
@@ -47,7 +47,7 @@ def test_oracle(sa_type, expected):
         (mssql.NVARCHAR(40), ("string", (), False)),
         (mssql.NVARCHAR(), ("string", (), True)),  # nvarchar(max)
         (mssql.VARBINARY(16), ("binary", (), False)),
-        (mssql.DATETIME2(), ("timestamp(us)", (), False)),
+        (mssql.DATETIME2(), ("timestamp(ms)", (), False)),
         (mssql.DATETIMEOFFSET(), ("string", (), False)),
         (mssql.UNIQUEIDENTIFIER(), ("string", (), False)),
         (mssql.NTEXT(), ("string", (), True)),
@@ -65,7 +65,7 @@ def test_sqlserver(sa_type, expected):
         (mysql.TINYINT(), ("int8", (), False)),
         (mysql.DECIMAL(10, 3), ("decimal(10,3)", (), False)),
         (mysql.DOUBLE(), ("float64", (), False)),
-        (mysql.DATETIME(), ("timestamp(us)", (), False)),
+        (mysql.DATETIME(), ("timestamp(ms)", (), False)),
         (mysql.LONGTEXT(), ("string", (), True)),
         (mysql.JSON(), ("string", (), True)),
         (mysql.ENUM("a", "b"), ("string", (), False)),
@@ -85,7 +85,7 @@ def test_mysql(sa_type, expected):
         (postgresql.BOOLEAN(), ("bool", ("string",), False)),
         (postgresql.JSONB(), ("string", (), True)),
         (postgresql.ARRAY(postgresql.INTEGER()), ("string", (), True)),
-        (postgresql.TIMESTAMP(timezone=True), ("timestamp(us)", (), False)),
+        (postgresql.TIMESTAMP(timezone=True), ("timestamp(ms)", (), False)),
         (postgresql.ENUM("a", name="e"), ("string", (), False)),
     ],
 )
@@ -100,3 +100,23 @@ def test_unsupported_types_name_table_and_column():
         map_type("oracle", SourceType("SDO_GEOMETRY"), "sales.orders.shape")
     with pytest.raises(UnsupportedTypeError, match="unknown engine 'db2'"):
         map_type("db2", SourceType("INT"), "x")
+
+
+@pytest.mark.parametrize("unit", ["ms", "us"])
+def test_timestamps_follow_the_sources_unit(unit):
+    """ParquetTimestampInMillisecond decides the unit of every timestamp DMS writes."""
+    for engine, name in [
+        ("postgres", "TIMESTAMP"),
+        ("oracle", "DATE"),
+        ("sqlserver", "DATETIME2"),
+        ("mysql", "DATETIME"),
+    ]:
+        assert map_type(engine, SourceType(name), "s.t.c", timestamp_unit=unit).type == f"timestamp({unit})"
+
+
+@pytest.mark.parametrize("engine", ["postgres", "sqlserver", "mysql"])
+def test_time_is_carried_as_text(engine):
+    """The task's change-data-type rule writes TIME as text (Athena and Glue cannot read parquet TIME)."""
+    assert map_type(engine, SourceType("TIME"), "s.t.c").type == "string"
+    if engine == "postgres":
+        assert map_type(engine, SourceType("TIME WITH TIME ZONE"), "s.t.c").type == "string"

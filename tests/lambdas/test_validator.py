@@ -105,7 +105,7 @@ def test_boolean_written_as_string_is_accepted_when_metadata_allows(pipeline):
 
 def test_statistics_decide_without_reading_data(pipeline, capsys):
     """PK null counts and a constant Op come from the footer: no column chunk is read."""
-    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(50_000, row_group_length=10_000))
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(200_000, row_group_length=10_000))
     pipeline.validate(key)
     [line], _ = logs(capsys)
     assert line["outcome"] == "passed" and line["chunksScanned"] == 0
@@ -336,7 +336,10 @@ def test_large_files_are_copied_in_parts(pipeline, monkeypatch):
     pipeline.validator.transfer = type(pipeline.validator.transfer)(
         multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024
     )
-    data = load_file(data=rows(300_000, status="x" * 20), row_group_length=10_000)
+    # Unique statuses: incompressible enough to exceed the threshold with few rows.
+    data = load_file(
+        data=[dict(r, status=f"status-{r['order_id']:012d}") for r in rows(300_000)], row_group_length=10_000
+    )
     assert len(data) > 10 * 1024 * 1024
     key = pipeline.land("public/orders/LOAD00000001.parquet", data)
     pipeline.validate(key)

@@ -58,8 +58,8 @@ def test_the_first_releases_plugin_spelling_is_caught(monkeypatch):
 def test_api_spelling_where_the_provider_wants_its_own_is_caught(monkeypatch):
     original = dms_settings.s3_target_settings
 
-    def api_spelling(*args, **kwargs):
-        return {**original(*args, **kwargs), "encryption_mode": "sse-kms"}
+    def api_spelling(source):
+        return {**original(source), "encryption_mode": "sse-kms"}
 
     findings = _findings_with(monkeypatch, dms_settings, "s3_target_settings", api_spelling)
     assert any(f.argument == "encryptionMode" and "SSE_KMS" in f.problem for f in findings), findings

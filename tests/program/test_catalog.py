@@ -42,13 +42,13 @@ def test_glue_table_matches_metadata(plans):
             ("Op", "string"),
             ("dms_commit_ts", "string"),
             *[(c.name, glue_type(c.type)) for c in meta.columns],
-            ("dms_stream_position", "string"),
+            ("dms_change_seq", "string"),
         ]
         params = table["parameters"]
         assert params["cloudbridge:primary_key"] == ",".join(meta.primary_key)
         assert params["cloudbridge:op_column"] == "Op"
         assert params["cloudbridge:timestamp_column"] == "dms_commit_ts"
-        assert params["cloudbridge:stream_position_column"] == "dms_stream_position"
+        assert params["cloudbridge:change_sequence_column"] == "dms_change_seq"
         assert params["classification"] == "parquet" and table["tableType"] == "EXTERNAL_TABLE"
 
 

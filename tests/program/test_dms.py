@@ -77,10 +77,34 @@ def test_table_mappings_are_generated_from_config(plan, stack):
             f"{r['object-locator']['schema-name']}.{r['object-locator']['table-name']}" for r in selections
         ] == source["tables"]
         assert all(r["rule-action"] == "include" for r in selections)
-        [position] = [r for r in rules if r["rule-action"] == "add-column"]
-        assert position["value"] == dms.STREAM_POSITION_COLUMN
-        assert position["expression"] == "$AR_H_STREAM_POSITION"
-        assert position["object-locator"] == {"schema-name": "%", "table-name": "%"}
+        # Ordering: $AR_H_CHANGE_SEQ ($AR_H_STREAM_POSITION is empty during full load and
+        # is not comparable across a task's tables).
+        [sequence] = [r for r in rules if r["rule-action"] == "add-column"]
+        assert sequence["value"] == dms.CHANGE_SEQUENCE_COLUMN == "dms_change_seq"
+        assert sequence["expression"] == "$AR_H_CHANGE_SEQ"
+        assert sequence["object-locator"] == {"schema-name": "%", "table-name": "%"}
+        assert sequence["data-type"] == {"type": "string", "length": 50}
+        # TIME columns reach the files, metadata and Glue as text.
+        [time_rule] = [r for r in rules if r["rule-action"] == "change-data-type"]
+        assert time_rule["rule-target"] == "column" and time_rule["object-locator"]["data-type"] == "time"
+        assert time_rule["data-type"]["type"] == "string"
+
+
+def test_timestamp_unit_reaches_the_s3_settings(plan, stack):
+    for name, source in sources(stack).items():
+        target = one(plan, f"{name}-replication-target", S3_ENDPOINT).inputs
+        assert target["parquetTimestampInMillisecond"] is (source.get("timestampUnit", "ms") == "ms")
+
+
+def test_microsecond_source_needs_microsecond_metadata(stack_config, tmp_path, monkeypatch):
+    """The metadata must carry the unit DMS will write; otherwise every file would fail."""
+    from tests.program.test_config import fails
+
+    config = stack_config("dev")
+    config["cloudbridge:sources"][0]["timestampUnit"] = "us"
+    error = fails("dev", config)
+    [(key, message)] = [p for p in error.problems if "timestampUnit" in p[0]][:1]
+    assert key == "cloudbridge:sources[0].timestampUnit" and "metadata extract" in message
 
 
 def test_task_settings_keep_data_safe(plan, stack):

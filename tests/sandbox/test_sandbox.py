@@ -20,7 +20,17 @@ def report():
     return run(duration=10, scale=0.4, rate=30, batch_interval=1.0, quiet=True)
 
 
+def test_microsecond_sources_rebuild_equal_too():
+    """timestampUnit us: files, metadata and the comparison all carry microseconds."""
+    report = run(duration=4, scale=0.2, rate=30, batch_interval=1.0, quiet=True, timestamp_unit="us")
+    assert report["timestampUnit"] == "us" and report["timestampColumns"]["public.orders"] == ["timestamp(us)"]
+    for table in ("public.customers", "public.orders", "public.order_lines"):
+        t = report["tables"][table]
+        assert t["sourceRows"] > 0 and t["missing"] == t["extra"] == t["different"] == [], table
+
+
 def test_current_state_equals_the_source_after_inserts_updates_and_deletes(report):
+    assert report["timestampUnit"] == "ms" and report["timestampColumns"]["public.orders"] == ["timestamp(ms)"]
     assert report["ok"], report
     changes = report["changes"]
     assert changes["inserts"] > 0 and changes["updates"] > 0 and changes["deletes"] > 0
