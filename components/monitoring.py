@@ -16,9 +16,9 @@ from components.config import Serverless, Source
 from components.naming import Naming
 from functions.common import observability as obs
 
-# Dimensions DMS publishes its replication metrics under, per replication mode.
-# Serverless replications are identified by their replication config's resource
-# identifier (set to the same value as the config identifier in replication.py).
+# Dimensions DMS publishes its replication metrics under, per replication mode. The
+# serverless dimension is not confirmed by AWS's documentation: the lag alarm therefore
+# treats missing data as breaching, and serverless state changes also arrive as events.
 DMS_SERVERLESS_DIMENSION = "ReplicationConfigIdentifier"
 
 
@@ -79,12 +79,14 @@ class Monitoring(pulumi.ComponentResource):
         if source.cdc:
             alarm(
                 "cdc-lag",
-                f"DMS CDC lag (source + target latency) above {source.cdc_lag_alarm_seconds} s for 5 minutes",
+                f"DMS CDC lag (source + target latency) above {source.cdc_lag_alarm_seconds} s for 5 minutes, "
+                "or no lag reported at all (replication stopped, or not publishing under this dimension)",
                 comparison_operator="GreaterThanThreshold",
                 threshold=source.cdc_lag_alarm_seconds,
                 evaluation_periods=5,
                 datapoints_to_alarm=5,
-                treat_missing_data="missing",
+                # A stopped replication publishes nothing: silence must alarm, not hide.
+                treat_missing_data="breaching",
                 metric_queries=[
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="lag", expression="source + target", label="CDC lag (s)", return_data=True
@@ -148,7 +150,7 @@ class Monitoring(pulumi.ComponentResource):
                 evaluation_periods=3,
                 comparison_operator="GreaterThanThreshold",
                 threshold=source.replication_slot_lag_alarm_mb * 1024 * 1024,
-                treat_missing_data="missing",
+                treat_missing_data="breaching",  # a wrong instance identifier must not look healthy
             )
         self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
 

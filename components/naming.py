@@ -39,6 +39,11 @@ class Naming:
 
         return re.sub(r"[^a-z0-9_]", "_", f"{schema}__{table}".lower())
 
+    def dms_arn(self, kind: str, resource_identifier: str) -> str:
+        """A DMS resource's ARN: ``replication-config`` and ``task`` ARNs end in the
+        ResourceIdentifier the program sets, so they are known before the resource exists."""
+        return f"arn:aws:dms:{self.region}:{self.account_id}:{kind}:{resource_identifier}"
+
     def lambda_log_group(self, function_name: str) -> str:
         return f"/aws/lambda/{function_name}"
 

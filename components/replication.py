@@ -238,10 +238,12 @@ class Replication(pulumi.ComponentResource):
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=network),
             )
+        # What DMS events name in "resources": the config or task ARN is fixed by its resource
+        # identifier; the instance's carries a DMS-generated id, so its output is used.
         self.arns = (
-            [self.config.arn]
+            [naming.dms_arn("replication-config", self.identifier)]
             if self.config is not None
-            else [self.task.replication_task_arn, self.instance.replication_instance_arn]
+            else [naming.dms_arn("task", self.identifier), self.instance.replication_instance_arn]
         )
         self.register_outputs(
             {

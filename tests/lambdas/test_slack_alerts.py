@@ -186,6 +186,19 @@ def test_other_dms_events(event_type, event_id):
     assert event_type.replace("_", " ").lower() in payload["blocks"][0]["text"]["text"]
 
 
+def test_serverless_replication_state_change():
+    event = {
+        **DMS_FAILED,
+        "detail-type": "DMS Replication State Change",
+        "resources": ["arn:aws:dms:eu-west-2:111111111111:replication-config:cb-dev-sales"],
+        "detail": {"type": "REPLICATION_STATE_CHANGE", "category": "StateChange", "eventType": "REPLICATION_FAILED"},
+    }
+    kind, payload = render(None, json.dumps(event), CTX)
+    check_limits(payload)
+    assert kind == "dms-event" and "cb-dev-sales" in payload["blocks"][0]["text"]["text"]
+    assert "source *sales*" in texts(payload)
+
+
 def test_validator_failure_summary():
     kind, payload = render("CloudBridge dev: 4 file(s) of sales failed validation", json.dumps(VALIDATION), CTX)
     check_limits(payload)

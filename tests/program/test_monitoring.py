@@ -157,3 +157,75 @@ def test_notifier_dlq_accepts_only_its_topic_and_the_stacks_event_rules(plan):
     assert set(allows) == {"sns.amazonaws.com", "events.amazonaws.com"}
     assert allows["sns.amazonaws.com"] == {"ArnEquals": {"aws:SourceArn": topic_arn(plan)}}
     assert allows["events.amazonaws.com"]["ArnLike"]["aws:SourceArn"].endswith(f":rule/cb-{plan.stack}-*")
+
+
+def test_lag_alarms_fire_when_their_datapoints_stop(plan, stack):
+    """A stopped replication (or a dimension DMS does not publish) sends no datapoints:
+    the lag alarms must treat that silence as breaching."""
+    for source in sources(stack):
+        declared = alarms(plan, source["name"])
+        assert declared["cdc-lag"]["treatMissingData"] == "breaching"
+        assert "no lag reported" in declared["cdc-lag"]["alarmDescription"]
+        if "slot-lag" in declared:
+            assert declared["slot-lag"]["treatMissingData"] == "breaching"
+
+
+def _recorded_event(detail_type, arn, detail):
+    """An EventBridge event as DMS sends it (envelope per the EventBridge event reference)."""
+    account, region = arn.split(":")[4], arn.split(":")[3]
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": detail_type,
+        "source": "aws.dms",
+        "account": account,
+        "time": "2026-11-24T09:12:53Z",
+        "region": region,
+        "resources": [arn],
+        "detail": detail,
+    }
+
+
+def _matches(plan, source, event):
+    from moto.events.models import EventPattern
+
+    rule = plan.named(f"{source}-monitoring-dms-events", "aws:cloudwatch/eventRule:EventRule")
+    return EventPattern.load(rule.inputs["eventPattern"]).matches_event(event)
+
+
+def test_a_serverless_replication_failure_reaches_the_alerts_topic(plans):
+    """A recorded serverless state change, addressed by the ARN format DMS uses
+    (arn:aws:dms:<region>:<account>:replication-config:<ResourceIdentifier>)."""
+    plan = plans("dev")
+    [config] = [r for r in plan.of_type("aws:dms/replicationConfig:ReplicationConfig") if r.name.startswith("sales-")]
+    arn = f"arn:aws:dms:eu-west-2:111111111111:replication-config:{config.given['resourceIdentifier']}"
+    failed = _recorded_event(
+        "DMS Replication State Change",
+        arn,
+        {
+            "type": "REPLICATION_STATE_CHANGE",
+            "category": "StateChange",
+            "eventType": "REPLICATION_FAILED",
+            "description": "Replication failed.",
+            "resourceLink": f"https://console.aws.amazon.com/dms/v2/home?region=eu-west-2#replicationDetails/{config.given['resourceIdentifier']}",
+        },
+    )
+    assert _matches(plan, "sales", failed)
+    # The same event from another source's replication goes to that source's rule only.
+    other = dict(failed, resources=[arn.replace(":cb-dev-sales", ":cb-dev-other")])
+    assert not _matches(plan, "sales", other)
+    assert not _matches(plan, "billing", failed)
+    target = plan.named("sales-monitoring-dms-events-to-alerts", "aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == topic_arn(plan)
+
+
+def test_a_task_failure_matches_the_instance_sources_rule(plans):
+    plan = plans("dev")
+    [task] = plan.of_type("aws:dms/replicationTask:ReplicationTask")
+    arn = f"arn:aws:dms:eu-west-2:111111111111:task:{task.given['resourceIdentifier']}"
+    event = _recorded_event(
+        "DMS Replication Task State Change",
+        arn,
+        {"category": "Failure", "eventType": "REPLICATION_TASK_FAILED", "eventId": "DMS-EVENT-0078"},
+    )
+    assert _matches(plan, "billing", event) and not _matches(plan, "sales", event)
