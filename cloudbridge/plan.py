@@ -34,7 +34,8 @@ class Declared:
     given: Mapping[str, Any] = field(default_factory=dict)  # exactly the inputs the program gave
     protect: bool = False
     retain_on_delete: bool = False
-    aliases: tuple[str, ...] = ()  # URNs this resource was known by before
+    aliases: tuple[str, ...] = ()  # URNs this resource was known by before (own and inherited)
+    identity: str = ""  # the URN the Pulumi engine gives it (full parent type chain)
     read: bool = False  # an existing resource the program only references (Resource.get)
 
     def json(self, key: str) -> Any:
@@ -121,7 +122,8 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
                         given=_plain(fake.given.pop((request.type, request.name), {})),
                         protect=bool(request.protect),
                         retain_on_delete=bool(request.retainOnDelete),
-                        aliases=tuple(request.aliasURNs) + tuple(_alias_urn(a, request) for a in request.aliases),
+                        identity=identities.add(response.urn, request),
+                        aliases=identities.aliases(response.urn, request),
                     )
                 )
             return response
@@ -145,6 +147,7 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
             return response
 
     fake = _FakeAws(account, region)
+    identities = _Identities(stack)
     settings.ROOT.set(None)
     mocks.set_mocks(fake, project=PROJECT, stack=stack, preview=False, monitor=Recorder(fake))
     set_all_config(engine_config(config))
@@ -162,22 +165,53 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
     return plan
 
 
-def _alias_urn(alias: Any, request: Any) -> str:
-    """The URN an alias stands for (name/type/parent default to the resource's own)."""
-    if alias.urn:
-        return alias.urn
-    spec = alias.spec
-    name = spec.name or request.name
-    type_ = spec.type or request.type
-    parent = spec.parentUrn or ("" if spec.noParent else request.parent)
-    stack = spec.stack or __import__("pulumi").get_stack()
-    project = spec.project or PROJECT
-    parent_types = ""
-    if parent and "::" in parent:
-        parent_type = parent.split("::")[-2]
-        if not parent_type.startswith("pulumi:pulumi:Stack"):
-            parent_types = parent_type + "$"
-    return f"urn:pulumi:{stack}::{project}::{parent_types}{type_}::{name}"
+class _Identities:
+    """Engine URNs and aliases, which the mock monitor only approximates.
+
+    The engine's URN carries the whole chain of parent types
+    (``Pipeline$SecureBucket$Bucket``) and a child inherits its parent's aliases (with
+    the parent's old name swapped into its own name) — what keeps a renamed component's
+    children from being replaced. The mock keeps one parent type and no inheritance."""
+
+    def __init__(self, stack: str):
+        self.prefix = f"urn:pulumi:{stack}::{PROJECT}::"
+        self.chain: dict[str, tuple[str, str]] = {}  # mock URN → (qualified type, name)
+        self.alias_chains: dict[str, list[tuple[str, str]]] = {}
+
+    def _parent(self, request: Any) -> tuple[str, str] | None:
+        return self.chain.get(request.parent)
+
+    def add(self, mock_urn: str, request: Any) -> str:
+        parent = self._parent(request)
+        qualified = f"{parent[0]}${request.type}" if parent else request.type
+        self.chain[mock_urn] = (qualified, request.name)
+        return f"{self.prefix}{qualified}::{request.name}"
+
+    def aliases(self, mock_urn: str, request: Any) -> tuple[str, ...]:
+        parent = self._parent(request)
+        own: list[tuple[str, str]] = []
+        urns = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            if spec.noParent:
+                base = None
+            elif spec.parentUrn:
+                base = (spec.parentUrn.split("::")[-2], spec.parentUrn.split("::")[-1])
+            else:
+                base = parent
+            type_ = spec.type or request.type
+            own.append((f"{base[0]}${type_}" if base else type_, spec.name or request.name))
+        # Inherited: for each former identity of the parent, the child under it.
+        for parent_type, parent_name in self.alias_chains.get(request.parent, []):
+            name = request.name
+            if parent and name.startswith(parent[1]):
+                name = parent_name + name[len(parent[1]) :]
+            own.append((f"{parent_type}${request.type}", name))
+        self.alias_chains[mock_urn] = own
+        return tuple(urns) + tuple(f"{self.prefix}{q}::{n}" for q, n in own)
 
 
 def _plain(value: Any) -> Any:
