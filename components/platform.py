@@ -19,7 +19,7 @@ from components.naming import Naming
 from components.network import VpcEndpoints, VpcEndpointsArgs
 from components.packaging import LambdaBundle, build_bundle
 
-# Exact names DMS looks up; they are account-wide (DMS_FACTS).
+# Exact names DMS looks up; they are account-wide (docs/dms.md, "Service roles").
 DMS_VPC_ROLE = "dms-vpc-role"
 DMS_LOGS_ROLE = "dms-cloudwatch-logs-role"
 DMS_VPC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"

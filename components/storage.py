@@ -16,7 +16,7 @@ class SecureBucketArgs:
     bucket_name: str
     kms_key_arn: pulumi.Input[str]
     tags: Mapping[str, str] = field(default_factory=dict)
-    # Off for the DMS landing bucket (DMS_FACTS: never version a DMS target).
+    # Off for the DMS landing bucket: a DMS S3 target must not be versioned (docs/dms.md).
     versioning: bool = False
     # Delete current objects after this many days (the fail bucket's quarantine window).
     expire_after_days: int | None = None

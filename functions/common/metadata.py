@@ -1,7 +1,7 @@
 """Table metadata: one JSON document per source table, and its portable column types.
 
 The portable vocabulary is small and maps one-to-one to the arrow types DMS writes into
-parquet (DMS_FACTS "Type mapping"), and to Glue/Athena types:
+parquet (docs/dms.md, "Type mapping"), and to Glue/Athena types:
 
     int8 int16 int32 int64 uint8 uint16 uint32 uint64 float32 float64
     decimal(p,s) string binary bool date time(ms) time(us) timestamp(ms) timestamp(us)

@@ -1,6 +1,6 @@
 """Source column types → the portable types DMS writes to parquet, per engine.
 
-Follows DMS_FACTS.md "Type mapping". Input is a plain ``SourceType`` (what SQLAlchemy's
+Follows docs/dms.md, "Type mapping". Input is a plain ``SourceType`` (what SQLAlchemy's
 inspector reports, normalised by the CLI), so the rules are pure and testable for every
 engine without a database of that engine.
 """

@@ -1,4 +1,4 @@
-"""Source types → portable types, per engine (DMS_FACTS "Type mapping").
+"""Source types → portable types, per engine (docs/dms.md, "Type mapping").
 
 Postgres is also exercised against a real server (tests/integration); the other engines'
 types are what SQLAlchemy's dialects report, built here without a server.
