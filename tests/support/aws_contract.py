@@ -299,6 +299,23 @@ CONTRACTS: dict[str, Contract] = {
                  "privateDnsEnabled": "PrivateDnsEnabled"},
         unchecked={"tags": TAGS},
     ),
+    "aws:glue/catalogTable:CatalogTable": Contract(
+        "glue",
+        "CreateTableRequest",
+        aws.glue.CatalogTable,
+        renames={"databaseName": "DatabaseName"},
+        search=("TableInput",),
+        documented={"tableType": _one_of(("EXTERNAL_TABLE", "VIRTUAL_VIEW", "GOVERNED"))},
+        skip_required=("TableInput",),  # the provider builds it from the flat arguments
+    ),
+    "aws:glue/catalogDatabase:CatalogDatabase": Contract(
+        "glue",
+        "CreateDatabaseRequest",
+        aws.glue.CatalogDatabase,
+        search=("DatabaseInput",),
+        unchecked={"tags": TAGS},
+        skip_required=("DatabaseInput",),
+    ),
     "aws:kms/key:Key": Contract(
         "kms",
         "CreateKeyRequest",
