@@ -106,11 +106,12 @@ def write(
     row_group_length: int = ROW_GROUP_LENGTH,
     compression: str | None = None,
     statistics: bool | Iterable[str] = True,
+    dictionary: bool | Iterable[str] = True,
 ) -> None:
     """Write like the S3 target: parquet 2.x, statistics on, RowGroupLength rows a group.
 
     ``statistics`` may list the columns that get statistics, to mimic DMS writing decimal
-    columns without min/max.
+    columns without min/max; ``dictionary`` likewise lists dictionary-encoded columns.
     """
     pq.write_table(
         table,
@@ -119,7 +120,7 @@ def write(
         version="2.6",
         data_page_version="1.0",
         compression=compression or "NONE",
-        use_dictionary=True,
+        use_dictionary=dictionary if isinstance(dictionary, bool) else list(dictionary),
         write_statistics=statistics if isinstance(statistics, bool) else list(statistics),
     )
 

@@ -1,30 +1,46 @@
 """The validation rules: a DMS parquet file against its table's metadata.
 
-Footer first: schema and row-group statistics decide most files without reading a
-single data page. Only what statistics cannot decide (a missing null count, an Op column
-whose min and max differ) is read: row group by row group, only the needed columns are
-decoded, fetched forward in bounded windows (SCAN_READ_AHEAD) so that one ranged GET serves
-several row groups. Memory is bounded by the window and a row group, whatever the file size.
+The file is untrusted input. The order of work keeps it from harming the process and
+reads only the bytes a decision needs:
+
+1. The footer is fetched (one ranged GET of the last 64 KiB, like any parquet reader) and
+   decoded **in pure Python** (``footer.py``): a footer that contradicts itself is a
+   decided failure before any native code sees it.
+2. Statistics decide what they can: a null count per required column, an ``Op`` whose
+   min and max are one valid letter. Where ``Op`` is dictionary-encoded in every page,
+   its dictionary page alone (a few bytes) decides its value set.
+3. Only the column chunks still undecided are fetched — their exact byte ranges,
+   adjacent ones coalesced, several GETs in flight — in windows of bounded size.
+4. pyarrow checks the schema and decodes those chunks in a forked child with a CPU
+   budget (``isolation.py``); a crash or runaway is ``UNREADABLE_FILE`` for this file
+   alone, a decode error ``CORRUPT_DATA``. Both are decided, never retried.
+
+``mode="full"`` decodes every page of every column (catching pages no statistic can
+vouch for); page checksums are verified wherever the writer recorded them.
 """
 
 from __future__ import annotations
 
+import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from typing import Any
 
 from functions.common.dms import OP_VALUES
 from functions.common.keys import FileKey
 from functions.common.metadata import TableMetadata, arrow_type
+from functions.validator import footer as pf
+from functions.validator import isolation
 
 # Reason codes: stable, machine-readable; the message says the details.
 EMPTY_FILE = "EMPTY_FILE"
 NOT_PARQUET = "NOT_PARQUET"
+UNREADABLE_FILE = "UNREADABLE_FILE"
+CORRUPT_DATA = "CORRUPT_DATA"
 UNRECOGNIZED_KEY = "UNRECOGNIZED_KEY"
 UNKNOWN_TABLE = "UNKNOWN_TABLE"
+METADATA_INVALID = "METADATA_INVALID"
 MISSING_COLUMNS = "MISSING_COLUMNS"
 UNEXPECTED_COLUMNS = "UNEXPECTED_COLUMNS"
 TYPE_MISMATCH = "TYPE_MISMATCH"
@@ -32,14 +48,20 @@ NULL_IN_REQUIRED_COLUMN = "NULL_IN_REQUIRED_COLUMN"
 INVALID_OP = "INVALID_OP"
 NO_ROWS = "NO_ROWS"
 REASON_CODES = (
-    EMPTY_FILE, NOT_PARQUET, UNRECOGNIZED_KEY, UNKNOWN_TABLE, MISSING_COLUMNS,
-    UNEXPECTED_COLUMNS, TYPE_MISMATCH, NULL_IN_REQUIRED_COLUMN, INVALID_OP, NO_ROWS,
+    EMPTY_FILE, NOT_PARQUET, UNREADABLE_FILE, CORRUPT_DATA, UNRECOGNIZED_KEY, UNKNOWN_TABLE, METADATA_INVALID,
+    MISSING_COLUMNS, UNEXPECTED_COLUMNS, TYPE_MISMATCH, NULL_IN_REQUIRED_COLUMN, INVALID_OP, NO_ROWS,
 )  # fmt: skip
+MODES = ("statistics", "full")
 
 MAGIC = b"PAR1"
-# When values must be read, row groups are read in order: fetch this much per request so
-# that one GET serves several column chunks (memory stays bounded by it).
-SCAN_READ_AHEAD = 4 * 1024 * 1024
+FOOTER_READ = 64 * 1024  # what parquet readers fetch first from the end of a file
+WINDOW_BYTES = 32 * 1024 * 1024  # column-chunk bytes held (and decoded by one child) at a time
+COALESCE_GAP = 16 * 1024  # adjacent ranges closer than this are one GET
+_OP_BYTES = frozenset(v.encode() for v in OP_VALUES)
+
+
+class TransientError(Exception):
+    """Not the file's fault (the decoding child made no progress): retry the record."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,7 @@ class Result:
     rows: int = 0
     row_groups: int = 0
     chunks_scanned: int = 0  # column chunks that had to be decoded
+    needed_bytes: int = 0  # footer + the chunk bytes the decision needed (the floor)
 
     @property
     def passed(self) -> bool:
@@ -70,7 +93,299 @@ class Result:
         self.findings.append(Finding(code, message))
 
 
-def _same_type(actual: pa.DataType, portable: str) -> bool:
+# --- the parent: plan, fetch, decide ----------------------------------------------------
+
+
+def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: str = "statistics") -> Result:
+    """Check one object. ``source`` has ``size`` and ``fetch(ranges) -> [bytes]``."""
+    result = Result()
+    size = source.size
+    if size == 0:
+        result.fail(EMPTY_FILE, "the object is empty (0 bytes)")
+        return result
+    if size < 12:
+        result.fail(NOT_PARQUET, f"{size} bytes is too small to be parquet")
+        return result
+
+    tail_start = max(0, size - FOOTER_READ)
+    head, tail = source.fetch([(0, 4), (tail_start, size)]) if tail_start > 4 else [b"", source.fetch([(0, size)])[0]]
+    head = head or tail[:4]
+    if head != MAGIC:
+        result.fail(NOT_PARQUET, "does not start with the parquet magic bytes")
+        return result
+    try:
+        length = pf.footer_length(tail, size)
+        if length + 8 > len(tail):  # a footer longer than the first read
+            tail_start = size - length - 8
+            tail = source.fetch([(tail_start, size - len(tail))])[0] + tail
+        meta = pf.parse(tail, size)
+    except pf.CorruptFooterError as exc:
+        result.fail(NOT_PARQUET, f"parquet footer unreadable: {exc}")
+        return result
+    result.rows, result.row_groups = meta.num_rows, len(meta.row_groups)
+    result.needed_bytes = meta.footer_bytes + 8
+    if metadata is None:
+        result.fail(UNKNOWN_TABLE, f"no metadata for table {key.table_id}")
+        return result
+    if result.rows == 0:
+        result.fail(NO_ROWS, "the file holds no rows; DMS never writes an empty file")
+
+    names = [leaf.path for leaf in meta.leaves]
+    required = [c for c in metadata.required_columns(key.kind) if c in names]
+    op = metadata.dms.op if metadata.dms.op in names else None
+    plan = _Plan(meta, required, op, mode == "full")
+    plan.decide_op_by_dictionary(source)
+    result.needed_bytes += plan.dictionary_bytes + sum(c.size for cs in plan.decode.values() for c in cs)
+
+    tail_part = (tail_start, tail)
+    outcome = _decode(source, size, tail_part, plan, key, metadata)
+    well_typed = set(outcome.well_typed)
+    result.findings += outcome.schema_findings
+    result.chunks_scanned = outcome.scanned
+    nulls = {**plan.stat_nulls}
+    for name, where in outcome.nulls.items():
+        nulls.setdefault(name, where)
+    for name in required:
+        if name in nulls and name in well_typed:
+            rg, count = nulls[name]
+            result.fail(NULL_IN_REQUIRED_COLUMN, f"column {name!r} has {count} null(s) in row group {rg}")
+    if op and op in well_typed:
+        bad = sorted(outcome.op_values - OP_VALUES)
+        if bad:
+            rg = outcome.op_first_bad
+            result.fail(INVALID_OP, f"{op!r} holds {bad[:5]} in row group {rg}; only I/U/D are valid")
+    result.findings += outcome.decode_findings
+    return result
+
+
+class _Plan:
+    """What statistics decide, and which column chunks must be decoded."""
+
+    def __init__(self, meta: pf.Footer, required: list[str], op: str | None, full: bool):
+        self.meta, self.op = meta, op
+        self.stat_nulls: dict[str, tuple[int, int]] = {}
+        self.decode: dict[int, list[pf.Chunk]] = {}
+        self.op_undecided: list[pf.Chunk] = []
+        self.dictionary_bytes = 0
+        for group in meta.row_groups:
+            if group.num_rows == 0:
+                continue
+            chunks = list(group.chunks) if full else []
+            for name in required:
+                chunk = group.chunk(name)
+                nulls = chunk.statistics.null_count
+                if nulls is None:
+                    if chunk not in chunks:
+                        chunks.append(chunk)
+                elif nulls > 0:
+                    self.stat_nulls.setdefault(name, (group.index, nulls))
+            if op and not full:
+                chunk = group.chunk(op)
+                stats = chunk.statistics
+                decided = stats.min is not None and stats.min == stats.max and stats.min in _OP_BYTES
+                if not decided:
+                    self.op_undecided.append(chunk)
+            if chunks:
+                self.decode[group.index] = chunks
+
+    def decide_op_by_dictionary(self, source: Any) -> None:
+        """Op dictionary-encoded throughout: its dictionary page bounds its values."""
+        candidates = [c for c in self.op_undecided if c.all_data_pages_dictionary_encoded()]
+        pages = dict(zip(candidates, source.fetch_many([pf.dictionary_page_bound(c) for c in candidates]), strict=True))
+        for chunk in self.op_undecided:
+            values = None
+            if chunk in pages:
+                self.dictionary_bytes += len(pages[chunk])
+                try:
+                    values = pf.dictionary_values(chunk, pages[chunk])
+                except pf.CorruptFooterError:
+                    values = None  # the decoder will say what is wrong with the page
+            if values is not None and values <= _OP_BYTES:
+                continue
+            group = self._group_of(chunk)
+            self.decode.setdefault(group, [])
+            if chunk not in self.decode[group]:
+                self.decode[group].append(chunk)
+
+    def _group_of(self, chunk: pf.Chunk) -> int:
+        return next(g.index for g in self.meta.row_groups if chunk in g.chunks)
+
+    def windows(self) -> Iterator[dict[int, list[pf.Chunk]]]:
+        window: dict[int, list[pf.Chunk]] = {}
+        held = 0
+        for group in sorted(self.decode):
+            chunks = self.decode[group]
+            weight = sum(c.size for c in chunks)
+            if window and held + weight > WINDOW_BYTES:
+                yield window
+                window, held = {}, 0
+            window[group], held = chunks, held + weight
+        yield window  # the last (or only, possibly empty: the schema check) window
+
+
+@dataclass
+class _Decoded:
+    schema_findings: list[Finding] = field(default_factory=list)
+    decode_findings: list[Finding] = field(default_factory=list)
+    well_typed: list[str] = field(default_factory=list)
+    nulls: dict[str, tuple[int, int]] = field(default_factory=dict)
+    op_values: set[str] = field(default_factory=set)
+    op_first_bad: int = -1
+    scanned: int = 0
+
+
+def coalesce(ranges: list[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: FileKey, metadata: TableMetadata):
+    """Decode the planned chunks window by window, each in an isolated child; the next
+    window is fetched while the current one decodes."""
+    out = _Decoded()
+    windows = list(plan.windows())
+    pending = source.fetch_async(coalesce([(c.start, c.end) for cs in windows[0].values() for c in cs]))
+    for i, window in enumerate(windows):
+        ranges = coalesce([(c.start, c.end) for cs in window.values() for c in cs])
+        parts = [tail, *zip([s for s, _ in ranges], pending.result(), strict=True)]
+        if i + 1 < len(windows):
+            pending = source.fetch_async(coalesce([(c.start, c.end) for cs in windows[i + 1].values() for c in cs]))
+        columns = {g: [c.path for c in cs] for g, cs in window.items()}
+        for _attempt in range(3):
+            reply = isolation.run(_child, parts, size, key, metadata, columns, i == 0)
+            if isinstance(reply, isolation.Crashed):
+                out.decode_findings.append(Finding(UNREADABLE_FILE, reply.reason))
+                return out
+            if isinstance(reply, isolation.TimedOut):
+                raise TransientError(reply.reason)
+            if reply.get("missing"):  # the reader wanted bytes the plan did not foresee
+                start, end = reply["missing"]
+                parts.append((start, source.fetch([(start, min(size, end))])[0]))
+                continue
+            break
+        else:
+            out.decode_findings.append(Finding(UNREADABLE_FILE, "the reader kept asking for bytes outside its chunks"))
+            return out
+        if i == 0:
+            out.schema_findings = [Finding(**f) for f in reply["schema_findings"]]
+            out.well_typed = reply["well_typed"]
+        out.decode_findings += [Finding(**f) for f in reply["decode_findings"]]
+        out.scanned += reply["scanned"]
+        for name, where in reply["nulls"].items():
+            out.nulls.setdefault(name, tuple(where))
+        if reply["op_values"] and out.op_first_bad < 0 and set(reply["op_values"]) - OP_VALUES:
+            out.op_first_bad = reply["op_first_bad"]
+        out.op_values |= set(reply["op_values"])
+        if reply["schema_error"]:
+            return out
+    return out
+
+
+# --- the child: pyarrow over the fetched bytes only ---------------------------------------
+
+
+class _Sparse(io.RawIOBase):
+    """The object as far as it was fetched; a read elsewhere names the missing range."""
+
+    def __init__(self, parts: list[tuple[int, bytes]], size: int):
+        super().__init__()
+        self.parts = sorted(parts)
+        self.size, self.pos = size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        start = self.pos
+        end = self.size if n is None or n < 0 else min(self.size, start + n)
+        for offset, data in self.parts:
+            if offset <= start and end <= offset + len(data):
+                self.pos = end
+                return data[start - offset : end - offset]
+        raise OSError(f"CLOUDBRIDGE_MISSING {start} {end}")
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+_MISSING = re.compile(r"CLOUDBRIDGE_MISSING (\d+) (\d+)")
+
+
+def _child(parts, size, key: FileKey, metadata: TableMetadata, columns: dict[int, list[str]], schema: bool) -> dict:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    reply: dict[str, Any] = {
+        "schema_findings": [], "decode_findings": [], "well_typed": [], "nulls": {}, "op_values": [],
+        "op_first_bad": -1, "scanned": 0, "missing": None, "schema_error": False,
+    }  # fmt: skip
+    try:
+        parquet = pq.ParquetFile(_Sparse(parts, size), pre_buffer=False, page_checksum_verification=True)
+        arrow_schema = parquet.schema_arrow
+    except Exception as exc:
+        missing = _MISSING.search(str(exc))
+        if missing:
+            reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
+            return reply
+        reply["schema_error"] = True
+        reply["decode_findings"].append({"code": NOT_PARQUET, "message": f"parquet footer unreadable: {exc}"[:500]})
+        return reply
+    findings, well_typed = check_schema(arrow_schema, key, metadata)
+    if schema:
+        reply["schema_findings"] = [f.to_dict() for f in findings]
+    reply["well_typed"] = sorted(well_typed)
+    op_values: set[str] = set()
+    for group, names in sorted(columns.items()):
+        try:
+            table = parquet.read_row_group(group, columns=names, use_threads=False)
+        except Exception as exc:
+            missing = _MISSING.search(str(exc))
+            if missing:
+                reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
+                return reply
+            reply["decode_findings"].append(
+                {"code": CORRUPT_DATA, "message": f"row group {group} cannot be decoded: {exc}"[:500]}
+            )
+            continue
+        reply["scanned"] += len(names)
+        for name in names:
+            column = table.column(name)
+            if column.null_count and name not in reply["nulls"]:
+                reply["nulls"][name] = (group, column.null_count)
+            if name == metadata.dms.op and name in well_typed:
+                values = {v for v in pc.unique(column).to_pylist() if v is not None}
+                if values - OP_VALUES and reply["op_first_bad"] < 0:
+                    reply["op_first_bad"] = group
+                op_values |= values
+        del table  # memory: one row group's decoded columns at a time
+    reply["op_values"] = sorted(op_values)
+    return reply
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def _same_type(actual, portable: str) -> bool:
+    import pyarrow as pa
+
     expected = arrow_type(portable)
     if actual == expected:
         return True
@@ -88,46 +403,20 @@ def _describe(portables: tuple[str, ...]) -> str:
     return " or ".join(str(arrow_type(p)) for p in portables)
 
 
-def validate(file: IO[bytes], size: int, key: FileKey, metadata: TableMetadata | None) -> Result:
-    """Check one DMS file. ``file`` must be seekable; it is read as little as possible."""
-    result = Result()
-    if size == 0:
-        result.fail(EMPTY_FILE, "the object is empty (0 bytes)")
-        return result
-    if size < 12:
-        result.fail(NOT_PARQUET, f"{size} bytes is too small to be parquet")
-        return result
-    file.seek(0)
-    if file.read(4) != MAGIC:
-        result.fail(NOT_PARQUET, "does not start with the parquet magic bytes")
-        return result
-    try:
-        parquet = pq.ParquetFile(file, pre_buffer=False)
-        schema = parquet.schema_arrow
-    except Exception as exc:  # pyarrow raises several types for a bad footer
-        result.fail(NOT_PARQUET, f"parquet footer unreadable: {exc}")
-        return result
-
-    meta = parquet.metadata
-    result.rows, result.row_groups = meta.num_rows, meta.num_row_groups
-    if metadata is None:
-        result.fail(UNKNOWN_TABLE, f"no metadata for table {key.table_id}")
-        return result
-    if result.rows == 0:
-        result.fail(NO_ROWS, "the file holds no rows; DMS never writes an empty file")
-
+def check_schema(schema, key: FileKey, metadata: TableMetadata) -> tuple[list[Finding], set[str]]:
+    """Column names and exact types against the metadata; the well-typed columns."""
+    findings: list[Finding] = []
     expected = metadata.expected_columns(key.kind)
     names = schema.names
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        result.fail(UNEXPECTED_COLUMNS, f"duplicated columns {duplicated}")
+        findings.append(Finding(UNEXPECTED_COLUMNS, f"duplicated columns {duplicated}"))
     missing = [n for n in expected if n not in names]
     unexpected = [n for n in names if n not in expected]
     if missing:
-        result.fail(MISSING_COLUMNS, f"{key.kind} file lacks columns {missing}")
+        findings.append(Finding(MISSING_COLUMNS, f"{key.kind} file lacks columns {missing}"))
     if unexpected:
-        result.fail(UNEXPECTED_COLUMNS, f"{key.kind} file has columns not in the metadata: {unexpected}")
-
+        findings.append(Finding(UNEXPECTED_COLUMNS, f"{key.kind} file has columns not in the metadata: {unexpected}"))
     well_typed = set()
     for name in names:
         if name not in expected or name in duplicated:
@@ -136,83 +425,7 @@ def validate(file: IO[bytes], size: int, key: FileKey, metadata: TableMetadata |
         if any(_same_type(actual, p) for p in expected[name]):
             well_typed.add(name)
         else:
-            result.fail(TYPE_MISMATCH, f"column {name!r} is {actual}, metadata says {_describe(expected[name])}")
-
-    required = [c for c in metadata.required_columns(key.kind) if c in well_typed]
-    op = metadata.dms.op if metadata.dms.op in well_typed else None
-    _check_values(parquet, required, op, result, file)
-    return result
-
-
-def _check_values(
-    parquet: pq.ParquetFile, required: list[str], op: str | None, result: Result, file: IO[bytes]
-) -> None:
-    """Nulls in required columns and Op values: statistics first, then targeted reads."""
-    meta = parquet.metadata
-    # Leaf index of each top-level column (all DMS columns are flat).
-    leaf = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
-    null_found: set[str] = set()
-    op_bad: set[str] = set()
-
-    for rg in range(meta.num_row_groups):
-        group = meta.row_group(rg)
-        if group.num_rows == 0:
-            continue
-        to_read: list[str] = []
-        for name in required:
-            if name in null_found:
-                continue
-            stats = group.column(leaf[name]).statistics if name in leaf else None
-            if stats is not None and stats.has_null_count:
-                if stats.null_count > 0:
-                    null_found.add(name)
-                    result.fail(
-                        NULL_IN_REQUIRED_COLUMN,
-                        f"column {name!r} has {stats.null_count} null(s) in row group {rg}",
-                    )
-            else:
-                to_read.append(name)
-        if op and not op_bad:
-            stats = group.column(leaf[op]).statistics if op in leaf else None
-            decided = (
-                stats is not None
-                and stats.has_min_max
-                and stats.min == stats.max
-                and stats.min in OP_VALUES
-                and stats.has_null_count
+            findings.append(
+                Finding(TYPE_MISMATCH, f"column {name!r} is {actual}, metadata says {_describe(expected[name])}")
             )
-            if not decided and op not in to_read:
-                to_read.append(op)
-        if not to_read:
-            continue
-        if hasattr(file, "prefetch"):
-            # One ranged GET for the chunks this row group needs (and those that follow).
-            file.read_ahead = SCAN_READ_AHEAD
-            file.prefetch(*_span(group, [leaf[name] for name in to_read]))
-        table = parquet.read_row_group(rg, columns=to_read)
-        result.chunks_scanned += len(to_read)
-        for name in to_read:
-            column = table.column(name)
-            if name in required and name not in null_found and column.null_count:
-                null_found.add(name)
-                result.fail(
-                    NULL_IN_REQUIRED_COLUMN, f"column {name!r} has {column.null_count} null(s) in row group {rg}"
-                )
-            if name == op and not op_bad:
-                values = {v for v in pc.unique(column).to_pylist() if v is not None}
-                bad = sorted(values - OP_VALUES)
-                if bad:
-                    op_bad.update(bad)
-                    result.fail(INVALID_OP, f"{op!r} holds {bad[:5]} in row group {rg}; only I/U/D are valid")
-        del table  # bounded memory: one row group's needed columns at a time
-
-
-def _span(group, leaves: list[int]) -> tuple[int, int]:
-    """Byte range covering the given column chunks of one row group."""
-    starts, ends = [], []
-    for i in leaves:
-        chunk = group.column(i)
-        start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
-        starts.append(start)
-        ends.append(start + chunk.total_compressed_size)
-    return min(starts), max(ends)
+    return findings, well_typed

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +27,15 @@ from botocore.exceptions import ClientError
 
 from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
-from functions.common.metadata import TableMetadata, metadata_key
+from functions.common.metadata import MetadataError, TableMetadata, metadata_key
 from functions.validator import checks, routing
-from functions.validator.s3file import RangedS3File
+from functions.validator.s3file import ObjectSource
 
 METADATA_TTL_SECONDS = 300
+ALERT_MARKERS = "cloudbridge-alerted/"  # in the fail bucket: which failed files were alerted
+# Files of one batch validated at once. Each holds at most checks.WINDOW_BYTES (twice,
+# while the next window is fetched) plus a decoding child: memory stays bounded.
+FILE_WORKERS = 3
 
 
 class MetadataStore:
@@ -40,25 +46,35 @@ class MetadataStore:
         self, s3: Any, bucket: str, ttl: float = METADATA_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
     ):
         self._s3, self._bucket, self._ttl, self._clock = s3, bucket, ttl, clock
-        self._cache: dict[tuple[str, str], tuple[float, TableMetadata | None]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, TableMetadata | MetadataError | None]] = {}
+        self._lock = threading.Lock()
         self.fetches = 0
 
     def get(self, schema: str, table: str) -> TableMetadata | None:
-        now = self._clock()
-        cached = self._cache.get((schema, table))
-        if cached and now - cached[0] < self._ttl:
-            return cached[1]
+        """The table's metadata, None if there is none; MetadataError if it cannot be
+        used (decided: every file of the table fails with the reason until it is fixed)."""
+        with self._lock:  # concurrent files of one table: one GET
+            now = self._clock()
+            cached = self._cache.get((schema, table))
+            if not cached or now - cached[0] >= self._ttl:
+                cached = (now, self._fetch(schema, table))
+                self._cache[(schema, table)] = cached
+        if isinstance(cached[1], MetadataError):
+            raise cached[1]
+        return cached[1]
+
+    def _fetch(self, schema: str, table: str) -> TableMetadata | MetadataError | None:
         key = metadata_key(schema, table)
         self.fetches += 1
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-            metadata: TableMetadata | None = TableMetadata.from_json(body, f"s3://{self._bucket}/{key}")
-        except ClientError as exc:
+            return TableMetadata.from_json(body, f"s3://{self._bucket}/{key}")
+        except ClientError as exc:  # S3 trouble is transient, except a missing object
             if not routing.not_found(exc):
                 raise
-            metadata = None
-        self._cache[(schema, table)] = (now, metadata)
-        return metadata
+            return None
+        except MetadataError as exc:
+            return exc
 
 
 @dataclass
@@ -70,6 +86,7 @@ class Settings:
     metadata_bucket: str
     alerts_topic_arn: str
     bucket_folder: str = ""
+    validation_mode: str = "statistics"  # or "full": decode every page of every column
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +99,7 @@ class Settings:
             metadata_bucket=env["METADATA_BUCKET"],
             alerts_topic_arn=env["ALERTS_TOPIC_ARN"],
             bucket_folder=env.get("DMS_BUCKET_FOLDER", ""),
+            validation_mode=env.get("VALIDATION_MODE", "statistics"),
         )
 
 
@@ -95,6 +113,7 @@ class FileOutcome:
     rows: int = 0
     size: int = 0
     bytes_read: int = 0
+    needed_bytes: int = 0
     requests: int = 0
     chunks_scanned: int = 0
     destination: str = ""
@@ -114,6 +133,7 @@ class FileOutcome:
             "rows": self.rows,
             "bytes": self.size,
             "bytesRead": self.bytes_read,
+            "bytesNeeded": self.needed_bytes,
             "getRequests": self.requests,
             "chunksScanned": self.chunks_scanned,
             "destination": self.destination,
@@ -156,12 +176,17 @@ class Validator:
         except UnrecognizedKeyError as exc:
             findings = [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))]
         if file_key is not None:
-            table_metadata = self.metadata.get(file_key.schema, file_key.table)
-            file = RangedS3File(self.s3, bucket, key, obj.size, etag=obj.etag)
-            verdict = checks.validate(file, obj.size, file_key, table_metadata)
-            findings = verdict.findings
-            result.rows, result.chunks_scanned = verdict.rows, verdict.chunks_scanned
-            result.bytes_read, result.requests = file.bytes_read, file.requests
+            try:
+                table_metadata = self.metadata.get(file_key.schema, file_key.table)
+            except MetadataError as exc:
+                findings = [checks.Finding(checks.METADATA_INVALID, str(exc))]
+            else:
+                source = ObjectSource(self.s3, bucket, key, obj.size, etag=obj.etag)
+                verdict = checks.validate(source, file_key, table_metadata, self.settings.validation_mode)
+                findings = verdict.findings
+                result.rows, result.chunks_scanned = verdict.rows, verdict.chunks_scanned
+                result.bytes_read, result.requests = source.bytes_read, source.requests
+                result.needed_bytes = verdict.needed_bytes
 
         result.findings = [f.to_dict() for f in findings]
         if findings:
@@ -188,20 +213,37 @@ class Validator:
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         failures: list[dict[str, str]] = []
         done: list[tuple[str, list[FileOutcome]]] = []
-        for record in event.get("Records", []):
-            message_id = record.get("messageId", "?")
-            try:
-                done.append((message_id, [self.check(b, k) for b, k in s3_objects(record)]))
-            except Exception as exc:  # reported per record: SQS retries it, then dead-letters it
-                failures.append(self._record_failed(message_id, exc))
+        records = event.get("Records", [])
+        # Files are validated concurrently; an object announced twice in the batch is
+        # validated once and answers for every message that named it.
+        objects: dict[tuple[str, str], Any] = {}
+        with ThreadPoolExecutor(max_workers=FILE_WORKERS, thread_name_prefix="validate") as workers:
+            parsed = []
+            for record in records:
+                message_id = record.get("messageId", "?")
+                try:
+                    wanted = s3_objects(record)
+                except Exception as exc:  # a malformed message: retried, then dead-lettered
+                    failures.append(self._record_failed(message_id, exc))
+                    continue
+                for obj in wanted:
+                    if obj not in objects:
+                        objects[obj] = workers.submit(self.check, *obj)
+                parsed.append((message_id, wanted))
+            for message_id, wanted in parsed:
+                try:
+                    done.append((message_id, [objects[obj].result() for obj in wanted]))
+                except Exception as exc:  # reported per record: SQS retries it, then dead-letters it
+                    failures.append(self._record_failed(message_id, exc))
 
-        outcomes = [o for _, files in done for o in files]
+        outcomes = list({id(o): o for _, files in done for o in files}.values())
         alert_error = None
-        failed = [o for o in outcomes if o.outcome == "failed"]
+        failed = [o for o in outcomes if o.outcome == "failed" and self._claim_alert(o)]
         if failed:
             try:
                 self.alert(failed)
             except Exception as exc:  # keep the failed files in landing until the alert is out
+                self._release_alerts(failed)
                 alert_error = exc
                 emit(
                     {
@@ -224,6 +266,33 @@ class Validator:
 
         self.metrics(outcomes)
         return {"batchItemFailures": failures}
+
+    def _alert_marker(self, outcome: FileOutcome) -> str:
+        token = routing.etag_token(outcome.pending_delete.etag) if outcome.pending_delete else "none"
+        return f"{ALERT_MARKERS}{outcome.key}/{token}"
+
+    def _claim_alert(self, outcome: FileOutcome) -> bool:
+        """One alert per failed file, however often (or concurrently) it is delivered: the
+        first invocation to create the file's marker in the fail bucket sends it."""
+        try:
+            self.s3.put_object(
+                Bucket=self.settings.fail_bucket, Key=self._alert_marker(outcome), Body=b"", IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if (
+                routing.precondition_failed(exc)
+                or exc.response.get("Error", {}).get("Code") == "ConditionalRequestConflict"
+            ):
+                return False
+            raise
+        return True
+
+    def _release_alerts(self, outcomes: list[FileOutcome]) -> None:
+        for outcome in outcomes:  # the alert did not go out: let the retry send it
+            try:
+                self.s3.delete_object(Bucket=self.settings.fail_bucket, Key=self._alert_marker(outcome))
+            except ClientError:
+                pass
 
     def _record_failed(self, message_id: str, exc: Exception) -> dict[str, str]:
         emit(

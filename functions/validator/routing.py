@@ -52,7 +52,7 @@ def head(s3: Any, bucket: str, key: str) -> dict | None:
         raise
 
 
-def _etag_token(etag: str) -> str:
+def etag_token(etag: str) -> str:
     return re.sub(r"[^0-9a-f]", "", etag.lower())[:16]
 
 
@@ -71,7 +71,7 @@ def raw_history_key(file_key: FileKey, obj: LandingObject) -> str:
     else:  # full load, or a CDC name that carries no date
         date = obj.last_modified.astimezone(UTC).strftime("%Y/%m/%d")
     stem = file_key.filename.rsplit(".", 1)[0]
-    return f"{file_key.schema}/{file_key.table}/{date}/{stem}-{_etag_token(obj.etag)}.parquet"
+    return f"{file_key.schema}/{file_key.table}/{date}/{stem}-{etag_token(obj.etag)}.parquet"
 
 
 def fail_key(obj: LandingObject) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 import boto3
 
 from functions.common.metadata import Column, TableMetadata
-from functions.validator.handler import MetadataStore, Settings, Validator
+from functions.validator.handler import ALERT_MARKERS, MetadataStore, Settings, Validator
 
 REGION = "eu-west-2"
 LANDING, RAW, FAIL, META = "landing", "raw-history", "fail", "metadata"
@@ -95,12 +95,18 @@ class Pipeline:
         return self.run(*(self.sqs_record(k) for k in keys))
 
     def keys(self, bucket: str) -> list[str]:
+        """The data objects of a bucket (the validator's alert markers are listed by ``alert_markers``)."""
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        keys = (o["Key"] for page in pages for o in page.get("Contents", []))
+        return sorted(k for k in keys if not k.startswith(ALERT_MARKERS))
+
+    def alert_markers(self) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=FAIL, Prefix=ALERT_MARKERS)
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
     def versions(self, bucket: str) -> list[str]:
         response = self.s3.list_object_versions(Bucket=bucket)
-        return sorted(v["Key"] for v in response.get("Versions", []))
+        return sorted(v["Key"] for v in response.get("Versions", []) if not v["Key"].startswith(ALERT_MARKERS))
 
     def alerts(self) -> list[dict]:
         messages = self.sqs.receive_message(QueueUrl=self.alerts_queue, MaxNumberOfMessages=10).get("Messages", [])
