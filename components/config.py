@@ -228,6 +228,9 @@ class Source(_Model):
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
     # Alarm when no file passed validation for this long (CDC sources only).
     freshness_alarm_minutes: int = Field(default=1440, ge=15, le=10080)
+    # statistics: schema from the footer, values from statistics (and the pages they cannot
+    # vouch for); full: also decode every page of every column. See docs/validation.md.
+    validation: Literal["statistics", "full"] = "statistics"
     # Postgres on RDS: watch the replication slot's retained WAL on that DB instance.
     rds_instance_identifier: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")] | None = None
     replication_slot_lag_alarm_mb: int = Field(default=10240, ge=100)

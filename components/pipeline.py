@@ -253,6 +253,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                     "FAIL_BUCKET": self.fail.name,
                     "METADATA_BUCKET": self.metadata.name,
                     "ALERTS_TOPIC_ARN": args.alerts_topic_arn,
+                    "VALIDATION_MODE": source.validation,
                 },
                 layers=args.validator_layers,
                 timeout_seconds=VALIDATOR_TIMEOUT_SECONDS,

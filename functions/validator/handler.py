@@ -102,6 +102,10 @@ class Settings:
             validation_mode=env.get("VALIDATION_MODE", "statistics"),
         )
 
+    def __post_init__(self) -> None:
+        if self.validation_mode not in checks.MODES:
+            raise ValueError(f"VALIDATION_MODE must be one of {checks.MODES}, not {self.validation_mode!r}")
+
 
 @dataclass
 class FileOutcome:

@@ -185,6 +185,7 @@ def test_landing_events_reach_the_validator_through_a_queue_with_a_dlq(plan, sta
         env = function.inputs["environment"]["variables"]
         assert env["RAW_HISTORY_BUCKET"] == f"cb-{stack}-{name}-raw-" + env["RAW_HISTORY_BUCKET"].split("-raw-")[1]
         assert {"FAIL_BUCKET", "METADATA_BUCKET", "ALERTS_TOPIC_ARN"} <= set(env)
+        assert env["VALIDATION_MODE"] == sources(stack)[name].get("validation", "statistics")
         assert function.inputs["handler"] == "functions.validator.handler.handler"
         assert function.inputs["layers"] == [read_stack_config(stack)["cloudbridge:lambda"]["validatorLayerArn"]]
 
@@ -203,3 +204,14 @@ def test_alerts_reach_slack_through_a_notifier_with_a_dlq(plan):
 def test_glue_database_per_source(plan, stack):
     databases = {r.inputs["name"] for r in plan.of_type("aws:glue/catalogDatabase:CatalogDatabase")}
     assert databases == {f"cb_{stack}_{name}" for name in sources(stack)}
+
+
+def test_validation_mode_reaches_the_validator(stack_config):
+    from cloudbridge.plan import evaluate
+    from functions.validator.checks import MODES
+
+    config = stack_config("dev")
+    config["cloudbridge:sources"][0]["validation"] = "full"
+    plan = evaluate("dev", config)
+    env = plan.named("sales-validator", "aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert env["VALIDATION_MODE"] == "full" and env["VALIDATION_MODE"] in MODES
