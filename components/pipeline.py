@@ -18,6 +18,7 @@ from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs
 from components.storage import SecureBucket, SecureBucketArgs
 from functions.common.metadata import TableMetadata, metadata_key
+from functions.common.runtime import ALERT_MARKERS
 
 VALIDATOR_TIMEOUT_SECONDS = 300
 VALIDATOR_MEMORY_MB = 1024
@@ -227,10 +228,19 @@ class ExtractionPipeline(pulumi.ComponentResource):
                     iam.statement(
                         "ReadAndRemoveLandingObjects", ["s3:DeleteObject", "s3:GetObject"], [landing_objects]
                     ),
+                    # GetObject: the HEAD that finds an earlier attempt's copy. Copies carry their
+                    # outcome as tags; a multipart copy (above 64 MiB) is tagged afterwards on its
+                    # new version in these versioned buckets, which takes PutObjectVersionTagging.
                     iam.statement(
                         "WriteValidatedObjects",
-                        ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging"],
+                        ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
                         [raw_objects, fail_objects],
+                    ),
+                    # An alert marker is removed again when its alert could not be published.
+                    iam.statement(
+                        "ReleaseAlertMarkers",
+                        ["s3:DeleteObject"],
+                        [pulumi.Output.concat(self.fail.arn, f"/{ALERT_MARKERS}*")],
                     ),
                     # ListBucket turns a missing object into 404 rather than 403 (already moved).
                     iam.statement(
@@ -242,9 +252,8 @@ class ExtractionPipeline(pulumi.ComponentResource):
                         "ReadTableMetadata", ["s3:GetObject"], [pulumi.Output.concat(self.metadata.arn, "/*")]
                     ),
                     iam.statement("PublishValidationFailures", ["sns:Publish"], [args.alerts_topic_arn]),
-                    iam.statement(
-                        "UseDataKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [args.kms_key_arn]
-                    ),
+                    # SSE-KMS objects and the encrypted topic: read (Decrypt) and write (GenerateDataKey).
+                    iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
                 ],
                 environment={
                     "CLOUDBRIDGE_ENVIRONMENT": naming.environment,

@@ -28,11 +28,11 @@ from botocore.exceptions import ClientError
 from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
 from functions.common.metadata import MetadataError, TableMetadata, metadata_key
+from functions.common.runtime import ALERT_MARKERS
 from functions.validator import checks, routing
 from functions.validator.s3file import ObjectSource
 
 METADATA_TTL_SECONDS = 300
-ALERT_MARKERS = "cloudbridge-alerted/"  # in the fail bucket: which failed files were alerted
 # Files of one batch validated at once. Each holds at most checks.WINDOW_BYTES (twice,
 # while the next window is fetched) plus a decoding child: memory stays bounded.
 FILE_WORKERS = 3

@@ -8,7 +8,8 @@ from urllib.parse import quote_plus
 import boto3
 
 from functions.common.metadata import Column, TableMetadata
-from functions.validator.handler import ALERT_MARKERS, MetadataStore, Settings, Validator
+from functions.common.runtime import ALERT_MARKERS
+from functions.validator.handler import MetadataStore, Settings, Validator
 
 REGION = "eu-west-2"
 LANDING, RAW, FAIL, META = "landing", "raw-history", "fail", "metadata"
