@@ -1,10 +1,17 @@
 """One measurement, in a fresh process so its peak RSS is its own:
-``python -m benchmarks.case <case> <endpoint> <bucket> <key> <metadata.json>``; prints JSON."""
+``python -m benchmarks.case <case> <endpoint> <bucket> <metadata.json> <key> [<key> …]``;
+prints JSON.
+
+Cases: ``validator`` (statistics mode), ``validator-full``, ``validator-direct`` (no
+child process: the isolation overhead's baseline), ``batch`` (all keys validated as one
+SQS batch is: FILE_WORKERS at once), ``decode`` (pyarrow decoding the whole file, its
+best), ``pandas`` (download + pandas.read_parquet + the same rules)."""
 
 from __future__ import annotations
 
 import io
 import json
+import resource
 import sys
 import time
 
@@ -19,6 +26,12 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def children_peak_rss_mb() -> float:
+    """The largest decoding child's peak RSS (counts pages it shares with the parent too:
+    an upper bound of what it adds)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def client(endpoint: str):
     import boto3
     from botocore.config import Config
@@ -29,36 +42,49 @@ def client(endpoint: str):
         region_name="eu-west-2",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}, max_pool_connections=16),
     )
 
 
 def main() -> None:
-    case, endpoint, bucket, key, metadata_path = sys.argv[1:6]
+    case, endpoint, bucket, metadata_path, *keys = sys.argv[1:]
     import pyarrow.parquet as pq
 
     from functions.common.keys import parse_key
     from functions.common.metadata import TableMetadata
-    from functions.validator import checks
-    from functions.validator.s3file import RangedS3File
+    from functions.validator import checks, handler, isolation
+    from functions.validator.s3file import ObjectSource
 
     s3 = client(endpoint)
     meta = TableMetadata.from_json(open(metadata_path).read())
     baseline_rss = peak_rss_mb()
-    head = s3.head_object(Bucket=bucket, Key=key)
-    size = head["ContentLength"]
-    file = RangedS3File(s3, bucket, key, size, etag=head["ETag"])
+    sources = []
+    for key in keys:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        sources.append(ObjectSource(s3, bucket, key, head["ContentLength"], etag=head["ETag"]))
+    source = sources[0]
     result: dict = {}
+    if case == "validator-direct":  # the same work without the child process
+        isolation.run = lambda fn, *args, **kw: fn(*args)
     started = time.perf_counter()
-    if case == "validator":
-        verdict = checks.validate(file, size, parse_key(key), meta)
+    if case in ("validator", "validator-full", "validator-direct"):
+        mode = "full" if case == "validator-full" else "statistics"
+        verdict = checks.validate(source, parse_key(keys[0]), meta, mode)
         result = {"outcome": "passed" if verdict.passed else "failed", "codes": verdict.codes, "rows": verdict.rows,
-                  "chunksScanned": verdict.chunks_scanned}  # fmt: skip
-    elif case == "footer":
-        metadata = pq.ParquetFile(file, pre_buffer=False).metadata
-        result = {"rows": metadata.num_rows}
+                  "chunksScanned": verdict.chunks_scanned, "bytesNeeded": verdict.needed_bytes}  # fmt: skip
+    elif case == "batch":
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(handler.FILE_WORKERS) as pool:
+            verdicts = list(pool.map(lambda s: checks.validate(s, parse_key(s.key), meta), sources))
+        result = {"outcome": "passed" if all(v.passed for v in verdicts) else "failed",
+                  "codes": sorted({c for v in verdicts for c in v.codes}), "rows": sum(v.rows for v in verdicts),
+                  "bytesNeeded": sum(v.needed_bytes for v in verdicts), "files": len(verdicts)}  # fmt: skip
     elif case == "decode":
+        from benchmarks.local import LocalRanged
+
         rows = 0
+        file = LocalRanged(source)
         # pyarrow's best: pre-buffering coalesces each row group's column reads.
         for batch in pq.ParquetFile(file, pre_buffer=True).iter_batches(batch_size=65_536):
             rows += batch.num_rows
@@ -66,11 +92,11 @@ def main() -> None:
     elif case == "pandas":
         import pandas as pd
 
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        file.bytes_read, file.requests = len(body), 1
+        body = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
+        source.bytes_read, source.requests = len(body), 1
         frame = pd.read_parquet(io.BytesIO(body))
         del body
-        expected = set(meta.expected_columns(parse_key(key).kind))
+        expected = set(meta.expected_columns(parse_key(keys[0]).kind))
         problems = []
         if set(frame.columns) != expected:
             problems.append("columns")
@@ -82,10 +108,10 @@ def main() -> None:
     else:
         raise SystemExit(f"unknown case {case}")
     wall = time.perf_counter() - started
-    peak = peak_rss_mb()
     print(json.dumps({
-        "case": case, "wall": wall, "peakRssMb": peak, "importRssMb": baseline_rss,
-        "bytesRead": file.bytes_read, "requests": file.requests, "size": size, **result,
+        "case": case, "wall": wall, "peakRssMb": peak_rss_mb(), "childPeakRssMb": children_peak_rss_mb(),
+        "importRssMb": baseline_rss, "bytesRead": sum(s.bytes_read for s in sources),
+        "requests": sum(s.requests for s in sources), "size": sum(s.size for s in sources), **result,
     }))  # fmt: skip
 
 

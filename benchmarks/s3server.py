@@ -1,6 +1,10 @@
 """A minimal S3 over HTTP serving files from a directory: HEAD and GET with Range and
 If-Match, path-style. Enough for boto3's get_object/head_object, so that benchmark reads
-are real ranged HTTP requests without keeping gigabytes in a mock's memory."""
+are real ranged HTTP requests without keeping gigabytes in a mock's memory.
+
+Shaped like S3 seen from a Lambda, with fixed figures (``Shape``): a delay to the first
+byte of every request, a bandwidth cap per connection, and a cap on requests served at
+once. Floors for the benchmarks are computed from the same figures."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import re
 import socket
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -20,7 +26,27 @@ def etag(path: Path) -> str:
     return '"' + hashlib.md5(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest() + '"'
 
 
-def make_handler(root: Path):
+@dataclass(frozen=True)
+class Shape:
+    first_byte_seconds: float = 0.020  # to the first byte of each response
+    bytes_per_second: float = 80 * 1024 * 1024  # per connection
+    connections: int = 8  # requests served at once; more wait
+
+    def floor(self, requests: int, nbytes: int, rounds: int = 1) -> float:
+        """Least wall time for ``requests`` GETs moving ``nbytes`` in all, ``rounds`` of them
+        dependent (the footer must be read before the chunks it locates)."""
+        waves = max(rounds, -(-requests // self.connections))
+        return waves * self.first_byte_seconds + nbytes / (
+            min(max(requests, 1), self.connections) * self.bytes_per_second
+        )
+
+
+UNSHAPED = Shape(0.0, float("inf"), 1 << 16)
+
+
+def make_handler(root: Path, shape: Shape = UNSHAPED):
+    slots = threading.BoundedSemaphore(shape.connections)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -74,14 +100,23 @@ def make_handler(root: Path):
             self.send_header("ETag", tag)
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-            self.end_headers()
-            with open(path, "rb") as fh:
-                fh.seek(start)
-                remaining = end - start + 1
-                while remaining:
-                    chunk = fh.read(min(remaining, 1 << 20))
-                    self.wfile.write(chunk)
-                    remaining -= len(chunk)
+            with slots:
+                if shape.first_byte_seconds:
+                    time.sleep(shape.first_byte_seconds)
+                self.end_headers()
+                began = time.perf_counter()
+                sent = 0
+                with open(path, "rb") as fh:
+                    fh.seek(start)
+                    remaining = end - start + 1
+                    while remaining:
+                        chunk = fh.read(min(remaining, 256 * 1024))
+                        self.wfile.write(chunk)
+                        remaining -= len(chunk)
+                        sent += len(chunk)
+                        ahead = sent / shape.bytes_per_second - (time.perf_counter() - began)
+                        if ahead > 0:
+                            time.sleep(ahead)
 
         def log_message(self, *args) -> None:
             pass
@@ -89,15 +124,15 @@ def make_handler(root: Path):
     return Handler
 
 
-def serve(root: Path, port: int = 0) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root.resolve()))
+def serve(root: Path, port: int = 0, shape: Shape = UNSHAPED) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root.resolve(), shape))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-if __name__ == "__main__":  # python -m benchmarks.s3server <root>: prints the port, serves until killed
-    server = serve(Path(sys.argv[1]))
+if __name__ == "__main__":  # python -m benchmarks.s3server <root> [shaped]: prints the port, serves until killed
+    server = serve(Path(sys.argv[1]), shape=Shape() if sys.argv[2:] == ["shaped"] else UNSHAPED)
     print(server.server_address[1], flush=True)
     threading.Event().wait()
     os._exit(0)

@@ -1,19 +1,26 @@
-"""The validator against its baselines, side by side, on DMS-shaped files of 10 MB to 1 GB.
+"""The validator against its floors and baselines, side by side, on DMS-shaped files.
 
-Files are read through a local HTTP S3 (benchmarks/s3server.py), so every read is a real
-ranged GET. Each measurement runs in a fresh process (its own peak RSS).
+Files are read through a local HTTP S3 shaped like S3 from a Lambda (benchmarks/s3server.py:
+20 ms to the first byte, 80 MB/s per connection, at most 8 requests at once), so every read
+is a real ranged GET. Each measurement runs in a fresh process (its own peak RSS).
 
-  validator pass   LOAD file, statistics everywhere: the footer decides
-  validator fail   the same with a null primary key in the last row group
-  validator scan   CDC file with mixed I/U/D and no statistics on the key: values are read
-  pandas           naive baseline: download the object, pandas.read_parquet, same rules
-  footer           floor: pyarrow reading only the footer
-  decode           floor: pyarrow decoding every column of every row group
+  statistics     LOAD file with statistics: the footer decides (validator, statistics mode)
+  null key       the same with a null primary key in the last row group
+  scan           CDC file with mixed I/U/D written without statistics: the needed columns
+                 (Op, key, DMS columns) are fetched and decoded, nothing else
+  full           validator in full mode on the statistics file: every page decoded
+  decode         baseline: pyarrow decoding every column of the file, pre-buffered (its best)
+  batch of 10    ten scan files validated as one SQS batch is (FILE_WORKERS at once)
+  direct         the scan case without the child process: the isolation overhead's baseline
+  pandas         naive baseline: download the object, pandas.read_parquet, same rules
+  floor          least wall time the shaped S3 allows for the bytes the decision needs
+                 (footer + needed chunks) in the requests made, the footer read first
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -84,61 +91,94 @@ def write_file(
     tmp.rename(path)
 
 
-def files_for(size_mb: int) -> dict[str, str]:
-    """Landing keys (relative to the bucket dir) of the three files of one size."""
+def write_plain(path: Path, target_bytes: int) -> None:
+    """A CDC file as DMS writes it with EnableStatistics=false."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sample = dmsfiles.to_bytes(dmsfiles.synthetic_table(TABLE, "cdc", 100_000, op="IUD"), statistics=False)
+    rows = max(ROW_GROUP_LENGTH, int(target_bytes / (len(sample) / 100_000)) // ROW_GROUP_LENGTH * ROW_GROUP_LENGTH)
+    tmp = path.with_suffix(".tmp")
+    with pq.ParquetWriter(
+        tmp, dmsfiles.dms_schema(TABLE, "cdc"), version="2.6", data_page_version="1.0", compression="NONE",
+        use_dictionary=True, write_statistics=False,
+    ) as writer:  # fmt: skip
+        for start in range(0, rows, 500_000):
+            n = min(500_000, rows - start)
+            writer.write_table(
+                dmsfiles.synthetic_table(TABLE, "cdc", n, start=start, op="IUD"), row_group_size=ROW_GROUP_LENGTH
+            )
+    tmp.rename(path)
+
+
+def files_for(size_mb: int, batch: int = 0) -> dict[str, object]:
+    """Landing keys (relative to the bucket dir) of the files of one size."""
     target = size_mb * MB
     folder = DATA / BUCKET
-    keys = {
-        "pass": f"public/orders/LOAD{size_mb:08X}.parquet",
-        "fail": f"public/orders/LOAD{size_mb + 0x10000:08X}.parquet",
+    keys: dict[str, object] = {
+        "statistics": f"public/orders/LOAD{size_mb:08X}.parquet",
+        "null key": f"public/orders/LOAD{size_mb + 0x10000:08X}.parquet",
         "scan": CDC_KEY.replace("120000000", f"{120000000 + size_mb:09d}"),
     }
-    write_file(folder / keys["pass"], target, "load")
-    write_file(folder / keys["fail"], target, "load", null_last_pk=True)
-    write_file(folder / keys["scan"], target, "cdc", op="IUD", pk_stats=False)
+    write_file(folder / keys["statistics"], target, "load")
+    write_file(folder / keys["null key"], target, "load", null_last_pk=True)
+    write_plain(folder / keys["scan"], target)
+    copies = []
+    for i in range(batch):  # the batch: the scan file under ten keys (hard links: no extra disk)
+        key = str(keys["scan"]).replace(".parquet", f"-{i}.parquet")
+        if not (folder / key).exists():
+            os.link(folder / keys["scan"], folder / key)
+        copies.append(key)
+    keys["batch"] = copies
     return keys
 
 
-def measure(case: str, endpoint: str, key: str, metadata: Path, repeat: int) -> dict:
+def measure(case: str, endpoint: str, keys: list[str], metadata: Path, repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.case", case, endpoint, BUCKET, key, str(metadata)],
+            [sys.executable, "-m", "benchmarks.case", case, endpoint, BUCKET, str(metadata), *keys],
             capture_output=True, text=True, check=True, cwd=ROOT.parent, timeout=3600,
         )  # fmt: skip
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = dict(runs[0])
     best["wall"] = statistics.median(r["wall"] for r in runs)
     best["peakRssMb"] = max(r["peakRssMb"] for r in runs)
+    best["childPeakRssMb"] = max(r["childPeakRssMb"] for r in runs)
     best["runs"] = len(runs)
     return best
 
 
-def run(sizes: list[int], repeat: int = 3) -> dict:
+def run(sizes: list[int], repeat: int = 3, batch_size: int = 100) -> dict:
     DATA.mkdir(parents=True, exist_ok=True)
     metadata = DATA / "orders.json"
     metadata.write_text(TABLE.to_json())
     started = time.perf_counter()
-    keys = {size: files_for(size) for size in sizes}
+    keys = {size: files_for(size, batch=10 if size == batch_size else 0) for size in sizes}
     generated = time.perf_counter() - started
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.s3server", str(DATA)], stdout=subprocess.PIPE, text=True, cwd=ROOT.parent
-    )
+        [sys.executable, "-m", "benchmarks.s3server", str(DATA), "shaped"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT.parent,
+    )  # fmt: skip
     try:
         endpoint = f"http://127.0.0.1:{server.stdout.readline().strip()}"
         results = {}
         for size in sizes:
             k = keys[size]
             reps = repeat if size < 1000 else 1
-            results[size] = {
-                "validator pass": measure("validator", endpoint, k["pass"], metadata, reps),
-                "validator fail": measure("validator", endpoint, k["fail"], metadata, reps),
-                "validator scan": measure("validator", endpoint, k["scan"], metadata, reps),
-                "pandas": measure("pandas", endpoint, k["pass"], metadata, 1),
-                "footer": measure("footer", endpoint, k["pass"], metadata, reps),
-                "decode": measure("decode", endpoint, k["pass"], metadata, reps),
-                "decode (scan file)": measure("decode", endpoint, k["scan"], metadata, reps),
+            cases = {
+                "statistics": measure("validator", endpoint, [k["statistics"]], metadata, reps),
+                "null key": measure("validator", endpoint, [k["null key"]], metadata, reps),
+                "scan": measure("validator", endpoint, [k["scan"]], metadata, reps),
+                "direct": measure("validator-direct", endpoint, [k["scan"]], metadata, reps),
+                "full": measure("validator-full", endpoint, [k["statistics"]], metadata, reps),
+                "decode": measure("decode", endpoint, [k["statistics"]], metadata, reps),
             }
+            if k["batch"]:
+                cases["batch of 10"] = measure("batch", endpoint, k["batch"], metadata, 1)
+            if size == sizes[0]:
+                cases["pandas"] = measure("pandas", endpoint, [k["statistics"]], metadata, 1)
+            results[size] = cases
     finally:
         server.terminate()
         server.wait(timeout=10)

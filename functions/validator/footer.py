@@ -35,94 +35,112 @@ class CorruptFooterError(ValueError):
 # --- Thrift compact protocol -----------------------------------------------------------
 
 
-class _Reader:
-    def __init__(self, data: bytes):
-        self.data, self.pos = data, 0
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        if pos >= len(data):
             raise CorruptFooterError("footer ends inside a value")
-        value = self.data[self.pos]
-        self.pos += 1
-        return value
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise CorruptFooterError("varint longer than 64 bits")
 
-    def varint(self) -> int:
-        shift = result = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-            if shift > 63:
-                raise CorruptFooterError("varint longer than 64 bits")
 
-    def zigzag(self) -> int:
-        n = self.varint()
-        return (n >> 1) ^ -(n & 1)
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
+def _value(data: bytes, pos: int, kind: int, depth: int) -> tuple[Any, int]:
+    # Hot path first: zigzag integers, with the common one-byte varint inlined.
+    if kind in (4, 5, 6):
+        if pos < len(data) and data[pos] < 0x80:
+            n = data[pos]
+            return (n >> 1) ^ -(n & 1), pos + 1
+        n, pos = _varint(data, pos)
+        return (n >> 1) ^ -(n & 1), pos
+    if kind == 8:
+        n, pos = _varint(data, pos)
+        if pos + n > len(data):
             raise CorruptFooterError(f"length {n} runs past the footer")
-        value = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return value
+        return data[pos : pos + n], pos + n
+    if kind == 12:
+        return _struct(data, pos, depth + 1)
+    if kind in (9, 10):
+        return _tlist(data, pos, depth)
+    if kind in (1, 2):  # bool inside a struct: the type is the value
+        return kind == 1, pos
+    if kind == 3:
+        if pos >= len(data):
+            raise CorruptFooterError("footer ends inside a value")
+        return struct.unpack_from("b", data, pos)[0], pos + 1
+    if kind == 7:
+        if pos + 8 > len(data):
+            raise CorruptFooterError("footer ends inside a value")
+        return struct.unpack_from("<d", data, pos)[0], pos + 8
+    if kind == 11:
+        size, pos = _varint(data, pos)
+        if size == 0:
+            return {}, pos
+        if pos >= len(data) or size > len(data) - pos:
+            raise CorruptFooterError(f"map of {size} entries in {len(data) - pos} bytes")
+        types = data[pos]
+        pos += 1
+        out = {}
+        for _ in range(size):
+            k, pos = _value(data, pos, types >> 4, depth)
+            v, pos = _value(data, pos, types & 0x0F, depth)
+            if isinstance(k, (list, dict)):
+                raise CorruptFooterError("unhashable map key")
+            out[k] = v
+        return out, pos
+    raise CorruptFooterError(f"unknown Thrift type {kind}")
 
-    def value(self, kind: int, depth: int) -> Any:
-        if kind in (1, 2):  # bool inside a struct: the type is the value
-            return kind == 1
-        if kind == 3:
-            return struct.unpack("b", self.take(1))[0]
-        if kind in (4, 5, 6):
-            return self.zigzag()
-        if kind == 7:
-            return struct.unpack("<d", self.take(8))[0]
-        if kind == 8:
-            return self.take(self.varint())
-        if kind in (9, 10):
-            return self.list(depth)
-        if kind == 11:
-            size = self.varint()
-            if size == 0:
-                return {}
-            types = self.byte()
-            if size > len(self.data) - self.pos:
-                raise CorruptFooterError(f"map of {size} entries in {len(self.data) - self.pos} bytes")
-            return {self.value(types >> 4, depth): self.value(types & 0x0F, depth) for _ in range(size)}
-        if kind == 12:
-            return self.struct(depth + 1)
-        raise CorruptFooterError(f"unknown Thrift type {kind}")
 
-    def list(self, depth: int) -> list[Any]:
-        header = self.byte()
-        size, kind = header >> 4, header & 0x0F
-        if size == 15:
-            size = self.varint()
-        if size > len(self.data) - self.pos:  # every element takes at least one byte
-            raise CorruptFooterError(f"list of {size} elements in {len(self.data) - self.pos} bytes")
-        if kind in (1, 2):  # bools in a list take one byte each
-            return [self.byte() == 1 for _ in range(size)]
-        return [self.value(kind, depth) for _ in range(size)]
+def _tlist(data: bytes, pos: int, depth: int) -> tuple[list[Any], int]:
+    if pos >= len(data):
+        raise CorruptFooterError("footer ends inside a list")
+    header = data[pos]
+    pos += 1
+    size, kind = header >> 4, header & 0x0F
+    if size == 15:
+        size, pos = _varint(data, pos)
+    if size > len(data) - pos:  # every element takes at least one byte
+        raise CorruptFooterError(f"list of {size} elements in {len(data) - pos} bytes")
+    if kind in (1, 2):  # bools in a list take one byte each
+        return [b == 1 for b in data[pos : pos + size]], pos + size
+    out = []
+    for _ in range(size):
+        item, pos = _value(data, pos, kind, depth)
+        out.append(item)
+    return out, pos
 
-    def struct(self, depth: int = 0) -> dict[int, Any]:
-        if depth > MAX_DEPTH:
-            raise CorruptFooterError("structures nested too deeply")
-        fields: dict[int, Any] = {}
-        last = 0
-        while True:
-            header = self.byte()
-            if header == 0:
-                return fields
-            delta, kind = header >> 4, header & 0x0F
-            field_id = last + delta if delta else self.zigzag()
-            fields[field_id] = self.value(kind, depth)
-            last = field_id
+
+def _struct(data: bytes, pos: int, depth: int) -> tuple[dict[int, Any], int]:
+    if depth > MAX_DEPTH:
+        raise CorruptFooterError("structures nested too deeply")
+    fields: dict[int, Any] = {}
+    last = 0
+    end = len(data)
+    while True:
+        if pos >= end:
+            raise CorruptFooterError("footer ends inside a structure")
+        header = data[pos]
+        pos += 1
+        if header == 0:
+            return fields, pos
+        delta, kind = header >> 4, header & 0x0F
+        if delta:
+            field_id = last + delta
+        else:
+            n, pos = _varint(data, pos)
+            field_id = (n >> 1) ^ -(n & 1)
+        fields[field_id], pos = _value(data, pos, kind, depth)
+        last = field_id
 
 
 def decode_struct(data: bytes) -> tuple[dict[int, Any], int]:
     """One Thrift compact struct from ``data``: (fields by id, bytes consumed)."""
-    reader = _Reader(data)
-    return reader.struct(), reader.pos
+    return _struct(data, 0, 0)
 
 
 # --- the model --------------------------------------------------------------------------
