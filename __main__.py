@@ -17,16 +17,13 @@ config = load_stack_config()
 tables = load_tables(config)  # committed metadata of every selected table, or a config error
 naming = Naming(environment=config.environment, account_id=config.account.id, region=config.region)
 
-# Every resource goes through this provider: the stack can only ever touch its own account.
+# Every resource goes through this provider. It uses the ambient credentials the workflow
+# obtained through OIDC — the read-only preview role in pull requests, the deploy role only
+# in the gated deploy job — and assumes nothing itself, so code from a pull request never
+# runs with deploy rights. allowed_account_ids: a stack can never touch another account.
 provider = aws.Provider(
     "aws",
     region=config.region,
-    assume_roles=[
-        aws.ProviderAssumeRoleArgs(
-            role_arn=config.account.deploy_role_arn,
-            session_name=f"cloudbridge-{config.environment}",
-        )
-    ],
     allowed_account_ids=[config.account.id],
     default_tags=aws.ProviderDefaultTagsArgs(tags=naming.default_tags()),
 )
@@ -43,6 +40,7 @@ platform = Platform(
         manage_dms_service_roles=config.account.manage_dms_service_roles,
         slack_webhook_secret_arn=config.alerts.slack_webhook_secret_arn,
         log_retention_days=config.lambdas.log_retention_days,
+        retain_data=config.retains_data,
     ),
     opts=in_account,
 )
@@ -63,6 +61,7 @@ pipelines = {
             validator_layers=(config.lambdas.validator_layer_arn,),
             tables=tables[source.name],
             log_retention_days=config.lambdas.log_retention_days,
+            retain_data=config.retains_data,
         ),
         opts=in_account,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import tempfile
@@ -147,6 +148,9 @@ def main() -> int:
     counts = [int(s) for s in args.sources.split(",")]
     print(f"validator: sizes {sizes} MB …", flush=True)
     validator = validator_bench.run(sizes, args.repeat)
+    (validator_bench.DATA / "validator-results.json").write_text(
+        json.dumps(validator, indent=1)
+    )  # kept if later steps fail
     print(f"program: {counts} sources …", flush=True)
     program = program_bench.run(counts)
     print("lambda packages …", flush=True)

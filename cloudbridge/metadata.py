@@ -7,9 +7,10 @@ extract  inspects the selected ``schema.table`` patterns with SQLAlchemy's inspe
 diff     compares the live schema with the committed files and exits 1 listing every
          change: the scheduled drift check.
 
-Credentials come from ``--dsn`` or the environment (``CLOUDBRIDGE_DSN``, or
-``CLOUDBRIDGE_DB_USER``/``CLOUDBRIDGE_DB_PASSWORD`` with host, port and database from the
-stack file); they are never written anywhere.
+Credentials come from the environment (``CLOUDBRIDGE_DSN``, or ``CLOUDBRIDGE_DB_USER`` with
+``CLOUDBRIDGE_DB_PASSWORD``/``PGPASSWORD`` and host, port and database from the stack file)
+or the source's credentials secret (``--from-secret``) — never from the command line — and
+are never written anywhere.
 """
 
 from __future__ import annotations
@@ -268,14 +269,26 @@ def source_entry(stack: str, name: str) -> dict[str, Any]:
     raise SystemExit(f"Pulumi.{stack}.yaml: no source named {name!r} in cloudbridge:sources (have: {known})")
 
 
-def connection_url(entry: dict[str, Any], dsn: str | None) -> str:
-    dsn = dsn or os.environ.get("CLOUDBRIDGE_DSN")
+def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: Any = None) -> str:
+    """How to reach the source, never from the command line (argv is visible to every
+    process on the machine and lands in shell history): ``CLOUDBRIDGE_DSN``; or the stack
+    file's host, port and database with ``CLOUDBRIDGE_DB_USER`` and ``CLOUDBRIDGE_DB_PASSWORD``
+    (or ``PGPASSWORD``); or, with ``--from-secret``, the source's own credentials secret."""
+    dsn = os.environ.get("CLOUDBRIDGE_DSN")
     if dsn:
         return dsn
-    user, password = os.environ.get("CLOUDBRIDGE_DB_USER"), os.environ.get("CLOUDBRIDGE_DB_PASSWORD")
+    user = os.environ.get("CLOUDBRIDGE_DB_USER")
+    password = os.environ.get("CLOUDBRIDGE_DB_PASSWORD") or os.environ.get("PGPASSWORD")
+    if from_secret:
+        import boto3
+
+        secrets = secrets or boto3.client("secretsmanager")
+        value = json.loads(secrets.get_secret_value(SecretId=entry["credentialsSecretArn"])["SecretString"])
+        user, password = value.get("username"), value.get("password")
     if not user:
         raise SystemExit(
-            "no credentials: pass --dsn, or set CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER and CLOUDBRIDGE_DB_PASSWORD"
+            "no credentials: set CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER with CLOUDBRIDGE_DB_PASSWORD "
+            "(or PGPASSWORD), or pass --from-secret to read the source's credentials secret"
         )
     secret = f":{quote(password, safe='')}" if password else ""
     return f"{DRIVERS[entry['engine']]}://{quote(user, safe='')}{secret}@{entry['host']}:{entry['port']}/{entry['database']}"
@@ -287,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
     parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
     parser.add_argument(
-        "--dsn", help="SQLAlchemy URL; default: CLOUDBRIDGE_DSN or the stack file plus CLOUDBRIDGE_DB_USER/PASSWORD"
+        "--from-secret",
+        action="store_true",
+        help="read user and password from the source's credentialsSecretArn (AWS credentials needed); "
+        "otherwise CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER with CLOUDBRIDGE_DB_PASSWORD or PGPASSWORD",
     )
     parser.add_argument("--metadata-dir", type=Path, default=METADATA_ROOT)
     parser.add_argument("--prune", action="store_true", help="extract: delete files of tables no longer selected")
@@ -296,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     entry = source_entry(args.stack, args.source)
     try:
         report = inspect_source(
-            connection_url(entry, args.dsn),
+            connection_url(entry, args.from_secret),
             args.source,
             entry["engine"],
             entry["tables"],

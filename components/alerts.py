@@ -60,7 +60,7 @@ class SlackAlerts(pulumi.ComponentResource):
                         principal={"Service": list(PUBLISHING_SERVICES)},
                         condition={"StringEquals": {"aws:SourceAccount": account}},
                     ),
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["sns:Publish"], [self.topic.arn]),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sns:*"], [self.topic.arn]),
                 ]
             ),
             opts=child,
@@ -100,9 +100,7 @@ class SlackAlerts(pulumi.ComponentResource):
                             }
                         },
                     ),
-                    iam.deny_insecure_transport(
-                        "DenyInsecureTransport", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
-                    ),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [self.dead_letter_queue.arn]),
                 ]
             ),
             opts=child,

@@ -23,6 +23,7 @@ class CatalogArgs:
     engine: str
     raw_history_bucket_name: pulumi.Input[str]
     tables: tuple[TableMetadata, ...]
+    retain_database: bool = False
 
 
 class Catalog(pulumi.ComponentResource):
@@ -39,7 +40,7 @@ class Catalog(pulumi.ComponentResource):
             location_uri=pulumi.Output.concat("s3://", args.raw_history_bucket_name, "/"),
             parameters={"cloudbridge:source": args.source_name, "cloudbridge:engine": args.engine},
             tags=naming.tags(args.source_name),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_database),
         )
         self.tables = {}
         for meta in args.tables:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,7 +19,6 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,10 +29,11 @@ ENGINES = ("postgres", "oracle", "sqlserver", "mysql")
 DEFAULT_PORTS = {"postgres": 5432, "oracle": 1521, "sqlserver": 1433, "mysql": 3306}
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
-ROLE_ARN = re.compile(_PARTITION + r":iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[\w/+=.@-]{1,512}$")
 LAYER_ARN = re.compile(_PARTITION + r":lambda:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:layer:[\w-]{1,140}:\d+$")
 KMS_KEY_ARN = re.compile(_PARTITION + r":kms:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):key/[0-9a-f-]{1,64}$")
+DMS_CERTIFICATE_ARN = re.compile(_PARTITION + r":dms:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):cert:[A-Za-z0-9-]{1,255}$")
+CIDR = r"^(?:\d{1,3}\.){3}\d{1,3}/(?:[89]|[12]\d|3[0-2])$"
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 # Source names become bucket names, DMS identifiers and Glue database names:
 # lower case, a letter first, no double or trailing hyphen, short enough that
@@ -67,21 +68,20 @@ class _Model(BaseModel):
 
 class Account(_Model):
     id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-    deploy_role_arn: str
     # dms-vpc-role / dms-cloudwatch-logs-role are account-wide with fixed names: a stack
     # in an account where they already exist sets this to false.
     manage_dms_service_roles: bool = True
 
-    @field_validator("deploy_role_arn")
+    @model_validator(mode="before")
     @classmethod
-    def _role_arn(cls, value: str, info: ValidationInfo) -> str:
-        match = ROLE_ARN.match(value)
-        if not match:
-            raise ValueError(f"not an IAM role ARN: {value!r}")
-        account = info.data.get("id")
-        if account and match.group(1) != account:
-            raise ValueError(f"role is in account {match.group(1)}, not the stack's account {account}")
-        return value
+    def _no_deploy_role(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "deployRoleArn" in data:
+            raise ValueError(
+                "deployRoleArn is no longer read: the program uses the credentials the workflow obtained "
+                "(preview role in pull requests, deploy role in the gated deploy job); remove the key "
+                "and set the role as the GitHub environment's AWS_DEPLOY_ROLE_ARN"
+            )
+        return data
 
 
 VpcEndpointId = Annotated[str, StringConstraints(pattern=r"^vpce-[0-9a-f]{8,17}$")]
@@ -139,7 +139,9 @@ class Lambdas(_Model):
     @classmethod
     def _layer(cls, value: str) -> str:
         if not LAYER_ARN.match(value):
-            raise ValueError(f"not a Lambda layer version ARN: {value!r}")
+            raise ValueError(
+                "not a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)"
+            )
         return value
 
     @field_validator("log_retention_days")
@@ -216,6 +218,15 @@ class Source(_Model):
     port: int = Field(ge=1, le=65535)
     database: Str
     credentials_secret_arn: str
+    # Where DMS may connect: the source's network (CIDR) or its security group; nothing else.
+    source_cidr: Annotated[str, StringConstraints(pattern=CIDR)] | None = None
+    source_security_group_id: Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")] | None = None
+    # TLS to the source: verify-full (the default for RDS/Aurora hosts) checks the server's
+    # certificate and name against a CA — an existing DMS certificate, or a PEM bundle
+    # committed in this repository that the program imports. Nothing is downloaded.
+    ssl_mode: Literal["none", "require", "verify-ca", "verify-full"] | None = None
+    ca_certificate_arn: str | None = None
+    ca_bundle_file: Str | None = None
     # The customer-managed KMS key the credentials secret is encrypted with, if any: DMS
     # then needs kms:Decrypt on it (through Secrets Manager only).
     credentials_kms_key_arn: str | None = None
@@ -239,9 +250,7 @@ class Source(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         if not SOURCE_NAME.match(value):
-            raise ValueError(
-                f"{value!r} must be 1-16 lower-case letters, digits or single hyphens, starting with a letter"
-            )
+            raise ValueError("must be 1-16 lower-case letters, digits or single hyphens, starting with a letter")
         return value
 
     _arn = field_validator("credentials_secret_arn")(lambda cls, v: _secret_arn(v))
@@ -256,13 +265,44 @@ class Source(_Model):
     @field_validator("tables")
     @classmethod
     def _tables(cls, value: list[str]) -> list[str]:
-        bad = [t for t in value if not TABLE_PATTERN.match(t)]
+        bad = [i for i, t in enumerate(value) if not TABLE_PATTERN.match(t)]
         if bad:
-            raise ValueError(f"entries must be schema.table (with % wildcards), got {bad}")
-        dupes = sorted({t for t in value if value.count(t) > 1})
+            raise ValueError(f"entries at positions {bad} must be schema.table (with % wildcards)")
+        dupes = [i for i, t in enumerate(value) if value.index(t) != i]
         if dupes:
-            raise ValueError(f"duplicate entries {dupes}")
+            raise ValueError(f"entries at positions {dupes} repeat earlier entries")
         return value
+
+    @field_validator("ca_certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str | None) -> str | None:
+        if value is not None and not DMS_CERTIFICATE_ARN.match(value):
+            raise ValueError("not a DMS certificate ARN (arn:aws:dms:<region>:<account>:cert:<id>)")
+        return value
+
+    @model_validator(mode="after")
+    def _network_and_tls(self) -> Source:
+        if (self.source_cidr is None) == (self.source_security_group_id is None):
+            raise ValueError(
+                "set exactly one of sourceCidr or sourceSecurityGroupId: DMS may connect to the source database only"
+            )
+        if self.tls_mode in ("verify-ca", "verify-full") and not (self.ca_certificate_arn or self.ca_bundle_file):
+            raise ValueError(
+                f"sslMode {self.tls_mode} needs the CA that signed the server's certificate: set caCertificateArn "
+                "(an existing DMS certificate) or caBundleFile (a PEM file committed with the stack)"
+            )
+        if self.ca_certificate_arn and self.ca_bundle_file:
+            raise ValueError("set caCertificateArn or caBundleFile, not both")
+        return self
+
+    @property
+    def is_rds(self) -> bool:
+        return self.host.endswith(".rds.amazonaws.com")
+
+    @property
+    def tls_mode(self) -> str:
+        """sslMode, defaulting to verify-full for RDS/Aurora hosts and require elsewhere."""
+        return self.ssl_mode or ("verify-full" if self.is_rds else "require")
 
     @model_validator(mode="after")
     def _rds_only_for_postgres(self) -> Source:
@@ -283,20 +323,27 @@ class StackConfig(_Model):
     alerts: Alerts
     lambdas: Lambdas = Field(alias="lambda")
     sources: list[Source] = Field(min_length=1)
+    # Buckets holding data, KMS keys and Glue databases stay in the account when they leave
+    # the program (a source removed from config, a refactor). Default: on, except in dev.
+    retain_data: bool | None = None
+
+    @property
+    def retains_data(self) -> bool:
+        return self.retain_data if self.retain_data is not None else self.environment != "dev"
 
     @field_validator("sources")
     @classmethod
     def _unique_sources(cls, value: list[Source]) -> list[Source]:
         names = [s.name for s in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = [i for i, n in enumerate(names) if names.index(n) != i]
         if dupes:
-            raise ValueError(f"duplicate source names {dupes}: each source needs its own name")
+            raise ValueError(f"sources at positions {dupes} repeat an earlier source's name: each needs its own")
         return value
 
 
 def _secret_arn(value: str) -> str:
     if not SECRET_ARN.match(value):
-        raise ValueError(f"not a Secrets Manager secret ARN: {value!r}")
+        raise ValueError("not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
     return value
 
 
@@ -323,12 +370,17 @@ def _key(loc: tuple[Any, ...]) -> str:
 def _message(error: Mapping[str, Any]) -> str:
     msg = str(error["msg"])
     msg = msg.removeprefix("Value error, ")
+    if error["type"] == "union_tag_invalid":
+        return f"must be one of {error.get('ctx', {}).get('expected_tags', '')}"
+    value = error.get("input")
+    if isinstance(value, str) and value and value in msg:  # never repeat what was given
+        msg = msg.replace(value, "<the value given>")
     if error["type"] == "missing":
         return "required key is missing"
     if error["type"] == "extra_forbidden":
         return "unknown key (check the spelling)"
-    if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], (dict, list)):
-        return f"{msg} (got {error['input']!r})"
+    # The offending value is never repeated: a password pasted into the wrong key would
+    # otherwise end up in CI logs. The key names where to look.
     return msg
 
 
@@ -340,7 +392,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: str | Non
         problems.append(("stack name", f"{stack!r} must be 1-10 lower-case letters or digits"))
     if not isinstance(raw.get("region"), str) or not REGION.match(raw.get("region") or ""):
         if raw.get("region") is not None:
-            problems.append(("aws:region", f"not an AWS region (got {raw.get('region')!r})"))
+            problems.append(("aws:region", "not an AWS region (like eu-west-2)"))
     try:
         config = StackConfig.model_validate({**raw, "environment": stack})
     except ValidationError as exc:
@@ -354,7 +406,9 @@ def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: str | Non
 
 
 def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
-    problems = []
+    problems: list[tuple[str, str]] = []
+    if not REGION.match(config.region):
+        return problems  # already reported; comparing regions with it would repeat it
     secrets = [("cloudbridge:alerts.slackWebhookSecretArn", config.alerts.slack_webhook_secret_arn)]
     secrets += [
         (f"cloudbridge:sources[{i}].credentialsSecretArn", s.credentials_secret_arn)
@@ -364,7 +418,24 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
         region = SECRET_ARN.match(arn).group(1)
         if region != config.region:
             problems.append((key, f"secret is in {region}, the stack deploys to {config.region}"))
+    root = Path(__file__).resolve().parent.parent
     for i, source in enumerate(config.sources):
+        if source.ca_bundle_file:
+            path = (root / source.ca_bundle_file).resolve()
+            key = f"cloudbridge:sources[{i}].caBundleFile"
+            if root not in path.parents or not path.is_file():
+                problems.append((key, "no such file in the repository (give a path relative to its root)"))
+            elif "-----BEGIN CERTIFICATE-----" not in path.read_text(errors="replace"):
+                problems.append((key, "not a PEM certificate bundle"))
+        if source.ca_certificate_arn:
+            region = DMS_CERTIFICATE_ARN.match(source.ca_certificate_arn).group(1)
+            if region != config.region:
+                problems.append(
+                    (
+                        f"cloudbridge:sources[{i}].caCertificateArn",
+                        f"certificate is in {region}, the stack deploys to {config.region}",
+                    )
+                )
         if source.credentials_kms_key_arn:
             region = KMS_KEY_ARN.match(source.credentials_kms_key_arn).group(1)
             if region != config.region:
@@ -385,7 +456,7 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
     return problems
 
 
-TOP_LEVEL_KEYS = ("account", "network", "alerts", "lambda", "sources")
+TOP_LEVEL_KEYS = ("account", "network", "alerts", "lambda", "sources", "retainData")
 
 
 def load_stack_config() -> StackConfig:

@@ -40,6 +40,7 @@ class PipelineArgs:
     validator_layers: tuple[str, ...]
     tables: tuple[TableMetadata, ...]
     log_retention_days: int
+    retain_data: bool = False
 
 
 class ExtractionPipeline(pulumi.ComponentResource):
@@ -72,10 +73,11 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.landing = bucket("landing")  # no versioning: DMS target
-        self.raw_history = bucket("raw", versioning=True)
-        self.fail = bucket("fail", versioning=True, expire_after_days=FAIL_RETENTION_DAYS)
-        self.metadata = bucket("meta", versioning=True)
+        self.landing = bucket("landing")  # no versioning: DMS target; holds files only until validated
+        keep = args.retain_data
+        self.raw_history = bucket("raw", versioning=True, retain_on_delete=keep)
+        self.fail = bucket("fail", versioning=True, expire_after_days=FAIL_RETENTION_DAYS, retain_on_delete=keep)
+        self.metadata = bucket("meta", versioning=True, retain_on_delete=keep)
 
         self.replication = Replication(
             f"{name}-replication",
@@ -103,6 +105,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 engine=source.engine,
                 raw_history_bucket_name=self.raw_history.name,
                 tables=args.tables,
+                retain_database=args.retain_data,
             ),
             opts=child,
         )
@@ -158,6 +161,14 @@ class ExtractionPipeline(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        aws.sqs.QueuePolicy(
+            f"{name}-validator-dlq-policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=iam.document(
+                [iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [self.dead_letter_queue.arn])]
+            ),
+            opts=child,
+        )
         self.queue = aws.sqs.Queue(
             f"{name}-validator-queue",
             name=naming.name(source.name, "validator"),
@@ -186,7 +197,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                             "StringEquals": {"aws:SourceAccount": naming.account_id},
                         },
                     ),
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:SendMessage"], [self.queue.arn]),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [self.queue.arn]),
                 ]
             ),
             opts=child,

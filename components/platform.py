@@ -50,6 +50,7 @@ class PlatformArgs:
     manage_dms_service_roles: bool
     slack_webhook_secret_arn: str
     log_retention_days: int
+    retain_data: bool = False
 
 
 class Platform(pulumi.ComponentResource):
@@ -76,7 +77,8 @@ class Platform(pulumi.ComponentResource):
             deletion_window_in_days=30,
             policy=_key_policy(account, region),
             tags=naming.tags(),
-            opts=child,
+            # Deleting the key would make every object and message it encrypted unreadable.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_data),
         )
         aws.kms.Alias("key-alias", name=f"alias/{naming.name('data')}", target_key_id=self.key.key_id, opts=child)
 
@@ -146,11 +148,19 @@ def _key_policy(account: str, region: str) -> pulumi.Output[str]:
     return iam.document(
         [
             iam.statement("AccountAdministersKeyThroughIam", KEY_ADMIN_ACTIONS, ["*"], principal={"AWS": root}),
+            # DescribeKey carries no encryption context, so it cannot share the statement
+            # conditioned on the log group's context: it would never be allowed.
+            iam.statement(
+                "CloudWatchLogsDescribesKey",
+                ["kms:DescribeKey"],
+                ["*"],
+                principal={"Service": f"logs.{region}.amazonaws.com"},
+                condition={"StringEquals": {"aws:SourceAccount": account}},
+            ),
             iam.statement(
                 "CloudWatchLogsEncryptsLogGroups",
                 [
                     "kms:Decrypt",
-                    "kms:DescribeKey",
                     "kms:Encrypt",
                     "kms:GenerateDataKey",
                     "kms:ReEncryptFrom",

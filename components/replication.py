@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +14,8 @@ from components import dms_settings, iam
 from components.config import Serverless, Source
 from components.naming import Naming
 from components.network import VpcEndpoints
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class Replication(pulumi.ComponentResource):
                     protocol="tcp",
                     from_port=source.port,
                     to_port=source.port,
-                    cidr_blocks=["0.0.0.0/0"],
+                    cidr_blocks=[source.source_cidr] if source.source_cidr else None,
+                    security_groups=[source.source_security_group_id] if source.source_security_group_id else None,
                 ),
                 aws.ec2.SecurityGroupEgressArgs(
                     description="HTTPS to S3 through the gateway endpoint",
@@ -142,6 +146,15 @@ class Replication(pulumi.ComponentResource):
             description=f"DMS writes {source.name} parquet into the landing bucket",
         )
 
+        certificate_arn: pulumi.Input[str] | None = source.ca_certificate_arn
+        if source.ca_bundle_file:  # a CA bundle committed with the stack, imported into DMS
+            certificate_arn = aws.dms.Certificate(
+                f"{name}-ca",
+                certificate_id=naming.name(source.name, "ca"),
+                certificate_pem=(PROJECT_ROOT / source.ca_bundle_file).read_text(),
+                tags=tags,
+                opts=child,
+            ).certificate_arn
         self.source_endpoint = aws.dms.Endpoint(
             f"{name}-source",
             endpoint_id=naming.name(source.name, "source"),
@@ -150,7 +163,8 @@ class Replication(pulumi.ComponentResource):
             database_name=source.database,
             secrets_manager_arn=source.credentials_secret_arn,
             secrets_manager_access_role_arn=secrets_role.arn,
-            ssl_mode="require",
+            ssl_mode=source.tls_mode,
+            certificate_arn=certificate_arn if source.tls_mode != "none" else None,
             kms_key_arn=args.kms_key_arn,
             postgres_settings=aws.dms.EndpointPostgresSettingsArgs(
                 plugin_name=dms_settings.POSTGRES_PLUGIN,

@@ -22,6 +22,9 @@ class SecureBucketArgs:
     expire_after_days: int | None = None
     # With versioning: how long superseded versions are kept.
     noncurrent_expire_after_days: int = 30
+    # Leave the bucket (and what keeps it private and encrypted) in the account when it
+    # leaves the program: removing a source must never delete its data.
+    retain_on_delete: bool = False
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -31,7 +34,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:storage:SecureBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete)
 
         self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, tags=dict(args.tags), opts=child)
         bucket_id = self.bucket.id

@@ -40,7 +40,8 @@ def run_cli(source, monkeypatch):
             **settings,
         }
         monkeypatch.setattr(cli, "source_entry", lambda stack, name: entry)
-        return cli.main([command, "--source", "src", "--dsn", source.dsn, "--metadata-dir", str(root)])
+        monkeypatch.setenv("CLOUDBRIDGE_DSN", source.dsn)  # never on the command line
+        return cli.main([command, "--source", "src", "--metadata-dir", str(root)])
 
     return run
 
@@ -182,3 +183,29 @@ def test_unsupported_type_error_is_raised_for_unknown_types():
 
     with pytest.raises(UnsupportedTypeError, match=r"s\.t\.c: postgres type TSVECTOR"):
         map_type("postgres", SourceType("TSVECTOR"), "s.t.c")
+
+
+def test_credentials_never_come_from_the_command_line(source, monkeypatch, capsys):
+    """There is no --dsn: a password on argv is visible to every process on the machine."""
+    with pytest.raises(SystemExit):
+        cli.main(["extract", "--source", "src", "--dsn", source.dsn])
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_credentials_from_pgpassword_or_the_sources_secret(monkeypatch):
+    entry = {"engine": "postgres", "host": "db", "port": 5432, "database": "sales", "credentialsSecretArn": "arn:x"}
+    for name in ("CLOUDBRIDGE_DSN", "CLOUDBRIDGE_DB_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CLOUDBRIDGE_DB_USER", "reader")
+    monkeypatch.setenv("PGPASSWORD", "p@ss")
+    assert cli.connection_url(entry) == "postgresql+psycopg://reader:p%40ss@db:5432/sales"
+
+    class Secrets:
+        def get_secret_value(self, SecretId):  # noqa: N803 (boto3 name)
+            assert SecretId == "arn:x"
+            return {"SecretString": json.dumps({"username": "dms", "password": "s3cret"})}
+
+    assert (
+        cli.connection_url(entry, from_secret=True, secrets=Secrets())
+        == "postgresql+psycopg://dms:s3cret@db:5432/sales"
+    )

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from cloudbridge.plan import read_stack_config
 from functions.common import dms
 
@@ -48,11 +50,13 @@ def test_s3_target_writes_parquet_as_documented(plan, stack):
         )
 
 
-def test_source_endpoint_uses_secret_and_requires_ssl(plan, stack):
+def test_source_endpoint_uses_secret_and_verifies_the_server(plan, stack):
     for name, source in sources(stack).items():
         endpoint = one(plan, f"{name}-replication-source", "aws:dms/endpoint:Endpoint").inputs
         assert endpoint["engineName"] == source["engine"]
-        assert endpoint["sslMode"] == "require"
+        # RDS hosts: verify-full against the CA the stack names (require only encrypts).
+        assert source["host"].endswith(".rds.amazonaws.com") and endpoint["sslMode"] == "verify-full"
+        assert endpoint["certificateArn"] == source["caCertificateArn"]
         assert endpoint["secretsManagerArn"] == source["credentialsSecretArn"]
         role = one(plan, f"{name}-replication-secrets-role", "aws:iam/role:Role")
         assert endpoint["secretsManagerAccessRoleArn"] == role.inputs["arn"]
@@ -215,3 +219,79 @@ def test_validation_mode_reaches_the_validator(stack_config):
     plan = evaluate("dev", config)
     env = plan.named("sales-validator", "aws:lambda/function:Function").inputs["environment"]["variables"]
     assert env["VALIDATION_MODE"] == "full" and env["VALIDATION_MODE"] in MODES
+
+
+def _pem(tmp_path):
+    """A self-signed CA certificate, as a committed bundle would hold."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_committed_ca_bundle_becomes_a_dms_certificate(stack_config, tmp_path, monkeypatch):
+    from cloudbridge.plan import PROJECT_ROOT, evaluate
+
+    bundle = PROJECT_ROOT / "tests" / "program" / ".ca-bundle-test.pem"
+    bundle.write_text(_pem(tmp_path))
+    try:
+        config = stack_config("dev")
+        source = config["cloudbridge:sources"][1]
+        del source["caCertificateArn"]
+        source["caBundleFile"] = "tests/program/.ca-bundle-test.pem"
+        plan = evaluate("dev", config)
+    finally:
+        bundle.unlink()
+    [certificate] = plan.of_type("aws:dms/certificate:Certificate")
+    pem = certificate.given["certificatePem"]
+    pem = pem.get("value", pem) if isinstance(pem, dict) else pem  # the provider marks it secret
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")
+    endpoint = plan.named("billing-replication-source", "aws:dms/endpoint:Endpoint").given
+    assert endpoint["sslMode"] == "verify-full" and endpoint["certificateArn"] == certificate.inputs["certificateArn"]
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (lambda s: s.pop("caCertificateArn"), "cloudbridge:sources[0]", "needs the CA"),
+        (
+            lambda s: s.update(caCertificateArn=None, caBundleFile="certs/none.pem"),
+            "cloudbridge:sources[0].caBundleFile",
+            "no such file",
+        ),
+        (lambda s: s.update(caBundleFile="../../etc/passwd"), "cloudbridge:sources[0]", "not both"),
+        (lambda s: s.pop("sourceCidr"), "cloudbridge:sources[0]", "sourceCidr or sourceSecurityGroupId"),
+        (lambda s: s.update(sourceSecurityGroupId="sg-0a1b2c3d4e5f60718"), "cloudbridge:sources[0]", "exactly one"),
+        (lambda s: s.update(sourceCidr="0.0.0.0/0"), "cloudbridge:sources[0].sourceCidr", "pattern"),
+    ],
+)
+def test_network_and_tls_settings_are_validated(stack_config, change, key, words):
+    from tests.program.test_config import fails
+
+    config = stack_config("dev")
+    source = config["cloudbridge:sources"][0]
+    change(source)
+    for k in [k for k, v in source.items() if v is None]:
+        del source[k]
+    error = fails("dev", config)
+    assert any(k == key and words in m for k, m in error.problems), error.problems
+
+
+def test_dms_reaches_only_the_source_and_the_endpoints(plan, stack):
+    for name, source in sources(stack).items():
+        group = plan.named(f"{name}-replication-sg", "aws:ec2/securityGroup:SecurityGroup").given
+        to_source = [r for r in group["egress"] if r["fromPort"] == source["port"]]
+        assert [r.get("cidrBlocks") for r in to_source] == [[source["sourceCidr"]]]
+        assert all("0.0.0.0/0" not in r.get("cidrBlocks", []) for r in group["egress"])

@@ -66,13 +66,15 @@ def test_stacks_are_different_accounts():
 
 
 def test_every_resource_goes_through_the_stack_provider(plan, stack):
-    """An explicit provider that assumes the stack's deploy role in the stack's account."""
+    """One explicit provider, locked to the stack's account, using the workflow's ambient
+    credentials: it assumes no role, so a pull request's preview never holds deploy rights."""
     providers = plan.of_type("pulumi:providers:aws")
     assert [p.name for p in providers] == ["aws"]
     provider = providers[0]
     account = read_stack_config(stack)["cloudbridge:account"]
     assert json.loads(provider.inputs["allowedAccountIds"]) == [account["id"]]
-    assert json.loads(provider.inputs["assumeRoles"])[0]["roleArn"] == account["deployRoleArn"]
+    assert "assumeRoles" not in provider.given and "assumeRole" not in provider.given
+    assert not any("deploy" in str(v) for v in provider.given.values())
     aws_resources = [r for r in plan.resources if r.custom and r.type.startswith("aws:")]
     assert aws_resources
     for r in aws_resources:
@@ -138,3 +140,41 @@ def test_adding_a_source_adds_one_pipeline_and_changes_nothing_else(
     for r in after.resources:
         if r.urn in old:
             assert r.inputs == old[r.urn].inputs, f"{r.name} changed"
+
+
+DATA_HOLDERS = {
+    ("aws:s3/bucket:Bucket", "-raw"),
+    ("aws:s3/bucket:Bucket", "-fail"),
+    ("aws:s3/bucket:Bucket", "-meta"),
+    ("aws:kms/key:Key", "key"),
+    ("aws:glue/catalogDatabase:CatalogDatabase", "-database"),
+}
+
+
+def _holds_data(resource):
+    return any(resource.type == t and resource.name.endswith(suffix) for t, suffix in DATA_HOLDERS)
+
+
+def test_data_outlives_its_declaration_in_preprod_and_prod(plan, stack):
+    """Removing a source (or renaming it in a refactor) leaves its history, quarantine,
+    metadata, key and catalog in the account; dev may clean up after itself."""
+    holders = [r for r in plan.resources if _holds_data(r)]
+    assert len(holders) >= 5
+    expected = stack != "dev"
+    for resource in holders:
+        assert resource.retain_on_delete is expected, f"{stack}: {resource.type} {resource.name}"
+    # What keeps a retained bucket private and encrypted stays with it.
+    for guard in plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        if "-landing" not in guard.name:
+            assert guard.retain_on_delete is expected
+    # Nothing is protected: protect would make every preview that removes a source fail.
+    assert not any(r.protect for r in plan.resources)
+
+
+def test_retention_is_config_driven(stack_config):
+    from cloudbridge.plan import evaluate
+
+    config = stack_config("prod")
+    config["cloudbridge:retainData"] = False
+    plan = evaluate("prod", config)
+    assert not any(r.retain_on_delete for r in plan.resources)

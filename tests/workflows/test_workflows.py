@@ -101,17 +101,50 @@ def test_preview_on_pull_requests_posts_the_diff():
     assert job["permissions"]["pull-requests"] == "write"
 
 
-def test_drift_refreshes_then_expects_no_changes_and_alerts():
+def test_drift_compares_with_aws_without_writing_state_and_alerts():
+    """preview --refresh refreshes in memory and persists nothing: the read-only role suffices."""
     workflow = load("drift.yml")
     assert "schedule" in workflow["on"]
     job = workflow["jobs"]["drift"]
-    commands = [s["with"]["command"] for s in steps(job) if action(s) == "pulumi/actions"]
-    assert commands == ["refresh", "preview"]
-    preview = [s for s in steps(job) if action(s) == "pulumi/actions"][1]
-    assert preview["with"]["expect-no-changes"] is True
+    pulumi_steps = [s for s in steps(job) if action(s) == "pulumi/actions"]
+    assert [s["with"]["command"] for s in pulumi_steps] == ["preview"]
+    assert pulumi_steps[0]["with"]["refresh"] is True and pulumi_steps[0]["with"]["expect-no-changes"] is True
     alert = steps(job)[-1]
     assert alert["if"] == "failure()" and "aws sns publish" in alert["run"]
     assert job["concurrency"]["cancel-in-progress"] is False
+
+
+def _roles_and_secrets(job):
+    text = json.dumps(job)
+    return set(re.findall(r"vars\.(AWS_\w+ROLE\w*)", text)), set(re.findall(r"secrets\.(\w+)", text))
+
+
+@pytest.mark.parametrize(("workflow", "job"), [("preview.yml", "preview"), ("drift.yml", "drift")])
+def test_untrusted_and_scheduled_paths_never_reference_deploy_rights(workflow, job):
+    """Pull-request code and the drift check run with the preview roles only: no deploy role,
+    no GitHub environment (whose variables hold the deploy role), no passphrase."""
+    definition = load(workflow)["jobs"][job]
+    roles, secrets = _roles_and_secrets(definition)
+    assert roles == {"AWS_PREVIEW_ROLE_ARN_DEV", "AWS_PREVIEW_ROLE_ARN_PREPROD", "AWS_PREVIEW_ROLE_ARN_PROD"}
+    assert "environment" not in definition
+    assert secrets <= {"PULUMI_PREVIEW_TOKEN"}, secrets
+    assert "PASSPHRASE" not in (WORKFLOWS / workflow).read_text() and "deploy" not in json.dumps(definition).lower()
+
+
+def test_only_the_gated_deploy_jobs_hold_the_deploy_role():
+    for name, workflow in all_workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            roles, _ = _roles_and_secrets(job)
+            if "AWS_DEPLOY_ROLE_ARN" in roles:
+                assert name == "deploy.yml" and job.get("environment") in PROMOTION, f"{name}:{job_name}"
+    text = "".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
+    assert "PULUMI_CONFIG_PASSPHRASE" not in text  # state and stack secrets use the KMS secrets provider
+
+
+def test_stack_files_hold_no_secret_values():
+    for stack in stacks():
+        text = (PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()
+        assert "secure:" not in text, f"Pulumi.{stack}.yaml: secrets belong in Secrets Manager, referenced by ARN"
 
 
 def test_aws_access_only_through_oidc():
