@@ -277,7 +277,7 @@ class _FakeAws:
             state["endpointArn"] = f"arn:aws:dms:{self.region}:{self.account}:endpoint:{ident}"
             state["replicationInstanceArn"] = f"arn:aws:dms:{self.region}:{self.account}:rep:{ident}"
             state["replicationTaskArn"] = f"arn:aws:dms:{self.region}:{self.account}:task:{ident}"
-            state["certificateArn"] = f"arn:aws:dms:{self.region}:{self.account}:cert:{ident}"
+            state.setdefault("certificateArn", f"arn:aws:dms:{self.region}:{self.account}:cert:{ident}")
             arn = f"arn:aws:dms:{self.region}:{self.account}:replication-config:{ident}"
         state.setdefault("arn", arn)
         return f"{args.name}-id", state
