@@ -227,3 +227,103 @@ def test_alerts_topic_allows_exactly_alarms_and_events(plan):
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert [sorted(s["Principal"]["Service"]) for s in allows] == [["cloudwatch.amazonaws.com", "events.amazonaws.com"]]
     assert allows[0]["Action"] == ["sns:Publish"]
+
+
+# --- the account key's policy, evaluated ------------------------------------------------
+
+
+def _key_policy(plan):
+    return json.loads(plan.named("key", "aws:kms/key:Key").given["policy"])
+
+
+def test_the_key_policy_allows_each_principal_what_it_needs_and_no_more(plan):
+    from tests.support.iam_eval import decide
+
+    policy = _key_policy(plan)
+    account = plan.named("key", "aws:kms/key:Key").inputs["arn"].split(":")[4]
+    key = "arn:aws:kms:eu-west-2:%s:key/x" % account
+    logs = {"Service": "logs.eu-west-2.amazonaws.com"}
+    group = {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:eu-west-2:{account}:log-group:/aws/lambda/x"}
+    same_account = {"aws:SourceAccount": account}
+    # CloudWatch Logs: DescribeKey (no encryption context) and encryption of this account's groups.
+    assert decide(policy, logs, "kms:DescribeKey", key, same_account) == "allow"
+    assert decide(policy, logs, "kms:DescribeKey", key, {"aws:SourceAccount": "999999999999"}) == "implicit"
+    assert decide(policy, logs, "kms:GenerateDataKey", key, group) == "allow"
+    other = {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-2:999999999999:log-group:x"}
+    assert decide(policy, logs, "kms:GenerateDataKey", key, other) == "implicit"
+    # Services delivering encrypted messages, for this account only; nothing administrative.
+    for service in ("sns.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com", "cloudwatch.amazonaws.com"):
+        who = {"Service": service}
+        assert decide(policy, who, "kms:GenerateDataKey", key, same_account) == "allow", service
+        assert decide(policy, who, "kms:GenerateDataKey", key, {"aws:SourceAccount": "999999999999"}) == "implicit"
+        assert decide(policy, who, "kms:ScheduleKeyDeletion", key, same_account) == "implicit"
+    # The account administers the key through IAM; nobody else does.
+    root = {"AWS": f"arn:aws:iam::{account}:root"}
+    assert decide(policy, root, "kms:ScheduleKeyDeletion", key) == "allow"
+    assert decide(policy, {"AWS": "arn:aws:iam::999999999999:root"}, "kms:Decrypt", key) == "implicit"
+
+
+def test_the_evaluator_is_not_fooled_by_string_presence():
+    from tests.support.iam_eval import decide
+
+    never = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
+             "Action": ["kms:DescribeKey"], "Resource": "*",
+             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:*"}}}]}  # fmt: skip
+    assert decide(never, {"Service": "logs.amazonaws.com"}, "kms:DescribeKey", "k", {}) == "implicit"
+
+
+def test_every_queue_and_topic_refuses_plain_http_for_every_action(plan):
+    from tests.support.iam_eval import decide
+
+    queues = {r.inputs["url"]: r for r in plan.of_type("aws:sqs/queue:Queue")}
+    policies = {
+        r.given["queueUrl"]: json.loads(r.given["policy"]) for r in plan.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    }
+    assert set(policies) == set(queues), "every queue, dead-letter queues included, has a policy"
+    anyone = {"AWS": "arn:aws:iam::111111111111:root"}
+    for url, policy in policies.items():
+        arn = queues[url].inputs["arn"]
+        for action in ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"):
+            assert decide(policy, anyone, action, arn, {"aws:SecureTransport": "false"}) == "deny", (url, action)
+    for topic_policy in plan.of_type("aws:sns/topicPolicy:TopicPolicy"):
+        policy, arn = json.loads(topic_policy.given["policy"]), topic_policy.given["arn"]
+        for action in ("sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes"):
+            assert decide(policy, anyone, action, arn, {"aws:SecureTransport": "false"}) == "deny", action
+
+
+# --- parliament over every document ------------------------------------------------------
+
+# Findings that are right for these documents, each with the reason.
+PARLIAMENT_ACCEPTED = {
+    ("aws:kms/key:Key", "RESOURCE_STAR"): "in a key policy, Resource '*' means this key and nothing else",
+    ("aws:kms/key:Key", "MISMATCHED_TYPE"): "ArnLike on the logs encryption context is what AWS documents",
+    ("aws:s3/bucketPolicy:BucketPolicy", "UNKNOWN_CONDITION_FOR_ACTION"): "a Deny over s3:*: actions "
+    "without s3:TlsVersion just don't match it",
+    ("aws:s3/bucketPolicy:BucketPolicy", "MISMATCHED_TYPE"): "IAM reads the string 1.2 as a number for "
+    "NumericLessThan; parliament's parser fails on a JSON number there",
+}
+TRUST_POLICY = "aws:iam/role:Role"  # parliament lints permissions; trust policies have no Resource by design
+
+
+def test_parliament_finds_nothing_unexplained(plan):
+    from parliament import analyze_policy_string
+
+    problems = []
+    for resource, document in documents(plan):
+        if resource.type == TRUST_POLICY:
+            continue
+        analysis = analyze_policy_string(json.dumps(document), ignore_private_auditors=True)
+        for finding in analysis.findings:
+            if (resource.type, finding.issue) not in PARLIAMENT_ACCEPTED:
+                problems.append(f"{resource.name}: {finding.issue} {str(finding.detail)[:160]}")
+    assert problems == []
+
+
+def test_parliament_catches_a_misspelt_action():
+    from parliament import analyze_policy_string
+
+    bad = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::b/*"}],
+    }
+    assert {f.issue for f in analyze_policy_string(json.dumps(bad)).findings} & {"UNKNOWN_ACTION"}
