@@ -241,7 +241,7 @@ def test_the_key_policy_allows_each_principal_what_it_needs_and_no_more(plan):
 
     policy = _key_policy(plan)
     account = plan.named("key", "aws:kms/key:Key").inputs["arn"].split(":")[4]
-    key = "arn:aws:kms:eu-west-2:%s:key/x" % account
+    key = f"arn:aws:kms:eu-west-2:{account}:key/x"
     logs = {"Service": "logs.eu-west-2.amazonaws.com"}
     group = {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:eu-west-2:{account}:log-group:/aws/lambda/x"}
     same_account = {"aws:SourceAccount": account}
