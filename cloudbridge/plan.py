@@ -72,18 +72,26 @@ class Plan:
         return dict(sorted(out.items()))
 
 
-def stack_file(stack: str) -> Path:
-    return PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+BOOTSTRAP_ROOT = PROJECT_ROOT / "bootstrap"
 
 
-def stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+def stack_file(stack: str, program: Path | None = None) -> Path:
+    return (program or PROJECT_ROOT) / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_config(stack: str) -> dict[str, Any]:
+def stacks(program: Path | None = None) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (program or PROJECT_ROOT).glob("Pulumi.*.yaml"))
+
+
+def read_stack_config(stack: str, program: Path | None = None) -> dict[str, Any]:
     """The ``config:`` block of ``Pulumi.<stack>.yaml`` as plain values."""
-    with open(stack_file(stack)) as fh:
+    with open(stack_file(stack, program)) as fh:
         return dict((yaml.safe_load(fh) or {}).get("config") or {})
+
+
+def project_name(program: Path) -> str:
+    with open(program / "Pulumi.yaml") as fh:
+        return str(yaml.safe_load(fh)["name"])
 
 
 def engine_config(config: Mapping[str, Any]) -> dict[str, str]:
@@ -91,8 +99,11 @@ def engine_config(config: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | None = None) -> Plan:
-    """Run ``__main__.py`` for ``stack`` (its stack file, or ``config``) under mocks.
+def evaluate(
+    stack: str, config: Mapping[str, Any] | None = None, plan: Plan | None = None, program: Path | None = None
+) -> Plan:
+    """Run ``__main__.py`` of ``program`` (the CloudBridge program, or e.g. the bootstrap)
+    for ``stack`` (its stack file, or ``config``) under mocks.
 
     ``plan``, if given, is filled in place, so a caller still sees what was declared
     when the program raises."""
@@ -100,9 +111,12 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.config import set_all_config
 
-    config = read_stack_config(stack) if config is None else config
+    program = program or PROJECT_ROOT
+    project = project_name(program)
+    config = read_stack_config(stack, program) if config is None else config
     plan = Plan(stack) if plan is None else plan
-    account = str((config.get(f"{PROJECT}:account") or {}).get("id", "000000000000"))
+    account_config = config.get(f"{project}:account") or {}
+    account = str(account_config.get("id", "000000000000") if isinstance(account_config, dict) else account_config)
     region = str(config.get("aws:region", "eu-west-2"))
 
     class Recorder(mocks.MockMonitor):
@@ -147,19 +161,21 @@ def evaluate(stack: str, config: Mapping[str, Any] | None = None, plan: Plan | N
             return response
 
     fake = _FakeAws(account, region)
-    identities = _Identities(stack)
+    identities = _Identities(stack, project)
     settings.ROOT.set(None)
-    mocks.set_mocks(fake, project=PROJECT, stack=stack, preview=False, monitor=Recorder(fake))
+    mocks.set_mocks(fake, project=project, stack=stack, preview=False, monitor=Recorder(fake))
     set_all_config(engine_config(config))
 
-    def program() -> pulumi.Output:
-        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+    main = program / "__main__.py"
+
+    def run_program() -> pulumi.Output:
+        runpy.run_path(str(main), run_name="__main__")
         exports = dict(settings.get_root_resource().outputs)
         return pulumi.Output.from_input(exports).apply(plan.outputs.update)
 
     sys.path.insert(0, str(PROJECT_ROOT))
     try:
-        pulumi.runtime.test(program)()
+        pulumi.runtime.test(run_program)()
     finally:
         sys.path.remove(str(PROJECT_ROOT))
     return plan
@@ -173,8 +189,8 @@ class _Identities:
     the parent's old name swapped into its own name) — what keeps a renamed component's
     children from being replaced. The mock keeps one parent type and no inheritance."""
 
-    def __init__(self, stack: str):
-        self.prefix = f"urn:pulumi:{stack}::{PROJECT}::"
+    def __init__(self, stack: str, project: str = PROJECT):
+        self.prefix = f"urn:pulumi:{stack}::{project}::"
         self.chain: dict[str, tuple[str, str]] = {}  # mock URN → (qualified type, name)
         self.alias_chains: dict[str, list[tuple[str, str]]] = {}
 
@@ -252,6 +268,8 @@ class _FakeAws:
             state["bucket"] = name
         elif token == "aws:iam/role:Role":
             arn = f"arn:aws:iam::{self.account}:role/{name}"
+        elif token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            arn = f"arn:aws:iam::{self.account}:oidc-provider/{inputs['url'].removeprefix('https://')}"
         elif token == "aws:sqs/queue:Queue":
             state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
         elif token == "aws:kms/key:Key":

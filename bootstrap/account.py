@@ -1,0 +1,143 @@
+"""AccountBootstrap: what one account needs before CloudBridge's first ``pulumi up``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap import policies
+from bootstrap.config import BootstrapConfig
+from components.storage import SecureBucket, SecureBucketArgs
+
+GITHUB_ISSUER = f"https://{policies.GITHUB_OIDC_HOST}"
+
+
+@dataclass(frozen=True)
+class AccountBootstrapArgs:
+    config: BootstrapConfig
+
+
+class AccountBootstrap(pulumi.ComponentResource):
+    oidc_provider_arn: pulumi.Output[str]
+    state_key: aws.kms.Key
+    state_bucket: SecureBucket
+    deploy_role: aws.iam.Role
+    preview_role: aws.iam.Role
+
+    def __init__(self, name: str, args: AccountBootstrapArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("cloudbridge:bootstrap:AccountBootstrap", name, None, opts)
+        config = args.config
+        # Everything here guards the account's deployments: never deleted by a preview gone wrong.
+        keep = pulumi.ResourceOptions(parent=self, protect=True)
+        tags = {"cloudbridge:environment": config.environment, "cloudbridge:managed-by": "pulumi-bootstrap"}
+
+        if config.existing_oidc_provider_arn:
+            self.oidc_provider_arn = pulumi.Output.from_input(config.existing_oidc_provider_arn)
+        else:
+            provider = aws.iam.OpenIdConnectProvider(
+                "github",
+                url=GITHUB_ISSUER,
+                client_id_lists=["sts.amazonaws.com"],
+                tags=tags,
+                opts=keep,
+            )
+            self.oidc_provider_arn = provider.arn
+
+        root = f"arn:aws:iam::{config.account}:root"
+        self.state_key = aws.kms.Key(
+            "state-key",
+            description=f"CloudBridge {config.environment}: Pulumi state and secrets provider (awskms://)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersKeyThroughIam",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": root},
+                            "Action": list(KEY_ADMIN_ACTIONS),
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+            tags=tags,
+            opts=keep,
+        )
+        aws.kms.Alias("state-key-alias", name=config.state_key_alias, target_key_id=self.state_key.key_id, opts=keep)
+        self.state_bucket = SecureBucket(
+            "state",
+            SecureBucketArgs(
+                bucket_name=config.state_bucket,
+                kms_key_arn=self.state_key.arn,
+                tags=tags,
+                versioning=True,  # every checkpoint recoverable
+                noncurrent_expire_after_days=90,
+                retain_on_delete=True,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+
+        repo, env = config.repository, config.environment
+        scope = self.state_key.arn.apply(
+            lambda key: policies.Scope(config.account, config.region, env, config.state_bucket, key)
+        )
+        self.deploy_role = self._role(
+            "deploy",
+            f"cloudbridge-deploy-{env}",
+            [f"repo:{repo}:environment:{env}"],
+            scope.apply(policies.deploy_statements),
+            f"CloudBridge {env}: pulumi up, from the gated GitHub environment {env} only",
+            tags,
+        )
+        self.preview_role = self._role(
+            "preview",
+            f"cloudbridge-preview-{env}",
+            [f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/main"],
+            scope.apply(policies.preview_statements),
+            f"CloudBridge {env}: read-only previews of pull requests and the daily drift check",
+            tags,
+        )
+        self.register_outputs(
+            {
+                "deploy_role_arn": self.deploy_role.arn,
+                "preview_role_arn": self.preview_role.arn,
+                "state_bucket": self.state_bucket.name,
+                "secrets_provider": f"awskms://{config.state_key_alias}?region={config.region}",
+            }
+        )
+
+    def _role(self, name, role_name, subjects, statements, description, tags) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=role_name,
+            description=description,
+            assume_role_policy=self.oidc_provider_arn.apply(
+                lambda arn: json.dumps(policies.github_trust(arn, subjects))
+            ),
+            max_session_duration=3600,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            name="cloudbridge",
+            policy=statements.apply(lambda st: json.dumps({"Version": "2012-10-17", "Statement": st})),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        return role
+
+
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt",
+    "kms:GenerateDataKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource",
+    "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)  # fmt: skip
