@@ -34,7 +34,7 @@ bench: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(VENV)/bin/zizmor --offline --persona pedantic .github/workflows
+	$(VENV)/bin/zizmor --offline --persona auditor .github/workflows
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

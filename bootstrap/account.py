@@ -98,7 +98,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         self.preview_role = self._role(
             "preview",
             f"cloudbridge-preview-{env}",
-            [f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/main"],
+            [f"repo:{repo}:environment:preview"],
             scope.apply(policies.preview_statements),
             f"CloudBridge {env}: read-only previews of pull requests and the daily drift check",
             tags,

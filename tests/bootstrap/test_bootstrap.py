@@ -42,7 +42,7 @@ def test_every_account_of_the_program_has_a_bootstrap():
 
 
 @pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
-def test_only_the_environment_may_deploy_and_only_pull_requests_and_main_may_preview(bootstraps, stack):
+def test_only_the_environment_may_deploy_and_only_the_preview_environment_may_preview(bootstraps, stack):
     plan = bootstraps[stack]
     provider = plan.named("github", "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.given["url"] == "https://token.actions.githubusercontent.com"
@@ -57,13 +57,14 @@ def test_only_the_environment_may_deploy_and_only_pull_requests_and_main_may_pre
 
     own_env = f"repo:{REPO}:environment:{stack}"
     assert may(deploy_trust, own_env)
-    for sub in (f"repo:{REPO}:pull_request", f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:other",
+    for sub in (f"repo:{REPO}:environment:preview", f"repo:{REPO}:pull_request", f"repo:{REPO}:environment:other",
                 f"repo:other-org/cloudbridge:environment:{stack}", f"repo:{REPO}:ref:refs/heads/feature"):  # fmt: skip
         assert not may(deploy_trust, sub), sub
     assert not may(deploy_trust, own_env, aud="sigstore")
     assert not may(deploy_trust, own_env, who={"Federated": "arn:aws:iam::999999999999:oidc-provider/x"})
-    assert may(preview_trust, f"repo:{REPO}:pull_request") and may(preview_trust, f"repo:{REPO}:ref:refs/heads/main")
-    assert not may(preview_trust, own_env) and not may(preview_trust, "repo:other-org/cloudbridge:pull_request")
+    # Previews of pull requests and the drift check run in the `preview` environment.
+    assert may(preview_trust, f"repo:{REPO}:environment:preview")
+    assert not may(preview_trust, own_env) and not may(preview_trust, "repo:other-org/cloudbridge:environment:preview")
 
 
 @pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
