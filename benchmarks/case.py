@@ -110,6 +110,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     print(json.dumps({
         "case": case, "wall": wall, "peakRssMb": peak_rss_mb(), "childPeakRssMb": children_peak_rss_mb(),
+        "childGrowthMb": max(0, isolation.peak_child_growth_kib) / 1024,
         "importRssMb": baseline_rss, "bytesRead": sum(s.bytes_read for s in sources),
         "requests": sum(s.requests for s in sources), "size": sum(s.size for s in sources), **result,
     }))  # fmt: skip

@@ -145,6 +145,7 @@ def measure(case: str, endpoint: str, keys: list[str], metadata: Path, repeat: i
     best["wall"] = statistics.median(r["wall"] for r in runs)
     best["peakRssMb"] = max(r["peakRssMb"] for r in runs)
     best["childPeakRssMb"] = max(r["childPeakRssMb"] for r in runs)
+    best["childGrowthMb"] = max(r["childGrowthMb"] for r in runs)
     best["runs"] = len(runs)
     return best
 

@@ -4,7 +4,13 @@ import sys
 
 
 def main() -> int:
-    commands = {"plan": "cloudbridge.plan", "metadata": "cloudbridge.metadata", "sandbox": "cloudbridge.sandbox.run"}
+    commands = {
+        "plan": "cloudbridge.plan",
+        "metadata": "cloudbridge.metadata",
+        "validate": "cloudbridge.validate",
+        "replay": "cloudbridge.replay",
+        "sandbox": "cloudbridge.sandbox.run",
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(f"usage: python -m cloudbridge {{{','.join(commands)}}} [options]", file=sys.stderr)
         return 2

@@ -259,14 +259,13 @@ def diff(old: dict[str, TableMetadata], new: dict[str, TableMetadata]) -> list[s
 
 
 def source_entry(stack: str, name: str) -> dict[str, Any]:
-    from cloudbridge.plan import read_stack_config
+    from cloudbridge.stackfile import StackFileError
+    from cloudbridge.stackfile import source_entry as entry_of
 
-    sources = read_stack_config(stack).get("cloudbridge:sources") or []
-    for entry in sources:
-        if entry.get("name") == name:
-            return entry
-    known = ", ".join(s.get("name", "?") for s in sources)
-    raise SystemExit(f"Pulumi.{stack}.yaml: no source named {name!r} in cloudbridge:sources (have: {known})")
+    try:
+        return entry_of(stack, name)
+    except StackFileError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: Any = None) -> str:

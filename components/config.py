@@ -74,6 +74,16 @@ class Account(_Model):
 
     @model_validator(mode="before")
     @classmethod
+    def _quoted_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("id"), int):
+            raise ValueError(
+                'id must be quoted, like id: "011111111111": YAML reads an unquoted number (and drops its '
+                "leading zeros, or reads it as octal)"
+            )
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _no_deploy_role(cls, data: Any) -> Any:
         if isinstance(data, dict) and "deployRoleArn" in data:
             raise ValueError(
@@ -390,9 +400,8 @@ def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: str | Non
     problems: list[tuple[str, str]] = []
     if not ENVIRONMENT_NAME.match(stack):
         problems.append(("stack name", f"{stack!r} must be 1-10 lower-case letters or digits"))
-    if not isinstance(raw.get("region"), str) or not REGION.match(raw.get("region") or ""):
-        if raw.get("region") is not None:
-            problems.append(("aws:region", "not an AWS region (like eu-west-2)"))
+    if raw.get("region") is not None and not _known_region(raw.get("region")):
+        problems.append(("aws:region", "not an AWS region (like eu-west-2)"))
     try:
         config = StackConfig.model_validate({**raw, "environment": stack})
     except ValidationError as exc:
@@ -405,9 +414,22 @@ def parse_stack_config(stack: str, raw: Mapping[str, Any], stack_file: str | Non
     return config
 
 
+def _known_region(region: Any) -> bool:
+    """A region AWS has (botocore's endpoint data), not just one shaped like a region."""
+    if not isinstance(region, str) or not REGION.match(region):
+        return False
+    import botocore.session
+
+    session = botocore.session.get_session()
+    known = {
+        r for partition in session.get_available_partitions() for r in session.get_available_regions("ec2", partition)
+    }
+    return region in known
+
+
 def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    if not REGION.match(config.region):
+    if not _known_region(config.region):
         return problems  # already reported; comparing regions with it would repeat it
     secrets = [("cloudbridge:alerts.slackWebhookSecretArn", config.alerts.slack_webhook_secret_arn)]
     secrets += [

@@ -358,18 +358,35 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cloudbridge sandbox", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=45.0, help="seconds of OLTP traffic (default 45)")
-    parser.add_argument("--scale", type=float, default=1.0, help="size of the seed data (default 1.0)")
-    parser.add_argument("--rate", type=float, default=25.0, help="transactions per second (default 25)")
-    parser.add_argument("--batch-interval", type=float, default=2.0, help="CdcMaxBatchInterval of the DMS stand-in, s")
+    parser.add_argument("--duration", type=positive, default=45.0, help="seconds of OLTP traffic (default 45)")
+    parser.add_argument("--scale", type=positive, default=1.0, help="size of the seed data (default 1.0)")
+    parser.add_argument("--rate", type=positive, default=25.0, help="transactions per second (default 25)")
+    parser.add_argument(
+        "--batch-interval", type=positive, default=2.0, help="CdcMaxBatchInterval of the DMS stand-in, s"
+    )
     parser.add_argument(
         "--timestamp-unit", choices=("ms", "us"), default="ms", help="the source's timestampUnit (default ms)"
     )
     parser.add_argument("--report", type=Path, help="also write the report as JSON here")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.report is not None:  # checked before a minute of work, not after
+        folder = args.report.resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK) or args.report.is_dir():
+            print(f"error: --report {args.report}: cannot write a file there", file=sys.stderr)
+            return 2
 
     def terminate(signum, frame):  # SIGTERM cleans up like Ctrl-C
         raise KeyboardInterrupt

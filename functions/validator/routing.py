@@ -21,6 +21,9 @@ from functions.common.keys import FileKey
 
 SOURCE_ETAG = "cloudbridge-source-etag"
 LANDING_KEY = "cloudbridge-landing-key"
+# When the landing object was written: with its key and ETag, what its raw-history key is
+# derived from, so a replay from the fail bucket lands exactly where a first pass would.
+LANDING_MODIFIED = "cloudbridge-landing-modified"
 REASONS = "cloudbridge-reasons"
 MULTIPART_THRESHOLD = 64 * 1024 * 1024  # copy_object handles up to 5 GB; parts go in parallel
 _METADATA_BUDGET = 1800  # S3 user metadata is limited to 2 KB in all
@@ -90,7 +93,7 @@ def reasons_metadata(findings: list[dict[str, str]]) -> str:
     return json.dumps(kept, ensure_ascii=True)
 
 
-def _tag_value(text: str) -> str:
+def tag_value(text: str) -> str:
     """S3 tag values: up to 256 of letters, digits, spaces and + - = . _ : / @."""
     return re.sub(r"[^A-Za-z0-9 +\-=._:/@]", "_", text)[:256]
 
@@ -104,19 +107,27 @@ def copy_to(
     outcome: str,
     findings: list[dict[str, str]],
     transfer_config: Any = None,
+    landing: LandingObject | None = None,
 ) -> bool:
     """Server-side copy of ``obj`` to ``bucket/key`` unless that copy already exists.
 
+    ``landing`` is the object as it arrived in landing when ``obj`` is a later copy of it
+    (a replay from the fail bucket): the copy records the landing object's identity.
     Returns False when an earlier attempt had already copied this very object.
     """
+    landing = landing or obj
     existing = head(s3, bucket, key)
-    if existing and existing.get("Metadata", {}).get(SOURCE_ETAG) == obj.etag:
+    if existing and existing.get("Metadata", {}).get(SOURCE_ETAG) == landing.etag:
         return False
-    metadata = {SOURCE_ETAG: obj.etag, LANDING_KEY: quote(obj.key, safe="/")}
+    metadata = {
+        SOURCE_ETAG: landing.etag,
+        LANDING_KEY: quote(landing.key, safe="/"),
+        LANDING_MODIFIED: landing.last_modified.astimezone(UTC).isoformat(),
+    }
     tags = {"cloudbridge-outcome": outcome}
     if findings:
         metadata[REASONS] = reasons_metadata(findings)
-        tags["cloudbridge-reasons"] = _tag_value(" ".join(sorted({f["code"] for f in findings})))
+        tags["cloudbridge-reasons"] = tag_value(" ".join(sorted({f["code"] for f in findings})))
     s3.copy(
         {"Bucket": obj.bucket, "Key": obj.key},
         bucket,

@@ -20,8 +20,22 @@ def pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
+            _limit_malloc_arenas()
             _pool = ThreadPoolExecutor(max_workers=MAX_CONNECTIONS, thread_name_prefix="s3-range")
         return _pool
+
+
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread that allocates its own arena and rarely returns their memory:
+    eight threads reading windows of bytes would hold eight windows' worth. Two suffice."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
 
 
 class _Done:
@@ -30,6 +44,23 @@ class _Done:
 
     def result(self) -> list[bytes]:
         return self.value
+
+
+class _Pending:
+    """GETs in flight. No callbacks: nothing keeps a window's bytes alive once its reader
+    has taken them (a callback closure would, in a cycle only the garbage collector breaks)."""
+
+    def __init__(self, futures: list[Future]):
+        self._futures: list[Future] | None = futures
+
+    def result(self) -> list[bytes]:
+        futures, self._futures = self._futures or [], None
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 class ObjectSource:
@@ -51,27 +82,12 @@ class ObjectSource:
             self.bytes_read += len(data)
         return data
 
-    def fetch_async(self, ranges: list[tuple[int, int]]) -> Future | _Done:
+    def fetch_async(self, ranges: list[tuple[int, int]]) -> _Pending | _Done:
         """Start fetching ``ranges`` (one GET each, in parallel); ``.result()`` gives their bytes."""
         ranges = [(max(0, s), min(self.size, e)) for s, e in ranges if e > s]
         if not ranges:
             return _Done([])
-        futures = [pool().submit(self._get, s, e) for s, e in ranges]
-        done: Future = Future()
-        lock = threading.Lock()
-
-        def collect(_: Future) -> None:
-            with lock:
-                if done.done() or not all(f.done() for f in futures):
-                    return
-                try:
-                    done.set_result([f.result() for f in futures])
-                except Exception as exc:  # the first failed GET
-                    done.set_exception(exc)
-
-        for f in futures:
-            f.add_done_callback(collect)
-        return done
+        return _Pending([pool().submit(self._get, s, e) for s, e in ranges])
 
     def fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         return self.fetch_async(ranges).result()

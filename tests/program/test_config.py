@@ -134,7 +134,7 @@ CASES = [
         "cloudbridge:sources[0].credentialsSecretArn",
         "us-east-1",
     ),
-    ("bad account id", edit(("cloudbridge:account", "id"), 111111111111), "cloudbridge:account.id", "string"),
+    ("bad account id", edit(("cloudbridge:account", "id"), "1111"), "cloudbridge:account.id", "pattern"),
 ]
 
 
@@ -214,3 +214,18 @@ def test_no_error_repeats_a_config_value(stack_config, path, capsys):
         assert any(key.startswith(str(path[0]).split(":")[0]) or key == "aws:region" for key, _ in exc.problems)
     out = capsys.readouterr()
     assert SENTINEL not in out.out + out.err
+
+
+def test_an_unquoted_account_id_says_to_quote_it(stack_config):
+    config = stack_config("dev")
+    config["cloudbridge:account"]["id"] = 11111111111  # YAML: id: 011111111111 unquoted
+    error = fails("dev", config)
+    assert any(k == "cloudbridge:account" and "must be quoted" in m for k, m in error.problems), error.problems
+
+
+@pytest.mark.parametrize("region", ["eu-west-9", "eu-wset-2", "EU-WEST-2"])
+def test_a_region_typo_is_named_as_such(stack_config, region):
+    config = stack_config("dev")
+    config["aws:region"] = region
+    error = fails("dev", config)
+    assert ("aws:region", "not an AWS region (like eu-west-2)") in error.problems

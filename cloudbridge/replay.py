@@ -1,0 +1,189 @@
+"""``python -m cloudbridge replay --source NAME [--stack S] [--table schema.table]
+[--since YYYY-MM-DD] [--dry-run]``: re-validate the quarantine after a fix.
+
+Every current object of the source's fail bucket (a newer metadata may now accept it) is
+validated again **where it lies** — never dropped back into landing, where its name could
+clash with a file DMS writes — against the metadata published now:
+
+* passing: copied to exactly the raw-history key it would have had had it passed on
+  arrival (derived from the landing key, ETag and time recorded when it was quarantined),
+  then its fail object is deleted (the versioned fail bucket keeps the old version);
+* still failing: its reasons are updated as object tags (no new version, the expiry
+  clock is not reset).
+
+Safe to run twice or concurrently: a file already replayed is no longer a current object,
+copies are keyed deterministically and skipped when present, deletes are pinned to the
+ETag that was validated. AWS credentials come from the environment (a role of the
+account); bucket names from the stack file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
+
+from functions.common.keys import UnrecognizedKeyError, parse_key
+from functions.common.metadata import MetadataError
+from functions.common.runtime import ALERT_MARKERS
+from functions.validator import checks, routing
+from functions.validator.handler import MetadataStore
+from functions.validator.s3file import ObjectSource
+
+
+@dataclass
+class Summary:
+    seen: int = 0
+    replayed: int = 0  # passed now: moved to raw-history
+    still_failing: int = 0
+    skipped: int = 0  # filtered out, or changed/removed while running
+    reasons: Counter = field(default_factory=Counter)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (fail key, raw-history key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seen": self.seen,
+            "replayed": self.replayed,
+            "stillFailing": self.still_failing,
+            "skipped": self.skipped,
+            "reasons": dict(self.reasons),
+        }
+
+
+def _current_objects(s3: Any, bucket: str, prefix: str = ""):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].startswith(ALERT_MARKERS):
+                yield obj
+
+
+def replay(
+    s3: Any,
+    *,
+    fail_bucket: str,
+    raw_bucket: str,
+    metadata_bucket: str,
+    table: str | None = None,
+    since: datetime | None = None,
+    dry_run: bool = False,
+    mode: str = "statistics",
+    say: Callable[[str], None] = print,
+) -> Summary:
+    summary = Summary()
+    store = MetadataStore(s3, metadata_bucket, ttl=0)  # always the metadata published now
+    prefix = table.replace(".", "/", 1) + "/" if table else ""
+    for listed in _current_objects(s3, fail_bucket, prefix):
+        summary.seen += 1
+        key = listed["Key"]
+        if since and listed["LastModified"] < since:
+            summary.skipped += 1
+            continue
+        head = routing.head(s3, fail_bucket, key)
+        if head is None:  # replayed concurrently
+            summary.skipped += 1
+            continue
+        meta = head.get("Metadata", {})
+        landing_key = unquote(meta.get(routing.LANDING_KEY, "")) or key
+        arrived = meta.get(routing.LANDING_MODIFIED)
+        landing = routing.LandingObject(
+            bucket="landing",
+            key=landing_key,
+            size=head["ContentLength"],
+            etag=meta.get(routing.SOURCE_ETAG, head["ETag"]),
+            last_modified=datetime.fromisoformat(arrived) if arrived else head["LastModified"],
+        )
+        quarantined = routing.LandingObject(fail_bucket, key, head["ContentLength"], head["ETag"], head["LastModified"])
+        try:
+            file_key = parse_key(landing_key)
+        except UnrecognizedKeyError as exc:
+            findings = [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))]
+        else:
+            try:
+                metadata = store.get(file_key.schema, file_key.table)
+            except MetadataError as exc:
+                findings = [checks.Finding(checks.METADATA_INVALID, str(exc))]
+            else:
+                source = ObjectSource(s3, fail_bucket, key, head["ContentLength"], etag=head["ETag"])
+                findings = checks.validate(source, file_key, metadata, mode).findings
+        if findings:
+            summary.still_failing += 1
+            summary.reasons.update(f.code for f in findings)
+            say(f"still failing  {key}: {', '.join(sorted({f.code for f in findings}))}")
+            if not dry_run:
+                _retag(s3, fail_bucket, key, findings, head["VersionId"] if "VersionId" in head else None)
+            continue
+        destination = routing.raw_history_key(file_key, landing)
+        summary.replayed += 1
+        summary.moved.append((key, destination))
+        say(f"{'would replay' if dry_run else 'replayed'}       {key} -> s3://{raw_bucket}/{destination}")
+        if dry_run:
+            continue
+        routing.copy_to(s3, quarantined, raw_bucket, destination, outcome="passed", findings=[], landing=landing)
+        try:
+            s3.delete_object(Bucket=fail_bucket, Key=key, IfMatch=head["ETag"])
+        except ClientError as exc:
+            if not (routing.not_found(exc) or routing.precondition_failed(exc)):
+                raise
+    return summary
+
+
+def _retag(s3: Any, bucket: str, key: str, findings: list, version: str | None) -> None:
+    codes = " ".join(sorted({f.code for f in findings}))
+    tags = [
+        {"Key": "cloudbridge-outcome", "Value": "failed"},
+        {"Key": "cloudbridge-reasons", "Value": routing.tag_value(codes)},
+        {"Key": "cloudbridge-replayed", "Value": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+    ]
+    kwargs = {"VersionId": version} if version else {}
+    s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags}, **kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloudbridge replay", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
+    parser.add_argument("--stack", default="dev", help="stack whose buckets to use (default: dev)")
+    parser.add_argument("--table", help="only this schema.table")
+    parser.add_argument("--since", help="only files quarantined on or after this date (YYYY-MM-DD)")
+    parser.add_argument("--dry-run", action="store_true", help="validate and report; move and tag nothing")
+    parser.add_argument("--mode", choices=checks.MODES, default="statistics")
+    args = parser.parse_args(argv)
+
+    from cloudbridge.stackfile import StackFileError, source_buckets
+
+    try:
+        since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC) if args.since else None
+    except ValueError:
+        print(f"error: --since {args.since}: not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    if args.table and "." not in args.table:
+        print("error: --table must be schema.table", file=sys.stderr)
+        return 2
+    try:
+        buckets = source_buckets(args.stack, args.source)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import boto3
+
+    summary = replay(
+        boto3.client("s3"),
+        fail_bucket=buckets["fail"],
+        raw_bucket=buckets["raw"],
+        metadata_bucket=buckets["meta"],
+        table=args.table,
+        since=since,
+        dry_run=args.dry_run,
+        mode=args.mode,
+    )
+    print(
+        f"{summary.seen} quarantined file(s) seen: {summary.replayed} {'would be ' if args.dry_run else ''}replayed, "
+        f"{summary.still_failing} still failing, {summary.skipped} skipped"
+    )
+    return 0

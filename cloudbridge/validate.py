@@ -1,0 +1,136 @@
+"""``python -m cloudbridge validate FILE|s3://bucket/key --table schema.table``: the
+validator's exact checks on one file, by hand ("why did this fail?").
+
+The table's metadata comes from ``--metadata PATH`` (a metadata JSON file) or from the
+committed metadata of ``--source`` in ``--stack``'s stack file. A local file is read the
+way the Lambda reads S3 (ranged reads, footer first, decoding in an isolated child).
+Exit status: 0 passed, 1 failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from functions.common.keys import FileKey, UnrecognizedKeyError, parse_key
+from functions.common.metadata import MetadataError, TableMetadata
+
+
+class LocalSource:
+    """A local file with the ObjectSource interface the validator reads through."""
+
+    def __init__(self, path: Path):
+        self.path, self.size = path, path.stat().st_size
+        self.bytes_read = self.requests = 0
+
+    def fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        out = []
+        with open(self.path, "rb") as fh:
+            for start, end in ranges:
+                fh.seek(start)
+                out.append(fh.read(max(0, min(end, self.size) - start)))
+                self.requests += 1
+                self.bytes_read += len(out[-1])
+        return out
+
+    fetch_many = fetch
+
+    def fetch_async(self, ranges):
+        from functions.validator.s3file import _Done
+
+        return _Done(self.fetch(ranges))
+
+
+def _file_key(name: str, table: str) -> FileKey:
+    """Schema, table and kind: from the key when it is a DMS path, else from --table."""
+    try:
+        parsed = parse_key(name)
+        if table and parsed.table_id != table:
+            raise SystemExit(f"error: {name} is a file of {parsed.table_id}, not --table {table}")
+        return parsed
+    except UnrecognizedKeyError:
+        if not table or "." not in table:
+            raise SystemExit("error: --table schema.table is required for a file outside a DMS key layout") from None
+        schema, table_name = table.split(".", 1)
+        filename = Path(name).name
+        kind = "load" if filename.startswith("LOAD") else "cdc"
+        return FileKey(key=name, schema=schema, table=table_name, kind=kind, partition=None, filename=filename)
+
+
+def _metadata(args: argparse.Namespace, key: FileKey) -> TableMetadata:
+    from cloudbridge.metadata import METADATA_ROOT, committed
+
+    if args.metadata:
+        if not args.metadata.is_file():
+            raise SystemExit(f"error: --metadata {args.metadata}: no such file")
+        try:
+            return TableMetadata.from_json(args.metadata.read_text(), str(args.metadata))
+        except MetadataError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    if not args.source:
+        raise SystemExit("error: give --metadata PATH, or --source NAME (with --stack) to use its committed metadata")
+    tables = committed(METADATA_ROOT, args.source)
+    if key.table_id not in tables:
+        raise SystemExit(f"error: no committed metadata for {key.table_id} of source {args.source!r}")
+    return tables[key.table_id]
+
+
+def _source(target: str) -> tuple[Any, str]:
+    if target.startswith("s3://"):
+        import boto3
+
+        from functions.validator.s3file import ObjectSource
+
+        bucket, _, key = target[5:].partition("/")
+        s3 = boto3.client("s3")
+        head = s3.head_object(Bucket=bucket, Key=key)
+        return ObjectSource(s3, bucket, key, head["ContentLength"], etag=head["ETag"]), key
+    path = Path(target)
+    if not path.is_file():
+        raise SystemExit(f"error: {target}: no such file")
+    return LocalSource(path), target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloudbridge validate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", help="a local parquet file or s3://bucket/key")
+    parser.add_argument("--table", default="", help="schema.table (needed when the path is not a DMS key)")
+    parser.add_argument("--metadata", type=Path, help="the table's metadata JSON file")
+    parser.add_argument("--source", help="use the committed metadata of this source")
+    parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
+    parser.add_argument("--mode", choices=("statistics", "full"), default="statistics")
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    args = parser.parse_args(argv)
+
+    from functions.validator import checks
+
+    try:
+        source, name = _source(args.file)
+        key = _file_key(name if args.file.startswith("s3://") else Path(name).as_posix(), args.table)
+        metadata = _metadata(args, key)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    verdict = checks.validate(source, key, metadata, args.mode)
+    report = {
+        "file": args.file,
+        "table": key.table_id,
+        "kind": key.kind,
+        "mode": args.mode,
+        "outcome": "passed" if verdict.passed else "failed",
+        "rows": verdict.rows,
+        "rowGroups": verdict.row_groups,
+        "reasons": [f.to_dict() for f in verdict.findings],
+        "bytesRead": source.bytes_read,
+        "chunksScanned": verdict.chunks_scanned,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{report['outcome'].upper()}: {args.file} ({key.table_id}, {key.kind}, {verdict.rows:,} rows)")
+        for finding in verdict.findings:
+            print(f"  {finding.code}: {finding.message}")
+    return 0 if verdict.passed else 1
