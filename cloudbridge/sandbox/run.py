@@ -36,6 +36,7 @@ from cloudbridge.sandbox.runners import SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
+from functions.common.runtime import ALERT_MARKERS
 from functions.validator.handler import s3_objects
 
 SOURCE = "sales"
@@ -107,8 +108,16 @@ def queue_depth(sqs: Any, url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
+def data_objects(s3: Any, bucket: str):
+    """A bucket's files (not the validator's alert markers)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].startswith(ALERT_MARKERS):
+                yield obj
+
+
 def count_objects(s3: Any, bucket: str) -> int:
-    return sum(page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket))
+    return sum(1 for _ in data_objects(s3, bucket))
 
 
 def run(
@@ -253,11 +262,10 @@ def build_report(**k: Any) -> dict[str, Any]:
     res, s3, dms, sink = k["res"], k["s3"], k["dms"], k["sink"]
     reasons: Counter = Counter()
     failed_tables: Counter = Counter()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=res.fail):
-        for obj in page.get("Contents", []):
-            tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=res.fail, Key=obj["Key"])["TagSet"]}
-            reasons.update(tags.get("cloudbridge-reasons", "?").split())
-            failed_tables[".".join(obj["Key"].split("/")[:2])] += 1
+    for obj in data_objects(s3, res.fail):
+        tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=res.fail, Key=obj["Key"])["TagSet"]}
+        reasons.update(tags.get("cloudbridge-reasons", "?").split())
+        failed_tables[".".join(obj["Key"].split("/")[:2])] += 1
     landed = {f.key: f for f in dms.files}
     # Per CDC file, from its earliest commit (the change that waited longest) to the moment
     # the validator had moved the file: the end-to-end lag the analytics side sees.
