@@ -120,44 +120,35 @@ def evaluate(
     region = str(config.get("aws:region", "eu-west-2"))
 
     class Recorder(mocks.MockMonitor):
+        def _record(self, request, urn: str, read: bool) -> None:
+            plan.resources.append(
+                Declared(
+                    urn=urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=read or bool(request.custom),
+                    provider=request.provider,
+                    inputs=_plain(self.resources[urn].state) if read or request.custom else {},
+                    dependencies=tuple(request.dependencies),
+                    given={"id": request.id} if read else _plain(fake.given.pop((request.type, request.name), {})),
+                    protect=False if read else bool(request.protect),
+                    retain_on_delete=False if read else bool(request.retainOnDelete),
+                    identity="" if read else identities.add(urn, request),
+                    aliases=() if read else identities.aliases(urn, request),
+                    read=read,
+                )
+            )
+
         def RegisterResource(self, request):  # noqa: N802 (gRPC name)
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
-                plan.resources.append(
-                    Declared(
-                        urn=response.urn,
-                        type=request.type,
-                        name=request.name,
-                        parent=request.parent,
-                        custom=bool(request.custom),
-                        provider=request.provider,
-                        inputs=_plain(self.resources[response.urn].state) if request.custom else {},
-                        dependencies=tuple(request.dependencies),
-                        given=_plain(fake.given.pop((request.type, request.name), {})),
-                        protect=bool(request.protect),
-                        retain_on_delete=bool(request.retainOnDelete),
-                        identity=identities.add(response.urn, request),
-                        aliases=identities.aliases(response.urn, request),
-                    )
-                )
+                self._record(request, response.urn, read=False)
             return response
 
         def ReadResource(self, request):  # noqa: N802 (gRPC name)
             response = super().ReadResource(request)
-            plan.resources.append(
-                Declared(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=True,
-                    provider=request.provider,
-                    inputs=_plain(self.resources[response.urn].state),
-                    dependencies=tuple(request.dependencies),
-                    given={"id": request.id},
-                    read=True,
-                )
-            )
+            self._record(request, response.urn, read=True)
             return response
 
     fake = _FakeAws(account, region)

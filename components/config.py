@@ -449,23 +449,14 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
                 problems.append((key, "no such file in the repository (give a path relative to its root)"))
             elif "-----BEGIN CERTIFICATE-----" not in path.read_text(errors="replace"):
                 problems.append((key, "not a PEM certificate bundle"))
-        if source.ca_certificate_arn:
-            region = DMS_CERTIFICATE_ARN.match(source.ca_certificate_arn).group(1)
+        for key, pattern, value, noun in (
+            ("caCertificateArn", DMS_CERTIFICATE_ARN, source.ca_certificate_arn, "certificate"),
+            ("credentialsKmsKeyArn", KMS_KEY_ARN, source.credentials_kms_key_arn, "key"),
+        ):
+            region = pattern.match(value).group(1) if value else config.region
             if region != config.region:
                 problems.append(
-                    (
-                        f"cloudbridge:sources[{i}].caCertificateArn",
-                        f"certificate is in {region}, the stack deploys to {config.region}",
-                    )
-                )
-        if source.credentials_kms_key_arn:
-            region = KMS_KEY_ARN.match(source.credentials_kms_key_arn).group(1)
-            if region != config.region:
-                problems.append(
-                    (
-                        f"cloudbridge:sources[{i}].credentialsKmsKeyArn",
-                        f"key is in {region}, the stack deploys to {config.region}",
-                    )
+                    (f"cloudbridge:sources[{i}].{key}", f"{noun} is in {region}, the stack deploys to {config.region}")
                 )
     layer_region = LAYER_ARN.match(config.lambdas.validator_layer_arn).group(1)
     if layer_region != config.region:
