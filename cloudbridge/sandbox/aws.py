@@ -135,8 +135,17 @@ class LocalAws:
             "ARN"
         ]
 
-        glue = self.client("glue")
-        glue.create_database(DatabaseInput={"Name": res.glue_database, "Description": f"CloudBridge sandbox: {source}"})
+        self.client("glue").create_database(
+            DatabaseInput={"Name": res.glue_database, "Description": f"CloudBridge sandbox: {source}"}
+        )
+        self.publish_tables(res, naming, tables, engine)
+        return res
+
+    def publish_tables(self, res: Resources, naming: Naming, tables: list[TableMetadata], engine: str) -> None:
+        """What a deploy does with the committed metadata: publish it to the metadata bucket
+        and (re)define the Glue tables."""
+        s3, glue = self.client("s3"), self.client("glue")
+        existing = {t["Name"] for t in glue.get_tables(DatabaseName=res.glue_database)["TableList"]}
         for meta in tables:
             s3.put_object(
                 Bucket=res.metadata,
@@ -144,13 +153,12 @@ class LocalAws:
                 Body=meta.to_json().encode(),
                 ContentType="application/json",
             )
-            glue.create_table(
-                DatabaseName=res.glue_database,
-                TableInput=catalog_tables.table_input(
-                    naming.glue_table(meta.schema, meta.table), res.raw_history, meta, engine
-                ),
-            )
-        return res
+            name = naming.glue_table(meta.schema, meta.table)
+            table_input = catalog_tables.table_input(name, res.raw_history, meta, engine)
+            if name in existing:
+                glue.update_table(DatabaseName=res.glue_database, TableInput=table_input)
+            else:
+                glue.create_table(DatabaseName=res.glue_database, TableInput=table_input)
 
     def __enter__(self) -> LocalAws:
         return self.start()

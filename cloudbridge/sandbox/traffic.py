@@ -13,7 +13,10 @@ SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 COUNTRIES = ["GB", "FR", "DE", "NL", "IE", "ES", "IT", "PL", "SE", "US"]
 STATUSES = ["new", "paid", "shipped", "cancelled"]
 # The schema change the validator must catch: a column the metadata does not know.
-SCHEMA_CHANGE = "alter table public.products add column discontinued boolean not null default false"
+# Nullable and without a default: "add column ... default x" writes no row changes, so rows not
+# touched afterwards would never carry x downstream (DMS behaves the same; such a change needs a
+# table reload). Rows not touched stay NULL on both sides.
+SCHEMA_CHANGE = "alter table public.products add column discontinued boolean"
 
 
 @dataclass
