@@ -9,6 +9,7 @@ def main() -> int:
         "metadata": "cloudbridge.metadata",
         "validate": "cloudbridge.validate",
         "replay": "cloudbridge.replay",
+        "preflight": "cloudbridge.preflight",
         "sandbox": "cloudbridge.sandbox.run",
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

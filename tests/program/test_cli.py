@@ -8,7 +8,7 @@ import pytest
 
 from cloudbridge.plan import PROJECT_ROOT
 
-COMMANDS = ["plan", "metadata", "validate", "replay", "sandbox"]
+COMMANDS = ["plan", "metadata", "validate", "replay", "preflight", "sandbox"]
 
 
 def cli(*args, env=None):
@@ -32,6 +32,7 @@ def test_every_command_has_help(command):
         (["metadata", "extract", "--source", "nosuch"], "Pulumi.dev.yaml has no source 'nosuch'"),
         (["replay", "--source", "sales", "--since", "yesterday"], "--since yesterday: not a date"),
         (["replay", "--source", "nosuch"], "Pulumi.dev.yaml has no source 'nosuch'"),
+        (["preflight", "--source", "nosuch"], "Pulumi.dev.yaml has no source 'nosuch'"),
         (["sandbox", "--rate", "0"], "must be greater than 0"),
         (["sandbox", "--scale", "0"], "must be greater than 0"),
         (

@@ -1,0 +1,211 @@
+"""``python -m cloudbridge preflight --source NAME [--stack S]``: is the source ready for CDC?
+
+Connects as the DMS user (password from the environment or the source's own secret —
+never the command line, see ``cloudbridge metadata``) and reports, per check, pass or fail
+with the fix, before DMS finds out hours after a deploy. Exit status 1 when any blocking
+check fails, 2 on bad input. PostgreSQL is checked for real; other engines are reported
+as not checked (docs/source-prerequisites.md lists what they need).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from functions.common.dms import locator_matches
+from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
+
+LOB_LIMIT_KB = 64  # the task's LobMaxSize (components/dms_settings.py)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    blocking: bool = True
+
+    def line(self) -> str:
+        mark = "PASS" if self.ok else ("FAIL" if self.blocking else "WARN")
+        text = f"{mark}  {self.name}: {self.detail}"
+        return text + (f"\n      fix: {self.fix}" if not self.ok and self.fix else "")
+
+
+def _setting(connection: Any, name: str) -> str | None:
+    from sqlalchemy import text
+
+    row = connection.execute(text("select setting from pg_settings where name = :n"), {"n": name}).first()
+    return row[0] if row else None
+
+
+def check_postgres(connection: Any, patterns: list[str], rds: bool) -> list[Check]:
+    from sqlalchemy import text
+
+    def scalar(sql: str, **params: Any) -> Any:
+        return connection.execute(text(sql), params).scalar()
+
+    checks = []
+    wal_level = _setting(connection, "wal_level")
+    fix = (
+        "set rds.logical_replication = 1 in the DB parameter group (Aurora: the cluster parameter group) and reboot"
+        if rds
+        else "set wal_level = logical in postgresql.conf and restart"
+    )
+    checks.append(Check("logical replication", wal_level == "logical", f"wal_level is {wal_level}", fix))
+    slots, used_slots = (
+        int(_setting(connection, "max_replication_slots") or 0),
+        scalar("select count(*) from pg_replication_slots"),
+    )
+    checks.append(
+        Check("replication slot headroom", slots - used_slots >= 1, f"{used_slots} of max_replication_slots {slots} in use",
+              "raise max_replication_slots above the number of tasks (and other consumers); restart")
+    )  # fmt: skip
+    senders, used_senders = (
+        int(_setting(connection, "max_wal_senders") or 0),
+        scalar("select count(*) from pg_stat_replication"),
+    )
+    checks.append(
+        Check("WAL sender headroom", senders - used_senders >= 1, f"{used_senders} of max_wal_senders {senders} in use",
+              "raise max_wal_senders above the number of tasks; restart")
+    )  # fmt: skip
+    timeout_ms = int(_setting(connection, "wal_sender_timeout") or 0)
+    checks.append(
+        Check("wal_sender_timeout", timeout_ms == 0 or timeout_ms >= 10000, f"{timeout_ms} ms",
+              "set wal_sender_timeout to 0 or at least 10000 ms")
+    )  # fmt: skip
+    may_replicate = scalar(
+        "select rolreplication or rolsuper or exists (select 1 from pg_roles r where r.rolname = 'rds_replication' "
+        "and pg_has_role(current_user, r.oid, 'member')) from pg_roles where rolname = current_user"
+    )
+    checks.append(
+        Check("replication privilege", bool(may_replicate), f"user {scalar('select current_user')} "
+              f"{'may' if may_replicate else 'may not'} replicate",
+              "RDS/Aurora: GRANT rds_replication TO <user>; self-managed: ALTER ROLE <user> REPLICATION")
+    )  # fmt: skip
+
+    tables = connection.execute(
+        text(
+            "select n.nspname, c.relname, c.oid, c.relreplident from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')"
+        )
+    ).all()
+    for pattern in patterns:
+        schema_pattern, table_pattern = pattern.split(".", 1)
+        matched = [t for t in tables if locator_matches(schema_pattern, t[0]) and locator_matches(table_pattern, t[1])]
+        checks.append(Check(f"tables {pattern}", bool(matched), f"{len(matched)} table(s) match",
+                            "create the table, or correct the pattern in the stack file"))  # fmt: skip
+        for schema, table, oid, identity in sorted(matched):
+            checks += _table_checks(connection, schema, table, oid, identity)
+    return checks
+
+
+def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: str) -> list[Check]:
+    from sqlalchemy import text
+
+    name = f"{schema}.{table}"
+    out = []
+    can_read = connection.execute(
+        text("select has_table_privilege(current_user, cast(:oid as oid), 'SELECT')"), {"oid": oid}
+    ).scalar()
+    out.append(Check(f"{name}: SELECT", bool(can_read), "granted" if can_read else "not granted",
+                     f"GRANT SELECT ON {name} TO <user>"))  # fmt: skip
+    has_key = connection.execute(
+        text("select exists (select 1 from pg_index where indrelid = cast(:oid as oid) and indisprimary)"), {"oid": oid}
+    ).scalar()
+    covered = has_key or identity == "f"
+    out.append(
+        Check(f"{name}: primary key", covered,
+              "primary key" if has_key else ("replica identity full" if identity == "f" else "none: updates and deletes are lost"),
+              f"add a primary key (or ALTER TABLE {name} REPLICA IDENTITY FULL)")
+    )  # fmt: skip
+    columns = connection.execute(
+        text(
+            "select a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.atttypmod, t.typcategory "
+            "from pg_attribute a join pg_type t on t.oid = a.atttypid "
+            "where a.attrelid = cast(:oid as oid) and a.attnum > 0 and not a.attisdropped order by a.attnum"
+        ),
+        {"oid": oid},
+    ).all()
+    for column, declared, typname, typmod, category in columns:
+        where = f"{name}.{column}"
+        source = _source_type(declared, typname, typmod, category)
+        try:
+            mapped = map_type("postgres", source, where)
+        except UnsupportedTypeError as exc:
+            out.append(Check(f"{where}: type", False, str(exc), "exclude the column or cast it in a view"))
+            continue
+        if mapped.lob:
+            out.append(Check(f"{where}: LOB", False, f"{declared} is carried as a LOB: values over {LOB_LIMIT_KB} KB fail the task",
+                             "keep values under the limit, or raise LobMaxSize", blocking=False))  # fmt: skip
+        for note in mapped.notes:
+            if "truncates" in note or "string" in note:
+                out.append(
+                    Check(f"{where}: type", False, note, "give the column an explicit precision", blocking=False)
+                )
+    return out
+
+
+def _source_type(declared: str, typname: str, typmod: int, category: str) -> SourceType:
+    if category == "A":
+        return SourceType(typname.lstrip("_").upper(), is_array=True)
+    name = {"int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT", "float4": "REAL", "float8": "DOUBLE PRECISION",
+            "bool": "BOOLEAN", "timetz": "TIMETZ", "timestamptz": "TIMESTAMPTZ", "bpchar": "CHAR"}.get(typname, typname.upper())  # fmt: skip
+    precision = scale = length = None
+    if typname == "numeric" and typmod >= 4:
+        precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+    if typname in ("varchar", "bpchar") and typmod >= 4:
+        length = typmod - 4
+    if category == "E":
+        name = "ENUM"
+    return SourceType(name, precision=precision, scale=scale, length=length)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloudbridge preflight", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
+    parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
+    parser.add_argument(
+        "--from-secret", action="store_true", help="read the user and password from the source's secret"
+    )
+    args = parser.parse_args(argv)
+
+    from cloudbridge.metadata import connection_url
+    from cloudbridge.stackfile import StackFileError, source_entry
+
+    try:
+        entry = source_entry(args.stack, args.source)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if entry.get("engine") != "postgres":
+        print(f"NOT CHECKED  {args.source} is {entry.get('engine')}: preflight checks PostgreSQL sources only; "
+              "see docs/source-prerequisites.md")  # fmt: skip
+        return 0
+    try:
+        url = connection_url(entry, args.from_secret)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            checks = check_postgres(
+                connection, list(entry.get("tables", [])), str(entry.get("host", "")).endswith(".rds.amazonaws.com")
+            )
+    except Exception as exc:  # name the source, never the DSN
+        print(f"FAIL  checking {args.source}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        return 1
+    finally:
+        engine.dispose()
+    for check in checks:
+        print(check.line())
+    blocking = [c for c in checks if not c.ok and c.blocking]
+    print(
+        f"{len(checks)} checks: {len(blocking)} blocking failure(s), {sum(not c.ok and not c.blocking for c in checks)} warning(s)"
+    )
+    return 1 if blocking else 0
