@@ -111,13 +111,23 @@ def replay(
                 findings = [checks.Finding(checks.METADATA_INVALID, str(exc))]
             else:
                 source = ObjectSource(s3, fail_bucket, key, head["ContentLength"], etag=head["ETag"])
-                findings = checks.validate(source, file_key, metadata, mode).findings
+                try:
+                    findings = checks.validate(source, file_key, metadata, mode).findings
+                except ClientError as exc:
+                    if _gone(exc):  # replayed (or replaced) by a concurrent run meanwhile
+                        summary.skipped += 1
+                        continue
+                    raise
         if findings:
             summary.still_failing += 1
             summary.reasons.update(f.code for f in findings)
             say(f"still failing  {key}: {', '.join(sorted({f.code for f in findings}))}")
             if not dry_run:
-                _retag(s3, fail_bucket, key, findings, head["VersionId"] if "VersionId" in head else None)
+                try:
+                    _retag(s3, fail_bucket, key, findings, head.get("VersionId"))
+                except ClientError as exc:
+                    if not _gone(exc):
+                        raise
             continue
         destination = routing.raw_history_key(file_key, landing)
         summary.replayed += 1
@@ -125,13 +135,17 @@ def replay(
         say(f"{'would replay' if dry_run else 'replayed'}       {key} -> s3://{raw_bucket}/{destination}")
         if dry_run:
             continue
-        routing.copy_to(s3, quarantined, raw_bucket, destination, outcome="passed", findings=[], landing=landing)
         try:
+            routing.copy_to(s3, quarantined, raw_bucket, destination, outcome="passed", findings=[], landing=landing)
             s3.delete_object(Bucket=fail_bucket, Key=key, IfMatch=head["ETag"])
         except ClientError as exc:
-            if not (routing.not_found(exc) or routing.precondition_failed(exc)):
+            if not _gone(exc):
                 raise
     return summary
+
+
+def _gone(error: ClientError) -> bool:
+    return routing.not_found(error) or routing.precondition_failed(error)
 
 
 def _retag(s3: Any, bucket: str, key: str, findings: list, version: str | None) -> None:

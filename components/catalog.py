@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import catalog_tables as defs
+from components import views
 from components.naming import Naming
 from functions.common.metadata import TableMetadata
 
@@ -69,5 +70,35 @@ class Catalog(pulumi.ComponentResource):
                     ],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.views: dict[str, aws.glue.CatalogTable] = {}
+        database = naming.glue_database(args.source_name)
+        for meta in args.tables:
+            changes = naming.glue_table(meta.schema, meta.table)
+            try:
+                view = views.view_table_input(meta, database, changes)
+            except views.NoOrderingColumnError as exc:
+                pulumi.log.warn(f"no current-state view: {exc}", resource=self)
+                continue
+            sd = view["StorageDescriptor"]
+            self.views[meta.table_id] = aws.glue.CatalogTable(
+                f"{name}-{meta.schema}-{meta.table}-current",
+                name=view["Name"],
+                database_name=self.database.name,
+                description=view["Description"],
+                table_type=view["TableType"],
+                parameters=view["Parameters"],
+                view_original_text=view["ViewOriginalText"],
+                view_expanded_text=view["ViewExpandedText"],
+                storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
+                    ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
+                        name=sd["SerdeInfo"]["Name"], serialization_library=sd["SerdeInfo"]["SerializationLibrary"]
+                    ),
+                    columns=[
+                        aws.glue.CatalogTableStorageDescriptorColumnArgs(name=c["Name"], type=c["Type"])
+                        for c in sd["Columns"]
+                    ],
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.tables[meta.table_id]]),
             )
         self.register_outputs({"database": self.database.name, "tables": sorted(self.tables)})

@@ -59,20 +59,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def current_state(meta: TableMetadata, files: list[Path]) -> list[tuple]:
-    if not meta.dms.change_sequence:
-        raise ValueError(f"{meta.table_id}: the metadata names no change-sequence column to order changes by")
-    columns = ", ".join(_quote(c.name) for c in meta.columns)
-    keys = ", ".join(_quote(k) for k in meta.primary_key)
-    order = f"coalesce({_quote(meta.dms.change_sequence)}, '')"  # full-load rows: empty, first
-    query = f"""
-        select {columns} from (
-            select *, row_number() over (partition by {keys} order by {order} desc) as _rank
-            from read_parquet($files, union_by_name = true)
-        ) where _rank = 1 and {_quote(meta.dms.op)} <> 'D'
-    """
+def current_state(meta: TableMetadata, files: list[Path], database: str, changes_table: str) -> list[tuple]:
+    """The deployed current-state view, run by DuckDB: the view's own Trino text (from
+    components/views.py) translated by sqlglot, over the validated parquet standing in for
+    the Glue table of changes."""
+    from components import views
+
+    sql = views.duckdb_sql(meta, database, changes_table)
     with duckdb.connect() as connection:
-        return connection.execute(query, {"files": [str(p) for p in files]}).fetchall()
+        connection.execute(f"create schema {_quote(database)}")
+        connection.execute(
+            f"create view {_quote(database)}.{_quote(changes_table)} as "
+            "select * from read_parquet($files, union_by_name = true)",
+            {"files": [str(p) for p in files]},
+        )
+        return connection.execute(sql).fetchall()
 
 
 def _normal(meta: TableMetadata, row: tuple) -> tuple:

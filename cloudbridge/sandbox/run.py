@@ -245,7 +245,12 @@ def run(
         files = analytics.download(s3, res.raw_history, scratch / "raw")
         comparisons = {}
         for meta in tables:
-            current = analytics.current_state(meta, files.get(meta.table_id, [])) if files.get(meta.table_id) else []
+            changes = naming.glue_table(meta.schema, meta.table)
+            current = (
+                analytics.current_state(meta, files[meta.table_id], res.glue_database, changes)
+                if files.get(meta.table_id)
+                else []
+            )
             comparisons[meta.table_id] = analytics.compare(meta, analytics.source_rows(db, meta), current)
 
         report = build_report(

@@ -20,9 +20,11 @@ def committed(source):
 def test_one_glue_table_per_selected_table(plan, stack):
     for source in read_stack_config(stack)["cloudbridge:sources"]:
         database = f"cb_{stack}_{source['name']}"
-        tables = {r.inputs["name"] for r in plan.of_type(TABLE) if r.inputs["databaseName"] == database}
+        declared = [r.inputs for r in plan.of_type(TABLE) if r.inputs["databaseName"] == database]
+        tables = {t["name"] for t in declared if t["tableType"] == "EXTERNAL_TABLE"}
+        current = {t["name"] for t in declared if t["tableType"] == "VIRTUAL_VIEW"}
         expected = {t.replace(".", "__") for t in source["tables"]}
-        assert tables == expected
+        assert tables == expected and current == {f"{t}_current" for t in expected}
 
 
 def test_glue_table_matches_metadata(plans):
@@ -96,7 +98,11 @@ def test_wildcards_select_committed_tables(stack_config):
     config = stack_config("dev")
     config["cloudbridge:sources"][0]["tables"] = ["public.order%"]
     plan = evaluate("dev", config)
-    names = {r.inputs["name"] for r in plan.of_type(TABLE) if r.inputs["databaseName"] == "cb_dev_sales"}
+    names = {
+        r.inputs["name"]
+        for r in plan.of_type(TABLE)
+        if r.inputs["databaseName"] == "cb_dev_sales" and r.inputs["tableType"] == "EXTERNAL_TABLE"
+    }
     assert names == {"public__orders", "public__order_lines"}
     mappings = json.loads(
         plan.named("sales-replication-config", "aws:dms/replicationConfig:ReplicationConfig").inputs["tableMappings"]

@@ -1,0 +1,100 @@
+"""Current-state views: each source table as it is now, from its change history.
+
+One SQL text per table, generated here from the table's metadata in the Trino dialect
+(what Athena runs): for each primary key the latest change by the DMS change sequence
+(full-load rows, whose sequence is empty, come first), deletes removed, the DMS columns
+hidden. The same text is deployed as an Athena view (a Glue table of type VIRTUAL_VIEW
+in the Presto view encoding) and, translated to DuckDB by sqlglot, is what the local
+sandbox compares with the source. Pure data: no Pulumi.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from functions.common.metadata import TableMetadata, glue_type
+
+VIEW_SUFFIX = "_current"
+
+
+class NoOrderingColumnError(ValueError):
+    """The table's files carry no change order: no current state can be built."""
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def view_name(changes_table: str) -> str:
+    return f"{changes_table}{VIEW_SUFFIX}"
+
+
+def current_state_sql(meta: TableMetadata, database: str, changes_table: str) -> str:
+    """The view's SQL (Trino). Raises NoOrderingColumnError for a table without ordering."""
+    if not meta.dms.change_sequence:
+        raise NoOrderingColumnError(
+            f"{meta.table_id}: its metadata names no change-sequence column (dmsColumns.changeSequence), "
+            "so changes cannot be ordered; no current-state view"
+        )
+    if not meta.primary_key:
+        raise NoOrderingColumnError(f"{meta.table_id}: no primary key, so rows cannot be matched to their changes")
+    columns = ", ".join(_q(c.name) for c in meta.columns)
+    keys = ", ".join(_q(k) for k in meta.primary_key)
+    order = f"COALESCE({_q(meta.dms.change_sequence)}, '')"
+    return (
+        f"SELECT {columns} FROM ("
+        f"SELECT {columns}, {_q(meta.dms.op)} AS _cb_op, "
+        f"row_number() OVER (PARTITION BY {keys} ORDER BY {order} DESC) AS _cb_rank "
+        f"FROM {_q(database)}.{_q(changes_table)}"
+        f") AS _cb_latest WHERE _cb_rank = 1 AND _cb_op <> 'D'"
+    )
+
+
+_PRESTO = {
+    "tinyint": "tinyint", "smallint": "smallint", "int": "integer", "bigint": "bigint", "float": "real",
+    "double": "double", "string": "varchar", "binary": "varbinary", "boolean": "boolean", "date": "date",
+    "timestamp": "timestamp(3)",
+}  # fmt: skip
+
+
+def presto_type(portable: str) -> str:
+    hive = glue_type(portable)
+    return hive if hive.startswith("decimal(") else _PRESTO[hive]
+
+
+def view_table_input(meta: TableMetadata, database: str, changes_table: str) -> dict[str, Any]:
+    """The view as a Glue table (API shape): what Athena itself writes for CREATE VIEW."""
+    sql = current_state_sql(meta, database, changes_table)
+    encoded = {
+        "originalSql": sql,
+        "catalog": "awsdatacatalog",
+        "schema": database,
+        "columns": [{"name": c.name, "type": presto_type(c.type)} for c in meta.columns],
+    }
+    return {
+        "Name": view_name(changes_table),
+        "Description": f"{meta.table_id} as it is now: latest change per key, deletes removed",
+        "TableType": "VIRTUAL_VIEW",
+        "Parameters": {"presto_view": "true", "comment": "Presto View"},
+        "ViewOriginalText": "/* Presto View: " + base64.b64encode(json.dumps(encoded).encode()).decode() + " */",
+        "ViewExpandedText": "/* Presto View */",
+        "StorageDescriptor": {
+            "Columns": [{"Name": c.name, "Type": glue_type(c.type)} for c in meta.columns],
+            "SerdeInfo": {"Name": "-", "SerializationLibrary": "-"},
+        },
+    }
+
+
+def decode_view(original_text: str) -> dict[str, Any]:
+    """The JSON inside a Presto view's ViewOriginalText."""
+    payload = original_text.removeprefix("/* Presto View: ").removesuffix(" */")
+    return json.loads(base64.b64decode(payload))
+
+
+def duckdb_sql(meta: TableMetadata, database: str, changes_table: str) -> str:
+    """The same view text, translated to DuckDB by sqlglot (for the local sandbox)."""
+    import sqlglot
+
+    return sqlglot.transpile(current_state_sql(meta, database, changes_table), read="trino", write="duckdb")[0]
