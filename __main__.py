@@ -41,6 +41,8 @@ platform = Platform(
         slack_webhook_secret_arn=config.alerts.slack_webhook_secret_arn,
         log_retention_days=config.lambdas.log_retention_days,
         retain_data=config.retains_data,
+        bytes_scanned_cutoff_gb=config.analytics.bytes_scanned_cutoff_per_query_gb,
+        results_expire_days=config.analytics.results_expire_days,
     ),
     opts=in_account,
 )
@@ -69,6 +71,7 @@ pipelines = {
 }
 
 pulumi.export("alertsTopicArn", platform.alerts.topic.arn)
+pulumi.export("athenaWorkgroup", platform.analytics.workgroup.name)
 pulumi.export(
     "pipelines",
     {

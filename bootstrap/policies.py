@@ -311,6 +311,19 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         ),  # fmt: skip
         _statement("ListDatabases", ["glue:GetDatabases"], [scope.arn("glue", "catalog")]),
         _statement(
+            "Workgroup",
+            [
+                "athena:CreateWorkGroup",
+                "athena:DeleteWorkGroup",
+                "athena:GetWorkGroup",
+                "athena:UpdateWorkGroup",
+                "athena:TagResource",
+                "athena:UntagResource",
+                "athena:ListTagsForResource",
+            ],
+            [scope.arn("athena", f"workgroup/{p}*")],
+        ),  # fmt: skip
+        _statement(
             "Replication",
             [
                 "dms:CreateEndpoint",

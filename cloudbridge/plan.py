@@ -295,6 +295,17 @@ class _FakeAws:
         return {}
 
 
+def _whole(value: Any) -> Any:
+    """Numbers reach the mock as doubles: 365.0 is the 365 the program wrote."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
+
+
 def describe(plan: Plan) -> list[str]:
     """What a stack deploys, with the settings a reviewer looks for, in a fixed order:
     platform first, then pipelines by name; within each, resources by kind then name.
@@ -315,6 +326,12 @@ def describe(plan: Plan) -> list[str]:
         lines.append(
             f"  platform: KMS key (rotation {'on' if key.given.get('enableKeyRotation') else 'OFF'}){retained(key)}"
         )
+    for workgroup in plan.of_type("aws:athena/workgroup:Workgroup"):
+        config = workgroup.given.get("configuration", {})
+        lines.append(
+            f"  Athena workgroup {workgroup.given.get('name')}: {config.get('engineVersion', {}).get('selectedEngineVersion')}, "
+            f"at most {config.get('bytesScannedCutoffPerQuery', 0) / 1024**3:.0f} GiB scanned per query"
+        )
     for endpoint in sorted(plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"), key=lambda r: r.name):
         if endpoint.read:
             lines.append(f"  VPC endpoint {endpoint.name}: existing {endpoint.given['id']} (referenced, not managed)")
@@ -326,7 +343,7 @@ def describe(plan: Plan) -> list[str]:
         children = under(pipeline)
         lines.append(f"  pipeline {pipeline.name}: {sum(r.custom for r in children)} resources")
         for r in children:
-            g = r.given
+            g = _whole(r.given)
             if r.type == "aws:dms/endpoint:Endpoint":
                 lines.append(
                     f"    source endpoint: {g.get('engineName')} {g.get('databaseName')}, TLS {g.get('sslMode')}"
@@ -347,7 +364,8 @@ def describe(plan: Plan) -> list[str]:
             elif r.type == "aws:s3/bucket:Bucket":
                 lines.append(f"    bucket {g.get('bucket')}{retained(r)}")
             elif r.type == "aws:glue/catalogTable:CatalogTable":
-                lines.append(f"    table {g.get('databaseName')}.{g.get('name')}")
+                kind = "view" if g.get("tableType") == "VIRTUAL_VIEW" else "table"
+                lines.append(f"    {kind} {g.get('databaseName')}.{g.get('name')}")
             elif r.type == "aws:cloudwatch/metricAlarm:MetricAlarm":
                 lines.append(
                     f"    alarm {g.get('name')}: {g.get('comparisonOperator')} {g.get('threshold')}, "

@@ -325,6 +325,12 @@ class Source(_Model):
         return [tuple(t.split(".", 1)) for t in self.tables]  # type: ignore[misc]
 
 
+class Analytics(_Model):
+    # Athena cancels a query that would scan more than this.
+    bytes_scanned_cutoff_per_query_gb: int = Field(default=100, ge=1, le=100_000)
+    results_expire_days: int = Field(default=30, ge=1, le=3650)
+
+
 class StackConfig(_Model):
     environment: str
     region: str
@@ -333,6 +339,7 @@ class StackConfig(_Model):
     alerts: Alerts
     lambdas: Lambdas = Field(alias="lambda")
     sources: list[Source] = Field(min_length=1)
+    analytics: Analytics = Field(default_factory=Analytics)
     # Buckets holding data, KMS keys and Glue databases stay in the account when they leave
     # the program (a source removed from config, a refactor). Default: on, except in dev.
     retain_data: bool | None = None
@@ -469,7 +476,7 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
     return problems
 
 
-TOP_LEVEL_KEYS = ("account", "network", "alerts", "lambda", "sources", "retainData")
+TOP_LEVEL_KEYS = ("account", "network", "alerts", "lambda", "sources", "analytics", "retainData")
 
 
 def load_stack_config() -> StackConfig:

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.alerts import SlackAlerts, SlackAlertsArgs
+from components.analytics import Analytics, AnalyticsArgs
 from components.config import ExistingEndpoints
 from components.naming import Naming
 from components.network import VpcEndpoints, VpcEndpointsArgs
@@ -51,6 +52,8 @@ class PlatformArgs:
     slack_webhook_secret_arn: str
     log_retention_days: int
     retain_data: bool = False
+    bytes_scanned_cutoff_gb: int = 100
+    results_expire_days: int = 30
 
 
 class Platform(pulumi.ComponentResource):
@@ -58,6 +61,7 @@ class Platform(pulumi.ComponentResource):
     subnet_group: aws.dms.ReplicationSubnetGroup
     endpoints: VpcEndpoints
     alerts: SlackAlerts
+    analytics: Analytics
     validator_bundle: LambdaBundle
     notifier_bundle: LambdaBundle
 
@@ -131,6 +135,16 @@ class Platform(pulumi.ComponentResource):
                 webhook_secret_arn=args.slack_webhook_secret_arn,
                 bundle=self.notifier_bundle,
                 log_retention_days=args.log_retention_days,
+            ),
+            opts=child,
+        )
+        self.analytics = Analytics(
+            "analytics",
+            AnalyticsArgs(
+                naming=naming,
+                kms_key_arn=self.key.arn,
+                bytes_scanned_cutoff_gb=args.bytes_scanned_cutoff_gb,
+                results_expire_days=args.results_expire_days,
             ),
             opts=child,
         )

@@ -141,6 +141,8 @@ ARN_OF = {
     "aws:glue/catalogTable:CatalogTable": (
         "glue:CreateTable", lambda r, a, g: f"arn:aws:glue:{g}:{a}:table/{r.given['databaseName']}/{r.given['name']}"),
     "aws:kms/alias:Alias": ("kms:CreateAlias", lambda r, a, g: f"arn:aws:kms:{g}:{a}:{r.given['name']}"),
+    "aws:athena/workgroup:Workgroup": (
+        "athena:CreateWorkGroup", lambda r, a, g: f"arn:aws:athena:{g}:{a}:workgroup/{r.given['name']}"),
 }  # fmt: skip
 
 

@@ -173,9 +173,11 @@ def test_landing_is_unversioned_and_fail_expires(plan):
         assert "abort-incomplete-multipart-uploads" in rules
         if "-landing-" in name:
             assert versioning == [], "DMS target buckets must not be versioned"
+        elif "-athena-results-" in name:
+            assert versioning == [], "query results are disposable"
         else:
             assert versioning and versioning[0].inputs["versioningConfiguration"]["status"] == "Enabled"
-        if "-fail-" in name:
+        if "-fail-" in name or "-athena-results-" in name:
             assert rules["expire-objects"]["expiration"]["days"] > 0
         else:
             assert "expire-objects" not in rules

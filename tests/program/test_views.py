@@ -95,3 +95,22 @@ def test_latest_change_wins_full_load_first_and_deletes_vanish(tmp_path: Path):
     by_id = {r[0]: r for r in rows}
     assert sorted(by_id) == [1, 3, 4]  # 2 deleted
     assert by_id[1][2] == "second" and by_id[3][2] == "first" and by_id[4][2] == "new"
+
+
+def test_one_enforced_encrypted_pinned_athena_workgroup_per_environment(plan, stack):
+    from cloudbridge.plan import read_stack_config
+
+    [workgroup] = plan.of_type("aws:athena/workgroup:Workgroup")
+    config = workgroup.given["configuration"]
+    assert workgroup.given["name"] == f"cb-{stack}-analytics"
+    assert config["enforceWorkgroupConfiguration"] is True
+    assert config["engineVersion"]["selectedEngineVersion"] == "Athena engine version 3"
+    limit_gb = (read_stack_config(stack).get("cloudbridge:analytics") or {}).get("bytesScannedCutoffPerQueryGb", 100)
+    assert config["bytesScannedCutoffPerQuery"] == limit_gb * 1024**3
+    results = config["resultConfiguration"]
+    key = plan.named("key", "aws:kms/key:Key").inputs["arn"]
+    assert results["encryptionConfiguration"] == {"encryptionOption": "SSE_KMS", "kmsKeyArn": key}
+    bucket = plan.named("analytics-results", "aws:s3/bucket:Bucket").given["bucket"]
+    assert results["outputLocation"] == f"s3://{bucket}/"
+    lifecycle = {r["id"]: r for r in plan.named("analytics-results-lifecycle").given["rules"]}
+    assert lifecycle["expire-objects"]["expiration"]["days"] == 30

@@ -316,6 +316,18 @@ CONTRACTS: dict[str, Contract] = {
         unchecked={"tags": TAGS},
         skip_required=("DatabaseInput",),
     ),
+    "aws:athena/workgroup:Workgroup": Contract(
+        "athena",
+        "CreateWorkGroupInput",
+        aws.athena.Workgroup,
+        renames={
+            "configuration.resultConfiguration.encryptionConfiguration.kmsKeyArn":
+                "Configuration.ResultConfiguration.EncryptionConfiguration.KmsKey",
+        },
+        unchecked={"tags": TAGS, "state": "provider-side: UpdateWorkGroup's State after creation"},
+        documented={"configuration.engineVersion.selectedEngineVersion":
+                    _one_of(("AUTO", "Athena engine version 2", "Athena engine version 3"))},
+    ),
     "aws:kms/key:Key": Contract(
         "kms",
         "CreateKeyRequest",

@@ -1,0 +1,71 @@
+"""Analytics: the account's Athena workgroup over the current-state views.
+
+Enforced configuration (clients cannot point results elsewhere or turn encryption off),
+results in their own encrypted bucket that forgets them after a while, a per-query limit
+on the bytes scanned (a runaway query is cancelled, not billed in full), the engine
+version pinned so a view's SQL does not change meaning under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import Naming
+from components.storage import SecureBucket, SecureBucketArgs
+
+ENGINE_VERSION = "Athena engine version 3"
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class AnalyticsArgs:
+    naming: Naming
+    kms_key_arn: pulumi.Input[str]
+    bytes_scanned_cutoff_gb: int
+    results_expire_days: int
+
+
+class Analytics(pulumi.ComponentResource):
+    results: SecureBucket
+    workgroup: aws.athena.Workgroup
+
+    def __init__(self, name: str, args: AnalyticsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("cloudbridge:analytics:Analytics", name, None, opts)
+        naming = args.naming
+        self.results = SecureBucket(
+            f"{name}-results",
+            SecureBucketArgs(
+                bucket_name=naming.bucket("athena", "results"),
+                kms_key_arn=args.kms_key_arn,
+                tags=naming.tags(**{"cloudbridge:purpose": "athena-results"}),
+                expire_after_days=args.results_expire_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.workgroup = aws.athena.Workgroup(
+            f"{name}-workgroup",
+            name=naming.name("analytics"),
+            description=f"CloudBridge {naming.environment}: current-state views of every source",
+            state="ENABLED",
+            configuration=aws.athena.WorkgroupConfigurationArgs(
+                enforce_workgroup_configuration=True,
+                publish_cloudwatch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=args.bytes_scanned_cutoff_gb * GIB,
+                engine_version=aws.athena.WorkgroupConfigurationEngineVersionArgs(
+                    selected_engine_version=ENGINE_VERSION
+                ),
+                result_configuration=aws.athena.WorkgroupConfigurationResultConfigurationArgs(
+                    output_location=pulumi.Output.concat("s3://", self.results.name, "/"),
+                    expected_bucket_owner=naming.account_id,
+                    encryption_configuration=aws.athena.WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(
+                        encryption_option="SSE_KMS", kms_key_arn=args.kms_key_arn
+                    ),
+                ),
+            ),
+            tags=naming.tags(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"workgroup": self.workgroup.name, "results_bucket": self.results.name})
