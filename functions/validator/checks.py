@@ -289,13 +289,11 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
 # --- the child: pyarrow over the fetched bytes only ---------------------------------------
 
 
-class _Sparse(io.RawIOBase):
-    """The object as far as it was fetched; a read elsewhere names the missing range."""
+class Seekable(io.RawIOBase):
+    """A read-only file of a known ``size`` for pyarrow: subclasses say how to ``read``."""
 
-    def __init__(self, parts: list[tuple[int, bytes]], size: int):
-        super().__init__()
-        self.parts = sorted(parts)
-        self.size, self.pos = size, 0
+    size = 0
+    pos = 0
 
     def readable(self) -> bool:
         return True
@@ -311,6 +309,20 @@ class _Sparse(io.RawIOBase):
         self.pos = max(0, base + offset)
         return self.pos
 
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Sparse(Seekable):
+    """The object as far as it was fetched; a read elsewhere names the missing range."""
+
+    def __init__(self, parts: list[tuple[int, bytes]], size: int):
+        super().__init__()
+        self.parts = sorted(parts)
+        self.size, self.pos = size, 0
+
     def read(self, n: int = -1) -> bytes:
         start = self.pos
         end = self.size if n is None or n < 0 else min(self.size, start + n)
@@ -319,11 +331,6 @@ class _Sparse(io.RawIOBase):
                 self.pos = end
                 return data[start - offset : end - offset]
         raise OSError(f"CLOUDBRIDGE_MISSING {start} {end}")
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 _MISSING = re.compile(r"CLOUDBRIDGE_MISSING (\d+) (\d+)")

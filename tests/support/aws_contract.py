@@ -29,6 +29,7 @@ from typing import Any
 import botocore.session
 import pulumi_aws as aws
 
+from cloudbridge.plan import _whole  # numbers cross the engine's wire as doubles
 from tests.support import dms_documents
 
 # DMS Serverless capacity: the DMS user guide lists the only DCU values accepted.
@@ -398,7 +399,7 @@ def check_plan(plan) -> Report:
     for resource in plan.resources:
         if resource.read or not resource.custom:
             continue
-        given = _integral(dict(resource.given))
+        given = _whole(dict(resource.given))
         contract = CONTRACTS.get(resource.type)
         for key in POLICY_INPUTS:
             if isinstance(given.get(key), str) and '"Statement"' in given[key]:
@@ -525,17 +526,6 @@ def _check_resource(resource, contract: Contract, given: dict[str, Any], report:
     for name in root.required_members:
         if name not in seen_api and name not in contract.skip_required:
             finding(name, None, f"{contract.shape} requires {name}; no argument maps to it")
-
-
-def _integral(value: Any) -> Any:
-    """Numbers cross the engine's wire as doubles: 300.0 is the integer the program wrote."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
 
 
 def _check_value(shape, value: Any) -> list[str]:
