@@ -68,10 +68,11 @@ def current_state(meta: TableMetadata, files: list[Path], database: str, changes
     sql = views.duckdb_sql(meta, database, changes_table)
     with duckdb.connect() as connection:
         connection.execute(f"create schema {_quote(database)}")
+        # A view cannot take parameters: the file list is written out as literals.
+        paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
         connection.execute(
             f"create view {_quote(database)}.{_quote(changes_table)} as "
-            "select * from read_parquet($files, union_by_name = true)",
-            {"files": [str(p) for p in files]},
+            f"select * from read_parquet([{paths}], union_by_name = true)"
         )
         return connection.execute(sql).fetchall()
 
