@@ -11,6 +11,7 @@ def main() -> int:
         "replay": "cloudbridge.replay",
         "preflight": "cloudbridge.preflight",
         "sandbox": "cloudbridge.sandbox.run",
+        "config-doc": "cloudbridge.configdoc",
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(f"usage: python -m cloudbridge {{{','.join(commands)}}} [options]", file=sys.stderr)

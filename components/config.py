@@ -67,6 +67,7 @@ class _Model(BaseModel):
 
 
 class Account(_Model):
+    # The AWS account this stack deploys to, quoted (the provider refuses any other).
     id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
     # dms-vpc-role / dms-cloudwatch-logs-role are account-wide with fixed names: a stack
     # in an account where they already exist sets this to false.
@@ -100,12 +101,17 @@ VpcEndpointId = Annotated[str, StringConstraints(pattern=r"^vpce-[0-9a-f]{8,17}$
 class ExistingEndpoints(_Model):
     """VPC endpoints the VPC already has; CloudBridge then creates none."""
 
-    s3: VpcEndpointId  # a Gateway endpoint for S3 on the subnets' route tables
-    secrets_manager: VpcEndpointId  # an Interface endpoint with private DNS
+    # A Gateway endpoint for S3 on the subnets' route tables.
+    s3: VpcEndpointId
+    # An Interface endpoint for Secrets Manager with private DNS.
+    secrets_manager: VpcEndpointId
 
 
 class Network(_Model):
+    # The VPC DMS runs in.
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    # Private subnets in at least two availability zones (one per zone): the DMS subnet group
+    # and the Secrets Manager endpoint.
     subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
     # DMS runs in these private subnets and reaches S3 and Secrets Manager only through
     # VPC endpoints: either CloudBridge creates them (S3 gateway on these route tables,
@@ -135,6 +141,7 @@ class Network(_Model):
 
 
 class Alerts(_Model):
+    # Secrets Manager secret holding the Slack incoming-webhook URL (plain, or {"url": ...}).
     slack_webhook_secret_arn: str
 
     _arn = field_validator("slack_webhook_secret_arn")(lambda cls, v: _secret_arn(v))
@@ -143,6 +150,7 @@ class Alerts(_Model):
 class Lambdas(_Model):
     # The validator needs pyarrow: the AWS SDK for pandas managed layer carries it.
     validator_layer_arn: str
+    # Days CloudWatch keeps the functions' and DMS logs (one of the values CloudWatch accepts).
     log_retention_days: int = 90
 
     @field_validator("validator_layer_arn")
@@ -192,7 +200,9 @@ CAPACITY_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
 
 class Serverless(_Model):
     mode: Literal["serverless"]
+    # Upper bound of DMS capacity units: 1, 2, 4, 8, 16, 32, 64, 128, 192, 256 or 384.
     max_capacity_units: int
+    # Lower bound (same values); DMS chooses when unset.
     min_capacity_units: int | None = None
     multi_az: bool = False
 
@@ -212,9 +222,12 @@ class Serverless(_Model):
 
 class Instance(_Model):
     mode: Literal["instance"]
+    # The replication instance class, like dms.t3.medium.
     instance_class: Annotated[str, StringConstraints(pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")]
+    # Storage of the instance (cached changes, logs).
     allocated_storage_gb: int = Field(default=50, ge=5, le=6144)
     multi_az: bool = False
+    # Pin a DMS engine version; the latest when unset.
     engine_version: Str | None = None
 
 
@@ -222,11 +235,17 @@ Replication = Annotated[Serverless | Instance, Field(discriminator="mode")]
 
 
 class Source(_Model):
+    # 1-16 of a-z, 0-9, single hyphens: becomes bucket, DMS and Glue names.
     name: str
+    # The source database engine.
     engine: Literal["postgres", "oracle", "sqlserver", "mysql"]
+    # Host name of the source database (an RDS/Aurora endpoint, or any host DMS can reach).
     host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}$")]
+    # Its port.
     port: int = Field(ge=1, le=65535)
+    # The database to replicate.
     database: Str
+    # Secrets Manager secret with the DMS user's {"username", "password", "host", "port"}.
     credentials_secret_arn: str
     # Where DMS may connect: the source's network (CIDR) or its security group; nothing else.
     source_cidr: Annotated[str, StringConstraints(pattern=CIDR)] | None = None
@@ -240,12 +259,16 @@ class Source(_Model):
     # The customer-managed KMS key the credentials secret is encrypted with, if any: DMS
     # then needs kms:Decrypt on it (through Secrets Manager only).
     credentials_kms_key_arn: str | None = None
+    # schema.table entries to replicate; % is a wildcard (DMS object-locator rules).
     tables: list[str] = Field(min_length=1)
     # Unit of the parquet TIMESTAMP columns DMS writes (ParquetTimestampInMillisecond):
     # ms is what Athena and Glue read best; the metadata and the validator follow it.
     timestamp_unit: Literal["ms", "us"] = "ms"
+    # {mode: serverless, maxCapacityUnits, ...} or {mode: instance, instanceClass, ...}.
     replication: Replication
+    # Ongoing change capture after the full load; false: full load only.
     cdc: bool = True
+    # Alarm when source + target CDC latency stays above this (or is not reported).
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
     # Alarm when no file passed validation for this long (CDC sources only).
     freshness_alarm_minutes: int = Field(default=1440, ge=15, le=10080)
@@ -254,6 +277,7 @@ class Source(_Model):
     validation: Literal["statistics", "full"] = "statistics"
     # Postgres on RDS: watch the replication slot's retained WAL on that DB instance.
     rds_instance_identifier: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")] | None = None
+    # With rdsInstanceIdentifier: alarm when the slot retains more WAL than this.
     replication_slot_lag_alarm_mb: int = Field(default=10240, ge=100)
 
     @field_validator("name")
@@ -328,17 +352,25 @@ class Source(_Model):
 class Analytics(_Model):
     # Athena cancels a query that would scan more than this.
     bytes_scanned_cutoff_per_query_gb: int = Field(default=100, ge=1, le=100_000)
+    # Days Athena query results are kept.
     results_expire_days: int = Field(default=30, ge=1, le=3650)
 
 
 class StackConfig(_Model):
     environment: str
+    # aws:region: the region everything is deployed to.
     region: str
+    # Which AWS account this stack is.
     account: Account
+    # Where DMS runs.
     network: Network
+    # Where alerts go.
     alerts: Alerts
+    # The validator and notifier functions.
     lambdas: Lambdas = Field(alias="lambda")
+    # One entry per source database: one extraction pipeline each.
     sources: list[Source] = Field(min_length=1)
+    # The Athena workgroup over the current-state views.
     analytics: Analytics = Field(default_factory=Analytics)
     # Buckets holding data, KMS keys and Glue databases stay in the account when they leave
     # the program (a source removed from config, a refactor). Default: on, except in dev.

@@ -8,7 +8,7 @@ import pytest
 
 from cloudbridge.plan import PROJECT_ROOT
 
-COMMANDS = ["plan", "metadata", "validate", "replay", "preflight", "sandbox"]
+COMMANDS = ["plan", "metadata", "validate", "replay", "preflight", "sandbox", "config-doc"]
 
 
 def cli(*args, env=None):

@@ -229,3 +229,15 @@ def test_a_region_typo_is_named_as_such(stack_config, region):
     config["aws:region"] = region
     error = fails("dev", config)
     assert ("aws:region", "not an AWS region (like eu-west-2)") in error.problems
+
+
+def test_the_config_reference_is_current_and_covers_every_key_in_use():
+    from cloudbridge import configdoc
+
+    text = configdoc.render()
+    assert configdoc.DOC.read_text() == text, "docs/config.md is out of date: run python -m cloudbridge config-doc"
+    for stack in stacks():
+        for path in _string_fields(read_stack_config(stack)):
+            for part in path:
+                if isinstance(part, str) and ":" not in part:
+                    assert f"`{part}`" in text, f"{part} (Pulumi.{stack}.yaml) is not in docs/config.md"

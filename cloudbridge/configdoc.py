@@ -1,0 +1,143 @@
+"""``python -m cloudbridge config-doc [--check]``: the per-key reference of ``Pulumi.<stack>.yaml``,
+generated from the typed config models (components/config.py) into docs/config.md.
+
+Types, defaults, allowed values and limits come from the models themselves; the text of
+each key is the comment written above its field. ``--check`` exits 1 when docs/config.md
+is not what the models say (a test runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
+from pydantic.fields import PydanticUndefined
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "config.md"
+
+
+def _comments(model: type[BaseModel]) -> dict[str, str]:
+    """The comment lines written directly above each field of ``model``."""
+    out: dict[str, str] = {}
+    pending: list[str] = []
+    for line in inspect.getsource(model).splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            pending.append(stripped.lstrip("# ").rstrip())
+            continue
+        match = re.match(r"^(\w+)\s*:", stripped)
+        if match and pending:
+            out[match.group(1)] = " ".join(pending)
+        pending = [] if not stripped.startswith("#") else pending
+    return out
+
+
+def _type(annotation: Any) -> tuple[str, list[BaseModel]]:
+    """A readable type, and the models it contains (documented as their own sections)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        inner, *meta = args
+        text, nested = _type(inner)
+        limits = []
+        for m in meta:
+            for attr, sign in (("pattern", "matches"), ("ge", "≥"), ("le", "≤"), ("min_length", "length ≥")):
+                value = getattr(m, attr, None)
+                if value is not None:
+                    limits.append(f"{sign} `{value}`")
+            for sub in getattr(m, "metadata", []) or []:
+                for attr, sign in (("ge", "≥"), ("le", "≤")):
+                    value = getattr(sub, attr, None)
+                    if value is not None:
+                        limits.append(f"{sign} `{value}`")
+        return (text + (f" ({', '.join(limits)})" if limits else "")), nested
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args), []
+    if origin in (typing.Union, types.UnionType):
+        parts = [_type(a) for a in args if a is not type(None)]
+        text = " or ".join(p[0] for p in parts)
+        return (text + (" (optional)" if type(None) in args else "")), [m for p in parts for m in p[1]]
+    if origin is list:
+        text, nested = _type(args[0])
+        return f"list of {text}", nested
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"object ([{annotation.__name__}](#{annotation.__name__.lower()}))", [annotation]
+    return getattr(annotation, "__name__", str(annotation)), []
+
+
+def _limits(field: Any) -> str:
+    bits = []
+    for m in field.metadata:
+        for attr, sign in (("pattern", "matches"), ("ge", "≥"), ("le", "≤"), ("min_length", "at least")):
+            value = getattr(m, attr, None)
+            if value is not None:
+                bits.append(f"{sign} `{value}`" if attr == "pattern" else f"{sign} {value}")
+    return ", ".join(bits)
+
+
+def _section(model: type[BaseModel], title: str, seen: set) -> list[str]:
+    comments = _comments(model)
+    own_doc = inspect.cleandoc(model.__dict__.get("__doc__") or "")
+    lines = [f"### {title}", ""] + ([own_doc.split("\n\n")[0], ""] if own_doc else [])
+    lines += ["| key | type | default | what |", "|---|---|---|---|"]
+    nested: list[type[BaseModel]] = []
+    for name, field in model.model_fields.items():
+        if name == "environment" or field.exclude:
+            continue
+        key = field.alias or to_camel(name)
+        text, more = _type(field.annotation)
+        limits = _limits(field)
+        if limits:
+            text += f" ({limits})"
+        if field.default_factory is not None:
+            default = "(see below)" if more else "`[]`"
+        elif field.default is PydanticUndefined or field.is_required():
+            default = "**required**"
+        else:
+            default = f"`{field.default}`" if field.default is not None else "—"
+        lines.append(f"| `{key}` | {text} | {default} | {comments.get(name, '')} |")
+        nested += [m for m in more if m not in seen]
+    lines.append("")
+    for sub in nested:
+        if sub not in seen:
+            seen.add(sub)
+            lines += _section(sub, sub.__name__, seen)
+    return lines
+
+
+def render() -> str:
+    from components.config import StackConfig
+
+    seen: set = {StackConfig}
+    lines = [
+        "# Stack config reference",
+        "",
+        "Generated by `python -m cloudbridge config-doc` from `components/config.py`; a test fails when it",
+        "is out of date. Top-level keys are `cloudbridge:<key>` in `Pulumi.<stack>.yaml`, plus `aws:region`.",
+        "Unknown keys are errors; errors name the key and the stack file, never the value given.",
+        "",
+    ]
+    lines += _section(StackConfig, "StackConfig (top level)", seen)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloudbridge config-doc", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/config.md is out of date")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not DOC.exists() or DOC.read_text() != text:
+            print("docs/config.md is out of date: run python -m cloudbridge config-doc", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(text)
+    print(f"wrote {DOC.relative_to(DOC.parent.parent)}")
+    return 0
