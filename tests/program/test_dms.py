@@ -295,3 +295,46 @@ def test_dms_reaches_only_the_source_and_the_endpoints(plan, stack):
         to_source = [r for r in group["egress"] if r["fromPort"] == source["port"]]
         assert [r.get("cidrBlocks") for r in to_source] == [[source["sourceCidr"]]]
         assert all("0.0.0.0/0" not in r.get("cidrBlocks", []) for r in group["egress"])
+
+
+class _Recording(dict):
+    """os.environ stand-in that remembers which names were read."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_the_lambda_environment_is_exactly_what_the_handlers_read(plans, monkeypatch):
+    """The runtime contract between program and functions: no variable set that nothing
+    reads, none read that the program does not set (optional ones excepted)."""
+    import os
+
+    from functions.validator import handler as validator
+
+    plan = plans("dev")
+    env = plan.named("sales-validator", "aws:lambda/function:Function").inputs["environment"]["variables"]
+    recording = _Recording(env)
+    monkeypatch.setattr(os, "environ", recording)
+    validator.Settings.from_env()
+    optional = {"DMS_BUCKET_FOLDER"}
+    assert set(env) == recording.read - optional
+
+    notifier_env = plan.named("slack-notifier", "aws:lambda/function:Function").inputs["environment"]["variables"]
+    import functions.slack_alerts.handler as notifier
+
+    recording = _Recording(notifier_env)
+    monkeypatch.setattr(notifier.os, "environ", recording)
+    monkeypatch.setattr(notifier, "Notifier", lambda *args, **kwargs: type("N", (), {"handle": lambda self, e: {}})())
+    monkeypatch.setattr(notifier, "_notifier", None)
+    monkeypatch.setattr(notifier.boto3, "client", lambda *a, **k: None)
+    notifier.handler({"Records": []}, None)
+    assert set(notifier_env) == recording.read
