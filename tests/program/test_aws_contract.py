@@ -109,3 +109,21 @@ def test_value_spellings_agree_with_both_authorities(resource_type):
             aws_contract._member(aws_contract._member(root, s)[1], path) for s in contract.search
         )
         assert set(table.values()) <= set(member[1].enum), (path, member[1].enum)
+
+
+def test_every_resource_type_either_program_declares_has_a_contract(plans):
+    from cloudbridge.plan import BOOTSTRAP_ROOT
+
+    declared = {r.type for stack in stacks() for r in plans(stack).resources if r.custom and not r.read}
+    declared |= {r.type for r in evaluate("prod", program=BOOTSTRAP_ROOT).resources if r.custom}
+    not_api_calls = {"pulumi:providers:aws"}  # provider configuration, not a request to AWS
+    assert sorted(declared - set(aws_contract.CONTRACTS) - not_api_calls) == []
+
+
+def test_bad_security_group_rules_are_caught():
+    rules = [
+        {"protocol": "tcpp", "fromPort": 443, "toPort": 70000},
+        {"protocol": "tcp", "fromPort": 5432, "toPort": 5432},
+    ]
+    problems = dict(aws_contract._sg_rules(rules))
+    assert "[0].protocol" in problems and "[0].toPort" in problems and problems["[1]"] == "a rule with no destination"

