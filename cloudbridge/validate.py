@@ -36,8 +36,6 @@ class LocalSource:
                 self.bytes_read += len(out[-1])
         return out
 
-    fetch_many = fetch
-
     def fetch_async(self, ranges):
         from functions.validator.s3file import _Done
 

@@ -162,10 +162,9 @@ class _Plan:
     """What statistics decide, and which column chunks must be decoded."""
 
     def __init__(self, meta: pf.Footer, required: list[str], op: str | None, full: bool):
-        self.meta, self.op = meta, op
         self.stat_nulls: dict[str, tuple[int, int]] = {}
         self.decode: dict[int, list[pf.Chunk]] = {}
-        self.op_undecided: list[pf.Chunk] = []
+        self.op_undecided: list[tuple[int, pf.Chunk]] = []  # (row group, Op chunk)
         self.dictionary_bytes = 0
         for group in meta.row_groups:
             if group.num_rows == 0:
@@ -184,15 +183,15 @@ class _Plan:
                 stats = chunk.statistics
                 decided = stats.min is not None and stats.min == stats.max and stats.min in _OP_BYTES
                 if not decided:
-                    self.op_undecided.append(chunk)
+                    self.op_undecided.append((group.index, chunk))
             if chunks:
                 self.decode[group.index] = chunks
 
     def decide_op_by_dictionary(self, source: Any) -> None:
         """Op dictionary-encoded throughout: its dictionary page bounds its values."""
-        candidates = [c for c in self.op_undecided if c.all_data_pages_dictionary_encoded()]
-        pages = dict(zip(candidates, source.fetch_many([pf.dictionary_page_bound(c) for c in candidates]), strict=True))
-        for chunk in self.op_undecided:
+        candidates = [c for _, c in self.op_undecided if c.all_data_pages_dictionary_encoded()]
+        pages = dict(zip(candidates, source.fetch([pf.dictionary_page_bound(c) for c in candidates]), strict=True))
+        for group, chunk in self.op_undecided:
             values = None
             if chunk in pages:
                 self.dictionary_bytes += len(pages[chunk])
@@ -202,13 +201,9 @@ class _Plan:
                     values = None  # the decoder will say what is wrong with the page
             if values is not None and values <= _OP_BYTES:
                 continue
-            group = self._group_of(chunk)
             self.decode.setdefault(group, [])
             if chunk not in self.decode[group]:
                 self.decode[group].append(chunk)
-
-    def _group_of(self, chunk: pf.Chunk) -> int:
-        return next(g.index for g in self.meta.row_groups if chunk in g.chunks)
 
     def windows(self) -> Iterator[dict[int, list[pf.Chunk]]]:
         window: dict[int, list[pf.Chunk]] = {}
@@ -249,12 +244,12 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
     window is fetched while the current one decodes."""
     out = _Decoded()
     windows = list(plan.windows())
-    pending = source.fetch_async(coalesce([(c.start, c.end) for cs in windows[0].values() for c in cs]))
+    ranges = [coalesce([(c.start, c.end) for cs in w.values() for c in cs]) for w in windows]
+    pending = source.fetch_async(ranges[0])
     for i, window in enumerate(windows):
-        ranges = coalesce([(c.start, c.end) for cs in window.values() for c in cs])
-        parts = [tail, *zip([s for s, _ in ranges], pending.result(), strict=True)]
+        parts = [tail, *zip([s for s, _ in ranges[i]], pending.result(), strict=True)]
         if i + 1 < len(windows):
-            pending = source.fetch_async(coalesce([(c.start, c.end) for cs in windows[i + 1].values() for c in cs]))
+            pending = source.fetch_async(ranges[i + 1])
         columns = {g: [c.path for c in cs] for g, cs in window.items()}
         for _attempt in range(3):
             reply = isolation.run(_child, parts, size, key, metadata, columns, i == 0)

@@ -91,5 +91,3 @@ class ObjectSource:
 
     def fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         return self.fetch_async(ranges).result()
-
-    fetch_many = fetch
