@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,18 @@ MODES = ("statistics", "full")
 
 MAGIC = b"PAR1"
 FOOTER_READ = 64 * 1024  # what parquet readers fetch first from the end of a file
-WINDOW_BYTES = 32 * 1024 * 1024  # column-chunk bytes held (and decoded by one child) at a time
+WINDOW_BYTES = 32 * 1024 * 1024  # most column-chunk bytes held (and decoded by one child) at a time
+MIN_WINDOW_BYTES = 4 * 1024 * 1024
+WINDOWS_PER_FILE = 8  # below WINDOW_BYTES, a file's chunks are split into about this many windows
+PREFETCH_BYTES = 24 * 1024 * 1024  # fetched ahead of the window being decoded
 COALESCE_GAP = 16 * 1024  # adjacent ranges closer than this are one GET
 _OP_BYTES = frozenset(v.encode() for v in OP_VALUES)
+
+
+def preload_reader() -> None:
+    """Import pyarrow in the parent so each forked decoding child starts with it loaded."""
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
 
 
 class TransientError(Exception):
@@ -134,11 +143,8 @@ def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: st
     required = [c for c in metadata.required_columns(key.kind) if c in names]
     op = metadata.dms.op if metadata.dms.op in names else None
     plan = _Plan(meta, required, op, mode == "full")
-    plan.decide_op_by_dictionary(source)
+    outcome = _decode(source, size, (tail_start, tail), plan, key, metadata)
     result.needed_bytes += plan.dictionary_bytes + sum(c.size for cs in plan.decode.values() for c in cs)
-
-    tail_part = (tail_start, tail)
-    outcome = _decode(source, size, tail_part, plan, key, metadata)
     well_typed = set(outcome.well_typed)
     result.findings += outcome.schema_findings
     result.chunks_scanned = outcome.scanned
@@ -164,7 +170,7 @@ class _Plan:
     def __init__(self, meta: pf.Footer, required: list[str], op: str | None, full: bool):
         self.stat_nulls: dict[str, tuple[int, int]] = {}
         self.decode: dict[int, list[pf.Chunk]] = {}
-        self.op_undecided: list[tuple[int, pf.Chunk]] = []  # (row group, Op chunk)
+        self.op_by_dictionary: dict[int, pf.Chunk] = {}  # row group -> Op chunk its dictionary may settle
         self.dictionary_bytes = 0
         for group in meta.row_groups:
             if group.num_rows == 0:
@@ -182,40 +188,67 @@ class _Plan:
                 chunk = group.chunk(op)
                 stats = chunk.statistics
                 decided = stats.min is not None and stats.min == stats.max and stats.min in _OP_BYTES
-                if not decided:
-                    self.op_undecided.append((group.index, chunk))
+                if not decided and chunk.all_data_pages_dictionary_encoded():
+                    self.op_by_dictionary[group.index] = chunk  # its dictionary page bounds its values
+                elif not decided and chunk not in chunks:
+                    chunks.append(chunk)
             if chunks:
                 self.decode[group.index] = chunks
 
-    def decide_op_by_dictionary(self, source: Any) -> None:
-        """Op dictionary-encoded throughout: its dictionary page bounds its values."""
-        candidates = [c for _, c in self.op_undecided if c.all_data_pages_dictionary_encoded()]
-        pages = dict(zip(candidates, source.fetch([pf.dictionary_page_bound(c) for c in candidates]), strict=True))
-        for group, chunk in self.op_undecided:
-            values = None
-            if chunk in pages:
-                self.dictionary_bytes += len(pages[chunk])
-                try:
-                    values = pf.dictionary_values(chunk, pages[chunk])
-                except pf.CorruptFooterError:
-                    values = None  # the decoder will say what is wrong with the page
-            if values is not None and values <= _OP_BYTES:
-                continue
-            self.decode.setdefault(group, [])
-            if chunk not in self.decode[group]:
-                self.decode[group].append(chunk)
+    def settle_op(self, chunk: pf.Chunk, page: bytes) -> bool:
+        """Whether an ``Op`` chunk's dictionary page settles it (only I/U/D in it)."""
+        self.dictionary_bytes += len(page)
+        try:
+            values = pf.dictionary_values(chunk, page)
+        except pf.CorruptFooterError:
+            return False  # the decoder will say what is wrong with the page
+        return values is not None and values <= _OP_BYTES
 
-    def windows(self) -> Iterator[dict[int, list[pf.Chunk]]]:
-        window: dict[int, list[pf.Chunk]] = {}
-        held = 0
-        for group in sorted(self.decode):
-            chunks = self.decode[group]
+    def windows(
+        self, decode: dict[int, list[pf.Chunk]] | None = None, dictionaries: dict[int, pf.Chunk] | None = None
+    ) -> list[_Window]:
+        """The chunks to decode and the ``Op`` dictionary pages to read (all planned ones by
+        default), in file order, grouped into windows of about ``window_bytes`` each."""
+        decode = self.decode if decode is None else decode
+        dictionaries = self.op_by_dictionary if dictionaries is None else dictionaries
+        total = sum(c.size for cs in decode.values() for c in cs)
+        # Small windows let decoding follow the reads closely (only the last window's
+        # decode is not overlapped by reads); large ones cost fewer child processes.
+        limit = min(WINDOW_BYTES, max(MIN_WINDOW_BYTES, total // WINDOWS_PER_FILE))
+        out = [_Window()]
+        for group in sorted(set(decode) | set(dictionaries)):
+            chunks = decode.get(group, [])
             weight = sum(c.size for c in chunks)
-            if window and held + weight > WINDOW_BYTES:
-                yield window
-                window, held = {}, 0
-            window[group], held = chunks, held + weight
-        yield window  # the last (or only, possibly empty: the schema check) window
+            if out[-1].held and out[-1].held + weight > limit:
+                out.append(_Window())
+            out[-1].add(group, chunks, dictionaries.get(group))
+        return out  # at least one window (possibly empty: the schema check)
+
+
+@dataclass
+class _Window:
+    """Row groups whose chunks are fetched together and decoded by one child."""
+
+    decode: dict[int, list[pf.Chunk]] = field(default_factory=dict)
+    dictionaries: list[tuple[int, pf.Chunk]] = field(default_factory=list)  # (row group, Op chunk)
+    held: int = 0
+
+    def add(self, group: int, chunks: list[pf.Chunk], dictionary: pf.Chunk | None) -> None:
+        if chunks:
+            self.decode[group] = chunks
+            self.held += sum(c.size for c in chunks)
+        if dictionary is not None:
+            self.dictionaries.append((group, dictionary))
+
+    def ranges(self) -> list[tuple[int, int]]:
+        # An Op dictionary page sits just before the rest of its row group's chunks: it
+        # joins their GET (the Op data pages between are a few KB) instead of its own.
+        wanted = [(c.start, c.end) for cs in self.decode.values() for c in cs]
+        return coalesce(wanted + [pf.dictionary_page_bound(c) for _, c in self.dictionaries])
+
+    @property
+    def bytes(self) -> int:
+        return sum(e - s for s, e in self.ranges())
 
 
 @dataclass
@@ -240,35 +273,43 @@ def coalesce(ranges: list[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tup
 
 
 def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: FileKey, metadata: TableMetadata):
-    """Decode the planned chunks window by window, each in an isolated child; the next
-    window is fetched while the current one decodes."""
+    """Decode the planned chunks window by window, each in an isolated child, while the
+    next windows (up to ``PREFETCH_BYTES``) are fetched."""
     out = _Decoded()
-    windows = list(plan.windows())
-    ranges = [coalesce([(c.start, c.end) for cs in w.values() for c in cs]) for w in windows]
-    pending = source.fetch_async(ranges[0])
-    for i, window in enumerate(windows):
-        parts = [tail, *zip([s for s, _ in ranges[i]], pending.result(), strict=True)]
-        if i + 1 < len(windows):
-            pending = source.fetch_async(ranges[i + 1])
-        columns = {g: [c.path for c in cs] for g, cs in window.items()}
-        for _attempt in range(3):
-            reply = isolation.run(_child, parts, size, key, metadata, columns, i == 0)
-            if isinstance(reply, isolation.Crashed):
-                out.decode_findings.append(Finding(UNREADABLE_FILE, reply.reason))
-                return out
-            if isinstance(reply, isolation.TimedOut):
-                raise TransientError(reply.reason)
-            if reply.get("missing"):  # the reader wanted bytes the plan did not foresee
-                start, end = reply["missing"]
-                parts.append((start, source.fetch([(start, min(size, end))])[0]))
-                continue
-            break
-        else:
-            out.decode_findings.append(Finding(UNREADABLE_FILE, "the reader kept asking for bytes outside its chunks"))
+    windows = plan.windows()
+    ahead: deque[tuple[_Window, list[tuple[int, int]], Any]] = deque()
+    fetched = 0  # windows whose GETs have started
+
+    def top_up() -> None:
+        nonlocal fetched
+        while fetched < len(windows) and (not ahead or sum(w.bytes for w, _, _ in ahead) < PREFETCH_BYTES):
+            ranges = windows[fetched].ranges()
+            ahead.append((windows[fetched], ranges, source.fetch_async(ranges)))
+            fetched += 1
+
+    first = True
+    top_up()
+    while ahead:
+        window, ranges, pending = ahead.popleft()
+        parts = [tail, *zip([s for s, _ in ranges], pending.result(), strict=True)]
+        extra = {}
+        for group, chunk in window.dictionaries:
+            if not plan.settle_op(chunk, _slice(parts, *pf.dictionary_page_bound(chunk))):
+                extra[group] = [chunk]
+                plan.decode.setdefault(group, []).append(chunk)
+        if extra:  # an Op dictionary with other values: those chunks are decoded too
+            windows += plan.windows(extra, {})
+        top_up()
+        if not window.decode and not first:
+            continue
+        reply = _decode_window(source, size, parts, window, key, metadata, first)
+        if isinstance(reply, Finding):
+            out.decode_findings.append(reply)
             return out
-        if i == 0:
+        if first:
             out.schema_findings = [Finding(**f) for f in reply["schema_findings"]]
             out.well_typed = reply["well_typed"]
+            first = False
         out.decode_findings += [Finding(**f) for f in reply["decode_findings"]]
         out.scanned += reply["scanned"]
         for name, where in reply["nulls"].items():
@@ -279,6 +320,29 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
         if reply["schema_error"]:
             return out
     return out
+
+
+def _decode_window(source, size, parts, window: _Window, key: FileKey, metadata: TableMetadata, schema: bool):
+    """One window in an isolated child: its reply, or the Finding that decides the file."""
+    columns = {g: [c.path for c in cs] for g, cs in window.decode.items()}
+    for _attempt in range(3):
+        reply = isolation.run(_child, parts, size, key, metadata, columns, schema)
+        if isinstance(reply, isolation.Crashed):
+            return Finding(UNREADABLE_FILE, reply.reason)
+        if isinstance(reply, isolation.TimedOut):
+            raise TransientError(reply.reason)
+        if not reply.get("missing"):
+            return reply
+        start, end = reply["missing"]  # the reader wanted bytes the plan did not foresee
+        parts.append((start, source.fetch([(start, min(size, end))])[0]))
+    return Finding(UNREADABLE_FILE, "the reader kept asking for bytes outside its chunks")
+
+
+def _slice(parts: list[tuple[int, bytes]], start: int, end: int) -> bytes:
+    for offset, data in parts:
+        if offset <= start and end <= offset + len(data):
+            return data[start - offset : end - offset]
+    raise AssertionError(f"bytes {start}..{end} were planned but not fetched")
 
 
 # --- the child: pyarrow over the fetched bytes only ---------------------------------------

@@ -1,10 +1,12 @@
 """The validator against moto S3/SNS/SQS with parquet files written exactly like DMS."""
 
+import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from cloudbridge import dmsfiles
@@ -119,6 +121,21 @@ def test_mixed_op_values_are_decided_by_the_dictionary_page(pipeline, capsys):
     pipeline.validate(key)
     [line], _ = logs(capsys)
     assert line["outcome"] == "passed" and line["chunksScanned"] == 0
+
+
+def test_scan_reads_each_row_group_in_one_get_with_its_op_dictionary(pipeline, capsys):
+    """Without statistics the key and DMS columns are decoded; each row group's Op
+    dictionary page rides in the same GET as its other chunks, never a GET of its own."""
+    meta = orders_metadata()
+    ops = ["I", "U", "D"] * 4_000
+    table = dmsfiles.dms_table(meta, "cdc", rows(len(ops)), ops=ops)
+    body = dmsfiles.to_bytes(table, statistics=False, row_group_length=1_000)
+    assert pq.ParquetFile(io.BytesIO(body)).metadata.num_row_groups == 12
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), body)
+    pipeline.validate(key)
+    [line], _ = logs(capsys)
+    assert line["outcome"] == "passed" and line["rows"] == 12_000 and line["chunksScanned"] > 0
+    assert line["getRequests"] <= 2 + 12, line  # head + tail, then at most one GET per row group
 
 
 def test_mixed_plain_encoded_op_values_are_read_only_for_the_op_column(pipeline, capsys):
