@@ -93,6 +93,11 @@ def validator_section(result: dict) -> tuple[list[str], list[tuple[str, str, boo
             (f"{file_mb:,.0f} MB: peak RSS with decoding children ≤ 300 MB (any validator case)", f"{worst:.0f} MB",
              worst <= 300)
         )  # fmt: skip
+        if "fetch" in cases:
+            targets.append(
+                (f"{file_mb:,.0f} MB scan: wall against its GETs alone, nothing decoded (stated)",
+                 f"{scan['wall'] / cases['fetch']['wall']:.2f}× of {cases['fetch']['wall']:.2f} s", True)
+            )  # fmt: skip
         overhead = scan["wall"] - cases["direct"]["wall"]
         targets.append(
             (f"{file_mb:,.0f} MB scan: crash-isolation overhead per file (stated)", f"{1000 * overhead:+.0f} ms", True)

@@ -12,6 +12,8 @@ is a real ranged GET. Each measurement runs in a fresh process (its own peak RSS
   decode         baseline: pyarrow decoding every column of the file, pre-buffered (its best)
   batch of 10    ten scan files validated as one SQS batch is (FILE_WORKERS at once)
   direct         the scan case without the child process: the isolation overhead's baseline
+  fetch          the scan case's GETs alone, nothing decoded: what this machine's HTTP client
+                 and the local S3 (sharing its two cores) allow for those bytes
   pandas         naive baseline: download the object, pandas.read_parquet, same rules
   floor          least wall time the shaped S3 allows for the bytes the decision needs
                  (footer + needed chunks) in the requests made, the footer read first
@@ -172,6 +174,7 @@ def run(sizes: list[int], repeat: int = 3, batch_size: int = 100) -> dict:
                 "null key": measure("validator", endpoint, [k["null key"]], metadata, reps),
                 "scan": measure("validator", endpoint, [k["scan"]], metadata, reps),
                 "direct": measure("validator-direct", endpoint, [k["scan"]], metadata, reps),
+                "fetch": measure("fetch", endpoint, [k["scan"]], metadata, reps),
                 "full": measure("validator-full", endpoint, [k["statistics"]], metadata, reps),
                 "decode": measure("decode", endpoint, [k["statistics"]], metadata, reps),
             }
