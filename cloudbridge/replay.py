@@ -35,6 +35,7 @@ from functions.common.metadata import MetadataError
 from functions.common.runtime import ALERT_MARKERS
 from functions.validator import checks, routing
 from functions.validator.handler import MetadataStore
+from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
 
 
@@ -75,6 +76,7 @@ def replay(
     dry_run: bool = False,
     mode: str = "statistics",
     say: Callable[[str], None] = print,
+    partitions: Partitions | None = None,
 ) -> Summary:
     summary = Summary()
     store = MetadataStore(s3, metadata_bucket, ttl=0)  # always the metadata published now
@@ -141,7 +143,18 @@ def replay(
         except ClientError as exc:
             if not _gone(exc):
                 raise
+        _register(partitions, destination, say)
     return summary
+
+
+def _register(partitions: Partitions | None, destination: str, say: Callable[[str], None]) -> None:
+    """The replayed file's date partition, for Spectrum (as the validator does for new files)."""
+    if partitions is None:
+        return
+    try:
+        partitions.ensure(destination)
+    except Exception as exc:  # the file is stored; the next file of that day registers it
+        say(f"partition not registered for {destination}: {type(exc).__name__}: {exc}")
 
 
 def _gone(error: ClientError) -> bool:
@@ -195,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         since=since,
         dry_run=args.dry_run,
         mode=args.mode,
+        partitions=Partitions(boto3.client("glue"), buckets["glueDatabase"], buckets["raw"]),
     )
     print(
         f"{summary.seen} quarantined file(s) seen: {summary.replayed} {'would be ' if args.dry_run else ''}replayed, "

@@ -42,4 +42,6 @@ def source_buckets(stack: str, source: str) -> dict[str, str]:
     source_entry(stack, source)
     account = str((config.get("cloudbridge:account") or {}).get("id", ""))
     naming = Naming(environment=stack, account_id=account, region=str(config.get("aws:region", "")))
-    return {purpose: naming.bucket(source, purpose) for purpose in ("landing", "raw", "fail", "meta")}
+    names = {purpose: naming.bucket(source, purpose) for purpose in ("landing", "raw", "fail", "meta")}
+    names["glueDatabase"] = naming.glue_database(source)
+    return names

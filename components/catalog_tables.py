@@ -9,11 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from functions.common.metadata import TableMetadata, glue_type
+from functions.common.runtime import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE, PARTITION_KEY
 
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PARTITION_KEY = "dt"
 PROJECTION_START = "2020/01/01"
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functions.common.runtime import glue_table_name
+
 PROJECT = "cloudbridge"
 PREFIX = "cb"
 
@@ -35,9 +37,7 @@ class Naming:
     @staticmethod
     def glue_table(schema: str, table: str) -> str:
         """``<schema>__<table>``: unique across schemas, in Athena's identifier alphabet."""
-        import re
-
-        return re.sub(r"[^a-z0-9_]", "_", f"{schema}__{table}".lower())
+        return glue_table_name(schema, table)
 
     def dms_arn(self, kind: str, resource_identifier: str) -> str:
         """A DMS resource's ARN: ``replication-config`` and ``task`` ARNs end in the

@@ -214,6 +214,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         raw_objects = pulumi.Output.concat(self.raw_history.arn, "/*")
         fail_objects = pulumi.Output.concat(self.fail.arn, "/*")
         function_name = naming.name(source.name, "validator")
+        glue_database = naming.glue_database(source.name)
         self.validator = LambdaFunction(
             f"{name}-validator",
             LambdaFunctionArgs(
@@ -263,6 +264,17 @@ class ExtractionPipeline(pulumi.ComponentResource):
                         "ReadTableMetadata", ["s3:GetObject"], [pulumi.Output.concat(self.metadata.arn, "/*")]
                     ),
                     iam.statement("PublishValidationFailures", ["sns:Publish"], [args.alerts_topic_arn]),
+                    # Each raw-history date partition is registered once, for readers that
+                    # ignore partition projection (Redshift Spectrum).
+                    iam.statement(
+                        "RegisterRawHistoryPartitions",
+                        ["glue:BatchCreatePartition"],
+                        [
+                            f"arn:aws:glue:{naming.region}:{naming.account_id}:catalog",
+                            f"arn:aws:glue:{naming.region}:{naming.account_id}:database/{glue_database}",
+                            f"arn:aws:glue:{naming.region}:{naming.account_id}:table/{glue_database}/*",
+                        ],
+                    ),
                     # SSE-KMS objects and the encrypted topic: read (Decrypt) and write (GenerateDataKey).
                     iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
                 ],
@@ -274,6 +286,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                     "METADATA_BUCKET": self.metadata.name,
                     "ALERTS_TOPIC_ARN": args.alerts_topic_arn,
                     "VALIDATION_MODE": source.validation,
+                    "GLUE_DATABASE": glue_database,
                 },
                 layers=args.validator_layers,
                 timeout_seconds=VALIDATOR_TIMEOUT_SECONDS,

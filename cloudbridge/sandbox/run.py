@@ -38,8 +38,9 @@ from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
 from functions.common.metadata import TableMetadata
-from functions.common.runtime import ALERT_MARKERS
+from functions.common.runtime import ALERT_MARKERS, glue_table_name
 from functions.validator.handler import s3_objects
+from functions.validator.partitions import Partitions
 
 SOURCE = "sales"
 ENVIRONMENT = "sandbox"
@@ -164,6 +165,7 @@ def run(
                     "METADATA_BUCKET": res.metadata,
                     "ALERTS_TOPIC_ARN": res.topic_arn,
                     "SLACK_WEBHOOK_SECRET_ARN": res.webhook_secret_arn,
+                    "GLUE_DATABASE": res.glue_database,
                 }
             )
         )
@@ -236,11 +238,18 @@ def run(
         tables = evolve(pg.dsn, tables, timestamp_unit)
         aws.publish_tables(res, naming, tables, "postgres")
         replayed = replay(
-            s3, fail_bucket=res.fail, raw_bucket=res.raw_history, metadata_bucket=res.metadata, say=lambda _: None
+            s3,
+            fail_bucket=res.fail,
+            raw_bucket=res.raw_history,
+            metadata_bucket=res.metadata,
+            say=lambda _: None,
+            partitions=Partitions(aws.client("glue"), res.glue_database, res.raw_history),
         )
         say(f"replay: {replayed.replayed} replayed, {replayed.still_failing} still failing")
 
         glue_tables = [t["Name"] for t in aws.client("glue").get_tables(DatabaseName=res.glue_database)["TableList"]]
+        unregistered = unregistered_days(aws.client("glue"), s3, res)
+        say(f"partitions: every raw-history day registered in Glue for Spectrum ({len(unregistered)} missing)")
         say("analytics: DuckDB current state from the validated parquet vs the source …")
         files = analytics.download(s3, res.raw_history, scratch / "raw")
         comparisons = {}
@@ -271,6 +280,7 @@ def run(
             lambda_log=lambda_log,
             glue_tables=glue_tables,
         )
+        report["unregisteredPartitions"] = unregistered
     report["timestampUnit"] = timestamp_unit
     report["timestampColumns"] = {
         t.table_id: sorted(c.type for c in t.columns if c.type.startswith("timestamp")) for t in tables
@@ -293,6 +303,23 @@ def evolve(dsn: str, tables: list[TableMetadata], timestamp_unit: str) -> list[T
     """``cloudbridge metadata extract`` against the live source, for the sandbox's tables."""
     report = inspect_source(dsn, SOURCE, "postgres", [t.table_id for t in tables], timestamp_unit)
     return sorted(report.tables, key=lambda t: t.table_id)
+
+
+def unregistered_days(glue: Any, s3: Any, res: Resources) -> list[str]:
+    """Raw-history date folders (``<schema>/<table>/YYYY/MM/DD``) with no Glue partition."""
+    days = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=res.raw_history):
+        for item in page.get("Contents", []):
+            schema, table, year, month, day, _ = item["Key"].split("/", 5)
+            days.add((schema, table, f"{year}/{month}/{day}"))
+    missing = []
+    for schema, table, day in sorted(days):
+        name = glue_table_name(schema, table)
+        try:
+            glue.get_partition(DatabaseName=res.glue_database, TableName=name, PartitionValues=[day])
+        except glue.exceptions.EntityNotFoundException:
+            missing.append(f"{name} {day}")
+    return missing
 
 
 def build_report(**k: Any) -> dict[str, Any]:

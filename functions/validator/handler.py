@@ -30,6 +30,7 @@ from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_
 from functions.common.metadata import MetadataError, TableMetadata, metadata_key
 from functions.common.runtime import ALERT_MARKERS
 from functions.validator import checks, routing
+from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
 
 # The decoding children are forked from this process: importing pyarrow here, once per
@@ -92,6 +93,7 @@ class Settings:
     alerts_topic_arn: str
     bucket_folder: str = ""
     validation_mode: str = "statistics"  # or "full": decode every page of every column
+    glue_database: str = ""  # where raw-history partitions are registered ("" = nowhere)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,6 +107,7 @@ class Settings:
             alerts_topic_arn=env["ALERTS_TOPIC_ARN"],
             bucket_folder=env.get("DMS_BUCKET_FOLDER", ""),
             validation_mode=env.get("VALIDATION_MODE", "statistics"),
+            glue_database=env.get("GLUE_DATABASE", ""),
         )
 
     def __post_init__(self) -> None:
@@ -158,9 +161,14 @@ def emit(record: dict[str, Any]) -> None:
 
 
 class Validator:
-    def __init__(self, settings: Settings, s3: Any, sns: Any, metadata: MetadataStore | None = None):
+    def __init__(self, settings: Settings, s3: Any, sns: Any, metadata: MetadataStore | None = None, glue: Any = None):
         self.settings, self.s3, self.sns = settings, s3, sns
         self.metadata = metadata or MetadataStore(s3, settings.metadata_bucket)
+        self.partitions = (
+            Partitions(glue, settings.glue_database, settings.raw_history_bucket)
+            if glue is not None and settings.glue_database
+            else None
+        )
         self.transfer = TransferConfig(
             multipart_threshold=routing.MULTIPART_THRESHOLD, multipart_chunksize=routing.MULTIPART_THRESHOLD
         )
@@ -213,9 +221,26 @@ class Validator:
             findings=result.findings,
             transfer_config=self.transfer,
         )
+        if result.outcome == "passed":
+            self._register_partition(dest_key)
         result.pending_delete = obj
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _register_partition(self, raw_key: str) -> None:
+        if self.partitions is None:
+            return
+        try:
+            self.partitions.ensure(raw_key)
+        except Exception as exc:  # the file is stored; the next file of that day tries again
+            emit(
+                {
+                    "event": "cloudbridge.partition_failed",
+                    "source": self.settings.source,
+                    "key": raw_key,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            )
 
     # --- one batch ------------------------------------------------------------------
 
@@ -394,5 +419,5 @@ _validator: Validator | None = None
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _validator
     if _validator is None:  # clients and metadata cache live as long as the container
-        _validator = Validator(Settings.from_env(), boto3.client("s3"), boto3.client("sns"))
+        _validator = Validator(Settings.from_env(), boto3.client("s3"), boto3.client("sns"), glue=boto3.client("glue"))
     return _validator.handle(event)

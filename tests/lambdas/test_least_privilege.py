@@ -20,7 +20,7 @@ from cloudbridge import dmsfiles
 from cloudbridge.plan import evaluate
 from functions.slack_alerts import handler as notifier_handler
 from functions.validator import routing
-from tests.support.moto_pipeline import FAIL, LANDING, META, RAW, orders_metadata
+from tests.support.moto_pipeline import FAIL, GLUE_DATABASE, LANDING, META, RAW, orders_metadata
 
 # Per call: (action, which resource) pairs. "object"/"bucket" are the call's own Bucket/Key,
 # "source" the CopySource, "key" the account's KMS key (every bucket and the topic use it).
@@ -48,6 +48,11 @@ CALL_ACTIONS = {
     # Publishing to a KMS-encrypted topic (SNS developer guide).
     ("sns", "Publish"): [("sns:Publish", "topic"), ("kms:GenerateDataKey", "key"), ("kms:Decrypt", "key")],
     ("secretsmanager", "GetSecretValue"): [("secretsmanager:GetSecretValue", "secret")],
+    # Glue authorizes a partition write on the catalog, the database and the table (Glue developer guide).
+    ("glue", "BatchCreatePartition"): [
+        ("glue:BatchCreatePartition", "catalog"), ("glue:BatchCreatePartition", "database"),
+        ("glue:BatchCreatePartition", "table"),
+    ],
 }  # fmt: skip
 # Granted but not called by the handler code, each for a stated reason.
 NOT_CALLED_BY_CODE = {
@@ -90,7 +95,7 @@ class Recorder:
 
 def _needs(calls, arns):
     """(action, resource ARN, call) for every recorded call."""
-    services = {"sns": "sns", "s3": "s3", "secretsmanager": "secretsmanager"}
+    services = {"sns": "sns", "s3": "s3", "secretsmanager": "secretsmanager", "glue": "glue"}
     out = []
     for service, operation, params in calls:
         mapping = CALL_ACTIONS.get((services[service], operation))
@@ -100,6 +105,14 @@ def _needs(calls, arns):
                 resource = f"arn:aws:s3:::{arns[params['Bucket']]}/{params['Key']}"
             elif which == "bucket":
                 resource = f"arn:aws:s3:::{arns[params['Bucket']]}"
+            elif which in ("catalog", "database", "table"):
+                prefix = arns["key"].split(":key/")[0].replace(":kms:", ":glue:")
+                database = arns[params["DatabaseName"]]
+                resource = {
+                    "catalog": f"{prefix}:catalog",
+                    "database": f"{prefix}:database/{database}",
+                    "table": f"{prefix}:table/{database}/{params.get('TableName', '')}",
+                }[which]
             elif which == "source":
                 bucket, key = _copy_source(params["CopySource"])
                 resource = f"arn:aws:s3:::{arns[bucket]}/{key}"
@@ -157,7 +170,7 @@ def _policy(plan, name):
 
 
 def test_the_validator_role_allows_exactly_what_its_calls_need(pipeline, dev_plan, monkeypatch):
-    recorder = Recorder(pipeline.s3, pipeline.sns)
+    recorder = Recorder(pipeline.s3, pipeline.sns, pipeline.glue)
     # Every path: a pass, a fail (copy, marker, alert), a file above the multipart threshold
     # copied into the versioned raw-history bucket, a redelivery, an unknown table, and an
     # alert that could not be published (its marker released).
@@ -186,13 +199,19 @@ def test_the_validator_role_allows_exactly_what_its_calls_need(pipeline, dev_pla
     monkeypatch.setattr(pipeline.validator, "alert", lambda failed: (_ for _ in ()).throw(RuntimeError("SNS down")))
     assert recorder.during(pipeline.validate, failing)["batchItemFailures"]
     operations = {op for _, op, _ in recorder.calls}
-    assert {"CreateMultipartUpload", "UploadPartCopy", "CompleteMultipartUpload", "CopyObject", "Publish"} <= operations
+    assert {
+        "CreateMultipartUpload", "UploadPartCopy", "CompleteMultipartUpload", "CopyObject", "Publish",
+        "BatchCreatePartition",
+    } <= operations  # fmt: skip
 
     outputs = dev_plan.outputs["pipelines"]["sales"]
     arns = {
         LANDING: outputs["landingBucket"], RAW: outputs["rawHistoryBucket"], FAIL: outputs["failBucket"],
         META: outputs["metadataBucket"], "topic": dev_plan.outputs["alertsTopicArn"],
         "key": dev_plan.named("key", "aws:kms/key:Key").inputs["arn"],
+        GLUE_DATABASE: dev_plan.named("sales-validator", "aws:lambda/function:Function").given["environment"][
+            "variables"
+        ]["GLUE_DATABASE"],
     }  # fmt: skip
     denied, unused = _check(_policy(dev_plan, "sales-validator"), _needs(recorder.calls, arns))
     assert denied == [], f"the validator's role lacks: {denied}"

@@ -61,6 +61,7 @@ def test_every_landed_file_was_validated_and_nothing_lost(report):
     assert report["handlerErrors"] == {}
     assert report["lagSeconds"]["files"] > 0 and report["lagSeconds"]["max"] < 30
     assert report["glueTables"] == ["public__customers", "public__order_lines", "public__orders", "public__products"]
+    assert report["unregisteredPartitions"] == [], "every raw-history day is a Glue partition (Spectrum reads no other)"
 
 
 @pytest.fixture

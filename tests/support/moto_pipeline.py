@@ -7,12 +7,14 @@ from urllib.parse import quote_plus
 
 import boto3
 
+from components import catalog_tables
 from functions.common.metadata import Column, TableMetadata
-from functions.common.runtime import ALERT_MARKERS
+from functions.common.runtime import ALERT_MARKERS, glue_table_name
 from functions.validator.handler import MetadataStore, Settings, Validator
 
 REGION = "eu-west-2"
 LANDING, RAW, FAIL, META = "landing", "raw-history", "fail", "metadata"
+GLUE_DATABASE = "cb_test_sales"
 
 
 def orders_metadata(schema="public", **changes) -> TableMetadata:
@@ -52,6 +54,8 @@ class Pipeline:
             "QueueArn"
         ]
         self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=tap_arn)
+        self.glue = boto3.client("glue", region_name=REGION)
+        self.glue.create_database(DatabaseInput={"Name": GLUE_DATABASE})
         self.settings = Settings(
             source="sales",
             environment="test",
@@ -59,14 +63,31 @@ class Pipeline:
             fail_bucket=FAIL,
             metadata_bucket=META,
             alerts_topic_arn=self.topic,
+            glue_database=GLUE_DATABASE,
         )
         self.metadata_store = MetadataStore(self.s3, META)
-        self.validator = Validator(self.settings, self.s3, self.sns, self.metadata_store)
+        self.validator = Validator(self.settings, self.s3, self.sns, self.metadata_store, glue=self.glue)
 
-    def publish_metadata(self, metadata: TableMetadata):
+    def publish_metadata(self, metadata: TableMetadata, *, catalog: bool = True):
+        """The table's metadata in the metadata bucket and (as a deploy does) its Glue table."""
         self.s3.put_object(
             Bucket=META, Key=f"{metadata.schema}/{metadata.table}.json", Body=metadata.to_json().encode()
         )
+        if catalog:
+            name = glue_table_name(metadata.schema, metadata.table)
+            try:
+                self.glue.delete_table(DatabaseName=GLUE_DATABASE, Name=name)
+            except self.glue.exceptions.EntityNotFoundException:
+                pass
+            self.glue.create_table(
+                DatabaseName=GLUE_DATABASE, TableInput=catalog_tables.table_input(name, RAW, metadata, "postgres")
+            )
+
+    def partitions(self, metadata: TableMetadata) -> dict[str, str]:
+        """Registered partitions of a table: value -> location."""
+        name = glue_table_name(metadata.schema, metadata.table)
+        found = self.glue.get_partitions(DatabaseName=GLUE_DATABASE, TableName=name)["Partitions"]
+        return {p["Values"][0]: p["StorageDescriptor"]["Location"] for p in found}
 
     def land(self, key: str, data: bytes) -> str:
         self.s3.put_object(Bucket=LANDING, Key=key, Body=data)
