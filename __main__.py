@@ -12,6 +12,7 @@ from components.metadata_files import load_tables
 from components.naming import Naming
 from components.pipeline import ExtractionPipeline, PipelineArgs
 from components.platform import Platform, PlatformArgs
+from components.warehouse import Warehouse, WarehouseArgs, WarehouseSource
 
 config = load_stack_config()
 tables = load_tables(config)  # committed metadata of every selected table, or a config error
@@ -69,6 +70,42 @@ pipelines = {
     )
     for source in config.sources
 }
+
+redshift = config.analytics.redshift
+if redshift.enabled:
+    warehouse = Warehouse(
+        "warehouse",
+        WarehouseArgs(
+            naming=naming,
+            kms_key_arn=platform.key.arn,
+            vpc_id=config.network.vpc_id,
+            subnet_ids=config.network.subnet_ids,
+            base_capacity=redshift.base_capacity,
+            max_capacity=redshift.max_capacity,
+            client_cidrs=redshift.client_cidrs,
+            database=redshift.database,
+            sources=[
+                WarehouseSource(
+                    name=name,
+                    glue_database=naming.glue_database(name),
+                    raw_history_arn=p.raw_history.arn,
+                    tables=tables[name],
+                )
+                for name, p in pipelines.items()
+            ],
+            log_retention_days=config.lambdas.log_retention_days,
+            retain_data=config.retains_data,
+        ),
+        opts=in_account,
+    )
+    pulumi.export(
+        "warehouse",
+        {
+            "workgroup": warehouse.workgroup.workgroup_name,
+            "database": redshift.database,
+            "adminSecretArn": warehouse.namespace.admin_password_secret_arn,
+        },
+    )
 
 pulumi.export("alertsTopicArn", platform.alerts.topic.arn)
 pulumi.export("athenaWorkgroup", platform.analytics.workgroup.name)

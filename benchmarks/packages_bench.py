@@ -14,6 +14,7 @@ LIMIT_UNZIPPED = 250 * 1024 * 1024
 HANDLERS = {
     "validator": ("functions.validator.handler", ("common", "validator"), ()),
     "slack_alerts": ("functions.slack_alerts.handler", ("common", "slack_alerts"), ("slack_sdk",)),
+    "warehouse_sql": ("functions.warehouse_sql.handler", ("common", "warehouse_sql"), ()),
 }
 
 

@@ -45,6 +45,8 @@ UNSCOPED = {
     "lambda:ListEventSourceMappings": "listing takes no resource",
     "sts:GetCallerIdentity": "the provider checks the account (allowed_account_ids)",
     "glue:GetDatabases": "listing takes the catalog only",
+    "redshift-serverless:CreateNamespace": "its ARN holds an id AWS assigns (conditioned on the environment tag)",
+    "redshift-serverless:CreateWorkgroup": "as above (conditioned on the environment tag)",
 }
 
 
@@ -145,7 +147,22 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             "PassRolesToTheirServices",
             ["iam:PassRole"],
             roles,
-            {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "dms.amazonaws.com"]}},
+            {
+                "StringEquals": {
+                    "iam:PassedToService": [
+                        "lambda.amazonaws.com",
+                        "dms.amazonaws.com",
+                        "redshift.amazonaws.com",
+                        "redshift-serverless.amazonaws.com",
+                    ]
+                }
+            },
+        ),  # fmt: skip
+        _statement(
+            "RedshiftServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole"],
+            [f"arn:aws:iam::{scope.account}:role/aws-service-role/redshift.amazonaws.com/AWSServiceRoleForRedshift"],
+            {"StringEquals": {"iam:AWSServiceName": "redshift.amazonaws.com"}},
         ),
         _statement(
             "DmsServerlessServiceLinkedRole",
@@ -174,6 +191,8 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ],
             [functions],
         ),  # fmt: skip
+        # The warehouse's SQL runs when the program invokes its function (only that one).
+        _statement("RunWarehouseSql", ["lambda:InvokeFunction"], [scope.arn("lambda", f"function:{p}warehouse-sql")]),
         _statement(
             "UseTheValidatorLayer", ["lambda:GetLayerVersion"], [scope.arn("lambda", "layer:*:*", account=False)]
         ),
@@ -243,6 +262,7 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             [scope.arn("kms", f"alias/{p}*"), scope.arn("kms", "key/*")],
         ),
         _statement("ListAliases", ["kms:ListAliases"], ["*"]),
+        *_warehouse_statements(scope, tagged, requested),
         _statement(
             "LogGroups",
             [
@@ -458,3 +478,37 @@ def github_trust(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _warehouse_statements(scope: Scope, tagged: dict, requested: dict) -> list[dict[str, Any]]:
+    """The optional Redshift Serverless warehouse: its ARNs carry ids AWS assigns, so it is
+    scoped by the environment tag. Its SQL runs in the program's own function (invoked, not
+    run by this role), so this role never reads the warehouse's admin secret."""
+    serverless = [scope.arn("redshift-serverless", "namespace/*"), scope.arn("redshift-serverless", "workgroup/*")]
+    return [
+        _statement(
+            "CreateTaggedWarehouse",
+            [
+                "redshift-serverless:CreateNamespace",
+                "redshift-serverless:CreateWorkgroup",
+                "redshift-serverless:TagResource",
+            ],
+            ["*"],
+            requested,
+        ),  # fmt: skip
+        _statement(
+            "ManageOwnWarehouse",
+            [
+                "redshift-serverless:GetNamespace",
+                "redshift-serverless:UpdateNamespace",
+                "redshift-serverless:DeleteNamespace",
+                "redshift-serverless:GetWorkgroup",
+                "redshift-serverless:UpdateWorkgroup",
+                "redshift-serverless:DeleteWorkgroup",
+                "redshift-serverless:ListTagsForResource",
+                "redshift-serverless:UntagResource",
+            ],
+            serverless,
+            tagged,
+        ),  # fmt: skip
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +280,13 @@ class _FakeAws:
                 state.setdefault("securityGroupIds", inputs.get("securityGroupIds") or ["sg-0e0e0e0e0e0e0e0e0"])
             state.setdefault("arn", f"arn:aws:ec2:{self.region}:{self.account}:vpc-endpoint/{endpoint_id}")
             return endpoint_id, state
+        elif token.startswith("aws:redshiftserverless/"):
+            # Their ARNs end in an id AWS assigns; the admin secret is named by Redshift.
+            kind = token.split(":")[-1].lower()
+            arn = f"arn:aws:redshift-serverless:{self.region}:{self.account}:{kind}/{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+            if kind == "namespace" and inputs.get("manageAdminPassword"):
+                secret = f"redshift!{inputs.get('namespaceName')}-{inputs.get('adminUsername')}-Ab12Cd"
+                state["adminPasswordSecretArn"] = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret}"
         elif token.startswith("aws:dms/"):
             ident = next(
                 (v for k, v in inputs.items() if k.endswith(("Id", "Identifier")) and isinstance(v, str)), name
@@ -332,6 +340,7 @@ def describe(plan: Plan) -> list[str]:
             f"  Athena workgroup {workgroup.given.get('name')}: {config.get('engineVersion', {}).get('selectedEngineVersion')}, "
             f"at most {config.get('bytesScannedCutoffPerQuery', 0) / 1024**3:.0f} GiB scanned per query"
         )
+    lines += _warehouse_lines(plan)
     for endpoint in sorted(plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"), key=lambda r: r.name):
         if endpoint.read:
             lines.append(f"  VPC endpoint {endpoint.name}: existing {endpoint.given['id']} (referenced, not managed)")
@@ -415,3 +424,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.outputs:
         print(json.dumps(plan.outputs, indent=2, sort_keys=True, default=str))
     return 0
+
+
+def _warehouse_lines(plan: Plan) -> list[str]:
+    """The Redshift warehouse in a few lines, or that it is off."""
+    workgroups = plan.of_type("aws:redshiftserverless/workgroup:Workgroup")
+    if not workgroups:
+        return ["  Redshift warehouse: off (cloudbridge:analytics.redshift.enabled)"]
+    lines = []
+    for workgroup in workgroups:
+        given = workgroup.given
+        most = given.get("maxCapacity")
+        capacity = f"{int(given.get('baseCapacity', 0))}-{int(most) if most else 'default'} RPU"
+        access = "public" if given.get("publiclyAccessible") else "private"
+        lines.append(f"  Redshift warehouse {given.get('workgroupName')}: serverless, {capacity}, {access}")
+    for namespace in plan.of_type("aws:redshiftserverless/namespace:Namespace"):
+        given = namespace.given
+        secret = "managed by Secrets Manager" if given.get("manageAdminPassword") else "SET IN STATE"
+        lines.append(
+            f"    namespace {given.get('namespaceName')}: database {given.get('dbName')}, admin password {secret}"
+        )
+    for invocation in sorted(plan.of_type("aws:lambda/invocation:Invocation"), key=lambda r: r.name):
+        payload = json.loads(invocation.given.get("input") or "{}")
+        lines.append(f"    source {payload.get('source')}: {len(payload.get('statements', []))} statements")
+        for sql in payload.get("statements", []):
+            lines.append(f"      {sql.split(' AS ', 1)[0] if sql.startswith('CREATE OR REPLACE VIEW') else sql}")
+    return lines

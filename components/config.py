@@ -349,11 +349,53 @@ class Source(_Model):
         return [tuple(t.split(".", 1)) for t in self.tables]  # type: ignore[misc]
 
 
+# Regions where Redshift Serverless offers a base capacity above 512 RPUs (in steps of 32).
+REDSHIFT_LARGE_BASE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1")
+
+
+def _rpus(value: int) -> int:
+    """Redshift Serverless capacities: 4, or 8 to 512 in steps of 8, or 512 to 1024 in steps of 32."""
+    if value == 4 or (8 <= value <= 512 and value % 8 == 0) or (512 < value <= 1024 and value % 32 == 0):
+        return value
+    raise ValueError(f"{value} RPUs is not a Redshift Serverless capacity (4, 8-512 by 8, 512-1024 by 32)")
+
+
+class Redshift(_Model):
+    """An optional Redshift Serverless warehouse with the current-state views of every source."""
+
+    # Off by default. On: a namespace and workgroup (KMS, private subnets, no public access,
+    # admin password kept by Secrets Manager), an external schema per source over its Glue
+    # database, and the current-state views as late-binding views.
+    enabled: bool = False
+    # Base capacity in Redshift Processing Units: 4, or 8 to 512 in steps of 8 (512 to 1024
+    # in steps of 32 in the regions that offer it).
+    base_capacity: int = 8
+    # Most RPUs the workgroup may scale to (same steps); unset: Redshift's own default.
+    max_capacity: int | None = None
+    # Networks that may connect on port 5439 (BI tools, a VPN); none by default.
+    client_cidrs: list[Annotated[str, StringConstraints(pattern=CIDR)]] = Field(default_factory=list)
+    # The database created in the namespace (the views live there, one schema per source).
+    database: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "analytics"
+
+    @field_validator("base_capacity", "max_capacity")
+    @classmethod
+    def _capacity(cls, value: int | None) -> int | None:
+        return None if value is None else _rpus(value)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Redshift:
+        if self.max_capacity is not None and self.max_capacity < self.base_capacity:
+            raise ValueError(f"maxCapacity {self.max_capacity} is below baseCapacity {self.base_capacity}")
+        return self
+
+
 class Analytics(_Model):
     # Athena cancels a query that would scan more than this.
     bytes_scanned_cutoff_per_query_gb: int = Field(default=100, ge=1, le=100_000)
     # Days Athena query results are kept.
     results_expire_days: int = Field(default=30, ge=1, le=3650)
+    # Redshift Serverless over the same catalog (off by default).
+    redshift: Redshift = Field(default_factory=Redshift)
 
 
 class StackConfig(_Model):
@@ -466,8 +508,28 @@ def _known_region(region: Any) -> bool:
     return region in known
 
 
+def _warehouse_checks(config: StackConfig) -> list[tuple[str, str]]:
+    redshift, problems = config.analytics.redshift, []
+    if not redshift.enabled:
+        return problems
+    if len(set(config.network.subnet_ids)) < 3:
+        problems.append(
+            (
+                "cloudbridge:network.subnetIds",
+                "Redshift Serverless (cloudbridge:analytics.redshift.enabled) needs subnets in at least three "
+                "availability zones",
+            )
+        )
+    for field_name, value in (("baseCapacity", redshift.base_capacity), ("maxCapacity", redshift.max_capacity)):
+        if value and value > 512 and config.region not in REDSHIFT_LARGE_BASE_REGIONS:
+            problems.append(
+                (f"cloudbridge:analytics.redshift.{field_name}", f"above 512 RPUs is not offered in {config.region}")
+            )
+    return problems
+
+
 def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = _warehouse_checks(config)
     if not _known_region(config.region):
         return problems  # already reported; comparing regions with it would repeat it
     secrets = [("cloudbridge:alerts.slackWebhookSecretArn", config.alerts.slack_webhook_secret_arn)]

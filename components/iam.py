@@ -38,7 +38,7 @@ def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def trust_policy(service: str, source_account: str | None = None) -> pulumi.Output[str]:
+def trust_policy(service: str | Sequence[str], source_account: str | None = None) -> pulumi.Output[str]:
     stmt: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
@@ -64,7 +64,7 @@ def service_role(
     name: str,
     *,
     role_name: str,
-    service: str,
+    service: str | Sequence[str],
     statements: Sequence[Statement],
     account_id: str,
     parent: pulumi.Resource,

@@ -98,3 +98,42 @@ def duckdb_sql(meta: TableMetadata, database: str, changes_table: str) -> str:
     import sqlglot
 
     return sqlglot.transpile(current_state_sql(meta, database, changes_table), read="trino", write="duckdb")[0]
+
+
+# --- Redshift ------------------------------------------------------------------------------
+# Redshift cannot read Presto-encoded Glue views, so the warehouse gets its own view per
+# table: the same Trino text, translated by sqlglot, over the source's external schema,
+# as a late-binding view (Redshift requires one over external tables; it also means a
+# changed Glue table never breaks the view).
+
+
+def redshift_schema(source: str) -> str:
+    """The schema holding a source's current-state views in the warehouse."""
+    return source.replace("-", "_")
+
+
+def redshift_external_schema(source: str) -> str:
+    """The external schema over a source's Glue database (its change tables)."""
+    return f"{redshift_schema(source)}_changes"
+
+
+def redshift_external_schema_sql(source: str, glue_database: str, region: str) -> str:
+    # IAM_ROLE default: the namespace's default role (the Spectrum role), not an ARN in SQL.
+    return (
+        f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {_q(redshift_external_schema(source))} "
+        f"FROM DATA CATALOG DATABASE '{glue_database}' IAM_ROLE default REGION '{region}'"
+    )
+
+
+def redshift_schema_sql(source: str) -> str:
+    return f"CREATE SCHEMA IF NOT EXISTS {_q(redshift_schema(source))}"
+
+
+def redshift_view_sql(meta: TableMetadata, source: str, changes_table: str) -> str:
+    """``CREATE OR REPLACE VIEW … WITH NO SCHEMA BINDING`` for one table (idempotent)."""
+    import sqlglot
+
+    select = current_state_sql(meta, redshift_external_schema(source), changes_table)
+    body = sqlglot.transpile(select, read="trino", write="redshift")[0]
+    name = f"{_q(redshift_schema(source))}.{_q(view_name(changes_table))}"
+    return f"CREATE OR REPLACE VIEW {name} AS {body} WITH NO SCHEMA BINDING"

@@ -86,6 +86,33 @@ def test_an_invalid_capacity_is_caught_even_past_the_config(monkeypatch):
     assert any(f.argument == "computeConfig.maxCapacityUnits" and f.value == 3 for f in findings), findings
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "argument"),
+    [
+        ("PORT", 5500, "port"),
+        ("CONFIG_PARAMETERS", {"require_tls": "true"}, "configParameters:[0].parameterKey"),
+        ("LOG_EXPORTS", ("auditlog",), "logExports"),
+    ],
+)
+def test_wrong_warehouse_values_are_caught(monkeypatch, name, value, argument):
+    from components import warehouse
+
+    findings = _findings_with(monkeypatch, warehouse, name, value, stack="preprod")
+    assert any(f.argument.startswith(argument) for f in findings), findings
+
+
+def test_an_invalid_rpu_count_is_caught_even_past_the_config(monkeypatch):
+    """The config rejects 12 RPUs; the checker would too if a code path bypassed it."""
+    from components.config import Redshift
+
+    def twelve(self, name):
+        return 12 if name == "base_capacity" else object.__getattribute__(self, name)
+
+    monkeypatch.setattr(Redshift, "__getattribute__", twelve)
+    findings = aws_contract.check_plan(evaluate("preprod")).findings
+    assert any(f.argument == "baseCapacity" and f.value == 12 for f in findings), findings
+
+
 def _with_max_capacity(value):
     def getter(self, name):
         if name == "max_capacity_units":

@@ -88,7 +88,9 @@ def test_every_resource_goes_through_the_stack_provider(plan, stack):
 def test_components_parent_their_resources(plan):
     """Nothing but the provider and top-level components sits directly under the stack."""
     top = [r for r in plan.resources if r.parent.endswith(f"pulumi:pulumi:Stack::cloudbridge-{plan.stack}")]
-    assert {r.type for r in top} <= {"pulumi:providers:aws", "cloudbridge:platform:Platform", PIPELINE}
+    assert {r.type for r in top} <= {
+        "pulumi:providers:aws", "cloudbridge:platform:Platform", PIPELINE, "cloudbridge:warehouse:Warehouse",
+    }  # fmt: skip
 
 
 def test_names_carry_environment_and_source(plan, stack):

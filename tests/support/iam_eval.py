@@ -1,11 +1,12 @@
 """A small IAM policy evaluator, enough to prove what a policy document allows: explicit
 Deny wins, then an Allow whose principal, action, resource and every condition match.
-Conditions: String*/Arn*/Bool/Numeric* operators; a key absent from the request context
-fails the condition (as in IAM, without ...IfExists)."""
+Conditions: String*/Arn*/Bool/Numeric* operators, policy variables in their values; a key
+absent from the request context fails the condition (as in IAM, without ...IfExists)."""
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any
 
 
@@ -22,13 +23,19 @@ def _principal_matches(principal: Any, who: dict[str, str]) -> bool:
     return False
 
 
+def _resolve(value: Any, context: dict[str, Any]) -> str:
+    """Policy variables (``${aws:userid}``) take their value from the request context; one
+    the context lacks matches nothing."""
+    return re.sub(r"\$\{([^}]+)\}", lambda m: str(context.get(m.group(1), "\x00unresolved")), str(value))
+
+
 def _condition_matches(condition: dict, context: dict[str, Any]) -> bool:
     for operator, tests in condition.items():
         for key, expected in tests.items():
             if key not in context:
                 return False
             actual = context[key]
-            wanted = [str(e) for e in _list(expected)]
+            wanted = [_resolve(e, context) for e in _list(expected)]
             if operator in ("StringEquals", "ArnEquals"):
                 ok = str(actual) in wanted
             elif operator in ("StringLike", "ArnLike"):

@@ -1,0 +1,75 @@
+"""Runs the warehouse's SQL (schemas and current-state views) through the Redshift Data API.
+
+The program invokes this function once per source whenever that source's SQL changes (an
+``aws.lambda_.Invocation``), so the SQL lives in the program and nothing about it sits in
+the stack state that expires: Data API statement records disappear after a day, which
+would make a resource per statement look deleted at every later refresh. Every statement
+is idempotent (``IF NOT EXISTS``, ``OR REPLACE``), so running it again is harmless.
+
+Statements run in order, each awaited; the first that does not finish raises with its
+position, its first line and Redshift's error, which fails the invocation and so the
+deploy. The SQL goes to Redshift as the workgroup's admin user through the admin secret
+Redshift keeps in Secrets Manager; no credential passes through here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+STATEMENT_NAME = "cloudbridge-warehouse"
+POLL_SECONDS = 1.0
+STATEMENT_TIMEOUT_SECONDS = 300  # DDL on views takes seconds; a stuck statement fails the deploy
+DONE = ("FINISHED", "FAILED", "ABORTED")
+
+
+class StatementError(RuntimeError):
+    """A statement did not finish: the deploy fails with Redshift's reason."""
+
+
+def run(
+    client: Any,
+    workgroup: str,
+    database: str,
+    secret_arn: str,
+    statements: list[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[str]:
+    """Run ``statements`` one after another; returns their Data API ids."""
+    ids = []
+    for position, sql in enumerate(statements, start=1):
+        statement = client.execute_statement(
+            WorkgroupName=workgroup, Database=database, SecretArn=secret_arn, Sql=sql, StatementName=STATEMENT_NAME
+        )
+        ids.append(statement["Id"])
+        deadline = clock() + STATEMENT_TIMEOUT_SECONDS
+        while True:
+            described = client.describe_statement(Id=statement["Id"])
+            if described["Status"] in DONE:
+                break
+            if clock() >= deadline:
+                client.cancel_statement(Id=statement["Id"])
+                described = {"Status": "TIMED OUT", "Error": f"not finished after {STATEMENT_TIMEOUT_SECONDS} s"}
+                break
+            sleep(POLL_SECONDS)
+        if described["Status"] != "FINISHED":
+            first_line = sql.strip().splitlines()[0][:120]
+            raise StatementError(
+                f"statement {position} of {len(statements)} ({first_line}) {described['Status']}: "
+                f"{described.get('Error', 'no reason given')}"
+            )
+    return ids
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ids = run(
+        boto3.client("redshift-data"), event["workgroup"], event["database"], event["secretArn"], event["statements"]
+    )
+    print(json.dumps({"event": "cloudbridge.warehouse_sql", "source": event.get("source"), "statements": len(ids)}))
+    return {"statements": len(ids), "ids": ids}
