@@ -16,6 +16,8 @@ the role's permissions.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -267,6 +269,11 @@ class Warehouse(pulumi.ComponentResource):
                     "statements": statements,
                 }
             ),
-            triggers={"namespace": self.namespace.id, "workgroup": self.workgroup.id},
+            # Documented to re-invoke when changed: the SQL itself, and a replaced namespace or workgroup.
+            triggers={
+                "sql": hashlib.sha256(json.dumps(statements).encode()).hexdigest(),
+                "namespace": self.namespace.id,
+                "workgroup": self.workgroup.id,
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workgroup, self.sql_runner]),
         )

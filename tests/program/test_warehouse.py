@@ -135,10 +135,8 @@ def test_each_source_gets_its_external_schema_and_a_late_binding_view_per_table(
         invocation, payload = payloads[source.name]
         assert payload["workgroup"] == workgroup.given["workgroupName"]
         assert payload["secretArn"] == namespace.inputs["adminPasswordSecretArn"]
-        assert set(invocation.given["triggers"]) == {
-            "namespace",
-            "workgroup",
-        }  # a replaced warehouse gets its SQL again
+        # re-run when the SQL changes, and when a replaced namespace or workgroup needs it again
+        assert set(invocation.given["triggers"]) == {"sql", "namespace", "workgroup"}
         external, schema, *view_sql = payload["statements"]
         assert external == (
             f'CREATE EXTERNAL SCHEMA IF NOT EXISTS "{source.name}_changes" FROM DATA CATALOG DATABASE '
@@ -188,3 +186,40 @@ def test_bad_warehouse_config_is_named(edit, key, words):
         parse_stack_config("dev", config)
     matching = [m for k, m in info.value.problems if k == key]
     assert matching and any(words in m for m in matching), info.value.problems
+
+
+def test_a_column_added_to_the_metadata_reaches_the_glue_table_and_both_views(monkeypatch):
+    """Schema evolution: replay publishes new metadata, the next deploy regenerates the change
+    table, the Athena view and the Redshift view from it (and re-runs the Redshift SQL)."""
+    from dataclasses import replace
+
+    from cloudbridge.plan import evaluate
+    from components import metadata_files
+    from functions.common.metadata import Column
+
+    original = metadata_files.load_tables
+
+    def with_discount(config):
+        tables = original(config)
+        tables["sales"] = [
+            replace(m, columns=(*m.columns, Column("discount", "decimal(5,2)"))) if m.table == "orders" else m
+            for m in tables["sales"]
+        ]
+        return tables
+
+    before = evaluate("preprod")
+    monkeypatch.setattr(metadata_files, "load_tables", with_discount)
+    after = evaluate("preprod")
+    table = after.named("sales-catalog-public-orders", "aws:glue/catalogTable:CatalogTable").given
+    assert "discount" in [c["name"] for c in table["storageDescriptor"]["columns"]]
+    view = next(
+        r.given
+        for r in after.of_type("aws:glue/catalogTable:CatalogTable")
+        if r.given["name"] == "public__orders_current"
+    )
+    assert [c["name"] for c in views.decode_view(view["viewOriginalText"])["columns"]][-1] == "discount"
+    old_sql, new_sql = (json.loads(p.of_type(INVOCATION)[0].given["input"])["statements"] for p in (before, after))
+    [changed] = [sql for sql in new_sql if sql not in old_sql]
+    triggers = [p.of_type(INVOCATION)[0].given["triggers"]["sql"] for p in (before, after)]
+    assert triggers[0] != triggers[1], "changed SQL re-invokes the function"
+    assert changed.startswith('CREATE OR REPLACE VIEW "sales"."public__orders_current"') and '"discount"' in changed
