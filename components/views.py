@@ -31,8 +31,20 @@ def view_name(changes_table: str) -> str:
     return f"{changes_table}{VIEW_SUFFIX}"
 
 
-def current_state_sql(meta: TableMetadata, database: str, changes_table: str) -> str:
-    """The view's SQL (Trino). Raises NoOrderingColumnError for a table without ordering."""
+# A table reload makes DMS write a new full load whose file names restart at LOAD00000001.
+# The raw-history key keeps that name (plus the file's ETag, so loads never collide): each
+# LOAD00000001 file opens a load generation, whose start is the earliest DMS timestamp in it.
+GENERATION_FILE = "%/LOAD00000001-%"
+PATH_COLUMN = "$path"  # the object a row came from (Athena, Redshift Spectrum; the sandbox adds it)
+
+
+def current_state_sql(meta: TableMetadata, database: str, changes_table: str, *, generations: bool = True) -> str:
+    """The view's SQL (Trino). Raises NoOrderingColumnError for a table without ordering.
+
+    Rows older than the newest load generation are ignored: the newest full load is the
+    table as it was when that load began, and only changes committed since then apply on
+    top of it (``docs/analytics.md``). ``generations=False`` drops that rule: only to show
+    what a plain union of loads would get wrong."""
     if not meta.dms.change_sequence:
         raise NoOrderingColumnError(
             f"{meta.table_id}: its metadata names no change-sequence column (dmsColumns.changeSequence), "
@@ -42,12 +54,22 @@ def current_state_sql(meta: TableMetadata, database: str, changes_table: str) ->
         raise NoOrderingColumnError(f"{meta.table_id}: no primary key, so rows cannot be matched to their changes")
     columns = ", ".join(_q(c.name) for c in meta.columns)
     keys = ", ".join(_q(k) for k in meta.primary_key)
-    order = f"COALESCE({_q(meta.dms.change_sequence)}, '')"
+    stamp = _q(meta.dms.timestamp)
+    changes = f"{_q(database)}.{_q(changes_table)}"
+    # Full-load rows have no sequence and sort first; ties (none expected) go to the newer row.
+    order = f"COALESCE({_q(meta.dms.change_sequence)}, '') DESC, {stamp} DESC"
+    newest = ""
+    if generations:
+        newest = (
+            f" WHERE {stamp} >= COALESCE((SELECT max(_cb_start) FROM ("
+            f"SELECT min({stamp}) AS _cb_start FROM {changes} WHERE {_q(PATH_COLUMN)} LIKE '{GENERATION_FILE}' "
+            f"GROUP BY {_q(PATH_COLUMN)}) AS _cb_loads), '')"
+        )
     return (
         f"SELECT {columns} FROM ("
         f"SELECT {columns}, {_q(meta.dms.op)} AS _cb_op, "
-        f"row_number() OVER (PARTITION BY {keys} ORDER BY {order} DESC) AS _cb_rank "
-        f"FROM {_q(database)}.{_q(changes_table)}"
+        f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _cb_rank "
+        f"FROM {changes}{newest}"
         f") AS _cb_latest WHERE _cb_rank = 1 AND _cb_op <> 'D'"
     )
 
@@ -93,11 +115,12 @@ def decode_view(original_text: str) -> dict[str, Any]:
     return json.loads(base64.b64decode(payload))
 
 
-def duckdb_sql(meta: TableMetadata, database: str, changes_table: str) -> str:
+def duckdb_sql(meta: TableMetadata, database: str, changes_table: str, *, generations: bool = True) -> str:
     """The same view text, translated to DuckDB by sqlglot (for the local sandbox)."""
     import sqlglot
 
-    return sqlglot.transpile(current_state_sql(meta, database, changes_table), read="trino", write="duckdb")[0]
+    sql = current_state_sql(meta, database, changes_table, generations=generations)
+    return sqlglot.transpile(sql, read="trino", write="duckdb")[0]
 
 
 # --- Redshift ------------------------------------------------------------------------------

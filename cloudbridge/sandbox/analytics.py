@@ -59,20 +59,23 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def current_state(meta: TableMetadata, files: list[Path], database: str, changes_table: str) -> list[tuple]:
+def current_state(
+    meta: TableMetadata, files: list[Path], database: str, changes_table: str, *, generations: bool = True
+) -> list[tuple]:
     """The deployed current-state view, run by DuckDB: the view's own Trino text (from
     components/views.py) translated by sqlglot, over the validated parquet standing in for
-    the Glue table of changes."""
+    the Glue table of changes (with the "$path" column Athena and Spectrum give each row)."""
     from components import views
 
-    sql = views.duckdb_sql(meta, database, changes_table)
+    sql = views.duckdb_sql(meta, database, changes_table, generations=generations)
     with duckdb.connect() as connection:
         connection.execute(f"create schema {_quote(database)}")
         # A view cannot take parameters: the file list is written out as literals.
         paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
         connection.execute(
             f"create view {_quote(database)}.{_quote(changes_table)} as "
-            f"select * from read_parquet([{paths}], union_by_name = true)"
+            f"select * exclude (filename), filename as {_quote(views.PATH_COLUMN)} "
+            f"from read_parquet([{paths}], union_by_name = true, filename = true)"
         )
         return connection.execute(sql).fetchall()
 

@@ -117,6 +117,9 @@ def parse_change(line: str) -> Change | None:
     match = _CHANGE.match(line)
     if not match:
         return None
+    if match.group("action") == "TRUNCATE":  # "(no-flags)", "cascade", …: no tuple; DMS ignores it anyway
+        schema, table = split_table(match.group("table").split(", ")[0])
+        return Change(schema, table, "TRUNCATE", {})
     schema, table = split_table(match.group("table"))
     rest = match.group("rest") or ""
     if rest.startswith("old-key: "):

@@ -150,26 +150,34 @@ class DmsStandIn:
     # --- full load ---------------------------------------------------------------------
 
     def full_load(self) -> int:
-        loaded = 0
         stamp = dmsfiles.dms_timestamp(datetime.now(UTC))
         with psycopg.connect(self.conninfo) as connection:
             connection.execute("set transaction isolation level repeatable read")
-            for (schema, table), meta in sorted(self.tables.items()):
-                columns = {c.name: c.type for c in meta.columns}
-                query = f'select {select_list(meta)} from "{schema}"."{table}"'
-                number = 0
-                with connection.cursor(name=f"load_{schema}_{table}") as cursor:
-                    cursor.execute(query)
-                    while True:
-                        chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)
-                        if not chunk:
-                            break
-                        number += 1
-                        rows = [dict(zip(columns, values, strict=True)) for values in chunk]
-                        buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
-                        buffer.positions = [LOAD_SEQUENCE] * len(rows)
-                        self._write(meta, buffer, dmsfiles.load_key(schema, table, number), "load")
-                        loaded += len(rows)
+            return sum(self._load(connection, meta, stamp) for _, meta in sorted(self.tables.items()))
+
+    def reload(self, table_id: str) -> int:
+        """What a DMS table reload writes while the task runs: the table read again, as
+        full-load files numbered from LOAD00000001 again, stamped with the time of the
+        reload; CDC carries on meanwhile."""
+        schema, table = table_id.split(".", 1)
+        stamp = dmsfiles.dms_timestamp(datetime.now(UTC))
+        with psycopg.connect(self.conninfo) as connection:
+            connection.execute("set transaction isolation level repeatable read")
+            return self._load(connection, self.tables[(schema, table)], stamp)
+
+    def _load(self, connection: psycopg.Connection, meta: TableMetadata, stamp: str) -> int:
+        columns = {c.name: c.type for c in meta.columns}
+        query = f'select {select_list(meta)} from "{meta.schema}"."{meta.table}"'
+        loaded = number = 0
+        with connection.cursor(name=f"load_{meta.schema}_{meta.table}") as cursor:
+            cursor.execute(query)
+            while chunk := cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE):
+                number += 1
+                rows = [dict(zip(columns, values, strict=True)) for values in chunk]
+                buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
+                buffer.positions = [LOAD_SEQUENCE] * len(rows)
+                self._write(meta, buffer, dmsfiles.load_key(meta.schema, meta.table, number), "load")
+                loaded += len(rows)
         return loaded
 
     # --- CDC ---------------------------------------------------------------------------

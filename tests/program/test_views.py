@@ -1,6 +1,7 @@
 """Current-state views: one Trino text per table, deployed as an Athena view and run by the
 sandbox through sqlglot's DuckDB translation."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -64,6 +65,72 @@ def test_a_table_without_an_ordering_column_gets_no_view_and_says_why():
         views.view_table_input(plain, "db", "public__orders")
 
 
+def _current(meta, files, generations=True):
+    """The translated view over parquet files standing in for the Glue table, each row with
+    the "$path" of its file as Athena and Spectrum give it."""
+    paths = ", ".join(f"'{f}'" for f in files)
+    with duckdb.connect() as db:
+        db.execute('create schema "cb"')
+        db.execute(
+            f'create view "cb"."{meta.schema}__{meta.table}" as select * exclude (filename), filename as "$path" '
+            f"from read_parquet([{paths}], union_by_name=true, filename=true)"
+        )
+        return db.execute(
+            views.duckdb_sql(meta, "cb", f"{meta.schema}__{meta.table}", generations=generations)
+        ).fetchall()
+
+
+def _seq(moment: str, n: int) -> str:
+    return moment + f"{n:019d}"
+
+
+def test_a_reload_replaces_the_earlier_load_and_only_later_changes_apply(tmp_path: Path):
+    """Generation rule: the newest LOAD00000001 (by the DMS timestamp in it, not by arrival)
+    opens the generation; earlier loads and changes committed before it are ignored."""
+    meta = metadata_of("sales")["public.products"]
+    row = {
+        "product_id": 1,
+        "sku": "a",
+        "name": "v1",
+        "unit_price": None,
+        "weight_kg": None,
+        "stock": 1,
+        "released_on": None,
+    }
+    first = datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+    reload = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+    files = {
+        # first load: 1, 2, 3 (two files)
+        "2024/01/01/LOAD00000001-aa.parquet": dmsfiles.dms_table(meta, "load", [row, {**row, "product_id": 2}], timestamps=[dmsfiles.dms_timestamp(first)] * 2),
+        "2024/01/01/LOAD00000002-ab.parquet": dmsfiles.dms_table(meta, "load", [{**row, "product_id": 3}], timestamps=[dmsfiles.dms_timestamp(first)]),
+        # before the reload: 3 renamed, 5 inserted (both in the reload's snapshot too, or truncated away)
+        "2024/01/01/20240101-120000000-ac.parquet": dmsfiles.dms_table(
+            meta, "cdc", [{**row, "product_id": 3, "name": "old change"}, {**row, "product_id": 5}], ops=["U", "I"],
+            timestamps=[dmsfiles.dms_timestamp(first.replace(hour=12))] * 2,
+            positions=[_seq("20240101120000", 1), _seq("20240101120000", 2)]),
+        # the reload (the source lost 2 and 5 to an uncaptured TRUNCATE-and-refill): 1, 3
+        "2024/01/02/LOAD00000001-ba.parquet": dmsfiles.dms_table(
+            meta, "load", [{**row, "name": "reloaded"}, {**row, "product_id": 3, "name": "reloaded"}],
+            timestamps=[dmsfiles.dms_timestamp(reload)] * 2),
+        # after the reload: 3 updated, 6 inserted
+        "2024/01/02/20240102-120000000-bb.parquet": dmsfiles.dms_table(
+            meta, "cdc", [{**row, "product_id": 3, "name": "after"}, {**row, "product_id": 6}], ops=["U", "I"],
+            timestamps=[dmsfiles.dms_timestamp(reload.replace(hour=12))] * 2,
+            positions=[_seq("20240102120000", 3), _seq("20240102120000", 4)]),
+    }  # fmt: skip
+    paths = []
+    for key, table in files.items():
+        path = tmp_path / "public" / "products" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dmsfiles.write(table, str(path))
+        paths.append(path)
+    expected = {1: "reloaded", 3: "after", 6: "v1"}
+    for order in (paths, paths[::-1]):  # the file (arrival) order does not matter
+        assert {r[0]: r[2] for r in _current(meta, order)} == expected
+    union = {r[0]: r[2] for r in _current(meta, paths, generations=False)}
+    assert {2, 5} <= set(union), "a plain union of both loads resurrects rows the reload dropped"
+
+
 def test_latest_change_wins_full_load_first_and_deletes_vanish(tmp_path: Path):
     """The translated view over DMS-shaped files: the semantics the sandbox relies on."""
     meta = metadata_of("sales")["public.products"]
@@ -84,15 +151,9 @@ def test_latest_change_wins_full_load_first_and_deletes_vanish(tmp_path: Path):
         positions=["2024010100000000" + "0000000000000000002", "2024010100000000" + "0000000000000000001",
                    "2024010100000000" + "0000000000000000003"],
     )  # fmt: skip
-    for name, table in (("LOAD00000001.parquet", load), ("cdc.parquet", cdc)):
+    for name, table in (("LOAD00000001-aa.parquet", load), ("cdc.parquet", cdc)):
         dmsfiles.write(table, str(tmp_path / name))
-    with duckdb.connect() as db:
-        db.execute('create schema "cb"')
-        db.execute(
-            f'create view "cb"."public__products" as select * from read_parquet(\'{tmp_path}/*.parquet\', union_by_name=true)'
-        )
-        rows = db.execute(views.duckdb_sql(meta, "cb", "public__products")).fetchall()
-    by_id = {r[0]: r for r in rows}
+    by_id = {r[0]: r for r in _current(meta, sorted(tmp_path.glob("*.parquet")))}
     assert sorted(by_id) == [1, 3, 4]  # 2 deleted
     assert by_id[1][2] == "second" and by_id[3][2] == "first" and by_id[4][2] == "new"
 

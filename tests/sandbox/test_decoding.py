@@ -56,3 +56,10 @@ def test_begin_and_commit_lines():
 def test_unchanged_toast_values_are_not_invented():
     change = parse_change("table public.t: UPDATE: id[integer]:1 big[text]:unchanged-toast-datum")
     assert change.columns["big"].text is None
+
+
+def test_truncate_is_recognised_without_a_tuple():
+    """Postgres logs TRUNCATE with its flags, not a tuple; the stand-in, like DMS, drops it."""
+    for line in ("table public.order_lines: TRUNCATE: (no-flags)", "table public.order_lines: TRUNCATE: cascade"):
+        change = parse_change(line)
+        assert (change.schema, change.table, change.action, change.columns) == ("public", "order_lines", "TRUNCATE", {})
