@@ -15,7 +15,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from benchmarks import packages_bench, program_bench, validator_bench
+from benchmarks import packages_bench, program_bench, validator_bench, views_bench
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MB = 1024 * 1024
@@ -149,11 +149,36 @@ def packages_section(results: list[dict]) -> list[str]:
     ]
 
 
+def views_section(results: list[dict]) -> list[str]:
+    lines = [
+        "| CDC files | changes | history on disk | bytes read | ÷ history | time | per 100k changes "
+        "| without the reload rule: bytes read | time |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        view, union = r["view"], r["union"]
+        lines.append(
+            f"| {r['files']:,} | {r['changes']:,} | {r['bytes'] / MB:,.1f} MB | {view['bytesRead'] / MB:,.1f} MB | "
+            f"{view['bytesRead'] / r['bytes']:.2f} | {view['seconds']:.3f} s | "
+            f"{1000 * view['seconds'] / (r['changes'] / 100_000):.0f} ms | {union['bytesRead'] / MB:,.1f} MB | "
+            f"{union['seconds']:.3f} s |"
+        )
+    return lines + [
+        "",
+        "Bytes read and time grow linearly with the history behind the view: every query reads every change "
+        "of the table (the columns it needs). The reload rule reads the DMS timestamp and file path once more "
+        "to find the newest load generation. Compaction into a snapshot table, which would bound both, is "
+        "planned (docs/analytics.md) but not built, so it has no column here.",
+        "",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--sizes", default="10,100,1000", help="validator file sizes in MB")
     parser.add_argument("--sources", default="1,10,50,100", help="source counts for the program scaling run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per validator case (median; 1 for files ≥ 1 GB)")
+    parser.add_argument("--histories", default="10,100,1000", help="CDC files behind the view-cost run")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--validator-results", type=Path, help="render from saved validator results, not a new run")
     args = parser.parse_args()
@@ -171,6 +196,9 @@ def main() -> int:
     )  # kept if later steps fail
     print(f"program: {counts} sources …", flush=True)
     program = program_bench.run(counts)
+    histories = [int(s) for s in args.histories.split(",")]
+    print(f"current-state view: {histories} CDC files …", flush=True)
+    view_costs = views_bench.run(histories)
     print("lambda packages …", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         packages = packages_bench.run(Path(tmp))
@@ -206,6 +234,11 @@ def main() -> int:
         "## Pulumi program scaling (mocks)",
         "",
         *p_lines,
+        "## Current-state view cost",
+        "",
+        textwrap.dedent(views_bench.__doc__).strip(),
+        "",
+        *views_section(view_costs),
         "## Lambda packages",
         "",
         *packages_section(packages),
