@@ -272,7 +272,7 @@ class Validator:
 
         outcomes = list({id(o): o for _, files in done for o in files}.values())
         alert_error = None
-        failed = [o for o in outcomes if o.outcome == "failed" and self._claim_alert(o)]
+        failed, unclaimed = self._claim_alerts(outcomes)
         if failed:
             try:
                 self.alert(failed)
@@ -292,6 +292,9 @@ class Validator:
                 if alert_error and any(o.outcome == "failed" for o in files):
                     raise RuntimeError("validation-failure alert not published") from alert_error
                 for outcome in files:
+                    if id(outcome) in unclaimed:  # only this message is retried; its file stays in landing
+                        raise RuntimeError("validation-failure alert not claimed") from unclaimed[id(outcome)]
+                for outcome in files:
                     if outcome.pending_delete is not None:
                         routing.delete_landing(self.s3, outcome.pending_delete)
                     emit(outcome.log_record(self.settings))
@@ -304,6 +307,20 @@ class Validator:
     def _alert_marker(self, outcome: FileOutcome) -> str:
         token = routing.etag_token(outcome.pending_delete.etag) if outcome.pending_delete else "none"
         return f"{ALERT_MARKERS}{outcome.key}/{token}"
+
+    def _claim_alerts(self, outcomes: list[FileOutcome]) -> tuple[list[FileOutcome], dict[int, Exception]]:
+        """The failed files this invocation alerts for, and those whose claim could not be
+        made (an S3 error): their messages are retried, the rest of the batch is not."""
+        claimed, unclaimed = [], {}
+        for outcome in outcomes:
+            if outcome.outcome != "failed":
+                continue
+            try:
+                if self._claim_alert(outcome):
+                    claimed.append(outcome)
+            except Exception as exc:
+                unclaimed[id(outcome)] = exc
+        return claimed, unclaimed
 
     def _claim_alert(self, outcome: FileOutcome) -> bool:
         """One alert per failed file, however often (or concurrently) it is delivered: the

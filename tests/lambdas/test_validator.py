@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cloudbridge import dmsfiles
+from functions.common.runtime import ALERT_MARKERS
 from functions.validator import checks, routing
 from tests.support.moto_pipeline import FAIL, LANDING, RAW, Pipeline, orders_metadata
 
@@ -454,6 +455,30 @@ def test_failed_files_stay_in_landing_until_the_alert_is_published(pipeline, mon
     record, good_record = pipeline.sqs_record(key), pipeline.sqs_record(good)
     assert pipeline.run(record, good_record)["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
     assert pipeline.keys(LANDING) == [key]
+    monkeypatch.undo()
+    assert pipeline.run(record)["batchItemFailures"] == []
+    assert pipeline.keys(LANDING) == [] and len(pipeline.alerts()) == 1
+
+
+def test_an_alert_that_cannot_be_claimed_retries_only_its_own_message(pipeline, monkeypatch):
+    """An S3 error on a failed file's alert marker costs that message a retry, nothing more:
+    the other files of the batch are routed and their messages done."""
+    from botocore.exceptions import ClientError
+
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["X"]))
+    good = pipeline.land("public/orders/LOAD00000001.parquet", load_file(1))
+    put = pipeline.s3.put_object
+
+    def flaky(**kwargs):
+        if kwargs["Key"].startswith(ALERT_MARKERS):
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce your request rate"}}, "PutObject")
+        return put(**kwargs)
+
+    monkeypatch.setattr(pipeline.s3, "put_object", flaky)
+    record, good_record = pipeline.sqs_record(key), pipeline.sqs_record(good)
+    assert pipeline.run(record, good_record)["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
+    assert pipeline.keys(LANDING) == [key], "the passing file is done; the failing one waits for its alert"
+    assert pipeline.alerts() == []
     monkeypatch.undo()
     assert pipeline.run(record)["batchItemFailures"] == []
     assert pipeline.keys(LANDING) == [] and len(pipeline.alerts()) == 1

@@ -44,7 +44,7 @@ def wiring_problems(stack_names, workflows):
     problems = []
     preview = matrix_stacks(workflows["preview.yml"]["jobs"]["preview"])
     drift = matrix_stacks(workflows["drift.yml"]["jobs"]["drift"])
-    deployed = [job.get("environment") for job in workflows["deploy.yml"]["jobs"].values()]
+    deployed = [job.get("with", {}).get("stack") for job in workflows["deploy.yml"]["jobs"].values()]
     for stack in stack_names:
         if stack not in preview:
             problems.append(f"{stack}: no preview job")
@@ -83,13 +83,42 @@ def test_promotion_chain_dev_preprod_prod():
     assert any("bash .ci/run" in s.get("run", "") for s in steps(jobs["test"]))
 
 
+UP = "$/.github/workflows/pulumi-up.yml"  # GitHub's self-repository reference
+
+
 @pytest.mark.parametrize("stack", PROMOTION)
-def test_each_deployment_runs_in_its_environment_one_at_a_time(stack):
+def test_each_deployment_is_the_one_reusable_workflow_in_its_environment(stack):
     job = load("deploy.yml")["jobs"][f"deploy-{stack}"]
-    assert job["environment"] == stack
-    assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+    assert job["uses"] == UP and job["with"] == {"stack": stack}
+    assert set(job.get("secrets", {})) <= {"PULUMI_ACCESS_TOKEN"}, "secrets are passed by name, never inherited"
+
+
+def test_the_reusable_deployment_runs_in_the_stacks_environment_one_at_a_time():
+    workflow = load("pulumi-up.yml")
+    assert set(workflow["on"]) == {"workflow_call"} and workflow["on"]["workflow_call"]["inputs"]["stack"]["required"]
+    [job] = workflow["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
     up = next(s for s in steps(job) if action(s) == "pulumi/actions")
-    assert up["with"]["command"] == "up" and up["with"]["stack-name"].endswith(stack)
+    assert up["with"]["command"] == "up" and up["with"]["stack-name"].endswith("${{ inputs.stack }}")
+    callers = [(name, j) for name, w in all_workflows().items() for j in w["jobs"].values() if j.get("uses") == UP]
+    assert {name for name, _ in callers} == {"deploy.yml"} and len(callers) == len(PROMOTION)
+
+
+def test_every_pulumi_step_installs_the_one_pinned_cli_version():
+    version = (PROJECT_ROOT / ".pulumi.version").read_text().strip()
+    assert re.fullmatch(r"3\.\d+\.\d+", version), "an exact version, not a range"
+    sdk = re.search(r"^pulumi>=3\.(\d+)", (PROJECT_ROOT / "requirements.txt").read_text(), re.M)
+    assert int(version.split(".")[1]) >= int(sdk.group(1)), "the CLI is at least the SDK's minimum"
+    found = 0
+    for name, workflow in all_workflows().items():
+        for job in workflow["jobs"].values():
+            for step in steps(job):
+                if action(step) == "pulumi/actions":
+                    found += 1
+                    assert step["with"].get("pulumi-version-file") == ".pulumi.version", name
+                    assert "pulumi-version" not in step["with"], name
+    assert found >= 3
 
 
 def test_preview_on_pull_requests_posts_the_diff():
@@ -136,8 +165,8 @@ def test_only_the_gated_deploy_jobs_hold_the_deploy_role():
     for name, workflow in all_workflows().items():
         for job_name, job in workflow["jobs"].items():
             roles, _ = _roles_and_secrets(job)
-            if "AWS_DEPLOY_ROLE_ARN" in roles:
-                assert name == "deploy.yml" and job.get("environment") in PROMOTION, f"{name}:{job_name}"
+            if "AWS_DEPLOY_ROLE_ARN" in roles:  # only the reusable deployment, in the stack's environment
+                assert name == "pulumi-up.yml" and job.get("environment") == "${{ inputs.stack }}", f"{name}:{job_name}"
     text = "".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
     assert "PULUMI_CONFIG_PASSPHRASE" not in text  # state and stack secrets use the KMS secrets provider
 
@@ -173,6 +202,8 @@ def test_actions_are_pinned_to_full_commit_shas():
     for name in all_workflows():
         for line in (WORKFLOWS / name).read_text().splitlines():
             match = re.match(r"^\s*(?:- )?uses:\s*(\S+)(\s+# v[\d.]+)?$", line)
+            if match and match.group(1).startswith(("./", "$/")):
+                continue  # a workflow of this repository, at this commit
             if match:
                 assert PINNED.match(match.group(1)), f"{name}: {match.group(1)} is not pinned to a commit"
                 assert match.group(2), f"{name}: {match.group(1)} has no version comment"
