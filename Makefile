@@ -34,6 +34,7 @@ bench: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) tools/function_length.py
 	$(VENV)/bin/zizmor --offline --persona auditor .github/workflows
 
 clean:

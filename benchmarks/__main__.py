@@ -74,13 +74,16 @@ def validator_section(result: dict) -> tuple[list[str], list[tuple[str, str, boo
         lines.append("")
         scan_floor = shape.floor(scan["requests"], scan["bytesNeeded"], rounds=2)
         targets += [
-            (f"{file_mb:,.0f} MB scan: bytes read ≤ 1.1× the bytes needed", f"{scan['bytesRead'] / scan['bytesNeeded']:.2f}×",
+            (f"{file_mb:,.0f} MB scan: bytes read ≤ 1.1× the bytes needed",
+             f"{scan['bytesRead'] / scan['bytesNeeded']:.2f}×",
              scan["bytesRead"] <= 1.1 * scan["bytesNeeded"]),
-            (f"{file_mb:,.0f} MB scan: wall ≤ 1.3× the floor", f"{scan['wall'] / scan_floor:.2f}×", scan["wall"] <= 1.3 * scan_floor),
+            (f"{file_mb:,.0f} MB scan: wall ≤ 1.3× the floor", f"{scan['wall'] / scan_floor:.2f}×",
+             scan["wall"] <= 1.3 * scan_floor),
         ]  # fmt: skip
         if size == sizes[-1]:
             targets.append(
-                (f"{file_mb:,.0f} MB statistics: bytes read ≤ 0.2% of the file", f"{stats['bytesRead'] / stats['size']:.3%}",
+                (f"{file_mb:,.0f} MB statistics: bytes read ≤ 0.2% of the file",
+                 f"{stats['bytesRead'] / stats['size']:.3%}",
                  stats["bytesRead"] <= 0.002 * stats["size"])
             )  # fmt: skip
         ratio = (full["rows"] / full["wall"]) / (decode["rows"] / decode["wall"])
@@ -121,7 +124,8 @@ def program_section(results: list[dict]) -> tuple[list[str], list[tuple[str, str
     ref = per.get(10) or next(iter(per.values()))
     for r in results:
         lines.append(
-            f"| {r['sources']} | {r['resources']:,} | {r['seconds']:.2f} | {1000 * per[r['sources']]:.0f} | {per[r['sources']] / ref:.2f} |"
+            f"| {r['sources']} | {r['resources']:,} | {r['seconds']:.2f} | {1000 * per[r['sources']]:.0f} | "
+            f"{per[r['sources']] / ref:.2f} |"
         )
     targets = []
     if 10 in per and 100 in per:
@@ -139,7 +143,8 @@ def packages_section(results: list[dict]) -> list[str]:
     for r in results:
         lines.append(
             f"| {r['function']} | {r['zipBytes'] / 1024:,.0f} KB | {r['unzippedBytes'] / 1024:,.0f} KB | "
-            f"{r['layerEstimateBytes'] / MB:,.0f} MB | {r['shareOfLimit']:.1%} | {1000 * r['coldImportSeconds']:.0f} ms |"
+            f"{r['layerEstimateBytes'] / MB:,.0f} MB | {r['shareOfLimit']:.1%} | "
+            f"{1000 * r['coldImportSeconds']:.0f} ms |"
         )
     return lines + [
         "",

@@ -290,7 +290,8 @@ def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: An
             "(or PGPASSWORD), or pass --from-secret to read the source's credentials secret"
         )
     secret = f":{quote(password, safe='')}" if password else ""
-    return f"{DRIVERS[entry['engine']]}://{quote(user, safe='')}{secret}@{entry['host']}:{entry['port']}/{entry['database']}"
+    where = f"{entry['host']}:{entry['port']}/{entry['database']}"
+    return f"{DRIVERS[entry['engine']]}://{quote(user, safe='')}{secret}@{where}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -283,7 +283,8 @@ class _FakeAws:
         elif token.startswith("aws:redshiftserverless/"):
             # Their ARNs end in an id AWS assigns; the admin secret is named by Redshift.
             kind = token.split(":")[-1].lower()
-            arn = f"arn:aws:redshift-serverless:{self.region}:{self.account}:{kind}/{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+            ident = uuid.uuid5(uuid.NAMESPACE_URL, name)
+            arn = f"arn:aws:redshift-serverless:{self.region}:{self.account}:{kind}/{ident}"
             if kind == "namespace" and inputs.get("manageAdminPassword"):
                 secret = f"redshift!{inputs.get('namespaceName')}-{inputs.get('adminUsername')}-Ab12Cd"
                 state["adminPasswordSecretArn"] = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret}"
@@ -337,7 +338,8 @@ def describe(plan: Plan) -> list[str]:
     for workgroup in plan.of_type("aws:athena/workgroup:Workgroup"):
         config = workgroup.given.get("configuration", {})
         lines.append(
-            f"  Athena workgroup {workgroup.given.get('name')}: {config.get('engineVersion', {}).get('selectedEngineVersion')}, "
+            f"  Athena workgroup {workgroup.given.get('name')}: "
+            f"{config.get('engineVersion', {}).get('selectedEngineVersion')}, "
             f"at most {config.get('bytesScannedCutoffPerQuery', 0) / 1024**3:.0f} GiB scanned per query"
         )
     lines += _warehouse_lines(plan)
@@ -346,7 +348,8 @@ def describe(plan: Plan) -> list[str]:
             lines.append(f"  VPC endpoint {endpoint.name}: existing {endpoint.given['id']} (referenced, not managed)")
         else:
             lines.append(
-                f"  VPC endpoint {endpoint.name}: creates {endpoint.given['serviceName']} ({endpoint.given['vpcEndpointType']})"
+                f"  VPC endpoint {endpoint.name}: creates {endpoint.given['serviceName']} "
+                f"({endpoint.given['vpcEndpointType']})"
             )
     for pipeline in sorted(plan.of_type("cloudbridge:pipeline:ExtractionPipeline"), key=lambda r: r.name):
         children = under(pipeline)
@@ -360,7 +363,8 @@ def describe(plan: Plan) -> list[str]:
             elif r.type == "aws:dms/replicationConfig:ReplicationConfig":
                 compute = g.get("computeConfig", {})
                 lines.append(
-                    f"    replication: serverless {g.get('replicationType')}, up to {compute.get('maxCapacityUnits')} DCU"
+                    f"    replication: serverless {g.get('replicationType')}, "
+                    f"up to {compute.get('maxCapacityUnits')} DCU"
                     f"{', multi-AZ' if compute.get('multiAz') else ''}"
                 )
             elif r.type == "aws:dms/replicationInstance:ReplicationInstance":

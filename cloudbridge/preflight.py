@@ -42,6 +42,12 @@ def _setting(connection: Any, name: str) -> str | None:
 
 
 def check_postgres(connection: Any, patterns: list[str], rds: bool) -> list[Check]:
+    """Every check, server first, then each table the patterns select."""
+    return _server_checks(connection, rds) + _pattern_checks(connection, patterns)
+
+
+def _server_checks(connection: Any, rds: bool) -> list[Check]:
+    """Logical replication, slot and sender headroom, sender timeout, replication grant."""
     from sqlalchemy import text
 
     def scalar(sql: str, **params: Any) -> Any:
@@ -60,9 +66,13 @@ def check_postgres(connection: Any, patterns: list[str], rds: bool) -> list[Chec
         scalar("select count(*) from pg_replication_slots"),
     )
     checks.append(
-        Check("replication slot headroom", slots - used_slots >= 1, f"{used_slots} of max_replication_slots {slots} in use",
-              "raise max_replication_slots above the number of tasks (and other consumers); restart")
-    )  # fmt: skip
+        Check(
+            "replication slot headroom",
+            slots - used_slots >= 1,
+            f"{used_slots} of max_replication_slots {slots} in use",
+            "raise max_replication_slots above the number of tasks (and other consumers); restart",
+        )
+    )
     senders, used_senders = (
         int(_setting(connection, "max_wal_senders") or 0),
         scalar("select count(*) from pg_stat_replication"),
@@ -85,10 +95,18 @@ def check_postgres(connection: Any, patterns: list[str], rds: bool) -> list[Chec
               f"{'may' if may_replicate else 'may not'} replicate",
               "RDS/Aurora: GRANT rds_replication TO <user>; self-managed: ALTER ROLE <user> REPLICATION")
     )  # fmt: skip
+    return checks
 
+
+def _pattern_checks(connection: Any, patterns: list[str]) -> list[Check]:
+    """Each pattern selects at least one table; each selected table's own checks."""
+    from sqlalchemy import text
+
+    checks = []
     tables = connection.execute(
         text(
-            "select n.nspname, c.relname, c.oid, c.relreplident from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "select n.nspname, c.relname, c.oid, c.relreplident "
+            "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
             "where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')"
         )
     ).all()
@@ -116,11 +134,23 @@ def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: 
         text("select exists (select 1 from pg_index where indrelid = cast(:oid as oid) and indisprimary)"), {"oid": oid}
     ).scalar()
     covered = has_key or identity == "f"
+    found = "primary key" if has_key else "replica identity full" if identity == "f" else None
     out.append(
-        Check(f"{name}: primary key", covered,
-              "primary key" if has_key else ("replica identity full" if identity == "f" else "none: updates and deletes are lost"),
-              f"add a primary key (or ALTER TABLE {name} REPLICA IDENTITY FULL)")
-    )  # fmt: skip
+        Check(
+            f"{name}: primary key",
+            covered,
+            found or "none: updates and deletes are lost",
+            f"add a primary key (or ALTER TABLE {name} REPLICA IDENTITY FULL)",
+        )
+    )
+    return out + _column_checks(connection, schema, table, oid, bool(can_read))
+
+
+def _column_checks(connection: Any, schema: str, table: str, oid: int, can_read: bool) -> list[Check]:
+    """Each column's type maps to parquet; LOB columns fit DMS's LOB limit today."""
+    from sqlalchemy import text
+
+    name, out = f"{schema}.{table}", []
     columns = connection.execute(
         text(
             "select a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.atttypmod, t.typcategory "
@@ -146,9 +176,15 @@ def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: 
                 ).scalar()
             over = longest is not None and longest > LOB_LIMIT_KB * 1024
             seen = "" if longest is None else f"; longest value now {longest:,} bytes"
-            out.append(Check(f"{where}: LOB", not over,
-                             f"{declared} is carried as a LOB (limit {LOB_LIMIT_KB} KB, larger values fail the task){seen}",
-                             "shorten the values or raise LobMaxSize before the first load", blocking=over))  # fmt: skip
+            out.append(
+                Check(
+                    f"{where}: LOB",
+                    not over,
+                    f"{declared} is carried as a LOB (limit {LOB_LIMIT_KB} KB, larger values fail the task){seen}",
+                    "shorten the values or raise LobMaxSize before the first load",
+                    blocking=over,
+                )
+            )
         for note in mapped.notes:
             if "truncates" in note or "string" in note:
                 out.append(
@@ -157,11 +193,16 @@ def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: 
     return out
 
 
+PG_TYPE_NAMES = {
+    "int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT", "float4": "REAL", "float8": "DOUBLE PRECISION",
+    "bool": "BOOLEAN", "timetz": "TIMETZ", "timestamptz": "TIMESTAMPTZ", "bpchar": "CHAR",
+}  # fmt: skip
+
+
 def _source_type(declared: str, typname: str, typmod: int, category: str) -> SourceType:
     if category == "A":
         return SourceType(typname.lstrip("_").upper(), is_array=True)
-    name = {"int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT", "float4": "REAL", "float8": "DOUBLE PRECISION",
-            "bool": "BOOLEAN", "timetz": "TIMETZ", "timestamptz": "TIMESTAMPTZ", "bpchar": "CHAR"}.get(typname, typname.upper())  # fmt: skip
+    name = PG_TYPE_NAMES.get(typname, typname.upper())
     precision = scale = length = None
     if typname == "numeric" and typmod >= 4:
         precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
@@ -214,7 +255,6 @@ def main(argv: list[str] | None = None) -> int:
     for check in checks:
         print(check.line())
     blocking = [c for c in checks if not c.ok and c.blocking]
-    print(
-        f"{len(checks)} checks: {len(blocking)} blocking failure(s), {sum(not c.ok and not c.blocking for c in checks)} warning(s)"
-    )
+    warnings = sum(not c.ok and not c.blocking for c in checks)
+    print(f"{len(checks)} checks: {len(blocking)} blocking failure(s), {warnings} warning(s)")
     return 1 if blocking else 0

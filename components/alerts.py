@@ -156,7 +156,9 @@ class SlackAlerts(pulumi.ComponentResource):
         aws.cloudwatch.MetricAlarm(
             "notifier-dlq-alarm",
             name=naming.name("notifier-dlq"),
-            alarm_description="[cloudbridge:source=platform] alerts that could not be delivered are in the notifier dead-letter queue",
+            alarm_description=(
+                "[cloudbridge:source=platform] alerts that could not be delivered are in the notifier dead-letter queue"
+            ),
             **queue_not_empty(self.dead_letter_queue.name),
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],

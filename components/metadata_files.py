@@ -43,7 +43,8 @@ def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tupl
                 problems.append(
                     (
                         key,
-                        f"{relative} describes {meta.engine} {meta.source}:{meta.table_id}, not {source.engine} {source.name}",
+                        f"{relative} describes {meta.engine} {meta.source}:{meta.table_id}, "
+                        f"not {source.engine} {source.name}",
                     )
                 )
                 continue
@@ -53,7 +54,8 @@ def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tupl
                     (
                         f"cloudbridge:sources[{i}].timestampUnit",
                         f"{relative} has timestamp({stray[0]}) columns but the source writes "
-                        f"timestamp({source.timestamp_unit}); regenerate it with `python -m cloudbridge metadata extract "
+                        f"timestamp({source.timestamp_unit}); regenerate it with "
+                        "`python -m cloudbridge metadata extract "
                         f"--stack {config.environment} --source {source.name}`",
                     )
                 )

@@ -141,7 +141,8 @@ class Monitoring(pulumi.ComponentResource):
         if source.engine == "postgres" and source.rds_instance_identifier:
             alarm(
                 "slot-lag",
-                f"replication slot on {source.rds_instance_identifier} retains more than {source.replication_slot_lag_alarm_mb} MB of WAL",
+                f"replication slot on {source.rds_instance_identifier} retains more than "
+                f"{source.replication_slot_lag_alarm_mb} MB of WAL",
                 namespace="AWS/RDS",
                 metric_name="OldestReplicationSlotLag",
                 dimensions={"DBInstanceIdentifier": source.rds_instance_identifier},

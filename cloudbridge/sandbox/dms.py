@@ -3,7 +3,8 @@
 Writes parquet into the landing bucket exactly as docs/dms.md describes: LOAD<hex>
 files for the full load, ``YYYYMMDD-HHMMSSmmm`` CDC files under ``YYYY/MM/DD/`` folders,
 ``Op`` first (in full load too), the commit timestamp as a string, the change sequence
-($AR_H_CHANGE_SEQ: empty in full load), DMS's type mapping and timestamp unit, RowGroupLength rows a group; CDC files are closed by
+($AR_H_CHANGE_SEQ: empty in full load), DMS's type mapping and timestamp unit, RowGroupLength rows a
+group; CDC files are closed by
 interval (CdcMaxBatchInterval) or size (rows), and on a change of a table's columns,
 which DMS writes through (HandleSourceTableAltered) for the validator to catch.
 

@@ -218,7 +218,8 @@ def run(
                 passed, failed = count_objects(s3, res.raw_history), count_objects(s3, res.fail)
                 say(
                     f"{transactions} transactions · {dms.changes_captured} changes captured · "
-                    f"{len(dms.files)} files landed · {passed} validated · {failed} quarantined · {len(sink.posts)} alerts"
+                    f"{len(dms.files)} files landed · {passed} validated · {failed} quarantined · "
+                    f"{len(sink.posts)} alerts"
                 )
             time.sleep(max(0.0, transactions / rate - (time.monotonic() - traffic_started)))
         reload.finish(workload.db, dms, say)
@@ -466,7 +467,8 @@ def render(report: dict[str, Any]) -> str:
         f"schema evolution  metadata regenerated and published; {files['replayed']} replayed from the quarantine, "
         f"{files['stillQuarantined']} still quarantined",
         f"rows validated    {report['rowsValidated']}",
-        f"end-to-end lag    commit → validated file: p50 {lag['p50']}s, max {lag['max']}s over {lag['files']} CDC files",
+        f"end-to-end lag    commit → validated file: p50 {lag['p50']}s, max {lag['max']}s "
+        f"over {lag['files']} CDC files",
         f"alerts to Slack   {alerts['sent']} {alerts['kinds']}",
         "current state vs source (DuckDB over the validated parquet):",
     ]

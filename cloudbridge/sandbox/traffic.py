@@ -55,9 +55,10 @@ class Workload:
         n = self.next_product
         self.next_product += 1
         self.db.execute(
-            "insert into products (product_id, sku, name, unit_price, weight_kg, stock, released_on) values (%s,%s,%s,%s,%s,%s,%s)",
-            (n, f"SKU-{n:05d}", f"Product {n}", money(self.rng, 1, 500), round(self.rng.uniform(0.1, 20), 3), self.rng.randint(0, 500),
-             datetime(2020, 1, 1).date() + timedelta(days=self.rng.randint(0, 1500))),
+            "insert into products (product_id, sku, name, unit_price, weight_kg, stock, released_on) "
+            "values (%s,%s,%s,%s,%s,%s,%s)",
+            (n, f"SKU-{n:05d}", f"Product {n}", money(self.rng, 1, 500), round(self.rng.uniform(0.1, 20), 3),
+             self.rng.randint(0, 500), datetime(2020, 1, 1).date() + timedelta(days=self.rng.randint(0, 1500))),
         )  # fmt: skip
         self.counts.inserts += 1
 
@@ -65,8 +66,10 @@ class Workload:
         n = self.next_customer
         self.next_customer += 1
         self.db.execute(
-            "insert into customers (customer_id, email, full_name, country_code, is_active, credit_limit, created_at) values (%s,%s,%s,%s,%s,%s,%s)",
-            (n, f"customer{n}@example.com", f"Customer {n} O'Brien", self.rng.choice(COUNTRIES), self.rng.random() > 0.1,
+            "insert into customers (customer_id, email, full_name, country_code, is_active, credit_limit, created_at) "
+            "values (%s,%s,%s,%s,%s,%s,%s)",
+            (n, f"customer{n}@example.com", f"Customer {n} O'Brien", self.rng.choice(COUNTRIES),
+             self.rng.random() > 0.1,
              money(self.rng, 100, 10_000) if self.rng.random() > 0.2 else None,
              datetime.now(UTC) - timedelta(days=self.rng.randint(0, 900), microseconds=self.rng.randint(0, 999_999))),
         )  # fmt: skip
@@ -82,13 +85,15 @@ class Workload:
         total = sum(p * q for p, (_, q) in zip(prices, lines, strict=True))
         with self.db.transaction():
             self.db.execute(
-                "insert into orders (order_id, customer_id, status, ordered_at, total, notes) values (%s,%s,%s,%s,%s,%s)",
+                "insert into orders (order_id, customer_id, status, ordered_at, total, notes) "
+                "values (%s,%s,%s,%s,%s,%s)",
                 (n, self.rng.randint(1, self.next_customer - 1), "new", datetime.now().replace(microsecond=0), total,
                  self.rng.choice([None, "leave at the door", "gift — wrap it", "call first"])),
             )  # fmt: skip
             for line_no, ((product, quantity), price) in enumerate(zip(lines, prices, strict=True), start=1):
                 self.db.execute(
-                    "insert into order_lines (order_id, line_no, product_id, quantity, unit_price, discount_pct) values (%s,%s,%s,%s,%s,%s)",
+                    "insert into order_lines (order_id, line_no, product_id, quantity, unit_price, discount_pct) "
+                    "values (%s,%s,%s,%s,%s,%s)",
                     (
                         n,
                         line_no,

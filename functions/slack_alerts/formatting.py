@@ -107,7 +107,8 @@ def alarm(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
     arn = message.get("AlarmArn", "")
     region = arn.split(":")[3] if arn.count(":") >= 5 else ""
     link = (
-        f"<https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{quote(name, safe='')}|open in CloudWatch>"
+        f"<https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#alarmsV2:alarm/{quote(name, safe='')}|open in CloudWatch>"
         if region
         else ""
     )

@@ -20,7 +20,10 @@ from typing import Any
 
 MAGIC = b"PAR1"
 MAX_DEPTH = 32  # nesting of Thrift structs; real footers use 5
-PHYSICAL_TYPES = {0: "BOOLEAN", 1: "INT32", 2: "INT64", 3: "INT96", 4: "FLOAT", 5: "DOUBLE", 6: "BYTE_ARRAY", 7: "FIXED_LEN_BYTE_ARRAY"}  # fmt: skip
+PHYSICAL_TYPES = {
+    0: "BOOLEAN", 1: "INT32", 2: "INT64", 3: "INT96", 4: "FLOAT", 5: "DOUBLE", 6: "BYTE_ARRAY",
+    7: "FIXED_LEN_BYTE_ARRAY",
+}  # fmt: skip
 CODECS = {0: "UNCOMPRESSED", 1: "SNAPPY", 2: "GZIP", 3: "LZO", 4: "BROTLI", 5: "LZ4", 6: "ZSTD", 7: "LZ4_RAW"}
 ENCODINGS = {0, 2, 3, 4, 5, 6, 7, 8, 9}  # PLAIN … BYTE_STREAM_SPLIT (1 is unused)
 DICTIONARY_ENCODINGS = {2, 8}  # PLAIN_DICTIONARY, RLE_DICTIONARY
@@ -368,7 +371,8 @@ def _chunk(g: int, i: int, raw: Any, leaf: Leaf, rows: int, footer_start: int) -
     physical = _int(meta, 1, f"{where} type")
     if PHYSICAL_TYPES.get(physical) != leaf.physical_type:
         raise CorruptFooterError(
-            f"{where}: chunk type {PHYSICAL_TYPES.get(physical, physical)} contradicts the schema's {leaf.physical_type}"
+            f"{where}: chunk type {PHYSICAL_TYPES.get(physical, physical)} "
+            f"contradicts the schema's {leaf.physical_type}"
         )
     path = ".".join(_text(p, f"{where} path") for p in _list(meta, 3, f"{where} path_in_schema"))
     if path != leaf.path:

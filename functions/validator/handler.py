@@ -381,7 +381,10 @@ class Validator:
             "failedFiles": len(failed),
             "tables": tables,
         }
-        subject = f"CloudBridge {self.settings.environment}: {len(failed)} file(s) of {self.settings.source} failed validation"
+        subject = (
+            f"CloudBridge {self.settings.environment}: {len(failed)} file(s) of {self.settings.source} "
+            "failed validation"
+        )
         self.sns.publish(TopicArn=self.settings.alerts_topic_arn, Subject=subject[:100], Message=json.dumps(message))
 
     def metrics(self, outcomes: list[FileOutcome]) -> None:

@@ -36,7 +36,9 @@ CALL_ACTIONS = {
         ("s3:GetObject", "source"), ("s3:PutObject", "object"), ("kms:Decrypt", "key"), ("kms:GenerateDataKey", "key"),
     ],
     # Multipart uploads under SSE-KMS need both GenerateDataKey and Decrypt (S3 user guide).
-    ("s3", "CreateMultipartUpload"): [("s3:PutObject", "object"), ("kms:GenerateDataKey", "key"), ("kms:Decrypt", "key")],
+    ("s3", "CreateMultipartUpload"): [
+        ("s3:PutObject", "object"), ("kms:GenerateDataKey", "key"), ("kms:Decrypt", "key"),
+    ],
     ("s3", "UploadPartCopy"): [
         ("s3:GetObject", "source"), ("s3:PutObject", "object"), ("kms:Decrypt", "key"), ("kms:GenerateDataKey", "key"),
     ],

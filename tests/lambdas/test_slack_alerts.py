@@ -20,7 +20,10 @@ ALARM = {
     "AWSAccountId": "111111111111",
     "AlarmConfigurationUpdatedTimestamp": "2026-11-20T09:00:00.000+0000",
     "NewStateValue": "ALARM",
-    "NewStateReason": "Threshold Crossed: 3 out of the last 3 datapoints [1260.0 (24/11/26 18:03:00)] were greater than the threshold (900.0).",
+    "NewStateReason": (
+        "Threshold Crossed: 3 out of the last 3 datapoints [1260.0 (24/11/26 18:03:00)] "
+        "were greater than the threshold (900.0)."
+    ),
     "StateChangeTime": "2026-11-24T18:05:00.123+0000",
     "Region": "EU (London)",
     "AlarmArn": "arn:aws:cloudwatch:eu-west-2:111111111111:alarm:cb-dev-sales-cdc-lag",

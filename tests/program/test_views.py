@@ -101,8 +101,10 @@ def test_a_reload_replaces_the_earlier_load_and_only_later_changes_apply(tmp_pat
     reload = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
     files = {
         # first load: 1, 2, 3 (two files)
-        "2024/01/01/LOAD00000001-aa.parquet": dmsfiles.dms_table(meta, "load", [row, {**row, "product_id": 2}], timestamps=[dmsfiles.dms_timestamp(first)] * 2),
-        "2024/01/01/LOAD00000002-ab.parquet": dmsfiles.dms_table(meta, "load", [{**row, "product_id": 3}], timestamps=[dmsfiles.dms_timestamp(first)]),
+        "2024/01/01/LOAD00000001-aa.parquet": dmsfiles.dms_table(
+            meta, "load", [row, {**row, "product_id": 2}], timestamps=[dmsfiles.dms_timestamp(first)] * 2),
+        "2024/01/01/LOAD00000002-ab.parquet": dmsfiles.dms_table(
+            meta, "load", [{**row, "product_id": 3}], timestamps=[dmsfiles.dms_timestamp(first)]),
         # before the reload: 3 renamed, 5 inserted (both in the reload's snapshot too, or truncated away)
         "2024/01/01/20240101-120000000-ac.parquet": dmsfiles.dms_table(
             meta, "cdc", [{**row, "product_id": 3, "name": "old change"}, {**row, "product_id": 5}], ops=["U", "I"],

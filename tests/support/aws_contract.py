@@ -46,7 +46,9 @@ SQS_RANGES = {
 TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")  # CloudWatch user guide
 CLOUDWATCH_STATS = {"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
 # CloudWatch Logs retention (PutRetentionPolicy documents the accepted values).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
 POLICY_INPUTS = ("policy", "assumeRolePolicy")
 ENGINE_SETTINGS = {
     "postgres": "PostgreSQLSettings",
@@ -307,7 +309,10 @@ CONTRACTS: dict[str, Contract] = {
         "dms",
         "CreateReplicationTaskMessage",
         aws.dms.ReplicationTask,
-        renames={"replicationTaskId": "ReplicationTaskIdentifier", "replicationTaskSettings": "ReplicationTaskSettings"},
+        renames={
+            "replicationTaskId": "ReplicationTaskIdentifier",
+            "replicationTaskSettings": "ReplicationTaskSettings",
+        },
         unchecked={"tags": TAGS, "startReplicationTask": START},
         documents={
             "tableMappings": dms_documents.check_table_mappings,
@@ -333,7 +338,9 @@ CONTRACTS: dict[str, Contract] = {
         "CreateFunctionRequest",
         aws.lambda_.Function,
         renames={"name": "FunctionName"},
-        unchecked={"tags": TAGS, "code": "a local archive the provider uploads", "sourceCodeHash": "provider-side diffing"},
+        unchecked={
+            "tags": TAGS, "code": "a local archive the provider uploads", "sourceCodeHash": "provider-side diffing",
+        },
         skip_required=("Code",),
     ),
     "aws:lambda/eventSourceMapping:EventSourceMapping": Contract(

@@ -1,0 +1,52 @@
+"""The lint step's function-length check (tools/function_length.py) catches what it should."""
+
+import importlib.util
+import textwrap
+
+from cloudbridge.plan import PROJECT_ROOT
+
+spec = importlib.util.spec_from_file_location("function_length", PROJECT_ROOT / "tools" / "function_length.py")
+checker = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(checker)
+
+
+def _tree(tmp_path, body_lines):
+    body = "\n".join(f"    x{i} = {i}" for i in range(body_lines))
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        textwrap.dedent("""\
+            class Thing:
+                def build(self):
+            {body}
+
+            def short():
+                return 1
+            """).format(body=textwrap.indent(body, "    "))
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("def test_long():\n" + "\n".join(["    pass"] * 100) + "\n")
+    return tmp_path
+
+
+def test_a_long_method_is_named_and_tests_are_not_checked(tmp_path):
+    found = checker.long_functions(_tree(tmp_path, 80))
+    assert found == {"pkg/mod.py::Thing.build": 81}
+    [problem] = checker.problems(found, allowed={}, pending=set())
+    assert problem.startswith("pkg/mod.py::Thing.build: 81 lines")
+
+
+def test_allowed_needs_a_reason_and_pending_may_only_shrink(tmp_path):
+    found = checker.long_functions(_tree(tmp_path, 80))
+    assert checker.problems(found, allowed={"pkg/mod.py::Thing.build": "a table"}, pending=set()) == []
+    assert checker.problems(found, allowed={"pkg/mod.py::Thing.build": " "}, pending=set()) == [
+        "pkg/mod.py::Thing.build: allowed without a reason"
+    ]
+    (tmp_path / "split").mkdir()
+    short = checker.long_functions(_tree(tmp_path / "split", 10))  # the method was split: nothing long
+    assert checker.problems(short, allowed={}, pending={"pkg/mod.py::Thing.build"}) == [
+        "pkg/mod.py::Thing.build: listed as pending but no longer long; remove it from PENDING"
+    ]
+
+
+def test_the_repository_passes_its_own_check():
+    assert checker.problems(checker.long_functions()) == []

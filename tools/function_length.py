@@ -1,0 +1,97 @@
+"""Lint: no function or method longer than MAX_LINES outside tests.
+
+A long function hides the structure a reader needs (a component is a short list of named,
+typed children, each built by a small method). ``ALLOWED`` may name a function with the
+reason it is better whole; ``PENDING`` lists the ones not yet split, and may only shrink:
+an entry that is gone or already short fails the check, so the list cannot go stale.
+
+Run: ``python tools/function_length.py`` (part of ``make lint``).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+MAX_LINES = 60
+ROOT = Path(__file__).resolve().parent.parent
+SKIP = {".venv", ".build", "tests", "node_modules", ".git"}
+
+# "path::qualified.name": why it is better whole.
+ALLOWED: dict[str, str] = {}
+
+# Not split yet; remove an entry when its function is split (the check insists).
+PENDING: set[str] = {
+    "bootstrap/policies.py::deploy_statements",
+    "components/replication.py::Replication.__init__",
+    "cloudbridge/sandbox/run.py::run",
+    "components/pipeline.py::ExtractionPipeline._validator_wiring",
+    "components/alerts.py::SlackAlerts.__init__",
+    "components/monitoring.py::Monitoring.__init__",
+    "components/storage.py::SecureBucket.__init__",
+    "components/pipeline.py::ExtractionPipeline.__init__",
+    "components/platform.py::Platform.__init__",
+    "bootstrap/account.py::AccountBootstrap.__init__",
+    "benchmarks/case.py::main",
+    "cloudbridge/replay.py::replay",
+    "benchmarks/s3server.py::make_handler",
+    "functions/validator/footer.py::_chunk",
+    "cloudbridge/plan.py::describe",
+    "benchmarks/__main__.py::main",
+    "cloudbridge/dmsfiles.py::synthetic_table",
+    "components/catalog.py::Catalog.__init__",
+    "cloudbridge/plan.py::evaluate",
+    "cloudbridge/sandbox/run.py::build_report",
+    "benchmarks/__main__.py::validator_section",
+    "components/metadata_files.py::load_tables",
+    "cloudbridge/sandbox/aws.py::LocalAws.provision",
+}
+
+
+def long_functions(root: Path = ROOT, limit: int = MAX_LINES) -> dict[str, int]:
+    """``path::qualname`` -> lines, for every function longer than ``limit``."""
+    found: dict[str, int] = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if SKIP & set(relative.parts):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(relative))
+        for qualname, node in _functions(tree):
+            lines = node.end_lineno - node.lineno + 1
+            if lines > limit:
+                found[f"{relative.as_posix()}::{qualname}"] = lines
+    return found
+
+
+def _functions(tree: ast.AST, prefix: str = ""):
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield f"{prefix}{node.name}", node
+            yield from _functions(node, f"{prefix}{node.name}.")
+        elif isinstance(node, ast.ClassDef):
+            yield from _functions(node, f"{prefix}{node.name}.")
+
+
+def problems(found: dict[str, int], allowed=ALLOWED, pending=PENDING) -> list[str]:
+    out = [
+        f"{name}: {lines} lines (at most {MAX_LINES}); split it, or allow it with a reason"
+        for name, lines in sorted(found.items())
+        if name not in allowed and name not in pending
+    ]
+    out += [
+        f"{name}: listed as pending but no longer long; remove it from PENDING" for name in sorted(pending - set(found))
+    ]
+    out += [f"{name}: allowed without a reason" for name, why in allowed.items() if not why.strip()]
+    return out
+
+
+def main() -> int:
+    found = problems(long_functions())
+    for line in found:
+        print(line, file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
