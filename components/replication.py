@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import dms_settings, iam
-from components.config import Serverless, Source
+from components.config import Instance, Serverless, Source
 from components.naming import Naming
 from components.network import VpcEndpoints
 
@@ -34,6 +34,7 @@ class ReplicationArgs:
 class Replication(pulumi.ComponentResource):
     source_endpoint: aws.dms.Endpoint
     target_endpoint: aws.dms.S3Endpoint
+    security_group: aws.ec2.SecurityGroup
     log_group: aws.cloudwatch.LogGroup
     identifier: str
     config: aws.dms.ReplicationConfig | None = None
@@ -42,15 +43,42 @@ class Replication(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:replication:Replication", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        naming, source = args.naming, args.source
-        account = naming.account_id
-        tags = naming.tags(source.name)
-        self.identifier = naming.name(source.name)
+        self._name, self._args = name, args
+        self._tags = args.naming.tags(args.source.name)
+        self.identifier = args.naming.name(args.source.name)
+        self.security_group = self._security_group()
+        secrets_role, secrets_policy = self._secrets_role()
+        target_role, target_policy = self._target_role()
+        self.source_endpoint = self._source_endpoint(secrets_role, secrets_policy)
+        self.target_endpoint = self._target_endpoint(target_role, target_policy)
+        if isinstance(args.source.replication, Serverless):
+            self._serverless(args.source.replication)
+        else:
+            self._instance_and_task(args.source.replication)
+        # What DMS events name in "resources": the config or task ARN is fixed by its resource
+        # identifier; the instance's carries a DMS-generated id, so its output is used.
+        naming = args.naming
+        self.arns = (
+            [naming.dms_arn("replication-config", self.identifier)]
+            if self.config is not None
+            else [naming.dms_arn("task", self.identifier), self.instance.replication_instance_arn]
+        )
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "source_endpoint_arn": self.source_endpoint.endpoint_arn,
+                "target_endpoint_arn": self.target_endpoint.endpoint_arn,
+            }
+        )
 
-        security_group = aws.ec2.SecurityGroup(
+    # --- network ---------------------------------------------------------------------
+
+    def _security_group(self) -> aws.ec2.SecurityGroup:
+        """Egress to the source database and the S3 / Secrets Manager endpoints only."""
+        name, args, source = self._name, self._args, self._args.source
+        group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            name=naming.name(source.name, "dms"),
+            name=args.naming.name(source.name, "dms"),
             description=f"DMS replication for {source.name}: egress to the source and AWS APIs only",
             vpc_id=args.vpc_id,
             egress=[
@@ -77,25 +105,28 @@ class Replication(pulumi.ComponentResource):
                     security_groups=args.endpoints.secrets_manager_security_group_ids,
                 ),
             ],
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         if args.endpoints.endpoint_security_group is not None:
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-secretsmanager-ingress",
                 security_group_id=args.endpoints.endpoint_security_group.id,
-                referenced_security_group_id=security_group.id,
+                referenced_security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
                 description=f"DMS replication of {source.name}",
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        # The replication starts as soon as it exists: its routes to S3 and Secrets Manager must too.
-        network = [args.endpoints]
+        return group
 
-        # Credentials stay in Secrets Manager: DMS reads the secret through this role.
-        secret_statements = [
+    # --- roles -----------------------------------------------------------------------
+
+    def _secrets_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """Credentials stay in Secrets Manager: DMS reads the secret through this role."""
+        naming, source = self._args.naming, self._args.source
+        statements = [
             iam.statement(
                 "ReadSourceCredentials",
                 ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
@@ -105,7 +136,7 @@ class Replication(pulumi.ComponentResource):
         if source.credentials_kms_key_arn:
             # A secret under a customer-managed key is unreadable without Decrypt on that key;
             # granted only for calls Secrets Manager makes on DMS's behalf.
-            secret_statements.append(
+            statements.append(
                 iam.statement(
                     "DecryptSourceCredentials",
                     ["kms:Decrypt"],
@@ -113,18 +144,22 @@ class Replication(pulumi.ComponentResource):
                     condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{naming.region}.amazonaws.com"}},
                 )
             )
-        secrets_role, secrets_policy = iam.service_role(
-            f"{name}-secrets-role",
+        return iam.service_role(
+            f"{self._name}-secrets-role",
             role_name=naming.name(source.name, "dms-secrets"),
             service=f"dms.{naming.region}.amazonaws.com",
-            statements=secret_statements,
-            account_id=account,
+            statements=statements,
+            account_id=naming.account_id,
             parent=self,
-            tags=tags,
+            tags=self._tags,
             description=f"DMS reads the {source.name} credentials secret",
         )
-        target_role, target_policy = iam.service_role(
-            f"{name}-target-role",
+
+    def _target_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """DMS writes the landing bucket (and only it) with the stack's key."""
+        args, naming, source = self._args, self._args.naming, self._args.source
+        return iam.service_role(
+            f"{self._name}-target-role",
             role_name=naming.name(source.name, "dms-target"),
             service="dms.amazonaws.com",
             statements=[
@@ -140,29 +175,38 @@ class Replication(pulumi.ComponentResource):
                     [args.kms_key_arn],
                 ),
             ],
-            account_id=account,
+            account_id=naming.account_id,
             parent=self,
-            tags=tags,
+            tags=self._tags,
             description=f"DMS writes {source.name} parquet into the landing bucket",
         )
 
-        certificate_arn: pulumi.Input[str] | None = source.ca_certificate_arn
-        if source.ca_bundle_file:  # a CA bundle committed with the stack, imported into DMS
-            certificate_arn = aws.dms.Certificate(
-                f"{name}-ca",
-                certificate_id=naming.name(source.name, "ca"),
-                certificate_pem=(PROJECT_ROOT / source.ca_bundle_file).read_text(),
-                tags=tags,
-                opts=child,
-            ).certificate_arn
-        self.source_endpoint = aws.dms.Endpoint(
-            f"{name}-source",
+    # --- endpoints -------------------------------------------------------------------
+
+    def _certificate_arn(self) -> pulumi.Input[str] | None:
+        """The CA DMS verifies the source with: imported by ARN, or a committed bundle."""
+        naming, source = self._args.naming, self._args.source
+        if not source.ca_bundle_file:
+            return source.ca_certificate_arn
+        return aws.dms.Certificate(
+            f"{self._name}-ca",
+            certificate_id=naming.name(source.name, "ca"),
+            certificate_pem=(PROJECT_ROOT / source.ca_bundle_file).read_text(),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        ).certificate_arn
+
+    def _source_endpoint(self, role: aws.iam.Role, policy: aws.iam.RolePolicy) -> aws.dms.Endpoint:
+        args, naming, source = self._args, self._args.naming, self._args.source
+        certificate_arn = self._certificate_arn()
+        return aws.dms.Endpoint(
+            f"{self._name}-source",
             endpoint_id=naming.name(source.name, "source"),
             endpoint_type="source",
             engine_name=dms_settings.ENGINE_NAMES[source.engine],
             database_name=source.database,
             secrets_manager_arn=source.credentials_secret_arn,
-            secrets_manager_access_role_arn=secrets_role.arn,
+            secrets_manager_access_role_arn=role.arn,
             ssl_mode=source.tls_mode,
             certificate_arn=certificate_arn if source.tls_mode != "none" else None,
             kms_key_arn=args.kms_key_arn,
@@ -175,96 +219,96 @@ class Replication(pulumi.ComponentResource):
             )
             if source.engine == "postgres"
             else None,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets_policy]),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        self.target_endpoint = aws.dms.S3Endpoint(
-            f"{name}-target",
+
+    def _target_endpoint(self, role: aws.iam.Role, policy: aws.iam.RolePolicy) -> aws.dms.S3Endpoint:
+        args, naming, source = self._args, self._args.naming, self._args.source
+        return aws.dms.S3Endpoint(
+            f"{self._name}-target",
             endpoint_id=naming.name(source.name, "landing"),
             endpoint_type="target",
             bucket_name=args.landing_bucket_name,
-            service_access_role_arn=target_role.arn,
+            service_access_role_arn=role.arn,
             server_side_encryption_kms_key_id=args.kms_key_arn,
-            expected_bucket_owner=account,
-            tags=tags,
+            expected_bucket_owner=naming.account_id,
+            tags=self._tags,
             **dms_settings.s3_target_settings(source),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[target_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
+    # --- the replication ---------------------------------------------------------------
+
+    def _documents(self) -> tuple[str, str, str]:
+        """Table mappings, task settings and migration type (JSON, sorted: stable diffs)."""
+        source = self._args.source
         mappings = json.dumps(dms_settings.table_mappings(source), sort_keys=True)
         settings = json.dumps(dms_settings.task_settings(source), sort_keys=True)
-        migration_type = dms_settings.replication_type(source)
-        replication = source.replication
+        return mappings, settings, dms_settings.replication_type(source)
 
-        if isinstance(replication, Serverless):
-            # DMS Serverless logs to dms-serverless-replication-<resource identifier>.
-            self.log_group = self._log_group(name, f"dms-serverless-replication-{self.identifier}", args, tags)
-            self.config = aws.dms.ReplicationConfig(
-                f"{name}-config",
-                replication_config_identifier=self.identifier,
-                resource_identifier=self.identifier,
-                replication_type=migration_type,
-                source_endpoint_arn=self.source_endpoint.endpoint_arn,
-                target_endpoint_arn=self.target_endpoint.endpoint_arn,
-                table_mappings=mappings,
-                replication_settings=settings,
-                compute_config=aws.dms.ReplicationConfigComputeConfigArgs(
-                    replication_subnet_group_id=args.subnet_group_id,
-                    vpc_security_group_ids=[security_group.id],
-                    max_capacity_units=replication.max_capacity_units,
-                    min_capacity_units=replication.min_capacity_units,
-                    multi_az=replication.multi_az,
-                    kms_key_id=args.kms_key_arn,
-                ),
-                start_replication=True,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, *network]),
-            )
-        else:
-            self.log_group = self._log_group(name, f"dms-tasks-{self.identifier}", args, tags)
-            self.instance = aws.dms.ReplicationInstance(
-                f"{name}-instance",
-                replication_instance_id=self.identifier,
-                replication_instance_class=replication.instance_class,
-                allocated_storage=replication.allocated_storage_gb,
-                multi_az=replication.multi_az,
-                engine_version=replication.engine_version,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=True,
-                kms_key_arn=args.kms_key_arn,
+    def _serverless(self, replication: Serverless) -> None:
+        args, name = self._args, self._name
+        mappings, settings, migration_type = self._documents()
+        # DMS Serverless logs to dms-serverless-replication-<resource identifier>.
+        self.log_group = self._log_group(name, f"dms-serverless-replication-{self.identifier}", args, self._tags)
+        self.config = aws.dms.ReplicationConfig(
+            f"{name}-config",
+            replication_config_identifier=self.identifier,
+            resource_identifier=self.identifier,
+            replication_type=migration_type,
+            source_endpoint_arn=self.source_endpoint.endpoint_arn,
+            target_endpoint_arn=self.target_endpoint.endpoint_arn,
+            table_mappings=mappings,
+            replication_settings=settings,
+            compute_config=aws.dms.ReplicationConfigComputeConfigArgs(
                 replication_subnet_group_id=args.subnet_group_id,
-                vpc_security_group_ids=[security_group.id],
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
-            )
-            self.task = aws.dms.ReplicationTask(
-                f"{name}-task",
-                replication_task_id=self.identifier,
-                # Becomes the ARN suffix and the ReplicationTaskIdentifier metric dimension.
-                resource_identifier=self.identifier,
-                migration_type=migration_type,
-                replication_instance_arn=self.instance.replication_instance_arn,
-                source_endpoint_arn=self.source_endpoint.endpoint_arn,
-                target_endpoint_arn=self.target_endpoint.endpoint_arn,
-                table_mappings=mappings,
-                replication_task_settings=settings,
-                start_replication_task=True,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=network),
-            )
-        # What DMS events name in "resources": the config or task ARN is fixed by its resource
-        # identifier; the instance's carries a DMS-generated id, so its output is used.
-        self.arns = (
-            [naming.dms_arn("replication-config", self.identifier)]
-            if self.config is not None
-            else [naming.dms_arn("task", self.identifier), self.instance.replication_instance_arn]
+                vpc_security_group_ids=[self.security_group.id],
+                max_capacity_units=replication.max_capacity_units,
+                min_capacity_units=replication.min_capacity_units,
+                multi_az=replication.multi_az,
+                kms_key_id=args.kms_key_arn,
+            ),
+            start_replication=True,
+            tags=self._tags,
+            # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, args.endpoints]),
         )
-        self.register_outputs(
-            {
-                "identifier": self.identifier,
-                "source_endpoint_arn": self.source_endpoint.endpoint_arn,
-                "target_endpoint_arn": self.target_endpoint.endpoint_arn,
-            }
+
+    def _instance_and_task(self, replication: Instance) -> None:
+        args, name = self._args, self._name
+        mappings, settings, migration_type = self._documents()
+        self.log_group = self._log_group(name, f"dms-tasks-{self.identifier}", args, self._tags)
+        self.instance = aws.dms.ReplicationInstance(
+            f"{name}-instance",
+            replication_instance_id=self.identifier,
+            replication_instance_class=replication.instance_class,
+            allocated_storage=replication.allocated_storage_gb,
+            multi_az=replication.multi_az,
+            engine_version=replication.engine_version,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            kms_key_arn=args.kms_key_arn,
+            replication_subnet_group_id=args.subnet_group_id,
+            vpc_security_group_ids=[self.security_group.id],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
+        )
+        self.task = aws.dms.ReplicationTask(
+            f"{name}-task",
+            replication_task_id=self.identifier,
+            # Becomes the ARN suffix and the ReplicationTaskIdentifier metric dimension.
+            resource_identifier=self.identifier,
+            migration_type=migration_type,
+            replication_instance_arn=self.instance.replication_instance_arn,
+            source_endpoint_arn=self.source_endpoint.endpoint_arn,
+            target_endpoint_arn=self.target_endpoint.endpoint_arn,
+            table_mappings=mappings,
+            replication_task_settings=settings,
+            start_replication_task=True,
+            tags=self._tags,
+            # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.endpoints]),
         )
 
     def _log_group(self, name: str, group_name: str, args: ReplicationArgs, tags: dict) -> aws.cloudwatch.LogGroup:
