@@ -37,54 +37,65 @@ class SlackAlerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SlackAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:alerts:SlackAlerts", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
-        account = naming.account_id
+        self._args = args
+        self.topic = self._topic()
+        self.dead_letter_queue = self._dead_letter_queue()
+        self.notifier = self._notifier()
+        self._subscribe()
+        self._dead_letter_alarm()
+        self.register_outputs({"topic_arn": self.topic.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn})
 
-        self.topic = aws.sns.Topic(
+    def _topic(self) -> aws.sns.Topic:
+        """The alerts topic: encrypted; alarms and events of this account publish, over TLS only."""
+        naming, child = self._args.naming, pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(
             "alerts-topic",
             name=naming.name("alerts"),
-            kms_master_key_id=args.kms_key_arn,
+            kms_master_key_id=self._args.kms_key_arn,
             tags=naming.tags(),
             opts=child,
         )
         aws.sns.TopicPolicy(
             "alerts-topic-policy",
-            arn=self.topic.arn,
+            arn=topic.arn,
             policy=iam.document(
                 [
                     iam.statement(
                         "AllowAlarmsAndEvents",
                         ["sns:Publish"],
-                        [self.topic.arn],
+                        [topic.arn],
                         principal={"Service": list(PUBLISHING_SERVICES)},
-                        condition={"StringEquals": {"aws:SourceAccount": account}},
+                        condition={"StringEquals": {"aws:SourceAccount": naming.account_id}},
                     ),
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["sns:*"], [self.topic.arn]),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sns:*"], [topic.arn]),
                 ]
             ),
             opts=child,
         )
+        return topic
 
-        # Alerts that could not be delivered: SNS redrive, the notifier's failed async
-        # invocations, DMS events EventBridge could not put on the topic.
-        self.dead_letter_queue = aws.sqs.Queue(
+    def _dead_letter_queue(self) -> aws.sqs.Queue:
+        """Alerts that could not be delivered: SNS redrive, the notifier's failed async
+        invocations, DMS events EventBridge could not put on the topic."""
+        naming, child = self._args.naming, pulumi.ResourceOptions(parent=self)
+        account = naming.account_id
+        queue = aws.sqs.Queue(
             "notifier-dlq",
             name=naming.name("notifier-dlq"),
-            kms_master_key_id=args.kms_key_arn,
+            kms_master_key_id=self._args.kms_key_arn,
             message_retention_seconds=14 * 24 * 3600,
             tags=naming.tags(),
             opts=child,
         )
         aws.sqs.QueuePolicy(
             "notifier-dlq-policy",
-            queue_url=self.dead_letter_queue.url,
+            queue_url=queue.url,
             policy=iam.document(
                 [
                     iam.statement(
                         "AllowAlertsTopicRedrive",
                         ["sqs:SendMessage"],
-                        [self.dead_letter_queue.arn],
+                        [queue.arn],
                         principal={"Service": "sns.amazonaws.com"},
                         condition={"ArnEquals": {"aws:SourceArn": self.topic.arn}},
                     ),
@@ -92,7 +103,7 @@ class SlackAlerts(pulumi.ComponentResource):
                     iam.statement(
                         "AllowEventRuleDeadLetters",
                         ["sqs:SendMessage"],
-                        [self.dead_letter_queue.arn],
+                        [queue.arn],
                         principal={"Service": "events.amazonaws.com"},
                         condition={
                             "ArnLike": {
@@ -100,14 +111,19 @@ class SlackAlerts(pulumi.ComponentResource):
                             }
                         },
                     ),
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [self.dead_letter_queue.arn]),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [queue.arn]),
                 ]
             ),
             opts=child,
         )
+        return queue
 
+    def _notifier(self) -> LambdaFunction:
+        """The function posting to Slack; it reads the webhook secret by ARN at run time."""
+        args, naming = self._args, self._args.naming
+        account = naming.account_id
         function_name = naming.name("slack-notifier")
-        self.notifier = LambdaFunction(
+        return LambdaFunction(
             "slack-notifier",
             LambdaFunctionArgs(
                 function_name=function_name,
@@ -133,8 +149,12 @@ class SlackAlerts(pulumi.ComponentResource):
                 dead_letter_queue_arn=self.dead_letter_queue.arn,
                 tags=naming.tags(),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _subscribe(self) -> None:
+        """The notifier subscribed to the topic, undeliverable alerts redriven to the queue."""
+        child = pulumi.ResourceOptions(parent=self)
         permission = aws.lambda_.Permission(
             "slack-notifier-invoke",
             action="lambda:InvokeFunction",
@@ -151,8 +171,11 @@ class SlackAlerts(pulumi.ComponentResource):
             redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": self.dead_letter_queue.arn}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
-        # Alerts that could not be delivered must themselves be seen (this alarm may not
-        # reach Slack if Slack is what fails, but it stays red in CloudWatch).
+
+    def _dead_letter_alarm(self) -> None:
+        """Alerts that could not be delivered must themselves be seen (this alarm may not
+        reach Slack if Slack is what fails, but it stays red in CloudWatch)."""
+        naming, child = self._args.naming, pulumi.ResourceOptions(parent=self)
         aws.cloudwatch.MetricAlarm(
             "notifier-dlq-alarm",
             name=naming.name("notifier-dlq"),
@@ -165,4 +188,3 @@ class SlackAlerts(pulumi.ComponentResource):
             tags=naming.tags(),
             opts=child,
         )
-        self.register_outputs({"topic_arn": self.topic.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn})

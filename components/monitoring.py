@@ -40,12 +40,38 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:monitoring:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
+        self.alarms = {}
+        self.dms_events = self._dms_events()
+        if args.source.cdc:
+            self._cdc_lag_alarm()
+            self._freshness_alarm()
+        self._validator_alarms()
+        if args.source.engine == "postgres" and args.source.rds_instance_identifier:
+            self._slot_lag_alarm()
+        self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
+
+    def _alarm(self, key: str, description: str, **kwargs) -> None:
+        """One alarm on the alerts topic, named and tagged for its source."""
+        naming, source = self._args.naming, self._args.source
+        self.alarms[key] = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{key}",
+            name=naming.name(source.name, key),
+            alarm_description=f"[cloudbridge:source={source.name}] {description}",
+            alarm_actions=[self._args.topic_arn],
+            ok_actions=[self._args.topic_arn],
+            tags=naming.tags(source.name),
+            opts=pulumi.ResourceOptions(parent=self),
+            **kwargs,
+        )
+
+    def _dms_events(self) -> aws.cloudwatch.EventRule:
+        """DMS events of this replication to the alerts topic (undeliverable: the dead-letter queue)."""
+        name, args = self._name, self._args
         naming, source = args.naming, args.source
         tags = naming.tags(source.name)
-        self.alarms = {}
-
-        self.dms_events = aws.cloudwatch.EventRule(
+        child = pulumi.ResourceOptions(parent=self)
+        rule = aws.cloudwatch.EventRule(
             f"{name}-dms-events",
             name=naming.name(source.name, "dms-events"),
             description=f"DMS task, replication and instance events of {source.name}",
@@ -55,7 +81,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         aws.cloudwatch.EventTarget(
             f"{name}-dms-events-to-alerts",
-            rule=self.dms_events.name,
+            rule=rule.name,
             arn=args.topic_arn,
             retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
                 maximum_event_age_in_seconds=86400, maximum_retry_attempts=185
@@ -63,97 +89,93 @@ class Monitoring(pulumi.ComponentResource):
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.events_dead_letter_arn),
             opts=child,
         )
+        return rule
 
-        def alarm(key: str, description: str, **kwargs) -> None:
-            self.alarms[key] = aws.cloudwatch.MetricAlarm(
-                f"{name}-{key}",
-                name=naming.name(source.name, key),
-                alarm_description=f"[cloudbridge:source={source.name}] {description}",
-                alarm_actions=[args.topic_arn],
-                ok_actions=[args.topic_arn],
-                tags=tags,
-                opts=child,
-                **kwargs,
-            )
-
-        if source.cdc:
-            alarm(
-                "cdc-lag",
-                f"DMS CDC lag (source + target latency) above {source.cdc_lag_alarm_seconds} s for 5 minutes, "
-                "or no lag reported at all (replication stopped, or not publishing under this dimension)",
-                comparison_operator="GreaterThanThreshold",
-                threshold=source.cdc_lag_alarm_seconds,
-                evaluation_periods=5,
-                datapoints_to_alarm=5,
-                # A stopped replication publishes nothing: silence must alarm, not hide.
-                treat_missing_data="breaching",
-                metric_queries=[
+    def _cdc_lag_alarm(self) -> None:
+        source = self._args.source
+        self._alarm(
+            "cdc-lag",
+            f"DMS CDC lag (source + target latency) above {source.cdc_lag_alarm_seconds} s for 5 minutes, "
+            "or no lag reported at all (replication stopped, or not publishing under this dimension)",
+            comparison_operator="GreaterThanThreshold",
+            threshold=source.cdc_lag_alarm_seconds,
+            evaluation_periods=5,
+            datapoints_to_alarm=5,
+            # A stopped replication publishes nothing: silence must alarm, not hide.
+            treat_missing_data="breaching",
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="lag", expression="source + target", label="CDC lag (s)", return_data=True
+                ),
+                *[
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="lag", expression="source + target", label="CDC lag (s)", return_data=True
-                    ),
-                    *[
-                        aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                            id=query_id,
-                            return_data=False,
-                            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                                namespace="AWS/DMS",
-                                metric_name=metric,
-                                dimensions=dms_dimensions(source, args.replication_identifier),
-                                period=60,
-                                stat="Maximum",
-                            ),
-                        )
-                        for query_id, metric in (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
-                    ],
+                        id=query_id,
+                        return_data=False,
+                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                            namespace="AWS/DMS",
+                            metric_name=metric,
+                            dimensions=dms_dimensions(source, self._args.replication_identifier),
+                            period=60,
+                            stat="Maximum",
+                        ),
+                    )
+                    for query_id, metric in (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
                 ],
-            )
-            period = 3600 if source.freshness_alarm_minutes >= 60 else 900
-            alarm(
-                "freshness",
-                f"no file of {source.name} passed validation for {source.freshness_alarm_minutes} minutes",
-                namespace=obs.VALIDATOR_METRICS_NAMESPACE,
-                metric_name=obs.FILES_PASSED,
-                dimensions={"Environment": naming.environment, "Source": source.name},
-                statistic="Sum",
-                period=period,
-                evaluation_periods=math.ceil(source.freshness_alarm_minutes * 60 / period),
-                comparison_operator="LessThanThreshold",
-                threshold=1,
-                treat_missing_data="breaching",  # no invocation publishes nothing at all
-            )
+            ],
+        )
 
+    def _freshness_alarm(self) -> None:
+        naming, source = self._args.naming, self._args.source
+        period = 3600 if source.freshness_alarm_minutes >= 60 else 900
+        self._alarm(
+            "freshness",
+            f"no file of {source.name} passed validation for {source.freshness_alarm_minutes} minutes",
+            namespace=obs.VALIDATOR_METRICS_NAMESPACE,
+            metric_name=obs.FILES_PASSED,
+            dimensions={"Environment": naming.environment, "Source": source.name},
+            statistic="Sum",
+            period=period,
+            evaluation_periods=math.ceil(source.freshness_alarm_minutes * 60 / period),
+            comparison_operator="LessThanThreshold",
+            threshold=1,
+            treat_missing_data="breaching",  # no invocation publishes nothing at all
+        )
+
+    def _validator_alarms(self) -> None:
+        args = self._args
         lambda_dims = {"FunctionName": args.validator_function_name}
-        alarm(
+        self._alarm(
             "validator-errors",
             "the validator Lambda raised errors (files stay in landing and are retried)",
             **above_zero("AWS/Lambda", "Errors", lambda_dims, "Sum"),
         )
-        alarm(
+        self._alarm(
             "validator-throttles",
             "the validator Lambda is throttled",
             **above_zero("AWS/Lambda", "Throttles", lambda_dims, "Sum"),
         )
-        alarm(
+        self._alarm(
             "validator-dlq",
             "the validator's dead-letter queue holds events that could not be processed",
             **queue_not_empty(args.validator_dead_letter_queue_name),
         )
-        if source.engine == "postgres" and source.rds_instance_identifier:
-            alarm(
-                "slot-lag",
-                f"replication slot on {source.rds_instance_identifier} retains more than "
-                f"{source.replication_slot_lag_alarm_mb} MB of WAL",
-                namespace="AWS/RDS",
-                metric_name="OldestReplicationSlotLag",
-                dimensions={"DBInstanceIdentifier": source.rds_instance_identifier},
-                statistic="Maximum",
-                period=300,
-                evaluation_periods=3,
-                comparison_operator="GreaterThanThreshold",
-                threshold=source.replication_slot_lag_alarm_mb * 1024 * 1024,
-                treat_missing_data="breaching",  # a wrong instance identifier must not look healthy
-            )
-        self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
+
+    def _slot_lag_alarm(self) -> None:
+        source = self._args.source
+        self._alarm(
+            "slot-lag",
+            f"replication slot on {source.rds_instance_identifier} retains more than "
+            f"{source.replication_slot_lag_alarm_mb} MB of WAL",
+            namespace="AWS/RDS",
+            metric_name="OldestReplicationSlotLag",
+            dimensions={"DBInstanceIdentifier": source.rds_instance_identifier},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=3,
+            comparison_operator="GreaterThanThreshold",
+            threshold=source.replication_slot_lag_alarm_mb * 1024 * 1024,
+            treat_missing_data="breaching",  # a wrong instance identifier must not look healthy
+        )
 
 
 def above_zero(namespace: str, metric: str, dimensions: dict, statistic: str) -> dict:

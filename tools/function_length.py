@@ -26,8 +26,6 @@ PENDING: set[str] = {
     "bootstrap/policies.py::deploy_statements",
     "cloudbridge/sandbox/run.py::run",
     "components/pipeline.py::ExtractionPipeline._validator_wiring",
-    "components/alerts.py::SlackAlerts.__init__",
-    "components/monitoring.py::Monitoring.__init__",
     "components/storage.py::SecureBucket.__init__",
     "components/pipeline.py::ExtractionPipeline.__init__",
     "components/platform.py::Platform.__init__",
