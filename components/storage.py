@@ -34,44 +34,63 @@ class SecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:storage:SecureBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete)
+        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, tags=dict(args.tags), opts=self._child)
+        self._owner_enforced()
+        public_access = self._public_access_blocked()
+        self._encrypted()
+        self._tls_only(public_access)
+        if args.versioning:
+            self._versioned()
+        self._lifecycle()
+        self.arn = self.bucket.arn
+        self.name = self.bucket.bucket
+        self.register_outputs({"arn": self.arn, "name": self.name})
 
-        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, tags=dict(args.tags), opts=child)
-        bucket_id = self.bucket.id
-
+    def _owner_enforced(self) -> None:
+        """No ACLs: the bucket owner owns every object."""
         aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket_id,
+            f"{self._name}-ownership",
+            bucket=self.bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
+            opts=self._child,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket_id,
+
+    def _public_access_blocked(self) -> aws.s3.BucketPublicAccessBlock:
+        return aws.s3.BucketPublicAccessBlock(
+            f"{self._name}-public-access",
+            bucket=self.bucket.id,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=self._child,
         )
+
+    def _encrypted(self) -> None:
+        """SSE-KMS with the stack's key by default."""
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket_id,
+            f"{self._name}-encryption",
+            bucket=self.bucket.id,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                         sse_algorithm="aws:kms",
-                        kms_master_key_id=args.kms_key_arn,
+                        kms_master_key_id=self._args.kms_key_arn,
                     ),
                     bucket_key_enabled=True,  # fewer KMS calls per object
                 )
             ],
-            opts=child,
+            opts=self._child,
         )
+
+    def _tls_only(self, public_access: aws.s3.BucketPublicAccessBlock) -> None:
+        """Every request over TLS 1.2 or later."""
         objects = self.bucket.arn.apply(lambda arn: f"{arn}/*")
         aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=bucket_id,
+            f"{self._name}-policy",
+            bucket=self.bucket.id,
             policy=iam.document(
                 [
                     iam.deny_insecure_transport("DenyInsecureTransport", ["s3:*"], [self.bucket.arn, objects]),
@@ -88,14 +107,18 @@ class SecureBucket(pulumi.ComponentResource):
             # A policy put before the public access block races with it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
-        if args.versioning:
-            aws.s3.BucketVersioning(
-                f"{name}-versioning",
-                bucket=bucket_id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=child,
-            )
 
+    def _versioned(self) -> None:
+        aws.s3.BucketVersioning(
+            f"{self._name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=self._child,
+        )
+
+    def _lifecycle(self) -> None:
+        """Abandoned multipart uploads go; objects and old versions expire where configured."""
+        args = self._args
         rules = [
             aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="abort-incomplete-multipart-uploads",
@@ -126,8 +149,6 @@ class SecureBucket(pulumi.ComponentResource):
                     ),
                 )
             )
-        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket_id, rules=rules, opts=child)
-
-        self.arn = self.bucket.arn
-        self.name = self.bucket.bucket
-        self.register_outputs({"arn": self.arn, "name": self.name})
+        aws.s3.BucketLifecycleConfiguration(
+            f"{self._name}-lifecycle", bucket=self.bucket.id, rules=rules, opts=self._child
+        )

@@ -26,7 +26,6 @@ PENDING: set[str] = {
     "bootstrap/policies.py::deploy_statements",
     "cloudbridge/sandbox/run.py::run",
     "components/pipeline.py::ExtractionPipeline._validator_wiring",
-    "components/storage.py::SecureBucket.__init__",
     "components/pipeline.py::ExtractionPipeline.__init__",
     "components/platform.py::Platform.__init__",
     "bootstrap/account.py::AccountBootstrap.__init__",
