@@ -57,85 +57,22 @@ class ExtractionPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:pipeline:ExtractionPipeline", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        naming, source = args.naming, args.source
-        tags = naming.tags(source.name)
-
-        def bucket(purpose: str, **kwargs) -> SecureBucket:
-            return SecureBucket(
-                f"{name}-{purpose}",
-                SecureBucketArgs(
-                    bucket_name=naming.bucket(source.name, purpose),
-                    kms_key_arn=args.kms_key_arn,
-                    tags={**tags, "cloudbridge:purpose": purpose},
-                    **kwargs,
-                ),
-                opts=child,
-            )
-
-        self.landing = bucket("landing")  # no versioning: DMS target; holds files only until validated
+        self._name, self._args = name, args
+        self._tags = args.naming.tags(args.source.name)
         keep = args.retain_data
-        self.raw_history = bucket("raw", versioning=True, retain_on_delete=keep)
-        self.fail = bucket("fail", versioning=True, expire_after_days=FAIL_RETENTION_DAYS, retain_on_delete=keep)
-        self.metadata = bucket("meta", versioning=True, retain_on_delete=keep)
-
-        self.replication = Replication(
-            f"{name}-replication",
-            ReplicationArgs(
-                naming=naming,
-                source=source,
-                vpc_id=args.vpc_id,
-                subnet_group_id=args.subnet_group_id,
-                endpoints=args.endpoints,
-                kms_key_arn=args.kms_key_arn,
-                landing_bucket_name=self.landing.name,
-                landing_bucket_arn=self.landing.arn,
-                log_retention_days=args.log_retention_days,
-            ),
-            opts=child,
-        )
-
-        self._validator_wiring(name, args, tags)
-
-        self.catalog = Catalog(
-            f"{name}-catalog",
-            CatalogArgs(
-                naming=naming,
-                source_name=source.name,
-                engine=source.engine,
-                raw_history_bucket_name=self.raw_history.name,
-                tables=args.tables,
-                retain_database=args.retain_data,
-            ),
-            opts=child,
-        )
-        # The validator reads each table's metadata from here (functions/validator).
-        for meta in args.tables:
-            aws.s3.BucketObjectv2(
-                f"{name}-metadata-{meta.schema}-{meta.table}",
-                bucket=self.metadata.name,
-                key=metadata_key(meta.schema, meta.table),
-                content=meta.to_json(),
-                content_type="application/json",
-                server_side_encryption="aws:kms",
-                kms_key_id=args.kms_key_arn,
-                tags=tags,
-                opts=child,
-            )
-        self.monitoring = Monitoring(
-            f"{name}-monitoring",
-            MonitoringArgs(
-                naming=naming,
-                source=source,
-                topic_arn=args.alerts_topic_arn,
-                events_dead_letter_arn=args.alerts_dead_letter_arn,
-                replication_identifier=self.replication.identifier,
-                replication_arns=self.replication.arns,
-                validator_function_name=self.validator.function.name,
-                validator_dead_letter_queue_name=self.dead_letter_queue.name,
-            ),
-            opts=child,
-        )
+        self.landing = self._bucket("landing")  # no versioning: DMS target; holds files only until validated
+        self.raw_history = self._bucket("raw", versioning=True, retain_on_delete=keep)
+        self.fail = self._bucket("fail", versioning=True, expire_after_days=FAIL_RETENTION_DAYS, retain_on_delete=keep)
+        self.metadata = self._bucket("meta", versioning=True, retain_on_delete=keep)
+        self.replication = self._replication()
+        # landing ObjectCreated:* → SQS (with DLQ) → validator Lambda (partial batch failures)
+        self.dead_letter_queue = self._dead_letter_queue()
+        self.queue = self._landing_events()
+        self.validator = self._validator()
+        self._validator_events()
+        self.catalog = self._catalog()
+        self._publish_metadata()
+        self.monitoring = self._monitoring()
         self.register_outputs(
             {
                 "landing_bucket": self.landing.name,
@@ -148,30 +85,66 @@ class ExtractionPipeline(pulumi.ComponentResource):
             }
         )
 
-    def _validator_wiring(self, name: str, args: PipelineArgs, tags: dict[str, str]) -> None:
-        """landing ObjectCreated:* → SQS (with DLQ) → validator Lambda (partial batch failures)."""
-        naming, source = args.naming, args.source
-        child = pulumi.ResourceOptions(parent=self)
+    # --- storage and replication ---------------------------------------------------------
 
-        self.dead_letter_queue = aws.sqs.Queue(
+    def _bucket(self, purpose: str, **kwargs) -> SecureBucket:
+        naming, source = self._args.naming, self._args.source
+        return SecureBucket(
+            f"{self._name}-{purpose}",
+            SecureBucketArgs(
+                bucket_name=naming.bucket(source.name, purpose),
+                kms_key_arn=self._args.kms_key_arn,
+                tags={**self._tags, "cloudbridge:purpose": purpose},
+                **kwargs,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _replication(self) -> Replication:
+        args = self._args
+        return Replication(
+            f"{self._name}-replication",
+            ReplicationArgs(
+                naming=args.naming,
+                source=args.source,
+                vpc_id=args.vpc_id,
+                subnet_group_id=args.subnet_group_id,
+                endpoints=args.endpoints,
+                kms_key_arn=args.kms_key_arn,
+                landing_bucket_name=self.landing.name,
+                landing_bucket_arn=self.landing.arn,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # --- landing events to the validator -------------------------------------------------
+
+    def _dead_letter_queue(self) -> aws.sqs.Queue:
+        name, args, child = self._name, self._args, pulumi.ResourceOptions(parent=self)
+        queue = aws.sqs.Queue(
             f"{name}-validator-dlq",
-            name=naming.name(source.name, "validator-dlq"),
+            name=args.naming.name(args.source.name, "validator-dlq"),
             kms_master_key_id=args.kms_key_arn,
             message_retention_seconds=14 * 24 * 3600,
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
         aws.sqs.QueuePolicy(
             f"{name}-validator-dlq-policy",
-            queue_url=self.dead_letter_queue.url,
-            policy=iam.document(
-                [iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [self.dead_letter_queue.arn])]
-            ),
+            queue_url=queue.url,
+            policy=iam.document([iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [queue.arn])]),
             opts=child,
         )
-        self.queue = aws.sqs.Queue(
+        return queue
+
+    def _landing_events(self) -> aws.sqs.Queue:
+        """The validator's queue, fed by the landing bucket's ObjectCreated events only."""
+        name, args, child = self._name, self._args, pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        queue = aws.sqs.Queue(
             f"{name}-validator-queue",
-            name=naming.name(source.name, "validator"),
+            name=naming.name(args.source.name, "validator"),
             kms_master_key_id=args.kms_key_arn,
             # AWS guidance for Lambda event sources: at least 6x the function timeout.
             visibility_timeout_seconds=6 * VALIDATOR_TIMEOUT_SECONDS,
@@ -179,25 +152,25 @@ class ExtractionPipeline(pulumi.ComponentResource):
             redrive_policy=pulumi.Output.json_dumps(
                 {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
             ),
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-validator-queue-policy",
-            queue_url=self.queue.url,
+            queue_url=queue.url,
             policy=iam.document(
                 [
                     iam.statement(
                         "AllowLandingBucketEvents",
                         ["sqs:SendMessage"],
-                        [self.queue.arn],
+                        [queue.arn],
                         principal={"Service": "s3.amazonaws.com"},
                         condition={
                             "ArnEquals": {"aws:SourceArn": self.landing.arn},
                             "StringEquals": {"aws:SourceAccount": naming.account_id},
                         },
                     ),
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [self.queue.arn]),
+                    iam.deny_insecure_transport("DenyInsecureTransport", ["sqs:*"], [queue.arn]),
                 ]
             ),
             opts=child,
@@ -205,18 +178,19 @@ class ExtractionPipeline(pulumi.ComponentResource):
         aws.s3.BucketNotification(
             f"{name}-landing-events",
             bucket=self.landing.bucket.id,
-            queues=[aws.s3.BucketNotificationQueueArgs(queue_arn=self.queue.arn, events=["s3:ObjectCreated:*"])],
+            queues=[aws.s3.BucketNotificationQueueArgs(queue_arn=queue.arn, events=["s3:ObjectCreated:*"])],
             # S3 tests the destination when the notification is put.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
         )
+        return queue
 
-        landing_objects = pulumi.Output.concat(self.landing.arn, "/*")
-        raw_objects = pulumi.Output.concat(self.raw_history.arn, "/*")
-        fail_objects = pulumi.Output.concat(self.fail.arn, "/*")
+    # --- the validator -------------------------------------------------------------------
+
+    def _validator(self) -> LambdaFunction:
+        args, naming, source = self._args, self._args.naming, self._args.source
         function_name = naming.name(source.name, "validator")
-        glue_database = naming.glue_database(source.name)
-        self.validator = LambdaFunction(
-            f"{name}-validator",
+        return LambdaFunction(
+            f"{self._name}-validator",
             LambdaFunctionArgs(
                 function_name=function_name,
                 description=f"Validates DMS parquet files of {source.name} and routes them to raw-history or fail",
@@ -226,58 +200,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 kms_key_arn=args.kms_key_arn,
                 log_group_name=naming.lambda_log_group(function_name),
                 log_retention_days=args.log_retention_days,
-                statements=[
-                    iam.statement(
-                        "ConsumeLandingQueue",
-                        [
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:DeleteMessage",
-                            "sqs:GetQueueAttributes",
-                            "sqs:ReceiveMessage",
-                        ],
-                        [self.queue.arn],
-                    ),
-                    iam.statement(
-                        "ReadAndRemoveLandingObjects", ["s3:DeleteObject", "s3:GetObject"], [landing_objects]
-                    ),
-                    # GetObject: the HEAD that finds an earlier attempt's copy. Copies carry their
-                    # outcome as tags; a multipart copy (above 64 MiB) is tagged afterwards on its
-                    # new version in these versioned buckets, which takes PutObjectVersionTagging.
-                    iam.statement(
-                        "WriteValidatedObjects",
-                        ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
-                        [raw_objects, fail_objects],
-                    ),
-                    # An alert marker is removed again when its alert could not be published.
-                    iam.statement(
-                        "ReleaseAlertMarkers",
-                        ["s3:DeleteObject"],
-                        [pulumi.Output.concat(self.fail.arn, f"/{ALERT_MARKERS}*")],
-                    ),
-                    # ListBucket turns a missing object into 404 rather than 403 (already moved).
-                    iam.statement(
-                        "ListPipelineBuckets",
-                        ["s3:ListBucket"],
-                        [self.landing.arn, self.raw_history.arn, self.fail.arn, self.metadata.arn],
-                    ),
-                    iam.statement(
-                        "ReadTableMetadata", ["s3:GetObject"], [pulumi.Output.concat(self.metadata.arn, "/*")]
-                    ),
-                    iam.statement("PublishValidationFailures", ["sns:Publish"], [args.alerts_topic_arn]),
-                    # Each raw-history date partition is registered once, for readers that
-                    # ignore partition projection (Redshift Spectrum).
-                    iam.statement(
-                        "RegisterRawHistoryPartitions",
-                        ["glue:BatchCreatePartition"],
-                        [
-                            f"arn:aws:glue:{naming.region}:{naming.account_id}:catalog",
-                            f"arn:aws:glue:{naming.region}:{naming.account_id}:database/{glue_database}",
-                            f"arn:aws:glue:{naming.region}:{naming.account_id}:table/{glue_database}/*",
-                        ],
-                    ),
-                    # SSE-KMS objects and the encrypted topic: read (Decrypt) and write (GenerateDataKey).
-                    iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
-                ],
+                statements=self._validator_statements(),
                 environment={
                     "CLOUDBRIDGE_ENVIRONMENT": naming.environment,
                     "CLOUDBRIDGE_SOURCE": source.name,
@@ -286,22 +209,120 @@ class ExtractionPipeline(pulumi.ComponentResource):
                     "METADATA_BUCKET": self.metadata.name,
                     "ALERTS_TOPIC_ARN": args.alerts_topic_arn,
                     "VALIDATION_MODE": source.validation,
-                    "GLUE_DATABASE": glue_database,
+                    "GLUE_DATABASE": naming.glue_database(source.name),
                 },
                 layers=args.validator_layers,
                 timeout_seconds=VALIDATOR_TIMEOUT_SECONDS,
                 memory_mb=VALIDATOR_MEMORY_MB,
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _validator_statements(self) -> list[dict]:
+        """What the validator may do: exactly what its calls need (tests/lambdas proves it)."""
+        args, naming = self._args, self._args.naming
+        glue = f"arn:aws:glue:{naming.region}:{naming.account_id}"
+        glue_database = naming.glue_database(args.source.name)
+        landing_objects = pulumi.Output.concat(self.landing.arn, "/*")
+        raw_objects = pulumi.Output.concat(self.raw_history.arn, "/*")
+        fail_objects = pulumi.Output.concat(self.fail.arn, "/*")
+        return [
+            iam.statement(
+                "ConsumeLandingQueue",
+                ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                [self.queue.arn],
+            ),
+            iam.statement("ReadAndRemoveLandingObjects", ["s3:DeleteObject", "s3:GetObject"], [landing_objects]),
+            # GetObject: the HEAD that finds an earlier attempt's copy. Copies carry their
+            # outcome as tags; a multipart copy (above 64 MiB) is tagged afterwards on its
+            # new version in these versioned buckets, which takes PutObjectVersionTagging.
+            iam.statement(
+                "WriteValidatedObjects",
+                ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+                [raw_objects, fail_objects],
+            ),
+            # An alert marker is removed again when its alert could not be published.
+            iam.statement(
+                "ReleaseAlertMarkers", ["s3:DeleteObject"], [pulumi.Output.concat(self.fail.arn, f"/{ALERT_MARKERS}*")]
+            ),
+            # ListBucket turns a missing object into 404 rather than 403 (already moved).
+            iam.statement(
+                "ListPipelineBuckets",
+                ["s3:ListBucket"],
+                [self.landing.arn, self.raw_history.arn, self.fail.arn, self.metadata.arn],
+            ),
+            iam.statement("ReadTableMetadata", ["s3:GetObject"], [pulumi.Output.concat(self.metadata.arn, "/*")]),
+            iam.statement("PublishValidationFailures", ["sns:Publish"], [args.alerts_topic_arn]),
+            # Each raw-history date partition is registered once, for readers that
+            # ignore partition projection (Redshift Spectrum).
+            iam.statement(
+                "RegisterRawHistoryPartitions",
+                ["glue:BatchCreatePartition"],
+                [f"{glue}:catalog", f"{glue}:database/{glue_database}", f"{glue}:table/{glue_database}/*"],
+            ),
+            # SSE-KMS objects and the encrypted topic: read (Decrypt) and write (GenerateDataKey).
+            iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
+        ]
+
+    def _validator_events(self) -> None:
         aws.lambda_.EventSourceMapping(
-            f"{name}-validator-events",
+            f"{self._name}-validator-events",
             event_source_arn=self.queue.arn,
             function_name=self.validator.function.arn,
             batch_size=10,
             maximum_batching_window_in_seconds=5,
             function_response_types=["ReportBatchItemFailures"],
             scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=10),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # --- catalog, metadata, monitoring ---------------------------------------------------
+
+    def _catalog(self) -> Catalog:
+        args = self._args
+        return Catalog(
+            f"{self._name}-catalog",
+            CatalogArgs(
+                naming=args.naming,
+                source_name=args.source.name,
+                engine=args.source.engine,
+                raw_history_bucket_name=self.raw_history.name,
+                tables=args.tables,
+                retain_database=args.retain_data,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _publish_metadata(self) -> None:
+        """The validator reads each table's metadata from here (functions/validator)."""
+        args = self._args
+        for meta in args.tables:
+            aws.s3.BucketObjectv2(
+                f"{self._name}-metadata-{meta.schema}-{meta.table}",
+                bucket=self.metadata.name,
+                key=metadata_key(meta.schema, meta.table),
+                content=meta.to_json(),
+                content_type="application/json",
+                server_side_encryption="aws:kms",
+                kms_key_id=args.kms_key_arn,
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _monitoring(self) -> Monitoring:
+        args = self._args
+        return Monitoring(
+            f"{self._name}-monitoring",
+            MonitoringArgs(
+                naming=args.naming,
+                source=args.source,
+                topic_arn=args.alerts_topic_arn,
+                events_dead_letter_arn=args.alerts_dead_letter_arn,
+                replication_identifier=self.replication.identifier,
+                replication_arns=self.replication.arns,
+                validator_function_name=self.validator.function.name,
+                validator_dead_letter_queue_name=self.dead_letter_queue.name,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -25,8 +25,6 @@ ALLOWED: dict[str, str] = {}
 PENDING: set[str] = {
     "bootstrap/policies.py::deploy_statements",
     "cloudbridge/sandbox/run.py::run",
-    "components/pipeline.py::ExtractionPipeline._validator_wiring",
-    "components/pipeline.py::ExtractionPipeline.__init__",
     "components/platform.py::Platform.__init__",
     "bootstrap/account.py::AccountBootstrap.__init__",
     "benchmarks/case.py::main",
