@@ -33,6 +33,7 @@ class Catalog(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CatalogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:catalog:Catalog", name, None, opts)
+        self._name, self._args = name, args
         naming = args.naming
         self.database = aws.glue.CatalogDatabase(
             f"{name}-database",
@@ -43,62 +44,71 @@ class Catalog(pulumi.ComponentResource):
             tags=naming.tags(args.source_name),
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_database),
         )
-        self.tables = {}
-        for meta in args.tables:
-            location = pulumi.Output.concat("s3://", args.raw_history_bucket_name, f"/{meta.schema}/{meta.table}/")
-            template = pulumi.Output.concat(location, "${", defs.PARTITION_KEY, "}/")
-            self.tables[meta.table_id] = aws.glue.CatalogTable(
-                f"{name}-{meta.schema}-{meta.table}",
-                name=naming.glue_table(meta.schema, meta.table),
-                database_name=self.database.name,
-                description=defs.description(meta, args.engine),
-                table_type="EXTERNAL_TABLE",
-                parameters=defs.parameters(meta, template),
-                partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**k) for k in defs.PARTITION_KEYS],
-                storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
-                    location=location,
-                    input_format=defs.PARQUET_INPUT,
-                    output_format=defs.PARQUET_OUTPUT,
-                    ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
-                        serialization_library=defs.PARQUET_SERDE, parameters={"serialization.format": "1"}
-                    ),
-                    columns=[
-                        aws.glue.CatalogTableStorageDescriptorColumnArgs(
-                            name=c["name"], type=c["type"], comment=c["comment"] or None
-                        )
-                        for c in defs.columns(meta)
-                    ],
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        self.tables = {meta.table_id: self._changes_table(meta) for meta in args.tables}
         self.views: dict[str, aws.glue.CatalogTable] = {}
-        database = naming.glue_database(args.source_name)
         for meta in args.tables:
-            changes = naming.glue_table(meta.schema, meta.table)
-            try:
-                view = views.view_table_input(meta, database, changes)
-            except views.NoOrderingColumnError as exc:
-                pulumi.log.warn(f"no current-state view: {exc}", resource=self)
-                continue
-            sd = view["StorageDescriptor"]
-            self.views[meta.table_id] = aws.glue.CatalogTable(
-                f"{name}-{meta.schema}-{meta.table}-current",
-                name=view["Name"],
-                database_name=self.database.name,
-                description=view["Description"],
-                table_type=view["TableType"],
-                parameters=view["Parameters"],
-                view_original_text=view["ViewOriginalText"],
-                view_expanded_text=view["ViewExpandedText"],
-                storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
-                    ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
-                        name=sd["SerdeInfo"]["Name"], serialization_library=sd["SerdeInfo"]["SerializationLibrary"]
-                    ),
-                    columns=[
-                        aws.glue.CatalogTableStorageDescriptorColumnArgs(name=c["Name"], type=c["Type"])
-                        for c in sd["Columns"]
-                    ],
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.tables[meta.table_id]]),
-            )
+            view = self._current_state_view(meta)
+            if view is not None:
+                self.views[meta.table_id] = view
         self.register_outputs({"database": self.database.name, "tables": sorted(self.tables)})
+
+    def _changes_table(self, meta: TableMetadata) -> aws.glue.CatalogTable:
+        """The table's change history: parquet under its raw-history prefix, one partition a day."""
+        args = self._args
+        location = pulumi.Output.concat("s3://", args.raw_history_bucket_name, f"/{meta.schema}/{meta.table}/")
+        template = pulumi.Output.concat(location, "${", defs.PARTITION_KEY, "}/")
+        return aws.glue.CatalogTable(
+            f"{self._name}-{meta.schema}-{meta.table}",
+            name=args.naming.glue_table(meta.schema, meta.table),
+            database_name=self.database.name,
+            description=defs.description(meta, args.engine),
+            table_type="EXTERNAL_TABLE",
+            parameters=defs.parameters(meta, template),
+            partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**k) for k in defs.PARTITION_KEYS],
+            storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
+                location=location,
+                input_format=defs.PARQUET_INPUT,
+                output_format=defs.PARQUET_OUTPUT,
+                ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
+                    serialization_library=defs.PARQUET_SERDE, parameters={"serialization.format": "1"}
+                ),
+                columns=[
+                    aws.glue.CatalogTableStorageDescriptorColumnArgs(
+                        name=c["name"], type=c["type"], comment=c["comment"] or None
+                    )
+                    for c in defs.columns(meta)
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _current_state_view(self, meta: TableMetadata) -> aws.glue.CatalogTable | None:
+        """The table as it is now, as an Athena view; None (with a warning) without ordering."""
+        naming = self._args.naming
+        changes = naming.glue_table(meta.schema, meta.table)
+        try:
+            view = views.view_table_input(meta, naming.glue_database(self._args.source_name), changes)
+        except views.NoOrderingColumnError as exc:
+            pulumi.log.warn(f"no current-state view: {exc}", resource=self)
+            return None
+        sd = view["StorageDescriptor"]
+        return aws.glue.CatalogTable(
+            f"{self._name}-{meta.schema}-{meta.table}-current",
+            name=view["Name"],
+            database_name=self.database.name,
+            description=view["Description"],
+            table_type=view["TableType"],
+            parameters=view["Parameters"],
+            view_original_text=view["ViewOriginalText"],
+            view_expanded_text=view["ViewExpandedText"],
+            storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
+                ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
+                    name=sd["SerdeInfo"]["Name"], serialization_library=sd["SerdeInfo"]["SerializationLibrary"]
+                ),
+                columns=[
+                    aws.glue.CatalogTableStorageDescriptorColumnArgs(name=c["Name"], type=c["Type"])
+                    for c in sd["Columns"]
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.tables[meta.table_id]]),
+        )

@@ -67,93 +67,117 @@ class Platform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:platform:Platform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
-        account, region = naming.account_id, naming.region
-
+        self._args = args
         self.validator_bundle = build_bundle("validator", ("common", "validator"))
         self.notifier_bundle = build_bundle("slack_alerts", ("common", "slack_alerts"), vendored=("slack_sdk",))
-
-        self.key = aws.kms.Key(
-            "key",
-            description=f"CloudBridge {naming.environment}: landing, history, queues, topics, logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=_key_policy(account, region),
-            tags=naming.tags(),
-            # Deleting the key would make every object and message it encrypted unreadable.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_data),
-        )
-        aws.kms.Alias("key-alias", name=f"alias/{naming.name('data')}", target_key_id=self.key.key_id, opts=child)
-
-        depends: list[pulumi.Resource] = []
-        if args.manage_dms_service_roles:
-            for role_name, policy_arn in ((DMS_VPC_ROLE, DMS_VPC_POLICY), (DMS_LOGS_ROLE, DMS_LOGS_POLICY)):
-                role = aws.iam.Role(
-                    role_name,
-                    name=role_name,
-                    assume_role_policy=iam.trust_policy("dms.amazonaws.com"),
-                    tags=naming.tags(),
-                    opts=child,
-                )
-                depends.append(
-                    aws.iam.RolePolicyAttachment(
-                        f"{role_name}-policy",
-                        role=role.name,
-                        policy_arn=policy_arn,
-                        opts=pulumi.ResourceOptions(parent=role),
-                    )
-                )
-
-        # Creating the subnet group fails until dms-vpc-role's attachment exists.
-        self.subnet_group = aws.dms.ReplicationSubnetGroup(
-            "dms-subnets",
-            replication_subnet_group_id=naming.name("dms"),
-            replication_subnet_group_description=f"CloudBridge {naming.environment} DMS subnets",
-            subnet_ids=list(args.subnet_ids),
-            tags=naming.tags(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
-        )
-
-        self.endpoints = VpcEndpoints(
-            "vpc-endpoints",
-            VpcEndpointsArgs(
-                naming=naming,
-                vpc_id=args.vpc_id,
-                subnet_ids=args.subnet_ids,
-                route_table_ids=args.route_table_ids,
-                existing=args.existing_endpoints,
-            ),
-            opts=child,
-        )
-
-        self.alerts = SlackAlerts(
-            "alerts",
-            SlackAlertsArgs(
-                naming=naming,
-                kms_key_arn=self.key.arn,
-                webhook_secret_arn=args.slack_webhook_secret_arn,
-                bundle=self.notifier_bundle,
-                log_retention_days=args.log_retention_days,
-            ),
-            opts=child,
-        )
-        self.analytics = Analytics(
-            "analytics",
-            AnalyticsArgs(
-                naming=naming,
-                kms_key_arn=self.key.arn,
-                bytes_scanned_cutoff_gb=args.bytes_scanned_cutoff_gb,
-                results_expire_days=args.results_expire_days,
-            ),
-            opts=child,
-        )
+        self.key = self._key()
+        self.subnet_group = self._subnet_group(self._dms_service_roles())
+        self.endpoints = self._endpoints()
+        self.alerts = self._alerts()
+        self.analytics = self._analytics()
         self.register_outputs(
             {
                 "kms_key_arn": self.key.arn,
                 "subnet_group_id": self.subnet_group.replication_subnet_group_id,
                 "alerts_topic_arn": self.alerts.topic.arn,
             }
+        )
+
+    def _key(self) -> aws.kms.Key:
+        """The stack's one KMS key (rotated) and its alias."""
+        args, naming = self._args, self._args.naming
+        key = aws.kms.Key(
+            "key",
+            description=f"CloudBridge {naming.environment}: landing, history, queues, topics, logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=_key_policy(naming.account_id, naming.region),
+            tags=naming.tags(),
+            # Deleting the key would make every object and message it encrypted unreadable.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_data),
+        )
+        aws.kms.Alias(
+            "key-alias",
+            name=f"alias/{naming.name('data')}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return key
+
+    def _dms_service_roles(self) -> list[pulumi.Resource]:
+        """dms-vpc-role and dms-cloudwatch-logs-role, unless the account has them already."""
+        naming, attachments = self._args.naming, []
+        if not self._args.manage_dms_service_roles:
+            return attachments
+        for role_name, policy_arn in ((DMS_VPC_ROLE, DMS_VPC_POLICY), (DMS_LOGS_ROLE, DMS_LOGS_POLICY)):
+            role = aws.iam.Role(
+                role_name,
+                name=role_name,
+                assume_role_policy=iam.trust_policy("dms.amazonaws.com"),
+                tags=naming.tags(),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            attachments.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{role_name}-policy",
+                    role=role.name,
+                    policy_arn=policy_arn,
+                    opts=pulumi.ResourceOptions(parent=role),
+                )
+            )
+        return attachments
+
+    def _subnet_group(self, service_roles: list[pulumi.Resource]) -> aws.dms.ReplicationSubnetGroup:
+        naming = self._args.naming
+        return aws.dms.ReplicationSubnetGroup(
+            "dms-subnets",
+            replication_subnet_group_id=naming.name("dms"),
+            replication_subnet_group_description=f"CloudBridge {naming.environment} DMS subnets",
+            subnet_ids=list(self._args.subnet_ids),
+            tags=naming.tags(),
+            # Creating the subnet group fails until dms-vpc-role's attachment exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=service_roles),
+        )
+
+    def _endpoints(self) -> VpcEndpoints:
+        args = self._args
+        return VpcEndpoints(
+            "vpc-endpoints",
+            VpcEndpointsArgs(
+                naming=args.naming,
+                vpc_id=args.vpc_id,
+                subnet_ids=args.subnet_ids,
+                route_table_ids=args.route_table_ids,
+                existing=args.existing_endpoints,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _alerts(self) -> SlackAlerts:
+        args = self._args
+        return SlackAlerts(
+            "alerts",
+            SlackAlertsArgs(
+                naming=args.naming,
+                kms_key_arn=self.key.arn,
+                webhook_secret_arn=args.slack_webhook_secret_arn,
+                bundle=self.notifier_bundle,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _analytics(self) -> Analytics:
+        args = self._args
+        return Analytics(
+            "analytics",
+            AnalyticsArgs(
+                naming=args.naming,
+                kms_key_arn=self.key.arn,
+                bytes_scanned_cutoff_gb=args.bytes_scanned_cutoff_gb,
+                results_expire_days=args.results_expire_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

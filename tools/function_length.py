@@ -25,7 +25,6 @@ ALLOWED: dict[str, str] = {}
 PENDING: set[str] = {
     "bootstrap/policies.py::deploy_statements",
     "cloudbridge/sandbox/run.py::run",
-    "components/platform.py::Platform.__init__",
     "bootstrap/account.py::AccountBootstrap.__init__",
     "benchmarks/case.py::main",
     "cloudbridge/replay.py::replay",
@@ -34,7 +33,6 @@ PENDING: set[str] = {
     "cloudbridge/plan.py::describe",
     "benchmarks/__main__.py::main",
     "cloudbridge/dmsfiles.py::synthetic_table",
-    "components/catalog.py::Catalog.__init__",
     "cloudbridge/plan.py::evaluate",
     "cloudbridge/sandbox/run.py::build_report",
     "benchmarks/__main__.py::validator_section",
