@@ -29,25 +29,41 @@ class AccountBootstrap(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AccountBootstrapArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:bootstrap:AccountBootstrap", name, None, opts)
-        config = args.config
+        config = self._config = args.config
         # Everything here guards the account's deployments: never deleted by a preview gone wrong.
-        keep = pulumi.ResourceOptions(parent=self, protect=True)
-        tags = {"cloudbridge:environment": config.environment, "cloudbridge:managed-by": "pulumi-bootstrap"}
+        self._keep = pulumi.ResourceOptions(parent=self, protect=True)
+        self._tags = {"cloudbridge:environment": config.environment, "cloudbridge:managed-by": "pulumi-bootstrap"}
+        self.oidc_provider_arn = self._oidc_provider()
+        self.state_key = self._state_key()
+        self.state_bucket = self._state_bucket()
+        self.deploy_role, self.preview_role = self._roles()
+        self.register_outputs(
+            {
+                "deploy_role_arn": self.deploy_role.arn,
+                "preview_role_arn": self.preview_role.arn,
+                "state_bucket": self.state_bucket.name,
+                "secrets_provider": f"awskms://{config.state_key_alias}?region={config.region}",
+            }
+        )
 
+    def _oidc_provider(self) -> pulumi.Output[str]:
+        """GitHub's OIDC provider: the account's own, or one that exists already."""
+        config = self._config
         if config.existing_oidc_provider_arn:
-            self.oidc_provider_arn = pulumi.Output.from_input(config.existing_oidc_provider_arn)
-        else:
-            provider = aws.iam.OpenIdConnectProvider(
-                "github",
-                url=GITHUB_ISSUER,
-                client_id_lists=["sts.amazonaws.com"],
-                tags=tags,
-                opts=keep,
-            )
-            self.oidc_provider_arn = provider.arn
+            return pulumi.Output.from_input(config.existing_oidc_provider_arn)
+        return aws.iam.OpenIdConnectProvider(
+            "github",
+            url=GITHUB_ISSUER,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=self._tags,
+            opts=self._keep,
+        ).arn
 
+    def _state_key(self) -> aws.kms.Key:
+        """State and the stacks' secrets provider; administered by the account through IAM."""
+        config = self._config
         root = f"arn:aws:iam::{config.account}:root"
-        self.state_key = aws.kms.Key(
+        key = aws.kms.Key(
             "state-key",
             description=f"CloudBridge {config.environment}: Pulumi state and secrets provider (awskms://)",
             enable_key_rotation=True,
@@ -66,16 +82,19 @@ class AccountBootstrap(pulumi.ComponentResource):
                     ],
                 }
             ),
-            tags=tags,
-            opts=keep,
+            tags=self._tags,
+            opts=self._keep,
         )
-        aws.kms.Alias("state-key-alias", name=config.state_key_alias, target_key_id=self.state_key.key_id, opts=keep)
-        self.state_bucket = SecureBucket(
+        aws.kms.Alias("state-key-alias", name=config.state_key_alias, target_key_id=key.key_id, opts=self._keep)
+        return key
+
+    def _state_bucket(self) -> SecureBucket:
+        return SecureBucket(
             "state",
             SecureBucketArgs(
-                bucket_name=config.state_bucket,
+                bucket_name=self._config.state_bucket,
                 kms_key_arn=self.state_key.arn,
-                tags=tags,
+                tags=self._tags,
                 versioning=True,  # every checkpoint recoverable
                 noncurrent_expire_after_days=90,
                 retain_on_delete=True,
@@ -83,34 +102,30 @@ class AccountBootstrap(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
 
+    def _roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:
+        """The deploy role (its gated environment only) and the read-only preview role."""
+        config = self._config
         repo, env = config.repository, config.environment
         scope = self.state_key.arn.apply(
             lambda key: policies.Scope(config.account, config.region, env, config.state_bucket, key)
         )
-        self.deploy_role = self._role(
+        deploy = self._role(
             "deploy",
             f"cloudbridge-deploy-{env}",
             [f"repo:{repo}:environment:{env}"],
             scope.apply(policies.deploy_statements),
             f"CloudBridge {env}: pulumi up, from the gated GitHub environment {env} only",
-            tags,
+            self._tags,
         )
-        self.preview_role = self._role(
+        preview = self._role(
             "preview",
             f"cloudbridge-preview-{env}",
             [f"repo:{repo}:environment:preview"],
             scope.apply(policies.preview_statements),
             f"CloudBridge {env}: read-only previews of pull requests and the daily drift check",
-            tags,
+            self._tags,
         )
-        self.register_outputs(
-            {
-                "deploy_role_arn": self.deploy_role.arn,
-                "preview_role_arn": self.preview_role.arn,
-                "state_bucket": self.state_bucket.name,
-                "secrets_provider": f"awskms://{config.state_key_alias}?region={config.region}",
-            }
-        )
+        return deploy, preview
 
     def _role(self, name, role_name, subjects, statements, description, tags) -> aws.iam.Role:
         role = aws.iam.Role(

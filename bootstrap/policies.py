@@ -87,12 +87,28 @@ BUCKET_ACTIONS = [
 
 
 def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
-    p, env = scope.prefix, scope.environment
-    tagged = {"StringEquals": {f"aws:ResourceTag/{TAG}": env}}
-    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": env}}
-    roles = [f"arn:aws:iam::{scope.account}:role/{p}*", f"arn:aws:iam::{scope.account}:role/dms-vpc-role",
-             f"arn:aws:iam::{scope.account}:role/dms-cloudwatch-logs-role"]  # fmt: skip
-    functions = scope.arn("lambda", f"function:{p}*")
+    """Everything `pulumi up` of one environment needs, each part scoped to that environment."""
+    tagged = {"StringEquals": {f"aws:ResourceTag/{TAG}": scope.environment}}
+    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
+    return [
+        *_storage_and_state(scope),
+        *_iam(scope),
+        *_service_linked_roles(scope),
+        *_functions(scope),
+        *_messaging(scope),
+        *_keys(scope),
+        *_warehouse_statements(scope, tagged, requested),
+        *_monitoring(scope),
+        *_analytics(scope),
+        *_replication(scope),
+        *_network(scope),
+        _statement("WhoAmI", ["sts:GetCallerIdentity"], ["*"]),
+    ]
+
+
+def _storage_and_state(scope: Scope) -> list[dict[str, Any]]:
+    """The program's buckets and table metadata; Pulumi's state and its key."""
+    p = scope.prefix
     return [
         _statement("Buckets", BUCKET_ACTIONS, [f"arn:aws:s3:::{p}*"]),
         _statement(
@@ -110,6 +126,14 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
             [scope.state_key_arn],
         ),
+    ]
+
+
+def _iam(scope: Scope) -> list[dict[str, Any]]:
+    """Roles of this environment (and DMS's own), passed only to their services."""
+    roles = [f"arn:aws:iam::{scope.account}:role/{scope.prefix}*", f"arn:aws:iam::{scope.account}:role/dms-vpc-role",
+             f"arn:aws:iam::{scope.account}:role/dms-cloudwatch-logs-role"]  # fmt: skip
+    return [
         _statement(
             "Roles",
             [
@@ -158,6 +182,12 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
                 }
             },
         ),  # fmt: skip
+    ]
+
+
+def _service_linked_roles(scope: Scope) -> list[dict[str, Any]]:
+    """The service-linked roles DMS Serverless and Redshift need, created on first use."""
+    return [
         _statement(
             "RedshiftServiceLinkedRole",
             ["iam:CreateServiceLinkedRole"],
@@ -170,6 +200,14 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             [f"arn:aws:iam::{scope.account}:role/aws-service-role/dms.amazonaws.com/AWSServiceRoleForDMSServerless"],
             {"StringEquals": {"iam:AWSServiceName": "dms.amazonaws.com"}},
         ),
+    ]
+
+
+def _functions(scope: Scope) -> list[dict[str, Any]]:
+    """Lambda functions of this environment, their event sources and the validator layer."""
+    p = scope.prefix
+    functions = scope.arn("lambda", f"function:{scope.prefix}*")
+    return [
         _statement(
             "Functions",
             [
@@ -205,6 +243,13 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         _statement(
             "ReadEventSourceMappings", ["lambda:GetEventSourceMapping", "lambda:ListEventSourceMappings"], ["*"]
         ),
+    ]
+
+
+def _messaging(scope: Scope) -> list[dict[str, Any]]:
+    """Queues and topics of this environment."""
+    p = scope.prefix
+    return [
         _statement(
             "Queues",
             [
@@ -236,6 +281,15 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ],
             [scope.arn("sns", f"{p}*")],
         ),  # fmt: skip
+    ]
+
+
+def _keys(scope: Scope) -> list[dict[str, Any]]:
+    """KMS keys tagged with this environment, and their aliases."""
+    p = scope.prefix
+    tagged = {"StringEquals": {f"aws:ResourceTag/{TAG}": scope.environment}}
+    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
+    return [
         _statement("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], ["*"], requested),
         _statement(
             "ManageOwnKeys",
@@ -262,7 +316,13 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             [scope.arn("kms", f"alias/{p}*"), scope.arn("kms", "key/*")],
         ),
         _statement("ListAliases", ["kms:ListAliases"], ["*"]),
-        *_warehouse_statements(scope, tagged, requested),
+    ]
+
+
+def _monitoring(scope: Scope) -> list[dict[str, Any]]:
+    """Log groups, alarms and event rules of this environment."""
+    p = scope.prefix
+    return [
         _statement(
             "LogGroups",
             [
@@ -308,6 +368,14 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ],
             [scope.arn("events", f"rule/{p}*")],
         ),  # fmt: skip
+    ]
+
+
+def _analytics(scope: Scope) -> list[dict[str, Any]]:
+    """Glue databases and tables of this environment, and its Athena workgroup."""
+    p = scope.prefix
+    env = scope.environment
+    return [
         _statement(
             "Catalog",
             [
@@ -343,6 +411,13 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ],
             [scope.arn("athena", f"workgroup/{p}*")],
         ),  # fmt: skip
+    ]
+
+
+def _replication(scope: Scope) -> list[dict[str, Any]]:
+    """DMS endpoints, instances, tasks, configs and subnet groups of this environment."""
+    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
+    return [
         _statement(
             "Replication",
             [
@@ -387,6 +462,13 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ],
             ["*"],
         ),  # fmt: skip
+    ]
+
+
+def _network(scope: Scope) -> list[dict[str, Any]]:
+    """Security groups and VPC endpoints in the configured VPC."""
+    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
+    return [
         _statement(
             "SecurityGroupsAndEndpoints",
             [
@@ -424,7 +506,6 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
             ],
             ["*"],
         ),  # fmt: skip
-        _statement("WhoAmI", ["sts:GetCallerIdentity"], ["*"]),
     ]
 
 
