@@ -27,7 +27,6 @@ PENDING: set[str] = {
     "benchmarks/case.py::main",
     "cloudbridge/replay.py::replay",
     "benchmarks/s3server.py::make_handler",
-    "functions/validator/footer.py::_chunk",
     "cloudbridge/plan.py::describe",
     "benchmarks/__main__.py::main",
     "cloudbridge/dmsfiles.py::synthetic_table",

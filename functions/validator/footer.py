@@ -363,6 +363,45 @@ def _check(meta: dict, size: int, footer_start: int) -> Footer:
 
 def _chunk(g: int, i: int, raw: Any, leaf: Leaf, rows: int, footer_start: int) -> Chunk:
     where = f"row group {g} column {leaf.path!r}"
+    meta = _chunk_meta(where, raw, leaf)
+    encodings = tuple(_list(meta, 2, f"{where} encodings"))
+    if not encodings or any(e not in ENCODINGS for e in encodings):
+        raise CorruptFooterError(f"{where}: unknown encodings {list(encodings)}")
+    codec = _int(meta, 4, f"{where} codec")
+    if codec not in CODECS:
+        raise CorruptFooterError(f"{where}: unknown compression codec {codec}")
+    num_values = _int(meta, 5, f"{where} num_values")
+    if num_values < 0 or (leaf.repetition != 2 and num_values != rows):
+        raise CorruptFooterError(f"{where}: {num_values} values for {rows} rows")
+    start, size, dictionary_offset, data_offset = _chunk_offsets(where, meta)
+    if rows == 0 and num_values == 0:  # an empty row group: nothing to read, whatever the offsets say
+        return Chunk(i, leaf.path, leaf.physical_type, CODECS[codec], 0, 0, 0, None, 0,
+                     Statistics(0, None, None), encodings, None)  # fmt: skip
+    if not 4 <= start <= data_offset:
+        raise CorruptFooterError(f"{where}: pages start at {start}, data at {data_offset}")
+    if size <= 0 or start + size > footer_start or data_offset >= start + size:
+        raise CorruptFooterError(f"{where}: bytes {start}..{start + size} are not inside the data section")
+    stats = _statistics(meta.get(12))
+    if stats.null_count is not None and stats.null_count > num_values:
+        raise CorruptFooterError(f"{where}: {stats.null_count} nulls among {num_values} values")
+    return Chunk(
+        column=i,
+        path=leaf.path,
+        physical_type=leaf.physical_type,
+        codec=CODECS[codec],
+        num_values=num_values,
+        start=start,
+        size=size,
+        dictionary_offset=dictionary_offset,
+        data_offset=data_offset,
+        statistics=stats,
+        encodings=encodings,
+        page_encodings=_page_encodings(where, meta.get(13)),
+    )
+
+
+def _chunk_meta(where: str, raw: Any, leaf: Leaf) -> dict:
+    """The chunk's ColumnMetaData, in this file, of the schema's type and path."""
     if not isinstance(raw, dict) or not isinstance(raw.get(3), dict):
         raise CorruptFooterError(f"{where}: column metadata is missing")
     if raw.get(1) is not None:
@@ -377,15 +416,11 @@ def _chunk(g: int, i: int, raw: Any, leaf: Leaf, rows: int, footer_start: int) -
     path = ".".join(_text(p, f"{where} path") for p in _list(meta, 3, f"{where} path_in_schema"))
     if path != leaf.path:
         raise CorruptFooterError(f"{where}: chunk says it holds {path!r}")
-    encodings = tuple(_list(meta, 2, f"{where} encodings"))
-    if not encodings or any(e not in ENCODINGS for e in encodings):
-        raise CorruptFooterError(f"{where}: unknown encodings {list(encodings)}")
-    codec = _int(meta, 4, f"{where} codec")
-    if codec not in CODECS:
-        raise CorruptFooterError(f"{where}: unknown compression codec {codec}")
-    num_values = _int(meta, 5, f"{where} num_values")
-    if num_values < 0 or (leaf.repetition != 2 and num_values != rows):
-        raise CorruptFooterError(f"{where}: {num_values} values for {rows} rows")
+    return meta
+
+
+def _chunk_offsets(where: str, meta: dict) -> tuple[int, int, int | None, int]:
+    """(start, size, dictionary offset, data offset) as the footer gives them."""
     compressed = _int(meta, 7, f"{where} total_compressed_size")
     _int(meta, 6, f"{where} total_uncompressed_size")
     data_offset = _int(meta, 9, f"{where} data_page_offset")
@@ -393,52 +428,21 @@ def _chunk(g: int, i: int, raw: Any, leaf: Leaf, rows: int, footer_start: int) -
     if dictionary_offset is not None and dictionary_offset <= 0:
         dictionary_offset = None  # some writers record 0 for "none"
     start = dictionary_offset if dictionary_offset is not None else data_offset
-    if rows == 0 and num_values == 0:  # an empty row group: nothing to read, whatever the offsets say
-        return Chunk(
-            i,
-            leaf.path,
-            leaf.physical_type,
-            CODECS[codec],
-            0,
-            0,
-            0,
-            None,
-            0,
-            Statistics(0, None, None),
-            encodings,
-            None,
-        )
-    if not 4 <= start <= data_offset:
-        raise CorruptFooterError(f"{where}: pages start at {start}, data at {data_offset}")
-    if compressed <= 0 or start + compressed > footer_start or data_offset >= start + compressed:
-        raise CorruptFooterError(f"{where}: bytes {start}..{start + compressed} are not inside the data section")
-    stats = _statistics(meta.get(12))
-    if stats.null_count is not None and stats.null_count > num_values:
-        raise CorruptFooterError(f"{where}: {stats.null_count} nulls among {num_values} values")
-    page_encodings = None
-    if isinstance(meta.get(13), list):
-        pairs = []
-        for item in meta[13]:
-            if not isinstance(item, dict):
-                raise CorruptFooterError(f"{where}: page encoding statistics are malformed")
-            count = _int(item, 3, "page count")
-            if count and count > 0:
-                pairs.append((_int(item, 1, "page type"), _int(item, 2, "page encoding")))
-        page_encodings = tuple(pairs)
-    return Chunk(
-        column=i,
-        path=leaf.path,
-        physical_type=leaf.physical_type,
-        codec=CODECS[codec],
-        num_values=num_values,
-        start=start,
-        size=compressed,
-        dictionary_offset=dictionary_offset,
-        data_offset=data_offset,
-        statistics=stats,
-        encodings=encodings,
-        page_encodings=page_encodings,
-    )
+    return start, compressed, dictionary_offset, data_offset
+
+
+def _page_encodings(where: str, raw: Any) -> tuple[tuple[int, int], ...] | None:
+    """(page type, encoding) pairs with pages, when the writer recorded them."""
+    if not isinstance(raw, list):
+        return None
+    pairs = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise CorruptFooterError(f"{where}: page encoding statistics are malformed")
+        count = _int(item, 3, "page count")
+        if count and count > 0:
+            pairs.append((_int(item, 1, "page type"), _int(item, 2, "page encoding")))
+    return tuple(pairs)
 
 
 # --- dictionary pages ------------------------------------------------------------------
