@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from components.config import ConfigError, StackConfig
+from components.config import ConfigError, Source, StackConfig
 from functions.common.dms import locator_matches
 from functions.common.metadata import MetadataError, TableMetadata
 
@@ -21,66 +21,82 @@ def metadata_root() -> Path:
 
 def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tuple[TableMetadata, ...]]:
     root = root or metadata_root()
-    stack_file = f"Pulumi.{config.environment}.yaml"
     problems: list[tuple[str, str]] = []
     tables: dict[str, tuple[TableMetadata, ...]] = {}
     for i, source in enumerate(config.sources):
-        key = f"cloudbridge:sources[{i}].tables"
-        available: dict[tuple[str, str], TableMetadata] = {}
-        for path in sorted((root / source.name).glob("*/*.json")):
-            relative = path.relative_to(root.parent)
-            try:
-                meta = TableMetadata.from_json(path.read_text(), str(relative))
-            except MetadataError as exc:
-                problems.append((key, str(exc)))
-                continue
-            if (meta.source, meta.engine, meta.schema, meta.table) != (
-                source.name,
-                source.engine,
-                path.parent.name,
-                path.stem,
-            ):
-                problems.append(
-                    (
-                        key,
-                        f"{relative} describes {meta.engine} {meta.source}:{meta.table_id}, "
-                        f"not {source.engine} {source.name}",
-                    )
-                )
-                continue
-            stray = sorted(meta.timestamp_units() - {source.timestamp_unit})
-            if stray:
-                problems.append(
-                    (
-                        f"cloudbridge:sources[{i}].timestampUnit",
-                        f"{relative} has timestamp({stray[0]}) columns but the source writes "
-                        f"timestamp({source.timestamp_unit}); regenerate it with "
-                        "`python -m cloudbridge metadata extract "
-                        f"--stack {config.environment} --source {source.name}`",
-                    )
-                )
-                continue
-            available[(meta.schema, meta.table)] = meta
-        selected: dict[tuple[str, str], TableMetadata] = {}
-        for schema, table in source.table_patterns:
-            matched = {
-                k: v for k, v in available.items() if locator_matches(schema, k[0]) and locator_matches(table, k[1])
-            }
-            if not matched:
-                hint = (
-                    f"metadata/{source.name}/{schema}/{table}.json"
-                    if "%" not in schema + table
-                    else f"metadata/{source.name}/"
-                )
-                problems.append(
-                    (
-                        key,
-                        f"{schema}.{table} has no table metadata (expected {hint}); run "
-                        f"`python -m cloudbridge metadata extract --stack {config.environment} --source {source.name}`",
-                    )
-                )
-            selected.update(matched)
-        tables[source.name] = tuple(selected[k] for k in sorted(selected))
+        available = _committed(config, i, source, root, problems)
+        tables[source.name] = _selected(config, i, source, available, problems)
     if problems:
-        raise ConfigError(stack_file, problems)
+        raise ConfigError(f"Pulumi.{config.environment}.yaml", problems)
     return tables
+
+
+def _committed(
+    config: StackConfig, i: int, source: Source, root: Path, problems: list[tuple[str, str]]
+) -> dict[tuple[str, str], TableMetadata]:
+    """The source's committed metadata files that are valid, of this source and its timestamp unit."""
+    key = f"cloudbridge:sources[{i}].tables"
+    available: dict[tuple[str, str], TableMetadata] = {}
+    for path in sorted((root / source.name).glob("*/*.json")):
+        relative = path.relative_to(root.parent)
+        try:
+            meta = TableMetadata.from_json(path.read_text(), str(relative))
+        except MetadataError as exc:
+            problems.append((key, str(exc)))
+            continue
+        if (meta.source, meta.engine, meta.schema, meta.table) != (
+            source.name,
+            source.engine,
+            path.parent.name,
+            path.stem,
+        ):
+            problems.append(
+                (
+                    key,
+                    f"{relative} describes {meta.engine} {meta.source}:{meta.table_id}, "
+                    f"not {source.engine} {source.name}",
+                )
+            )
+            continue
+        stray = sorted(meta.timestamp_units() - {source.timestamp_unit})
+        if stray:
+            problems.append(
+                (
+                    f"cloudbridge:sources[{i}].timestampUnit",
+                    f"{relative} has timestamp({stray[0]}) columns but the source writes "
+                    f"timestamp({source.timestamp_unit}); regenerate it with "
+                    "`python -m cloudbridge metadata extract "
+                    f"--stack {config.environment} --source {source.name}`",
+                )
+            )
+            continue
+        available[(meta.schema, meta.table)] = meta
+    return available
+
+
+def _selected(
+    config: StackConfig,
+    i: int,
+    source: Source,
+    available: dict[tuple[str, str], TableMetadata],
+    problems: list[tuple[str, str]],
+) -> tuple[TableMetadata, ...]:
+    """The tables the source's patterns select; a pattern that selects nothing is a problem."""
+    selected: dict[tuple[str, str], TableMetadata] = {}
+    for schema, table in source.table_patterns:
+        matched = {k: v for k, v in available.items() if locator_matches(schema, k[0]) and locator_matches(table, k[1])}
+        if not matched:
+            hint = (
+                f"metadata/{source.name}/{schema}/{table}.json"
+                if "%" not in schema + table
+                else f"metadata/{source.name}/"
+            )
+            problems.append(
+                (
+                    f"cloudbridge:sources[{i}].tables",
+                    f"{schema}.{table} has no table metadata (expected {hint}); run "
+                    f"`python -m cloudbridge metadata extract --stack {config.environment} --source {source.name}`",
+                )
+            )
+        selected.update(matched)
+    return tuple(selected[k] for k in sorted(selected))

@@ -33,7 +33,6 @@ PENDING: set[str] = {
     "cloudbridge/plan.py::evaluate",
     "cloudbridge/sandbox/run.py::build_report",
     "benchmarks/__main__.py::validator_section",
-    "components/metadata_files.py::load_tables",
     "cloudbridge/sandbox/aws.py::LocalAws.provision",
 }
 
