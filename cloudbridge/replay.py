@@ -78,19 +78,50 @@ def replay(
     say: Callable[[str], None] = print,
     partitions: Partitions | None = None,
 ) -> Summary:
-    summary = Summary()
-    store = MetadataStore(s3, metadata_bucket, ttl=0)  # always the metadata published now
+    run = _Run(s3, fail_bucket, raw_bucket, MetadataStore(s3, metadata_bucket, ttl=0), mode, dry_run, say, partitions)
     prefix = table.replace(".", "/", 1) + "/" if table else ""
     for listed in _current_objects(s3, fail_bucket, prefix):
-        summary.seen += 1
-        key = listed["Key"]
+        run.summary.seen += 1
         if since and listed["LastModified"] < since:
-            summary.skipped += 1
+            run.summary.skipped += 1
             continue
-        head = routing.head(s3, fail_bucket, key)
+        run.one(listed["Key"])
+    return run.summary
+
+
+@dataclass
+class _Run:
+    """One replay: its buckets and settings, and what it has done so far."""
+
+    s3: Any
+    fail_bucket: str
+    raw_bucket: str
+    store: MetadataStore  # ttl 0: always the metadata published now
+    mode: str
+    dry_run: bool
+    say: Callable[[str], None]
+    partitions: Partitions | None
+    summary: Summary = field(default_factory=Summary)
+
+    def one(self, key: str) -> None:
+        """Validate one quarantined file again; move it if it passes, retag it if not."""
+        head = routing.head(self.s3, self.fail_bucket, key)
         if head is None:  # replayed concurrently
-            summary.skipped += 1
-            continue
+            self.summary.skipped += 1
+            return
+        landing, quarantined = self._objects(key, head)
+        try:
+            findings, file_key = self._validate(key, head, landing.key)
+        except _GoneError:
+            self.summary.skipped += 1
+            return
+        if findings:
+            self._still_failing(key, head, findings)
+        else:
+            self._move(key, head, quarantined, routing.raw_history_key(file_key, landing), landing)
+
+    def _objects(self, key: str, head: dict) -> tuple[routing.LandingObject, routing.LandingObject]:
+        """The file as it first landed (key, ETag, arrival time recorded at quarantine), and as it is now."""
         meta = head.get("Metadata", {})
         landing_key = unquote(meta.get(routing.LANDING_KEY, "")) or key
         arrived = meta.get(routing.LANDING_MODIFIED)
@@ -101,50 +132,62 @@ def replay(
             etag=meta.get(routing.SOURCE_ETAG, head["ETag"]),
             last_modified=datetime.fromisoformat(arrived) if arrived else head["LastModified"],
         )
-        quarantined = routing.LandingObject(fail_bucket, key, head["ContentLength"], head["ETag"], head["LastModified"])
+        quarantined = routing.LandingObject(
+            self.fail_bucket, key, head["ContentLength"], head["ETag"], head["LastModified"]
+        )
+        return landing, quarantined
+
+    def _validate(self, key: str, head: dict, landing_key: str) -> tuple[list, Any]:
+        """The validator's findings for the file now (with today's metadata), and its parsed key."""
         try:
             file_key = parse_key(landing_key)
         except UnrecognizedKeyError as exc:
-            findings = [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))]
-        else:
-            try:
-                metadata = store.get(file_key.schema, file_key.table)
-            except MetadataError as exc:
-                findings = [checks.Finding(checks.METADATA_INVALID, str(exc))]
-            else:
-                source = ObjectSource(s3, fail_bucket, key, head["ContentLength"], etag=head["ETag"])
-                try:
-                    findings = checks.validate(source, file_key, metadata, mode).findings
-                except ClientError as exc:
-                    if _gone(exc):  # replayed (or replaced) by a concurrent run meanwhile
-                        summary.skipped += 1
-                        continue
-                    raise
-        if findings:
-            summary.still_failing += 1
-            summary.reasons.update(f.code for f in findings)
-            say(f"still failing  {key}: {', '.join(sorted({f.code for f in findings}))}")
-            if not dry_run:
-                try:
-                    _retag(s3, fail_bucket, key, findings, head.get("VersionId"))
-                except ClientError as exc:
-                    if not _gone(exc):
-                        raise
-            continue
-        destination = routing.raw_history_key(file_key, landing)
-        summary.replayed += 1
-        summary.moved.append((key, destination))
-        say(f"{'would replay' if dry_run else 'replayed'}       {key} -> s3://{raw_bucket}/{destination}")
-        if dry_run:
-            continue
+            return [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))], None
         try:
-            routing.copy_to(s3, quarantined, raw_bucket, destination, outcome="passed", findings=[], landing=landing)
-            s3.delete_object(Bucket=fail_bucket, Key=key, IfMatch=head["ETag"])
+            metadata = self.store.get(file_key.schema, file_key.table)
+        except MetadataError as exc:
+            return [checks.Finding(checks.METADATA_INVALID, str(exc))], file_key
+        source = ObjectSource(self.s3, self.fail_bucket, key, head["ContentLength"], etag=head["ETag"])
+        try:
+            return checks.validate(source, file_key, metadata, self.mode).findings, file_key
+        except ClientError as exc:
+            if _gone(exc):  # replayed (or replaced) by a concurrent run meanwhile
+                raise _GoneError from exc
+            raise
+
+    def _still_failing(self, key: str, head: dict, findings: list) -> None:
+        self.summary.still_failing += 1
+        self.summary.reasons.update(f.code for f in findings)
+        self.say(f"still failing  {key}: {', '.join(sorted({f.code for f in findings}))}")
+        if self.dry_run:
+            return
+        try:
+            _retag(self.s3, self.fail_bucket, key, findings, head.get("VersionId"))
         except ClientError as exc:
             if not _gone(exc):
                 raise
-        _register(partitions, destination, say)
-    return summary
+
+    def _move(self, key: str, head: dict, quarantined, destination: str, landing) -> None:
+        self.summary.replayed += 1
+        self.summary.moved.append((key, destination))
+        self.say(
+            f"{'would replay' if self.dry_run else 'replayed'}       {key} -> s3://{self.raw_bucket}/{destination}"
+        )
+        if self.dry_run:
+            return
+        try:
+            routing.copy_to(
+                self.s3, quarantined, self.raw_bucket, destination, outcome="passed", findings=[], landing=landing
+            )
+            self.s3.delete_object(Bucket=self.fail_bucket, Key=key, IfMatch=head["ETag"])
+        except ClientError as exc:
+            if not _gone(exc):
+                raise
+        _register(self.partitions, destination, self.say)
+
+
+class _GoneError(Exception):
+    """The quarantined file changed or went away while it was being replayed."""
 
 
 def _register(partitions: Partitions | None, destination: str, say: Callable[[str], None]) -> None:

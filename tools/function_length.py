@@ -25,7 +25,6 @@ ALLOWED: dict[str, str] = {}
 PENDING: set[str] = {
     "cloudbridge/sandbox/run.py::run",
     "benchmarks/case.py::main",
-    "cloudbridge/replay.py::replay",
     "benchmarks/s3server.py::make_handler",
     "cloudbridge/plan.py::describe",
     "benchmarks/__main__.py::main",
