@@ -11,7 +11,7 @@ import json
 import runpy
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,32 @@ def evaluate(
     account = str(account_config.get("id", "000000000000") if isinstance(account_config, dict) else account_config)
     region = str(config.get("aws:region", "eu-west-2"))
 
+    fake = _FakeAws(account, region)
+    settings.ROOT.set(None)
+    mocks.set_mocks(
+        fake, project=project, stack=stack, preview=False, monitor=_recorder(plan, fake, _Identities(stack, project))
+    )
+    set_all_config(engine_config(config))
+
+    main = program / "__main__.py"
+
+    def run_program() -> pulumi.Output:
+        runpy.run_path(str(main), run_name="__main__")
+        exports = dict(settings.get_root_resource().outputs)
+        return pulumi.Output.from_input(exports).apply(plan.outputs.update)
+
+    sys.path.insert(0, str(PROJECT_ROOT))
+    try:
+        pulumi.runtime.test(run_program)()
+    finally:
+        sys.path.remove(str(PROJECT_ROOT))
+    return plan
+
+
+def _recorder(plan: Plan, fake: _FakeAws, identities: _Identities) -> Any:
+    """A mock monitor that records every resource the program declares (or reads) into ``plan``."""
+    from pulumi.runtime import mocks
+
     class Recorder(mocks.MockMonitor):
         def _record(self, request, urn: str, read: bool) -> None:
             plan.resources.append(
@@ -152,25 +178,7 @@ def evaluate(
             self._record(request, response.urn, read=True)
             return response
 
-    fake = _FakeAws(account, region)
-    identities = _Identities(stack, project)
-    settings.ROOT.set(None)
-    mocks.set_mocks(fake, project=project, stack=stack, preview=False, monitor=Recorder(fake))
-    set_all_config(engine_config(config))
-
-    main = program / "__main__.py"
-
-    def run_program() -> pulumi.Output:
-        runpy.run_path(str(main), run_name="__main__")
-        exports = dict(settings.get_root_resource().outputs)
-        return pulumi.Output.from_input(exports).apply(plan.outputs.update)
-
-    sys.path.insert(0, str(PROJECT_ROOT))
-    try:
-        pulumi.runtime.test(run_program)()
-    finally:
-        sys.path.remove(str(PROJECT_ROOT))
-    return plan
+    return Recorder(fake)
 
 
 class _Identities:
@@ -319,22 +327,29 @@ def describe(plan: Plan) -> list[str]:
     """What a stack deploys, with the settings a reviewer looks for, in a fixed order:
     platform first, then pipelines by name; within each, resources by kind then name.
     Built from the declared inputs (what would really be sent), not from the config."""
-    by_parent: dict[str, list[Declared]] = {}
-    for r in plan.resources:
-        by_parent.setdefault(r.parent, []).append(r)
-
-    def under(component: Declared) -> list[Declared]:
-        return sorted(plan.descendants(component.urn), key=lambda r: (r.type, r.name))
-
-    def retained(r: Declared) -> str:
-        return " [retained on delete]" if r.retain_on_delete else ""
-
     lines = [f"stack {plan.stack}: {sum(r.custom for r in plan.resources)} resources"]
+    lines += _platform_lines(plan)
+    lines += _warehouse_lines(plan)
+    lines += _endpoint_lines(plan)
+    for pipeline in sorted(plan.of_type("cloudbridge:pipeline:ExtractionPipeline"), key=lambda r: r.name):
+        children = sorted(plan.descendants(pipeline.urn), key=lambda r: (r.type, r.name))
+        lines.append(f"  pipeline {pipeline.name}: {sum(r.custom for r in children)} resources")
+        lines += [f"    {_PIPELINE_LINES[r.type](_whole(r.given), r)}" for r in children if r.type in _PIPELINE_LINES]
+    lines.append("  by type:")
+    lines += [f"    {n:4d}  {type_}" for type_, n in plan.counts().items()]
+    return lines
+
+
+def _retained(r: Declared) -> str:
+    return " [retained on delete]" if r.retain_on_delete else ""
+
+
+def _platform_lines(plan: Plan) -> list[str]:
+    lines = []
     key = next((r for r in plan.of_type("aws:kms/key:Key")), None)
     if key:
-        lines.append(
-            f"  platform: KMS key (rotation {'on' if key.given.get('enableKeyRotation') else 'OFF'}){retained(key)}"
-        )
+        rotation = "on" if key.given.get("enableKeyRotation") else "OFF"
+        lines.append(f"  platform: KMS key (rotation {rotation}){_retained(key)}")
     for workgroup in plan.of_type("aws:athena/workgroup:Workgroup"):
         config = workgroup.given.get("configuration", {})
         lines.append(
@@ -342,7 +357,11 @@ def describe(plan: Plan) -> list[str]:
             f"{config.get('engineVersion', {}).get('selectedEngineVersion')}, "
             f"at most {config.get('bytesScannedCutoffPerQuery', 0) / 1024**3:.0f} GiB scanned per query"
         )
-    lines += _warehouse_lines(plan)
+    return lines
+
+
+def _endpoint_lines(plan: Plan) -> list[str]:
+    lines = []
     for endpoint in sorted(plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"), key=lambda r: r.name):
         if endpoint.read:
             lines.append(f"  VPC endpoint {endpoint.name}: existing {endpoint.given['id']} (referenced, not managed)")
@@ -351,50 +370,48 @@ def describe(plan: Plan) -> list[str]:
                 f"  VPC endpoint {endpoint.name}: creates {endpoint.given['serviceName']} "
                 f"({endpoint.given['vpcEndpointType']})"
             )
-    for pipeline in sorted(plan.of_type("cloudbridge:pipeline:ExtractionPipeline"), key=lambda r: r.name):
-        children = under(pipeline)
-        lines.append(f"  pipeline {pipeline.name}: {sum(r.custom for r in children)} resources")
-        for r in children:
-            g = _whole(r.given)
-            if r.type == "aws:dms/endpoint:Endpoint":
-                lines.append(
-                    f"    source endpoint: {g.get('engineName')} {g.get('databaseName')}, TLS {g.get('sslMode')}"
-                )
-            elif r.type == "aws:dms/replicationConfig:ReplicationConfig":
-                compute = g.get("computeConfig", {})
-                lines.append(
-                    f"    replication: serverless {g.get('replicationType')}, "
-                    f"up to {compute.get('maxCapacityUnits')} DCU"
-                    f"{', multi-AZ' if compute.get('multiAz') else ''}"
-                )
-            elif r.type == "aws:dms/replicationInstance:ReplicationInstance":
-                lines.append(
-                    f"    replication instance: {g.get('replicationInstanceClass')}, {g.get('allocatedStorage')} GB"
-                    f"{', multi-AZ' if g.get('multiAz') else ''}"
-                )
-            elif r.type == "aws:dms/replicationTask:ReplicationTask":
-                lines.append(f"    replication task: {g.get('migrationType')}")
-            elif r.type == "aws:s3/bucket:Bucket":
-                lines.append(f"    bucket {g.get('bucket')}{retained(r)}")
-            elif r.type == "aws:glue/catalogTable:CatalogTable":
-                kind = "view" if g.get("tableType") == "VIRTUAL_VIEW" else "table"
-                lines.append(f"    {kind} {g.get('databaseName')}.{g.get('name')}")
-            elif r.type == "aws:cloudwatch/metricAlarm:MetricAlarm":
-                lines.append(
-                    f"    alarm {g.get('name')}: {g.get('comparisonOperator')} {g.get('threshold')}, "
-                    f"missing data {g.get('treatMissingData')}"
-                )
-            elif r.type == "aws:lambda/function:Function":
-                env = (g.get("environment") or {}).get("variables", {})
-                lines.append(
-                    f"    function {g.get('name')}: {g.get('memorySize')} MB, {g.get('timeout')} s, "
-                    f"validation {env.get('VALIDATION_MODE', '-')}"
-                )
-            elif r.type == "aws:cloudwatch/logGroup:LogGroup":
-                lines.append(f"    log group {g.get('name')}: {g.get('retentionInDays')} days")
-    lines.append("  by type:")
-    lines += [f"    {n:4d}  {type_}" for type_, n in plan.counts().items()]
     return lines
+
+
+def _multi_az(given: dict[str, Any]) -> str:
+    return ", multi-AZ" if given.get("multiAz") else ""
+
+
+def _table_line(g: dict[str, Any], r: Declared) -> str:
+    kind = "view" if g.get("tableType") == "VIRTUAL_VIEW" else "table"
+    return f"{kind} {g.get('databaseName')}.{g.get('name')}"
+
+
+def _function_line(g: dict[str, Any], r: Declared) -> str:
+    env = (g.get("environment") or {}).get("variables", {})
+    return (
+        f"function {g.get('name')}: {g.get('memorySize')} MB, {g.get('timeout')} s, "
+        f"validation {env.get('VALIDATION_MODE', '-')}"
+    )
+
+
+# One line per resource of these types in a pipeline: (given inputs, resource) -> text.
+_PIPELINE_LINES: dict[str, Callable[[dict[str, Any], Declared], str]] = {
+    "aws:dms/endpoint:Endpoint": lambda g, r: (
+        f"source endpoint: {g.get('engineName')} {g.get('databaseName')}, TLS {g.get('sslMode')}"
+    ),
+    "aws:dms/replicationConfig:ReplicationConfig": lambda g, r: (
+        f"replication: serverless {g.get('replicationType')}, "
+        f"up to {g.get('computeConfig', {}).get('maxCapacityUnits')} DCU{_multi_az(g.get('computeConfig', {}))}"
+    ),
+    "aws:dms/replicationInstance:ReplicationInstance": lambda g, r: (
+        f"replication instance: {g.get('replicationInstanceClass')}, {g.get('allocatedStorage')} GB{_multi_az(g)}"
+    ),
+    "aws:dms/replicationTask:ReplicationTask": lambda g, r: f"replication task: {g.get('migrationType')}",
+    "aws:s3/bucket:Bucket": lambda g, r: f"bucket {g.get('bucket')}{_retained(r)}",
+    "aws:glue/catalogTable:CatalogTable": _table_line,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda g, r: (
+        f"alarm {g.get('name')}: {g.get('comparisonOperator')} {g.get('threshold')}, "
+        f"missing data {g.get('treatMissingData')}"
+    ),
+    "aws:lambda/function:Function": _function_line,
+    "aws:cloudwatch/logGroup:LogGroup": lambda g, r: f"log group {g.get('name')}: {g.get('retentionInDays')} days",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
