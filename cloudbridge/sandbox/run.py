@@ -132,28 +132,62 @@ def run(
     metadata_root: Path = METADATA_ROOT,
     timestamp_unit: str = "ms",
 ) -> dict[str, Any]:
-    say = Progress(quiet)
-    # As a source with this timestampUnit would have extracted it (ParquetTimestampInMillisecond).
-    tables = [t.with_timestamp_unit(timestamp_unit) for t in committed(metadata_root, SOURCE).values()]
-    naming = Naming(environment=ENVIRONMENT, account_id=ACCOUNT, region="eu-west-2")
-    validated_at: dict[str, float] = {}
-    started = time.monotonic()
-
+    sandbox = _Sandbox(Progress(quiet), metadata_root, timestamp_unit)
     with contextlib.ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cloudbridge-sandbox-")))
-        say("starting PostgreSQL (wal_level=logical) …")
-        pg = stack.enter_context(LocalPostgres(database=SOURCE))
-        db = stack.enter_context(psycopg.connect(pg.conninfo, autocommit=True))
-        create_schema(db)
-        workload = Workload(db)
-        workload.seed(customers=int(200 * scale), products=int(40 * scale), orders=int(400 * scale))
-        say(f"sample schema loaded: {len(tables)} tables, {workload.next_order - 1} orders")
+        sandbox.start(stack, scale, batch_interval)
+        sandbox.traffic(duration, rate)
+        sandbox.drain()
+        sandbox.evolve_and_replay()
+        report = sandbox.report()
+    report["timestampUnit"] = timestamp_unit
+    report["timestampColumns"] = {
+        t.table_id: sorted(c.type for c in t.columns if c.type.startswith("timestamp")) for t in sandbox.tables
+    }
+    return report
 
-        say("starting the local AWS (moto server) and the Slack webhook sink …")
-        sink = stack.enter_context(WebhookSink())
-        aws = stack.enter_context(LocalAws())
-        res: Resources = aws.provision(naming, SOURCE, "postgres", tables, sink.url)
-        s3, sqs = aws.client("s3"), aws.client("sqs")
+
+class _Sandbox:
+    """One run of the whole loop; each phase a method, in the order ``run`` calls them."""
+
+    def __init__(self, say: Callable[[str], None], metadata_root: Path, timestamp_unit: str):
+        self.say, self.timestamp_unit = say, timestamp_unit
+        # As a source with this timestampUnit would have extracted it (ParquetTimestampInMillisecond).
+        self.tables = [t.with_timestamp_unit(timestamp_unit) for t in committed(metadata_root, SOURCE).values()]
+        self.naming = Naming(environment=ENVIRONMENT, account_id=ACCOUNT, region="eu-west-2")
+        self.validated_at: dict[str, float] = {}
+        self.started = time.monotonic()
+        self.transactions = 0
+
+    # --- start ---------------------------------------------------------------------------
+
+    def start(self, stack: contextlib.ExitStack, scale: float, batch_interval: float) -> None:
+        self.scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cloudbridge-sandbox-")))
+        self._start_source(stack, scale)
+        self._start_aws(stack)
+        self._start_dms(stack, batch_interval)
+        self._start_runners(stack)
+        loaded = self.dms.full_load()
+        self.say(f"full load: {loaded} rows in {len(self.dms.files)} LOAD files")
+        self.stop_cdc = threading.Event()
+        self.cdc = threading.Thread(target=self.dms.run, args=(self.stop_cdc,), name="dms-cdc", daemon=True)
+        self.cdc.start()
+        stack.callback(lambda: (self.stop_cdc.set(), self.cdc.join(timeout=30)))
+
+    def _start_source(self, stack: contextlib.ExitStack, scale: float) -> None:
+        self.say("starting PostgreSQL (wal_level=logical) …")
+        self.pg = stack.enter_context(LocalPostgres(database=SOURCE))
+        self.db = stack.enter_context(psycopg.connect(self.pg.conninfo, autocommit=True))
+        create_schema(self.db)
+        self.workload = Workload(self.db)
+        self.workload.seed(customers=int(200 * scale), products=int(40 * scale), orders=int(400 * scale))
+        self.say(f"sample schema loaded: {len(self.tables)} tables, {self.workload.next_order - 1} orders")
+
+    def _start_aws(self, stack: contextlib.ExitStack) -> None:
+        self.say("starting the local AWS (moto server) and the Slack webhook sink …")
+        self.sink = stack.enter_context(WebhookSink())
+        self.aws = stack.enter_context(LocalAws())
+        res = self.res = self.aws.provision(self.naming, SOURCE, "postgres", self.tables, self.sink.url)
+        self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
         stack.enter_context(
             environment(
                 {
@@ -169,14 +203,26 @@ def run(
                 }
             )
         )
-        lambda_log = scratch / "lambda-logs.jsonl"
-        validator_handler, notifier_handler = stack.enter_context(fresh_handlers(lambda_log))
-        say(f"buckets, queues, topic, secret and Glue database {res.glue_database} ({len(tables)} tables) ready")
+        self.lambda_log = self.scratch / "lambda-logs.jsonl"
+        self.handlers = stack.enter_context(fresh_handlers(self.lambda_log))
+        self.say(
+            f"buckets, queues, topic, secret and Glue database {res.glue_database} ({len(self.tables)} tables) ready"
+        )
 
-        dms = DmsStandIn(pg.conninfo, aws.client("s3"), res.landing, tables, cdc_max_batch_interval=batch_interval)
-        stack.callback(dms.close)
-        dms.create_slot()
-        stack.callback(dms.drop_slot)
+    def _start_dms(self, stack: contextlib.ExitStack, batch_interval: float) -> None:
+        self.dms = DmsStandIn(
+            self.pg.conninfo,
+            self.aws.client("s3"),
+            self.res.landing,
+            self.tables,
+            cdc_max_batch_interval=batch_interval,
+        )
+        stack.callback(self.dms.close)
+        self.dms.create_slot()
+        stack.callback(self.dms.drop_slot)
+
+    def _start_runners(self, stack: contextlib.ExitStack) -> None:
+        validator_handler, notifier_handler = self.handlers
 
         def record_validated(messages: list[dict], failed: set[str]) -> None:
             now = time.time()
@@ -184,120 +230,122 @@ def run(
                 if message["MessageId"] in failed:
                     continue
                 for _bucket, key in s3_objects({"body": message["Body"]}):
-                    validated_at.setdefault(key, now)
+                    self.validated_at.setdefault(key, now)
 
-        validator = SqsEventSource(
-            sqs, res.validator_queue, validator_handler, name="validator", on_done=record_validated
+        self.validator = SqsEventSource(
+            self.sqs, self.res.validator_queue, validator_handler, name="validator", on_done=record_validated
         )
-        notifier = SnsSubscription(aws.client("sqs"), res.notifier_queue, notifier_handler, name="notifier")
-        for thread in (validator, notifier):
+        self.notifier = SnsSubscription(
+            self.aws.client("sqs"), self.res.notifier_queue, notifier_handler, name="notifier"
+        )
+        for thread in (self.validator, self.notifier):
             thread.start()
             stack.callback(thread.stop)
 
-        loaded = dms.full_load()
-        say(f"full load: {loaded} rows in {len(dms.files)} LOAD files")
-        stop_cdc = threading.Event()
-        cdc = threading.Thread(target=dms.run, args=(stop_cdc,), name="dms-cdc", daemon=True)
-        cdc.start()
-        stack.callback(lambda: (stop_cdc.set(), cdc.join(timeout=30)))
+    # --- traffic ---------------------------------------------------------------------------
 
-        say(f"CDC running; OLTP traffic for {duration:.0f}s at ~{rate:.0f} transactions/s")
-        traffic_started = time.monotonic()
-        changed_at = traffic_started + duration * 0.6
-        reload = Reload(RELOADED_TABLE, traffic_started + duration * 0.3, traffic_started + duration * 0.4)
-        transactions, last_report, touched = 0, 0.0, set()
-        while (elapsed := time.monotonic() - traffic_started) < duration:
-            reload.step(workload.db, dms, say)
+    def traffic(self, duration: float, rate: float) -> None:
+        """OLTP traffic with, along the way, a truncate-and-reload and a schema change."""
+        self.say(f"CDC running; OLTP traffic for {duration:.0f}s at ~{rate:.0f} transactions/s")
+        started = time.monotonic()
+        changed_at = started + duration * 0.6
+        self.reload = Reload(RELOADED_TABLE, started + duration * 0.3, started + duration * 0.4)
+        last_report, touched = 0.0, set()
+        while (elapsed := time.monotonic() - started) < duration:
+            self.reload.step(self.workload.db, self.dms, self.say)
             if not touched and time.monotonic() >= changed_at:
-                touched = workload.schema_change()
-                say(f"schema change: products gains a column; {len(touched)} products updated after it")
-            workload.step()
-            transactions += 1
+                touched = self.workload.schema_change()
+                self.say(f"schema change: products gains a column; {len(touched)} products updated after it")
+            self.workload.step()
+            self.transactions += 1
             if elapsed - last_report >= 3:
                 last_report = elapsed
-                passed, failed = count_objects(s3, res.raw_history), count_objects(s3, res.fail)
-                say(
-                    f"{transactions} transactions · {dms.changes_captured} changes captured · "
-                    f"{len(dms.files)} files landed · {passed} validated · {failed} quarantined · "
-                    f"{len(sink.posts)} alerts"
-                )
-            time.sleep(max(0.0, transactions / rate - (time.monotonic() - traffic_started)))
-        reload.finish(workload.db, dms, say)
+                self._progress()
+            time.sleep(max(0.0, self.transactions / rate - (time.monotonic() - started)))
+        self.reload.finish(self.workload.db, self.dms, self.say)
         if not touched:
-            workload.schema_change()
-        touched = workload.counts.touched_after_change["public.products"]
+            self.workload.schema_change()
 
-        say("traffic stopped; draining CDC, validation and alerts …")
-        stop_cdc.set()
-        cdc.join(timeout=60)
-        drained = wait_until(
+    def _progress(self) -> None:
+        passed, failed = count_objects(self.s3, self.res.raw_history), count_objects(self.s3, self.res.fail)
+        self.say(
+            f"{self.transactions} transactions · {self.dms.changes_captured} changes captured · "
+            f"{len(self.dms.files)} files landed · {passed} validated · {failed} quarantined · "
+            f"{len(self.sink.posts)} alerts"
+        )
+
+    def drain(self) -> None:
+        self.say("traffic stopped; draining CDC, validation and alerts …")
+        self.stop_cdc.set()
+        self.cdc.join(timeout=60)
+        res, s3, sqs = self.res, self.s3, self.sqs
+        self.drained = wait_until(
             lambda: count_objects(s3, res.landing) == 0 and queue_depth(sqs, res.validator_queue) == 0, timeout=120
         )
         wait_until(lambda: queue_depth(sqs, res.notifier_queue) == 0, timeout=60)
 
-        # The operator's loop after a schema change: regenerate the metadata from the live
-        # database, publish it (metadata bucket + Glue), replay the quarantine.
-        quarantine = quarantine_state(s3, res.fail)
-        say(f"schema evolution: {sum(quarantine[0].values())} file(s) quarantined; regenerating metadata …")
-        tables = evolve(pg.dsn, tables, timestamp_unit)
-        aws.publish_tables(res, naming, tables, "postgres")
-        replayed = replay(
-            s3,
+    def evolve_and_replay(self) -> None:
+        """The operator's loop after a schema change: regenerate the metadata from the live
+        database, publish it (metadata bucket + Glue), replay the quarantine."""
+        res = self.res
+        self.quarantine = quarantine_state(self.s3, res.fail)
+        self.say(f"schema evolution: {sum(self.quarantine[0].values())} file(s) quarantined; regenerating metadata …")
+        self.tables = evolve(self.pg.dsn, self.tables, self.timestamp_unit)
+        self.aws.publish_tables(res, self.naming, self.tables, "postgres")
+        self.replayed = replay(
+            self.s3,
             fail_bucket=res.fail,
             raw_bucket=res.raw_history,
             metadata_bucket=res.metadata,
             say=lambda _: None,
-            partitions=Partitions(aws.client("glue"), res.glue_database, res.raw_history),
+            partitions=Partitions(self.aws.client("glue"), res.glue_database, res.raw_history),
         )
-        say(f"replay: {replayed.replayed} replayed, {replayed.still_failing} still failing")
+        self.say(f"replay: {self.replayed.replayed} replayed, {self.replayed.still_failing} still failing")
 
-        glue_tables = [t["Name"] for t in aws.client("glue").get_tables(DatabaseName=res.glue_database)["TableList"]]
-        unregistered = unregistered_days(aws.client("glue"), s3, res)
-        say(f"partitions: every raw-history day registered in Glue for Spectrum ({len(unregistered)} missing)")
-        say("analytics: DuckDB current state from the validated parquet vs the source …")
-        files = analytics.download(s3, res.raw_history, scratch / "raw")
-        comparisons = {}
-        for meta in tables:
-            changes = naming.glue_table(meta.schema, meta.table)
-            current = (
-                analytics.current_state(meta, files[meta.table_id], res.glue_database, changes)
-                if files.get(meta.table_id)
-                else []
-            )
-            comparisons[meta.table_id] = analytics.compare(meta, analytics.source_rows(db, meta), current)
-            if meta.table_id == RELOADED_TABLE:  # the same view without the generation rule
-                union = analytics.current_state(
-                    meta, files[meta.table_id], res.glue_database, changes, generations=False
-                )
-                reload.union_differences = len(
-                    analytics.compare(meta, analytics.source_rows(db, meta), union).differing_keys
-                )
+    # --- the comparison and the report -----------------------------------------------------
 
+    def report(self) -> dict[str, Any]:
+        res, glue = self.res, self.aws.client("glue")
+        glue_tables = [t["Name"] for t in glue.get_tables(DatabaseName=res.glue_database)["TableList"]]
+        unregistered = unregistered_days(glue, self.s3, res)
+        self.say(f"partitions: every raw-history day registered in Glue for Spectrum ({len(unregistered)} missing)")
         report = build_report(
             res=res,
-            s3=s3,
-            dms=dms,
-            sink=sink,
-            validated_at=validated_at,
-            comparisons=comparisons,
+            s3=self.s3,
+            dms=self.dms,
+            sink=self.sink,
+            validated_at=self.validated_at,
+            comparisons=self._comparisons(),
             expected_differences={},  # after the replay, every table equals the source
-            quarantine=quarantine,
-            replayed=replayed,
-            transactions=transactions,
-            workload=workload,
-            drained=drained,
-            runners={"validator": validator.errors, "notifier": notifier.errors},
-            seconds=time.monotonic() - started,
-            lambda_log=lambda_log,
+            quarantine=self.quarantine,
+            replayed=self.replayed,
+            transactions=self.transactions,
+            workload=self.workload,
+            drained=self.drained,
+            runners={"validator": self.validator.errors, "notifier": self.notifier.errors},
+            seconds=time.monotonic() - self.started,
+            lambda_log=self.lambda_log,
             glue_tables=glue_tables,
         )
         report["unregisteredPartitions"] = unregistered
-        report["reload"] = reload.to_dict()
-    report["timestampUnit"] = timestamp_unit
-    report["timestampColumns"] = {
-        t.table_id: sorted(c.type for c in t.columns if c.type.startswith("timestamp")) for t in tables
-    }
-    return report
+        report["reload"] = self.reload.to_dict()
+        return report
+
+    def _comparisons(self) -> dict[str, analytics.Comparison]:
+        """DuckDB current state (the deployed view's SQL) of every table against the source."""
+        self.say("analytics: DuckDB current state from the validated parquet vs the source …")
+        files = analytics.download(self.s3, self.res.raw_history, self.scratch / "raw")
+        database, comparisons = self.res.glue_database, {}
+        for meta in self.tables:
+            changes = self.naming.glue_table(meta.schema, meta.table)
+            table_files = files.get(meta.table_id, [])
+            current = analytics.current_state(meta, table_files, database, changes) if table_files else []
+            source = analytics.source_rows(self.db, meta)
+            comparisons[meta.table_id] = analytics.compare(meta, source, current)
+            if meta.table_id == RELOADED_TABLE and table_files:  # the same view without the generation rule
+                union = analytics.current_state(meta, table_files, database, changes, generations=False)
+                self.reload.union_differences = len(analytics.compare(meta, source, union).differing_keys)
+        return comparisons
 
 
 def quarantine_state(s3: Any, bucket: str) -> tuple[Counter, Counter]:
