@@ -27,9 +27,7 @@ PENDING: set[str] = {
     "benchmarks/s3server.py::make_handler",
     "benchmarks/__main__.py::main",
     "cloudbridge/dmsfiles.py::synthetic_table",
-    "cloudbridge/sandbox/run.py::build_report",
     "benchmarks/__main__.py::validator_section",
-    "cloudbridge/sandbox/aws.py::LocalAws.provision",
 }
 
 

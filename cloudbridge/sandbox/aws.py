@@ -87,7 +87,6 @@ class LocalAws:
         webhook_url: str,
         visibility_timeout: int = 5,
     ) -> Resources:
-        s3, sqs, sns = self.client("s3"), self.client("sqs"), self.client("sns")
         res = Resources(
             landing=naming.bucket(source, "landing"),
             raw_history=naming.bucket(source, "raw"),
@@ -100,11 +99,25 @@ class LocalAws:
             webhook_secret_arn="",
             glue_database=naming.glue_database(source),
         )
+        self._buckets(res)
+        self._validator_queue(res, naming, source, visibility_timeout)
+        self._alerts(res, naming, visibility_timeout, webhook_url)
+        self.client("glue").create_database(
+            DatabaseInput={"Name": res.glue_database, "Description": f"CloudBridge sandbox: {source}"}
+        )
+        self.publish_tables(res, naming, tables, engine)
+        return res
+
+    def _buckets(self, res: Resources) -> None:
+        s3 = self.client("s3")
         for bucket in (res.landing, res.raw_history, res.fail, res.metadata):
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         for bucket in (res.raw_history, res.fail, res.metadata):
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
+    def _validator_queue(self, res: Resources, naming: Naming, source: str, visibility_timeout: int) -> None:
+        """Landing ObjectCreated events → the validator's queue (with its dead-letter queue)."""
+        s3, sqs = self.client("s3"), self.client("sqs")
         res.validator_dlq = sqs.create_queue(QueueName=naming.name(source, "validator-dlq"))["QueueUrl"]
         dlq_arn = _queue_arn(sqs, res.validator_dlq)
         res.validator_queue = sqs.create_queue(
@@ -123,23 +136,19 @@ class LocalAws:
             },
         )
 
+    def _alerts(self, res: Resources, naming: Naming, visibility_timeout: int, webhook_url: str) -> None:
+        """The alerts topic, a queue standing in for its Lambda subscription, the webhook secret."""
+        sqs, sns = self.client("sqs"), self.client("sns")
         res.topic_arn = sns.create_topic(Name=naming.name("alerts"))["TopicArn"]
         # Stands in for the topic's Lambda subscription: the runner invokes the notifier.
         res.notifier_queue = sqs.create_queue(
             QueueName=naming.name("slack-notifier-events"), Attributes={"VisibilityTimeout": str(visibility_timeout)}
         )["QueueUrl"]
         sns.subscribe(TopicArn=res.topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, res.notifier_queue))
-
         secrets = self.client("secretsmanager")
         res.webhook_secret_arn = secrets.create_secret(Name="cloudbridge/slack-webhook", SecretString=webhook_url)[
             "ARN"
         ]
-
-        self.client("glue").create_database(
-            DatabaseInput={"Name": res.glue_database, "Description": f"CloudBridge sandbox: {source}"}
-        )
-        self.publish_tables(res, naming, tables, engine)
-        return res
 
     def publish_tables(self, res: Resources, naming: Naming, tables: list[TableMetadata], engine: str) -> None:
         """What a deploy does with the committed metadata: publish it to the metadata bucket

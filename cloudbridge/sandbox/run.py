@@ -425,28 +425,9 @@ def build_report(**k: Any) -> dict[str, Any]:
     still_quarantined = count_objects(s3, res.fail)
     replayed = k["replayed"]
     landed = list(dms.files)  # a reload lands LOAD files under keys an earlier load used
-    # Per CDC file, from its earliest commit (the change that waited longest) to the moment
-    # the validator had moved the file: the end-to-end lag the analytics side sees.
-    lags = [
-        k["validated_at"][f.key] - f.first_commit.timestamp()
-        for f in landed
-        if f.kind == "cdc" and f.first_commit and f.key in k["validated_at"]
-    ]
-    passed_files = count_objects(s3, res.raw_history)
-    log_lines = [json.loads(line) for line in k["lambda_log"].read_text().splitlines() if line.strip()]
-    validations = [line for line in log_lines if line.get("event") == "cloudbridge.validated"]
     kinds = Counter(_alert_kind(post) for post in sink.posts)
-    tables = {}
-    ok = k["drained"]
-    for table, comparison in k["comparisons"].items():
-        expected = k["expected_differences"].get(table, set())
-        unexpected = comparison.differing_keys - expected
-        tables[table] = {
-            **comparison.to_dict(),
-            "expectedDifferences": sorted(list(x) for x in expected),
-            "matchesSource": not unexpected,
-        }
-        ok = ok and not unexpected
+    tables, ok = _table_verdicts(k["comparisons"], k["expected_differences"])
+    ok = ok and k["drained"]
     quarantined_as_expected = failed_tables.keys() <= {"public.products"} and reasons.keys() <= {"UNEXPECTED_COLUMNS"}
     ok = ok and quarantined_as_expected and failed_tables["public.products"] >= 1 and kinds["validation failures"] >= 1
     ok = ok and replayed.replayed == sum(failed_tables.values()) and still_quarantined == 0
@@ -463,7 +444,7 @@ def build_report(**k: Any) -> dict[str, Any]:
         },
         "files": {
             "landed": len(landed),
-            "passed": passed_files - replayed.replayed,  # on arrival
+            "passed": count_objects(s3, res.raw_history) - replayed.replayed,  # on arrival
             "failed": sum(failed_tables.values()),  # quarantined on arrival, before the replay
             "failedByTable": dict(failed_tables),
             "failedReasons": dict(reasons),
@@ -472,21 +453,53 @@ def build_report(**k: Any) -> dict[str, Any]:
             "drained": k["drained"],
         },
         "rowsValidated": sum(f.rows for f in landed if f.key in k["validated_at"]),
-        "lagSeconds": {
-            "files": len(lags),
-            "p50": round(statistics.median(lags), 2) if lags else None,
-            "max": round(max(lags), 2) if lags else None,
-        },
+        "lagSeconds": _lags(landed, k["validated_at"]),
         "alerts": {"sent": len(sink.posts), "kinds": dict(kinds)},
         "handlerErrors": {name: errors[:5] for name, errors in k["runners"].items() if errors},
-        "lambdaLog": {
-            "lines": len(log_lines),
-            "validations": len(validations),
-            "bytesRead": sum(line.get("bytesRead", 0) for line in validations),
-            "bytes": sum(line.get("bytes", 0) for line in validations),
-        },
+        "lambdaLog": _lambda_log(k["lambda_log"]),
         "glueTables": sorted(k["glue_tables"]),
         "tables": tables,
+    }
+
+
+def _table_verdicts(comparisons: dict, expected_differences: dict) -> tuple[dict[str, Any], bool]:
+    """Per table, its comparison and whether it matches the source; and whether all do."""
+    tables, ok = {}, True
+    for table, comparison in comparisons.items():
+        expected = expected_differences.get(table, set())
+        unexpected = comparison.differing_keys - expected
+        tables[table] = {
+            **comparison.to_dict(),
+            "expectedDifferences": sorted(list(x) for x in expected),
+            "matchesSource": not unexpected,
+        }
+        ok = ok and not unexpected
+    return tables, ok
+
+
+def _lags(landed: list, validated_at: dict[str, float]) -> dict[str, Any]:
+    """Per CDC file, from its earliest commit (the change that waited longest) to the moment
+    the validator had moved the file: the end-to-end lag the analytics side sees."""
+    lags = [
+        validated_at[f.key] - f.first_commit.timestamp()
+        for f in landed
+        if f.kind == "cdc" and f.first_commit and f.key in validated_at
+    ]
+    return {
+        "files": len(lags),
+        "p50": round(statistics.median(lags), 2) if lags else None,
+        "max": round(max(lags), 2) if lags else None,
+    }
+
+
+def _lambda_log(path: Path) -> dict[str, int]:
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    validations = [line for line in lines if line.get("event") == "cloudbridge.validated"]
+    return {
+        "lines": len(lines),
+        "validations": len(validations),
+        "bytesRead": sum(line.get("bytesRead", 0) for line in validations),
+        "bytes": sum(line.get("bytes", 0) for line in validations),
     }
 
 
