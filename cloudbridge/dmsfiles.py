@@ -131,6 +131,9 @@ def to_bytes(table: pa.Table, **kwargs: Any) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+_BASE_US = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
+
+
 def synthetic_table(
     metadata: TableMetadata,
     kind: str,
@@ -146,41 +149,6 @@ def synthetic_table(
     import pyarrow.compute as pc
 
     ids = pa.array(range(start + 1, start + n + 1), pa.int64())
-    base_us = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
-
-    def values(portable: str, salt: int) -> pa.Array:
-        mixed = pc.add(pc.multiply(ids, 2654435761 + salt), salt)  # scrambled, deterministic
-        small = pc.bit_wise_and(mixed, 0x7FFF)
-        if portable in ("int8", "uint8"):
-            return pc.cast(pc.bit_wise_and(mixed, 0x7F), portable)
-        if portable in ("int16", "int32", "uint16", "uint32"):
-            return pc.cast(small, portable)
-        if portable in ("int64", "uint64"):
-            return pc.cast(ids, portable)
-        if portable in ("float32", "float64"):
-            return pc.cast(pc.divide(pc.cast(small, pa.float64()), 7.0), portable)
-        if portable.startswith("decimal("):
-            type_ = arrow_type(portable)
-            modulus = 10 ** min(type_.precision - type_.scale, 9)
-            whole = pc.cast(pc.remainder(pc.cast(mixed, pa.int64()), modulus), pa.decimal128(38, 0))
-            return pc.cast(whole, type_)
-        if portable == "string":
-            return pc.binary_join_element_wise("value-", pc.cast(small, pa.string()), "")
-        if portable == "binary":
-            return pc.cast(pc.cast(small, pa.string()), pa.binary())
-        if portable == "bool":
-            return pc.equal(pc.bit_wise_and(mixed, 1), 0)
-        if portable == "date":
-            return pc.cast(pc.cast(pc.add(pc.bit_wise_and(mixed, 0x3FF), 19_700), pa.int32()), pa.date32())
-        if portable.startswith("timestamp("):
-            return pc.cast(pc.add(pc.multiply(ids, 1_000_000), base_us), arrow_type(portable))
-        if portable.startswith("time("):
-            ms = pc.cast(pc.bit_wise_and(mixed, 0x3FFFFFF), pa.int64())
-            if portable == "time(ms)":
-                return pc.cast(pc.cast(pc.remainder(ms, 86_400_000), pa.int32()), arrow_type(portable))
-            return pc.cast(pc.multiply(pc.remainder(ms, 86_400_000), 1000), arrow_type(portable))
-        raise ValueError(portable)
-
     schema = dms_schema(metadata, kind)
     arrays: dict[str, pa.Array] = {}
     if metadata.dms.op in schema.names:
@@ -189,10 +157,10 @@ def synthetic_table(
         else:
             codes = pc.cast(pc.remainder(ids, len(op)), pa.int8())
             arrays[metadata.dms.op] = pa.DictionaryArray.from_arrays(codes, list(op)).cast(pa.string())
-    stamps = pc.cast(pc.add(pc.multiply(ids, 1_000_000), base_us), pa.timestamp("us"))
+    stamps = pc.cast(pc.add(pc.multiply(ids, 1_000_000), _BASE_US), pa.timestamp("us"))
     arrays[metadata.dms.timestamp] = pc.cast(stamps, pa.string())  # "yyyy-MM-dd HH:mm:ss.SSSSSS"
     for i, column in enumerate(metadata.columns):
-        arrays[column.name] = values(column.type, i)
+        arrays[column.name] = _synthetic_values(ids, column.type, i)
     if metadata.dms.change_sequence:
         if kind == "cdc":
             counter = pc.utf8_lpad(pc.cast(ids, pa.string()), 19, "0")
@@ -203,3 +171,40 @@ def synthetic_table(
         mask = pc.equal(ids, start + row + 1)
         arrays[name] = pc.if_else(mask, pa.scalar(None, arrays[name].type), arrays[name])
     return pa.table([arrays[f.name] for f in schema], schema=schema)
+
+
+def _synthetic_values(ids: pa.Array, portable: str, salt: int) -> pa.Array:
+    """One column of deterministic, scrambled values of a portable type."""
+    import pyarrow.compute as pc
+
+    mixed = pc.add(pc.multiply(ids, 2654435761 + salt), salt)
+    small = pc.bit_wise_and(mixed, 0x7FFF)
+    if portable in ("int8", "uint8"):
+        return pc.cast(pc.bit_wise_and(mixed, 0x7F), portable)
+    if portable in ("int16", "int32", "uint16", "uint32"):
+        return pc.cast(small, portable)
+    if portable in ("int64", "uint64"):
+        return pc.cast(ids, portable)
+    if portable in ("float32", "float64"):
+        return pc.cast(pc.divide(pc.cast(small, pa.float64()), 7.0), portable)
+    if portable.startswith("decimal("):
+        type_ = arrow_type(portable)
+        modulus = 10 ** min(type_.precision - type_.scale, 9)
+        whole = pc.cast(pc.remainder(pc.cast(mixed, pa.int64()), modulus), pa.decimal128(38, 0))
+        return pc.cast(whole, type_)
+    if portable == "string":
+        return pc.binary_join_element_wise("value-", pc.cast(small, pa.string()), "")
+    if portable == "binary":
+        return pc.cast(pc.cast(small, pa.string()), pa.binary())
+    if portable == "bool":
+        return pc.equal(pc.bit_wise_and(mixed, 1), 0)
+    if portable == "date":
+        return pc.cast(pc.cast(pc.add(pc.bit_wise_and(mixed, 0x3FF), 19_700), pa.int32()), pa.date32())
+    if portable.startswith("timestamp("):
+        return pc.cast(pc.add(pc.multiply(ids, 1_000_000), _BASE_US), arrow_type(portable))
+    if portable.startswith("time("):
+        ms = pc.cast(pc.bit_wise_and(mixed, 0x3FFFFFF), pa.int64())
+        if portable == "time(ms)":
+            return pc.cast(pc.cast(pc.remainder(ms, 86_400_000), pa.int32()), arrow_type(portable))
+        return pc.cast(pc.multiply(pc.remainder(ms, 86_400_000), 1000), arrow_type(portable))
+    raise ValueError(portable)

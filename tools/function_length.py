@@ -26,7 +26,6 @@ PENDING: set[str] = {
     "benchmarks/case.py::main",
     "benchmarks/s3server.py::make_handler",
     "benchmarks/__main__.py::main",
-    "cloudbridge/dmsfiles.py::synthetic_table",
     "benchmarks/__main__.py::validator_section",
 }
 
