@@ -44,84 +44,94 @@ class Shape:
 UNSHAPED = Shape(0.0, float("inf"), 1 << 16)
 
 
-def make_handler(root: Path, shape: Shape = UNSHAPED):
-    slots = threading.BoundedSemaphore(shape.connections)
+def make_handler(root: Path, shape: Shape = UNSHAPED) -> type[BaseHTTPRequestHandler]:
+    """A handler class serving ``root`` shaped by ``shape`` (its connection limit shared)."""
+    return type(
+        "Handler", (_Handler,), {"root": root, "shape": shape, "slots": threading.BoundedSemaphore(shape.connections)}
+    )
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out as separate writes: without this, Nagle + delayed
-            # ACK add ~40 ms to every small response, which real S3 does not.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    root: Path
+    shape: Shape
+    slots: threading.BoundedSemaphore
 
-        def _path(self) -> Path | None:
-            path = (root / unquote(urlparse(self.path).path).lstrip("/")).resolve()
-            return path if path.is_file() and root in path.parents else None
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as separate writes: without this, Nagle + delayed
+        # ACK add ~40 ms to every small response, which real S3 does not.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def _missing(self) -> None:
-            body = b"<Error><Code>NoSuchKey</Code></Error>"
-            self.send_response(404)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(body)))
+    def _path(self) -> Path | None:
+        path = (self.root / unquote(urlparse(self.path).path).lstrip("/")).resolve()
+        return path if path.is_file() and self.root in path.parents else None
+
+    def _missing(self) -> None:
+        body = b"<Error><Code>NoSuchKey</Code></Error>"
+        self.send_response(404)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        path = self._path()
+        if path is None:
+            return self._missing()
+        self.send_response(200)
+        self.send_header("Content-Length", str(path.stat().st_size))
+        self.send_header("ETag", etag(path))
+        self.send_header("Last-Modified", self.date_time_string(path.stat().st_mtime))
+        self.end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = self._path()
+        if path is None:
+            return self._missing()
+        size, tag = path.stat().st_size, etag(path)
+        if self.headers.get("If-Match") and self.headers["If-Match"] != tag:
+            self.send_response(412)
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            return
+        start, end, status = 0, size - 1, 200
+        match = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if match:
+            start = int(match.group(1))
+            end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+            status = 206
+        self.send_response(status)
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("ETag", tag)
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self._send_shaped(path, start, end)
 
-        def do_HEAD(self) -> None:  # noqa: N802
-            path = self._path()
-            if path is None:
-                return self._missing()
-            self.send_response(200)
-            self.send_header("Content-Length", str(path.stat().st_size))
-            self.send_header("ETag", etag(path))
-            self.send_header("Last-Modified", self.date_time_string(path.stat().st_mtime))
+    def _send_shaped(self, path: Path, start: int, end: int) -> None:
+        """The body, after the first-byte delay, no faster than one connection's bandwidth."""
+        shape = self.shape
+        with self.slots:
+            if shape.first_byte_seconds:
+                time.sleep(shape.first_byte_seconds)
             self.end_headers()
+            began = time.perf_counter()
+            sent = 0
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                remaining = end - start + 1
+                while remaining:
+                    chunk = fh.read(min(remaining, 256 * 1024))
+                    self.wfile.write(chunk)
+                    remaining -= len(chunk)
+                    sent += len(chunk)
+                    ahead = sent / shape.bytes_per_second - (time.perf_counter() - began)
+                    if ahead > 0:
+                        time.sleep(ahead)
 
-        def do_GET(self) -> None:  # noqa: N802
-            path = self._path()
-            if path is None:
-                return self._missing()
-            size, tag = path.stat().st_size, etag(path)
-            if self.headers.get("If-Match") and self.headers["If-Match"] != tag:
-                self.send_response(412)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            start, end, status = 0, size - 1, 200
-            match = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-            if match:
-                start = int(match.group(1))
-                end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
-                status = 206
-            self.send_response(status)
-            self.send_header("Content-Length", str(end - start + 1))
-            self.send_header("ETag", tag)
-            if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-            with slots:
-                if shape.first_byte_seconds:
-                    time.sleep(shape.first_byte_seconds)
-                self.end_headers()
-                began = time.perf_counter()
-                sent = 0
-                with open(path, "rb") as fh:
-                    fh.seek(start)
-                    remaining = end - start + 1
-                    while remaining:
-                        chunk = fh.read(min(remaining, 256 * 1024))
-                        self.wfile.write(chunk)
-                        remaining -= len(chunk)
-                        sent += len(chunk)
-                        ahead = sent / shape.bytes_per_second - (time.perf_counter() - began)
-                        if ahead > 0:
-                            time.sleep(ahead)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    return Handler
+    def log_message(self, *args) -> None:
+        pass
 
 
 def serve(root: Path, port: int = 0, shape: Shape = UNSHAPED) -> ThreadingHTTPServer:
