@@ -48,13 +48,11 @@ def client(endpoint: str):
 
 def main() -> None:
     case, endpoint, bucket, metadata_path, *keys = sys.argv[1:]
-    import pyarrow.parquet as pq
-
-    from functions.common.keys import parse_key
     from functions.common.metadata import TableMetadata
-    from functions.validator import checks, handler, isolation
+    from functions.validator import checks, isolation
     from functions.validator.s3file import ObjectSource
 
+    checks.preload_reader()  # as the validator's module does once per container, before any file
     s3 = client(endpoint)
     meta = TableMetadata.from_json(open(metadata_path).read())
     baseline_rss = peak_rss_mb()
@@ -62,67 +60,12 @@ def main() -> None:
     for key in keys:
         head = s3.head_object(Bucket=bucket, Key=key)
         sources.append(ObjectSource(s3, bucket, key, head["ContentLength"], etag=head["ETag"]))
-    source = sources[0]
-    result: dict = {}
     if case == "validator-direct":  # the same work without the child process
         isolation.run = lambda fn, *args, **kw: fn(*args)
-    started = time.perf_counter()
-    if case in ("validator", "validator-full", "validator-direct"):
-        mode = "full" if case == "validator-full" else "statistics"
-        verdict = checks.validate(source, parse_key(keys[0]), meta, mode)
-        result = {"outcome": "passed" if verdict.passed else "failed", "codes": verdict.codes, "rows": verdict.rows,
-                  "chunksScanned": verdict.chunks_scanned, "bytesNeeded": verdict.needed_bytes}  # fmt: skip
-    elif case == "fetch":  # the scan's GETs with this machine's HTTP stack, nothing decoded
-        from functions.validator import footer as pf
-
-        size = source.size
-        tail = source.fetch([(max(0, size - checks.FOOTER_READ), size)])[0]
-        length = pf.footer_length(tail, size)
-        if length + 8 > len(tail):
-            tail = source.fetch([(size - length - 8, size)])[0]
-        meta_ = pf.parse(tail, size)
-        names = [leaf.path for leaf in meta_.leaves]
-        required = [c for c in meta.required_columns(parse_key(keys[0]).kind) if c in names]
-        plan = checks._Plan(meta_, required, meta.dms.op if meta.dms.op in names else None, False)
-        pending = [source.fetch_async(w.ranges()) for w in plan.windows()]
-        for p in pending:
-            p.result()
-        result = {"outcome": "", "rows": meta_.num_rows, "bytesNeeded": source.bytes_read}
-    elif case == "batch":
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(handler.FILE_WORKERS) as pool:
-            verdicts = list(pool.map(lambda s: checks.validate(s, parse_key(s.key), meta), sources))
-        result = {"outcome": "passed" if all(v.passed for v in verdicts) else "failed",
-                  "codes": sorted({c for v in verdicts for c in v.codes}), "rows": sum(v.rows for v in verdicts),
-                  "bytesNeeded": sum(v.needed_bytes for v in verdicts), "files": len(verdicts)}  # fmt: skip
-    elif case == "decode":
-        from benchmarks.local import LocalRanged
-
-        rows = 0
-        file = LocalRanged(source)
-        # pyarrow's best: pre-buffering coalesces each row group's column reads.
-        for batch in pq.ParquetFile(file, pre_buffer=True).iter_batches(batch_size=65_536):
-            rows += batch.num_rows
-        result = {"rows": rows}
-    elif case == "pandas":
-        import pandas as pd
-
-        body = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
-        source.bytes_read, source.requests = len(body), 1
-        frame = pd.read_parquet(io.BytesIO(body))
-        del body
-        expected = set(meta.expected_columns(parse_key(keys[0]).kind))
-        problems = []
-        if set(frame.columns) != expected:
-            problems.append("columns")
-        if frame[list(meta.primary_key)].isna().any().any():
-            problems.append("null primary key")
-        if not frame[meta.dms.op].isin(["I", "U", "D"]).all():
-            problems.append("op")
-        result = {"outcome": "failed" if problems else "passed", "codes": problems, "rows": len(frame)}
-    else:
+    if case not in CASES:
         raise SystemExit(f"unknown case {case}")
+    started = time.perf_counter()
+    result = CASES[case](sources, meta, s3)
     wall = time.perf_counter() - started
     print(json.dumps({
         "case": case, "wall": wall, "peakRssMb": peak_rss_mb(), "childPeakRssMb": children_peak_rss_mb(),
@@ -130,6 +73,99 @@ def main() -> None:
         "importRssMb": baseline_rss, "bytesRead": sum(s.bytes_read for s in sources),
         "requests": sum(s.requests for s in sources), "size": sum(s.size for s in sources), **result,
     }))  # fmt: skip
+
+
+def _validator(mode: str):
+    def case(sources, meta, s3) -> dict:
+        from functions.common.keys import parse_key
+        from functions.validator import checks
+
+        source = sources[0]
+        verdict = checks.validate(source, parse_key(source.key), meta, mode)
+        return {"outcome": "passed" if verdict.passed else "failed", "codes": verdict.codes, "rows": verdict.rows,
+                "chunksScanned": verdict.chunks_scanned, "bytesNeeded": verdict.needed_bytes}  # fmt: skip
+
+    return case
+
+
+def _fetch(sources, meta, s3) -> dict:
+    """The scan's GETs with this machine's HTTP stack, nothing decoded."""
+    from functions.common.keys import parse_key
+    from functions.validator import checks
+    from functions.validator import footer as pf
+
+    source = sources[0]
+    size = source.size
+    tail = source.fetch([(max(0, size - checks.FOOTER_READ), size)])[0]
+    length = pf.footer_length(tail, size)
+    if length + 8 > len(tail):
+        tail = source.fetch([(size - length - 8, size)])[0]
+    footer = pf.parse(tail, size)
+    names = [leaf.path for leaf in footer.leaves]
+    required = [c for c in meta.required_columns(parse_key(source.key).kind) if c in names]
+    plan = checks._Plan(footer, required, meta.dms.op if meta.dms.op in names else None, False)
+    for pending in [source.fetch_async(w.ranges()) for w in plan.windows()]:
+        pending.result()
+    return {"outcome": "", "rows": footer.num_rows, "bytesNeeded": source.bytes_read}
+
+
+def _batch(sources, meta, s3) -> dict:
+    """The files validated as one SQS batch is (FILE_WORKERS at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from functions.common.keys import parse_key
+    from functions.validator import checks, handler
+
+    with ThreadPoolExecutor(handler.FILE_WORKERS) as pool:
+        verdicts = list(pool.map(lambda s: checks.validate(s, parse_key(s.key), meta), sources))
+    return {"outcome": "passed" if all(v.passed for v in verdicts) else "failed",
+            "codes": sorted({c for v in verdicts for c in v.codes}), "rows": sum(v.rows for v in verdicts),
+            "bytesNeeded": sum(v.needed_bytes for v in verdicts), "files": len(verdicts)}  # fmt: skip
+
+
+def _decode(sources, meta, s3) -> dict:
+    """pyarrow's best: pre-buffering coalesces each row group's column reads."""
+    import pyarrow.parquet as pq
+
+    from benchmarks.local import LocalRanged
+
+    rows = 0
+    for batch in pq.ParquetFile(LocalRanged(sources[0]), pre_buffer=True).iter_batches(batch_size=65_536):
+        rows += batch.num_rows
+    return {"rows": rows}
+
+
+def _pandas(sources, meta, s3) -> dict:
+    """The naive baseline: download the object, pandas.read_parquet, the same rules."""
+    import pandas as pd
+
+    from functions.common.keys import parse_key
+
+    source = sources[0]
+    body = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"].read()
+    source.bytes_read, source.requests = len(body), 1
+    frame = pd.read_parquet(io.BytesIO(body))
+    del body
+    expected = set(meta.expected_columns(parse_key(source.key).kind))
+    problems = []
+    if set(frame.columns) != expected:
+        problems.append("columns")
+    if frame[list(meta.primary_key)].isna().any().any():
+        problems.append("null primary key")
+    if not frame[meta.dms.op].isin(["I", "U", "D"]).all():
+        problems.append("op")
+    return {"outcome": "failed" if problems else "passed", "codes": problems, "rows": len(frame)}
+
+
+CASES = {
+    "validator": _validator("statistics"),
+    "validator-direct": _validator("statistics"),
+    "validator-full": _validator("full"),
+    "fetch": _fetch,
+    "batch": _batch,
+    "decode": _decode,
+    "pandas": _pandas,
+}
 
 
 if __name__ == "__main__":
