@@ -31,20 +31,20 @@ def _tree(tmp_path, body_lines):
 def test_a_long_method_is_named_and_tests_are_not_checked(tmp_path):
     found = checker.long_functions(_tree(tmp_path, 80))
     assert found == {"pkg/mod.py::Thing.build": 81}
-    [problem] = checker.problems(found, allowed={}, pending=set())
+    [problem] = checker.problems(found, allowed={})
     assert problem.startswith("pkg/mod.py::Thing.build: 81 lines")
 
 
-def test_allowed_needs_a_reason_and_pending_may_only_shrink(tmp_path):
+def test_allowed_needs_a_reason_and_goes_when_the_function_is_split(tmp_path):
     found = checker.long_functions(_tree(tmp_path, 80))
-    assert checker.problems(found, allowed={"pkg/mod.py::Thing.build": "a table"}, pending=set()) == []
-    assert checker.problems(found, allowed={"pkg/mod.py::Thing.build": " "}, pending=set()) == [
+    assert checker.problems(found, allowed={"pkg/mod.py::Thing.build": "a table"}) == []
+    assert checker.problems(found, allowed={"pkg/mod.py::Thing.build": " "}) == [
         "pkg/mod.py::Thing.build: allowed without a reason"
     ]
     (tmp_path / "split").mkdir()
     short = checker.long_functions(_tree(tmp_path / "split", 10))  # the method was split: nothing long
-    assert checker.problems(short, allowed={}, pending={"pkg/mod.py::Thing.build"}) == [
-        "pkg/mod.py::Thing.build: listed as pending but no longer long; remove it from PENDING"
+    assert checker.problems(short, allowed={"pkg/mod.py::Thing.build": "a table"}) == [
+        "pkg/mod.py::Thing.build: allowed but no longer long; remove it from ALLOWED"
     ]
 
 
