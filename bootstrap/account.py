@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from bootstrap import policies
 from bootstrap.config import BootstrapConfig
 from components.storage import SecureBucket, SecureBucketArgs
+from functions.common.runtime import TAG_ENVIRONMENT, TAG_MANAGED_BY
 
 GITHUB_ISSUER = f"https://{policies.GITHUB_OIDC_HOST}"
 
@@ -32,7 +33,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         config = self._config = args.config
         # Everything here guards the account's deployments: never deleted by a preview gone wrong.
         self._keep = pulumi.ResourceOptions(parent=self, protect=True)
-        self._tags = {"cloudbridge:environment": config.environment, "cloudbridge:managed-by": "pulumi-bootstrap"}
+        self._tags = {TAG_ENVIRONMENT: config.environment, TAG_MANAGED_BY: "pulumi-bootstrap"}
         self.oidc_provider_arn = self._oidc_provider()
         self.state_key = self._state_key()
         self.state_bucket = self._state_bucket()

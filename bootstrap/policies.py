@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from functions.common.runtime import TAG_ENVIRONMENT
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-TAG = "cloudbridge:environment"  # the program's default tag on everything it creates
+TAG = TAG_ENVIRONMENT  # the program's default tag on everything it creates
 
 # Actions AWS authorises only on "*" (no resource-level permissions), each with why it is needed.
 UNSCOPED = {

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from functions.common.runtime import ValidatorEnv
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "cloudbridge"
 
@@ -386,7 +388,7 @@ def _function_line(g: dict[str, Any], r: Declared) -> str:
     env = (g.get("environment") or {}).get("variables", {})
     return (
         f"function {g.get('name')}: {g.get('memorySize')} MB, {g.get('timeout')} s, "
-        f"validation {env.get('VALIDATION_MODE', '-')}"
+        f"validation {env.get(ValidatorEnv.VALIDATION_MODE, '-')}"
     )
 
 

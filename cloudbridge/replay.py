@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from functions.common.keys import UnrecognizedKeyError, parse_key
 from functions.common.metadata import MetadataError
-from functions.common.runtime import ALERT_MARKERS
+from functions.common.runtime import ALERT_MARKERS, OUTCOME_TAG, REASONS_TAG, REPLAYED_TAG
 from functions.validator import checks, routing
 from functions.validator.handler import MetadataStore
 from functions.validator.partitions import Partitions
@@ -207,9 +207,9 @@ def _gone(error: ClientError) -> bool:
 def _retag(s3: Any, bucket: str, key: str, findings: list, version: str | None) -> None:
     codes = " ".join(sorted({f.code for f in findings}))
     tags = [
-        {"Key": "cloudbridge-outcome", "Value": "failed"},
-        {"Key": "cloudbridge-reasons", "Value": routing.tag_value(codes)},
-        {"Key": "cloudbridge-replayed", "Value": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        {"Key": OUTCOME_TAG, "Value": "failed"},
+        {"Key": REASONS_TAG, "Value": routing.tag_value(codes)},
+        {"Key": REPLAYED_TAG, "Value": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
     ]
     kwargs = {"VersionId": version} if version else {}
     s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags}, **kwargs)

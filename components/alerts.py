@@ -16,6 +16,7 @@ from components.function import LambdaFunction, LambdaFunctionArgs
 from components.monitoring import queue_not_empty
 from components.naming import Naming
 from components.packaging import LambdaBundle
+from functions.common.runtime import NotifierEnv, alarm_description
 
 # Services allowed to publish to the topic; the validator publishes through its role.
 PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
@@ -140,9 +141,9 @@ class SlackAlerts(pulumi.ComponentResource):
                     iam.statement("DeadLetterEncryption", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
                 ],
                 environment={
-                    "SLACK_WEBHOOK_SECRET_ARN": args.webhook_secret_arn,
-                    "CLOUDBRIDGE_ENVIRONMENT": naming.environment,
-                    "CLOUDBRIDGE_ACCOUNT_ID": account,
+                    NotifierEnv.SLACK_WEBHOOK_SECRET_ARN: args.webhook_secret_arn,
+                    NotifierEnv.ENVIRONMENT: naming.environment,
+                    NotifierEnv.ACCOUNT_ID: account,
                 },
                 timeout_seconds=60,
                 memory_mb=256,
@@ -179,8 +180,8 @@ class SlackAlerts(pulumi.ComponentResource):
         aws.cloudwatch.MetricAlarm(
             "notifier-dlq-alarm",
             name=naming.name("notifier-dlq"),
-            alarm_description=(
-                "[cloudbridge:source=platform] alerts that could not be delivered are in the notifier dead-letter queue"
+            alarm_description=alarm_description(
+                "platform", "alerts that could not be delivered are in the notifier dead-letter queue"
             ),
             **queue_not_empty(self.dead_letter_queue.name),
             alarm_actions=[self.topic.arn],

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from components.naming import Naming
 from components.storage import SecureBucket, SecureBucketArgs
+from functions.common.runtime import TAG_PURPOSE
 
 ENGINE_VERSION = "Athena engine version 3"
 GIB = 1024**3
@@ -40,7 +41,7 @@ class Analytics(pulumi.ComponentResource):
             SecureBucketArgs(
                 bucket_name=naming.bucket("athena", "results"),
                 kms_key_arn=args.kms_key_arn,
-                tags=naming.tags(**{"cloudbridge:purpose": "athena-results"}),
+                tags=naming.tags(**{TAG_PURPOSE: "athena-results"}),
                 expire_after_days=args.results_expire_days,
             ),
             opts=pulumi.ResourceOptions(parent=self),

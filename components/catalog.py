@@ -15,6 +15,7 @@ from components import catalog_tables as defs
 from components import views
 from components.naming import Naming
 from functions.common.metadata import TableMetadata
+from functions.common.runtime import TAG_SOURCE
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Catalog(pulumi.ComponentResource):
             name=naming.glue_database(args.source_name),
             description=f"Validated change history of the {args.engine} source {args.source_name!r} (CloudBridge)",
             location_uri=pulumi.Output.concat("s3://", args.raw_history_bucket_name, "/"),
-            parameters={"cloudbridge:source": args.source_name, "cloudbridge:engine": args.engine},
+            parameters={TAG_SOURCE: args.source_name, "cloudbridge:engine": args.engine},
             tags=naming.tags(args.source_name),
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_database),
         )

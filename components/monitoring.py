@@ -1,7 +1,7 @@
 """Monitoring: per-source DMS event rules and CloudWatch alarms, all to the alerts topic.
 
-Alarm descriptions start with ``[cloudbridge:source=<name>]`` so that the Slack
-notifier can name the source without any lookup.
+Alarm descriptions start with the source they belong to (``runtime.alarm_description``)
+so that the Slack notifier can name the source without any lookup.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components.config import Serverless, Source
 from components.naming import Naming
 from functions.common import observability as obs
+from functions.common.runtime import alarm_description
 
 # Dimensions DMS publishes its replication metrics under, per replication mode. The
 # serverless dimension is not confirmed by AWS's documentation: the lag alarm therefore
@@ -57,7 +58,7 @@ class Monitoring(pulumi.ComponentResource):
         self.alarms[key] = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{key}",
             name=naming.name(source.name, key),
-            alarm_description=f"[cloudbridge:source={source.name}] {description}",
+            alarm_description=alarm_description(source.name, description),
             alarm_actions=[self._args.topic_arn],
             ok_actions=[self._args.topic_arn],
             tags=naming.tags(source.name),

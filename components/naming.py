@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.common.runtime import glue_table_name
+from functions.common.runtime import (
+    NAME_PREFIX,
+    TAG_ENVIRONMENT,
+    TAG_MANAGED_BY,
+    TAG_PROJECT,
+    TAG_SOURCE,
+    glue_table_name,
+)
 
 PROJECT = "cloudbridge"
-PREFIX = "cb"
+PREFIX = NAME_PREFIX
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,12 @@ class Naming:
         """Tags for one resource; the provider's default tags carry the common ones."""
         tags = dict(extra)
         if source:
-            tags["cloudbridge:source"] = source
+            tags[TAG_SOURCE] = source
         return tags
 
     def default_tags(self) -> dict[str, str]:
         return {
-            "cloudbridge:project": PROJECT,
-            "cloudbridge:environment": self.environment,
-            "cloudbridge:managed-by": "pulumi",
+            TAG_PROJECT: PROJECT,
+            TAG_ENVIRONMENT: self.environment,
+            TAG_MANAGED_BY: "pulumi",
         }

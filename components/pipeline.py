@@ -18,7 +18,7 @@ from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs
 from components.storage import SecureBucket, SecureBucketArgs
 from functions.common.metadata import TableMetadata, metadata_key
-from functions.common.runtime import ALERT_MARKERS
+from functions.common.runtime import ALERT_MARKERS, TAG_PURPOSE, ValidatorEnv
 
 VALIDATOR_TIMEOUT_SECONDS = 300
 VALIDATOR_MEMORY_MB = 1024
@@ -94,7 +94,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
             SecureBucketArgs(
                 bucket_name=naming.bucket(source.name, purpose),
                 kms_key_arn=self._args.kms_key_arn,
-                tags={**self._tags, "cloudbridge:purpose": purpose},
+                tags={**self._tags, TAG_PURPOSE: purpose},
                 **kwargs,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -202,14 +202,14 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 statements=self._validator_statements(),
                 environment={
-                    "CLOUDBRIDGE_ENVIRONMENT": naming.environment,
-                    "CLOUDBRIDGE_SOURCE": source.name,
-                    "RAW_HISTORY_BUCKET": self.raw_history.name,
-                    "FAIL_BUCKET": self.fail.name,
-                    "METADATA_BUCKET": self.metadata.name,
-                    "ALERTS_TOPIC_ARN": args.alerts_topic_arn,
-                    "VALIDATION_MODE": source.validation,
-                    "GLUE_DATABASE": naming.glue_database(source.name),
+                    ValidatorEnv.ENVIRONMENT: naming.environment,
+                    ValidatorEnv.SOURCE: source.name,
+                    ValidatorEnv.RAW_HISTORY_BUCKET: self.raw_history.name,
+                    ValidatorEnv.FAIL_BUCKET: self.fail.name,
+                    ValidatorEnv.METADATA_BUCKET: self.metadata.name,
+                    ValidatorEnv.ALERTS_TOPIC_ARN: args.alerts_topic_arn,
+                    ValidatorEnv.VALIDATION_MODE: source.validation,
+                    ValidatorEnv.GLUE_DATABASE: naming.glue_database(source.name),
                 },
                 layers=args.validator_layers,
                 timeout_seconds=VALIDATOR_TIMEOUT_SECONDS,

@@ -38,7 +38,7 @@ from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
 from functions.common.metadata import TableMetadata
-from functions.common.runtime import ALERT_MARKERS, glue_table_name
+from functions.common.runtime import ALERT_MARKERS, REASONS_TAG, NotifierEnv, ValidatorEnv, glue_table_name
 from functions.validator.handler import s3_objects
 from functions.validator.partitions import Partitions
 
@@ -191,15 +191,15 @@ class _Sandbox:
         stack.enter_context(
             environment(
                 {
-                    "CLOUDBRIDGE_ENVIRONMENT": ENVIRONMENT,
-                    "CLOUDBRIDGE_SOURCE": SOURCE,
-                    "CLOUDBRIDGE_ACCOUNT_ID": ACCOUNT,
-                    "RAW_HISTORY_BUCKET": res.raw_history,
-                    "FAIL_BUCKET": res.fail,
-                    "METADATA_BUCKET": res.metadata,
-                    "ALERTS_TOPIC_ARN": res.topic_arn,
-                    "SLACK_WEBHOOK_SECRET_ARN": res.webhook_secret_arn,
-                    "GLUE_DATABASE": res.glue_database,
+                    ValidatorEnv.ENVIRONMENT: ENVIRONMENT,
+                    ValidatorEnv.SOURCE: SOURCE,
+                    ValidatorEnv.RAW_HISTORY_BUCKET: res.raw_history,
+                    ValidatorEnv.FAIL_BUCKET: res.fail,
+                    ValidatorEnv.METADATA_BUCKET: res.metadata,
+                    ValidatorEnv.ALERTS_TOPIC_ARN: res.topic_arn,
+                    ValidatorEnv.GLUE_DATABASE: res.glue_database,
+                    NotifierEnv.ACCOUNT_ID: ACCOUNT,
+                    NotifierEnv.SLACK_WEBHOOK_SECRET_ARN: res.webhook_secret_arn,
                 }
             )
         )
@@ -354,7 +354,7 @@ def quarantine_state(s3: Any, bucket: str) -> tuple[Counter, Counter]:
     by_table: Counter = Counter()
     for obj in data_objects(s3, bucket):
         tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=obj["Key"])["TagSet"]}
-        reasons.update(tags.get("cloudbridge-reasons", "?").split())
+        reasons.update(tags.get(REASONS_TAG, "?").split())
         by_table[".".join(obj["Key"].split("/")[:2])] += 1
     return by_table, reasons
 

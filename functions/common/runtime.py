@@ -1,4 +1,55 @@
-"""Names the deployed program and the Lambda handlers must agree on (no pulumi, no boto3)."""
+"""Names the deployed program and the Lambda handlers must agree on (no pulumi, no boto3).
+
+The program (components/), the handlers (functions/), the sandbox and the CLI import these
+instead of spelling them (tests/program/test_runtime_contract.py: nothing else spells them,
+and the Lambda environment the program sets is exactly what each handler reads).
+"""
+
+# Physical names: cb-<environment>-<parts>.
+NAME_PREFIX = "cb"
+
+
+class ValidatorEnv:
+    """The validator function's environment."""
+
+    ENVIRONMENT = "CLOUDBRIDGE_ENVIRONMENT"
+    SOURCE = "CLOUDBRIDGE_SOURCE"
+    RAW_HISTORY_BUCKET = "RAW_HISTORY_BUCKET"
+    FAIL_BUCKET = "FAIL_BUCKET"
+    METADATA_BUCKET = "METADATA_BUCKET"
+    ALERTS_TOPIC_ARN = "ALERTS_TOPIC_ARN"
+    VALIDATION_MODE = "VALIDATION_MODE"
+    GLUE_DATABASE = "GLUE_DATABASE"
+    BUCKET_FOLDER = "DMS_BUCKET_FOLDER"  # optional: the DMS target's BucketFolder, if set
+
+
+class NotifierEnv:
+    """The Slack notifier function's environment."""
+
+    ENVIRONMENT = "CLOUDBRIDGE_ENVIRONMENT"
+    ACCOUNT_ID = "CLOUDBRIDGE_ACCOUNT_ID"
+    SLACK_WEBHOOK_SECRET_ARN = "SLACK_WEBHOOK_SECRET_ARN"
+
+
+# Resource tags (the provider's default tags carry the first three on everything).
+TAG_PROJECT = "cloudbridge:project"
+TAG_ENVIRONMENT = "cloudbridge:environment"
+TAG_MANAGED_BY = "cloudbridge:managed-by"
+TAG_SOURCE = "cloudbridge:source"
+TAG_PURPOSE = "cloudbridge:purpose"
+
+# S3 object tags on validated files: the outcome and, for failures, the reason codes.
+OUTCOME_TAG = "cloudbridge-outcome"
+REASONS_TAG = "cloudbridge-reasons"
+REPLAYED_TAG = "cloudbridge-replayed"
+
+
+def alarm_description(source: str, text: str) -> str:
+    """Alarm descriptions start with the source they belong to; the notifier reads it back."""
+    return f"[{TAG_SOURCE}={source}] {text}"
+
+
+ALARM_SOURCE_PATTERN = r"\[cloudbridge:source=([a-z0-9-]+)\]"
 
 # In the fail bucket: one marker per failed file whose alert was sent (claimed with a
 # conditional put, so duplicate deliveries alert once).

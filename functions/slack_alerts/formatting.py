@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from functions.common.runtime import ALARM_SOURCE_PATTERN
+
 # Slack's limits (Block Kit reference).
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -37,11 +39,11 @@ def _escape(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-SOURCE_TAG = re.compile(r"\[cloudbridge:source=([a-z0-9-]+)\]")
+SOURCE_TAG = re.compile(ALARM_SOURCE_PATTERN)
 
 
 def source_from_description(description: str) -> str | None:
-    """Alarms carry ``[cloudbridge:source=<name>]`` in their description (monitoring.py)."""
+    """Alarms name their source at the start of their description (``runtime.alarm_description``)."""
     match = SOURCE_TAG.search(description or "")
     return match.group(1) if match else None
 

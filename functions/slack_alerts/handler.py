@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
+from functions.common.runtime import NotifierEnv
 from functions.slack_alerts.formatting import Context, render
 
 RETRIES = 4
@@ -123,7 +124,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if _notifier is None:
         _notifier = Notifier(
             boto3.client("secretsmanager"),
-            os.environ["SLACK_WEBHOOK_SECRET_ARN"],
-            Context(environment=os.environ["CLOUDBRIDGE_ENVIRONMENT"], account=os.environ["CLOUDBRIDGE_ACCOUNT_ID"]),
+            os.environ[NotifierEnv.SLACK_WEBHOOK_SECRET_ARN],
+            Context(environment=os.environ[NotifierEnv.ENVIRONMENT], account=os.environ[NotifierEnv.ACCOUNT_ID]),
         )
     return _notifier.handle(event)

@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
 from functions.common.metadata import MetadataError, TableMetadata, metadata_key
-from functions.common.runtime import ALERT_MARKERS
+from functions.common.runtime import ALERT_MARKERS, ValidatorEnv
 from functions.validator import checks, routing
 from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
@@ -99,15 +99,15 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         return cls(
-            source=env["CLOUDBRIDGE_SOURCE"],
-            environment=env["CLOUDBRIDGE_ENVIRONMENT"],
-            raw_history_bucket=env["RAW_HISTORY_BUCKET"],
-            fail_bucket=env["FAIL_BUCKET"],
-            metadata_bucket=env["METADATA_BUCKET"],
-            alerts_topic_arn=env["ALERTS_TOPIC_ARN"],
-            bucket_folder=env.get("DMS_BUCKET_FOLDER", ""),
-            validation_mode=env.get("VALIDATION_MODE", "statistics"),
-            glue_database=env.get("GLUE_DATABASE", ""),
+            source=env[ValidatorEnv.SOURCE],
+            environment=env[ValidatorEnv.ENVIRONMENT],
+            raw_history_bucket=env[ValidatorEnv.RAW_HISTORY_BUCKET],
+            fail_bucket=env[ValidatorEnv.FAIL_BUCKET],
+            metadata_bucket=env[ValidatorEnv.METADATA_BUCKET],
+            alerts_topic_arn=env[ValidatorEnv.ALERTS_TOPIC_ARN],
+            bucket_folder=env.get(ValidatorEnv.BUCKET_FOLDER, ""),
+            validation_mode=env.get(ValidatorEnv.VALIDATION_MODE, "statistics"),
+            glue_database=env.get(ValidatorEnv.GLUE_DATABASE, ""),
         )
 
     def __post_init__(self) -> None:

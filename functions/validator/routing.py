@@ -18,13 +18,14 @@ from urllib.parse import quote, urlencode
 from botocore.exceptions import ClientError
 
 from functions.common.keys import FileKey
+from functions.common.runtime import OUTCOME_TAG, REASONS_TAG
 
 SOURCE_ETAG = "cloudbridge-source-etag"
 LANDING_KEY = "cloudbridge-landing-key"
 # When the landing object was written: with its key and ETag, what its raw-history key is
 # derived from, so a replay from the fail bucket lands exactly where a first pass would.
 LANDING_MODIFIED = "cloudbridge-landing-modified"
-REASONS = "cloudbridge-reasons"
+REASONS = REASONS_TAG
 MULTIPART_THRESHOLD = 64 * 1024 * 1024  # copy_object handles up to 5 GB; parts go in parallel
 _METADATA_BUDGET = 1800  # S3 user metadata is limited to 2 KB in all
 
@@ -124,10 +125,10 @@ def copy_to(
         LANDING_KEY: quote(landing.key, safe="/"),
         LANDING_MODIFIED: landing.last_modified.astimezone(UTC).isoformat(),
     }
-    tags = {"cloudbridge-outcome": outcome}
+    tags = {OUTCOME_TAG: outcome}
     if findings:
         metadata[REASONS] = reasons_metadata(findings)
-        tags["cloudbridge-reasons"] = tag_value(" ".join(sorted({f["code"] for f in findings})))
+        tags[REASONS_TAG] = tag_value(" ".join(sorted({f["code"] for f in findings})))
     s3.copy(
         {"Bucket": obj.bucket, "Key": obj.key},
         bucket,

@@ -6,6 +6,7 @@ import pytest
 
 from cloudbridge.plan import read_stack_config
 from functions.common import dms
+from functions.common.runtime import ValidatorEnv
 
 S3_ENDPOINT = "aws:dms/s3Endpoint:S3Endpoint"
 
@@ -325,7 +326,7 @@ def test_the_lambda_environment_is_exactly_what_the_handlers_read(plans, monkeyp
     recording = _Recording(env)
     monkeypatch.setattr(os, "environ", recording)
     validator.Settings.from_env()
-    optional = {"DMS_BUCKET_FOLDER"}
+    optional = {ValidatorEnv.BUCKET_FOLDER}
     assert set(env) == recording.read - optional
 
     notifier_env = plan.named("slack-notifier", "aws:lambda/function:Function").inputs["environment"]["variables"]
