@@ -9,11 +9,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+from components.packaging import POWERTOOLS
+
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_UNZIPPED = 250 * 1024 * 1024
 HANDLERS = {
-    "validator": ("functions.validator.handler", ("common", "validator"), ()),
-    "slack_alerts": ("functions.slack_alerts.handler", ("common", "slack_alerts"), ("slack_sdk",)),
+    "validator": ("functions.validator.handler", ("common", "validator"), POWERTOOLS),
+    "slack_alerts": ("functions.slack_alerts.handler", ("common", "slack_alerts"), ("slack_sdk", *POWERTOOLS)),
     "warehouse_sql": ("functions.warehouse_sql.handler", ("common", "warehouse_sql"), ()),
 }
 

@@ -20,6 +20,9 @@ FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 BUILD_DIR = PROJECT_ROOT / ".build" / "lambda"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _INCLUDED_SUFFIXES = {".py", ".json"}
+# Logger, Metrics and Parameters of AWS Lambda Powertools (functions/common/observability.py),
+# with the one module of its own dependencies the Lambda runtime does not have.
+POWERTOOLS = ("aws_lambda_powertools", "typing_extensions")
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,10 @@ def _vendored(package: str) -> list[tuple[str, Path]]:
     """An installed third-party package, copied into the archive root (pinned in
     requirements.txt so that every machine builds the same bytes)."""
     spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    if spec is None:
         raise FileNotFoundError(f"{package} is not installed: pip install -r requirements.txt")
+    if not spec.submodule_search_locations:  # a single-module distribution (typing_extensions)
+        return [(f"{package}.py", Path(spec.origin))]
     root = Path(next(iter(spec.submodule_search_locations)))
     return [
         (f"{package}/{path.relative_to(root).as_posix()}", path)

@@ -18,7 +18,7 @@ from components.analytics import Analytics, AnalyticsArgs
 from components.config import ExistingEndpoints
 from components.naming import Naming
 from components.network import VpcEndpoints, VpcEndpointsArgs
-from components.packaging import LambdaBundle, build_bundle
+from components.packaging import POWERTOOLS, LambdaBundle, build_bundle
 
 # Exact names DMS looks up; they are account-wide (docs/dms.md, "Service roles").
 DMS_VPC_ROLE = "dms-vpc-role"
@@ -68,8 +68,10 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:platform:Platform", name, None, opts)
         self._args = args
-        self.validator_bundle = build_bundle("validator", ("common", "validator"))
-        self.notifier_bundle = build_bundle("slack_alerts", ("common", "slack_alerts"), vendored=("slack_sdk",))
+        self.validator_bundle = build_bundle("validator", ("common", "validator"), vendored=POWERTOOLS)
+        self.notifier_bundle = build_bundle(
+            "slack_alerts", ("common", "slack_alerts"), vendored=("slack_sdk", *POWERTOOLS)
+        )
         self.key = self._key()
         self.subnet_group = self._subnet_group(self._dms_service_roles())
         self.endpoints = self._endpoints()

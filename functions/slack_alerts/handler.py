@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import sys
 from typing import Any
 
 import boto3
@@ -23,6 +22,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
+from functions.common import observability as obs
 from functions.common.runtime import NotifierEnv
 from functions.slack_alerts.formatting import Context, render
 
@@ -62,7 +62,10 @@ def webhook_client(url: str, interval: RetryIntervalCalculator | None = None, re
 
 
 def read_webhook_url(secrets: Any, secret_arn: str) -> str:
-    value = secrets.get_secret_value(SecretId=secret_arn)["SecretString"].strip()
+    """The webhook URL from its secret (Powertools Parameters, through the given client)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    value = str(SecretsProvider(boto3_client=secrets).get(secret_arn, max_age=0)).strip()
     if value.startswith("{"):
         value = json.loads(value).get("url", "")
     # https only; plain http just for a sink on this machine (the local sandbox, tests).
@@ -111,9 +114,13 @@ class Notifier:
         return {"posted": len(kinds), "kinds": kinds}
 
 
+LOG = obs.logger("cloudbridge-slack-notifier")
+lambda_keys = obs.LambdaKeys()
+
+
 def log(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record) + "\n")
-    sys.stdout.flush()
+    """One structured log line (Powertools Logger): the record's keys at the top level."""
+    LOG.info(record.get("event", "cloudbridge"), extra=record)
 
 
 _notifier: Notifier | None = None
@@ -121,6 +128,7 @@ _notifier: Notifier | None = None
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _notifier
+    lambda_keys(LOG, context)
     if _notifier is None:
         _notifier = Notifier(
             boto3.client("secretsmanager"),

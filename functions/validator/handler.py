@@ -154,10 +154,17 @@ class FileOutcome:
         }
 
 
+LOG = obs.logger("cloudbridge-validator")
+lambda_keys = obs.LambdaKeys()
+
+
 def emit(record: dict[str, Any]) -> None:
-    """One JSON line on stdout: Lambda ships it to CloudWatch Logs as is."""
-    sys.stdout.write(json.dumps(record, default=str) + "\n")
-    sys.stdout.flush()
+    """One structured log line (Powertools Logger): the record's keys at the top level."""
+    if "_aws" in record:  # an EMF blob: CloudWatch reads it as metrics only when it is the whole line
+        sys.stdout.write(json.dumps(record, default=str) + "\n")
+        sys.stdout.flush()
+        return
+    LOG.info(record.get("event", "cloudbridge"), extra=record)
 
 
 class Validator:
@@ -388,36 +395,19 @@ class Validator:
         self.sns.publish(TopicArn=self.settings.alerts_topic_arn, Subject=subject[:100], Message=json.dumps(message))
 
     def metrics(self, outcomes: list[FileOutcome]) -> None:
-        """CloudWatch embedded metric format: one line per batch."""
-        values = {
-            obs.FILES_PASSED: sum(o.outcome == "passed" for o in outcomes),
-            obs.FILES_FAILED: sum(o.outcome == "failed" for o in outcomes),
-            obs.ROWS_VALIDATED: sum(o.rows for o in outcomes),
-            obs.BYTES_READ: sum(o.bytes_read for o in outcomes),
-        }
-        units = {
-            obs.FILES_PASSED: "Count",
-            obs.FILES_FAILED: "Count",
-            obs.ROWS_VALIDATED: "Count",
-            obs.BYTES_READ: "Bytes",
-        }
-        emit(
-            {
-                "_aws": {
-                    "Timestamp": int(time.time() * 1000),
-                    "CloudWatchMetrics": [
-                        {
-                            "Namespace": obs.VALIDATOR_METRICS_NAMESPACE,
-                            "Dimensions": [["Environment", "Source"]],
-                            "Metrics": [{"Name": n, "Unit": units[n]} for n in values],
-                        }
-                    ],
-                },
-                "Environment": self.settings.environment,
-                "Source": self.settings.source,
-                **values,
-            }
+        """CloudWatch embedded metric format (Powertools): one line per batch."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics = obs.batch_metrics(self.settings.environment, self.settings.source)
+        metrics.add_metric(
+            name=obs.FILES_PASSED, unit=MetricUnit.Count, value=sum(o.outcome == "passed" for o in outcomes)
         )
+        metrics.add_metric(
+            name=obs.FILES_FAILED, unit=MetricUnit.Count, value=sum(o.outcome == "failed" for o in outcomes)
+        )
+        metrics.add_metric(name=obs.ROWS_VALIDATED, unit=MetricUnit.Count, value=sum(o.rows for o in outcomes))
+        metrics.add_metric(name=obs.BYTES_READ, unit=MetricUnit.Bytes, value=sum(o.bytes_read for o in outcomes))
+        emit(metrics.serialize_metric_set())
 
 
 def s3_objects(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -438,6 +428,7 @@ _validator: Validator | None = None
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _validator
+    lambda_keys(LOG, context)
     if _validator is None:  # clients and metadata cache live as long as the container
         _validator = Validator(Settings.from_env(), boto3.client("s3"), boto3.client("sns"), glue=boto3.client("glue"))
     return _validator.handle(event)

@@ -484,6 +484,22 @@ def test_an_alert_that_cannot_be_claimed_retries_only_its_own_message(pipeline, 
     assert pipeline.keys(LANDING) == [] and len(pipeline.alerts()) == 1
 
 
+def test_log_lines_carry_level_service_request_id_and_cold_start(pipeline, capsys):
+    from functions.validator import handler as module
+
+    context = type("Context", (), {"aws_request_id": "req-1"})()
+    module.lambda_keys.cold = True
+    module.lambda_keys(module.LOG, context)
+    pipeline.validate(pipeline.land("public/orders/LOAD00000001.parquet", load_file(2)))
+    [line], _ = logs(capsys)
+    assert line["level"] == "INFO" and line["service"] == "cloudbridge-validator"
+    assert line["function_request_id"] == "req-1" and line["cold_start"] is True
+    module.lambda_keys(module.LOG, context)
+    pipeline.validate(pipeline.land("public/orders/LOAD00000002.parquet", load_file(2)))
+    [line], _ = logs(capsys)
+    assert line["cold_start"] is False
+
+
 def test_emf_metrics_per_batch(pipeline, capsys):
     pipeline.validate(
         pipeline.land("public/orders/LOAD00000001.parquet", load_file(7)),
@@ -495,8 +511,10 @@ def test_emf_metrics_per_batch(pipeline, capsys):
     assert directive["Namespace"] == "CloudBridge/Validator"
     assert directive["Dimensions"] == [["Environment", "Source"]]
     assert {m["Name"] for m in directive["Metrics"]} == {"FilesPassed", "FilesFailed", "RowsValidated", "BytesRead"}
-    assert (emf["FilesPassed"], emf["FilesFailed"], emf["RowsValidated"]) == (1, 1, 7)
-    assert emf["Source"] == "sales" and emf["BytesRead"] > 0
+    # EMF values as Powertools writes them: one datapoint each, as a list
+    assert (emf["FilesPassed"], emf["FilesFailed"], emf["RowsValidated"]) == ([1], [1], [7])
+    assert emf["Source"] == "sales" and emf["BytesRead"][0] > 0
+    assert "service" not in emf, "no extra dimension: the alarms match Environment and Source exactly"
 
 
 def test_metadata_is_fetched_once_per_table_and_never_listed(pipeline, monkeypatch):
