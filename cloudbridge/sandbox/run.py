@@ -329,6 +329,7 @@ class _Sandbox:
         )
         report["unregisteredPartitions"] = unregistered
         report["reload"] = self.reload.to_dict()
+        report["ok"] = report["ok"] and not unregistered
         return report
 
     def _comparisons(self) -> dict[str, analytics.Comparison]:
@@ -531,6 +532,7 @@ def render(report: dict[str, Any]) -> str:
         f"end-to-end lag    commit → validated file: p50 {lag['p50']}s, max {lag['max']}s "
         f"over {lag['files']} CDC files",
         f"alerts to Slack   {alerts['sent']} {alerts['kinds']}",
+        *_reload_lines(report),
         "current state vs source (DuckDB over the validated parquet):",
     ]
     for table, t in report["tables"].items():
@@ -539,6 +541,18 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"  {table:22} {t['sourceRows']:6} source rows · {t['currentRows']:6} current rows · {note}")
     lines.append(f"result            {'OK' if report['ok'] else 'NOT OK'} in {report['seconds']}s")
     return "\n".join(lines)
+
+
+def _reload_lines(report: dict[str, Any]) -> list[str]:
+    reload, missing = report.get("reload"), report.get("unregisteredPartitions", [])
+    lines = [f"partitions        every raw-history day registered in Glue ({len(missing)} missing)"]
+    if reload:
+        lines.append(
+            f"reload            {reload['table']}: {reload['truncatedRows']} rows truncated (not captured), "
+            f"reloaded with {reload['reloadedRows']}; a union of both loads would differ on "
+            f"{reload['unionOfLoadsDiffers']} keys"
+        )
+    return lines
 
 
 def positive(text: str) -> float:
