@@ -24,6 +24,8 @@ PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 @dataclass(frozen=True)
 class SlackAlertsArgs:
+    """Inputs of the alerts topic and the Slack notifier."""
+
     naming: Naming
     kms_key_arn: pulumi.Input[str]
     webhook_secret_arn: str
@@ -32,6 +34,8 @@ class SlackAlertsArgs:
 
 
 class SlackAlerts(pulumi.ComponentResource):
+    """The account's alerts topic, its dead-letter queue and the Slack notifier."""
+
     topic: aws.sns.Topic
     dead_letter_queue: aws.sqs.Queue
     notifier: LambdaFunction

@@ -23,6 +23,8 @@ GIB = 1024**3
 
 @dataclass(frozen=True)
 class AnalyticsArgs:
+    """Inputs of the Athena workgroup and its results bucket."""
+
     naming: Naming
     kms_key_arn: pulumi.Input[str]
     bytes_scanned_cutoff_gb: int
@@ -30,6 +32,8 @@ class AnalyticsArgs:
 
 
 class Analytics(pulumi.ComponentResource):
+    """The environment's Athena workgroup (enforced, encrypted, limited) and its results bucket."""
+
     results: SecureBucket
     workgroup: aws.athena.Workgroup
 

@@ -20,6 +20,8 @@ from functions.common.runtime import TAG_SOURCE
 
 @dataclass(frozen=True)
 class CatalogArgs:
+    """Inputs of one source's Glue database."""
+
     naming: Naming
     source_name: str
     engine: str
@@ -29,6 +31,8 @@ class CatalogArgs:
 
 
 class Catalog(pulumi.ComponentResource):
+    """One source's Glue database: a change table and a current-state view per table."""
+
     database: aws.glue.CatalogDatabase
     tables: dict[str, aws.glue.CatalogTable]
 

@@ -50,6 +50,7 @@ PARTITION_KEYS = [{"name": PARTITION_KEY, "type": "string", "comment": "yyyy/MM/
 
 
 def location(bucket: str, meta: TableMetadata) -> str:
+    """The table's raw-history prefix, as an S3 URI."""
     return f"s3://{bucket}/{meta.schema}/{meta.table}/"
 
 
@@ -73,4 +74,5 @@ def table_input(name: str, bucket: str, meta: TableMetadata, engine: str) -> dic
 
 
 def description(meta: TableMetadata, engine: str) -> str:
+    """The Glue description of a table's change history."""
     return f"{engine} {meta.table_id}: every validated change, one row per DMS record"

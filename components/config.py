@@ -67,6 +67,8 @@ class _Model(BaseModel):
 
 
 class Account(_Model):
+    """The AWS account a stack deploys to."""
+
     # The AWS account this stack deploys to, quoted (the provider refuses any other).
     id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
     # dms-vpc-role / dms-cloudwatch-logs-role are account-wide with fixed names: a stack
@@ -108,6 +110,8 @@ class ExistingEndpoints(_Model):
 
 
 class Network(_Model):
+    """Where DMS runs, and how it reaches S3 and Secrets Manager privately."""
+
     # The VPC DMS runs in.
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     # Private subnets in at least two availability zones (one per zone): the DMS subnet group
@@ -141,6 +145,8 @@ class Network(_Model):
 
 
 class Alerts(_Model):
+    """Where alerts go."""
+
     # Secrets Manager secret holding the Slack incoming-webhook URL (plain, or {"url": ...}).
     slack_webhook_secret_arn: str
 
@@ -148,6 +154,8 @@ class Alerts(_Model):
 
 
 class Lambdas(_Model):
+    """Settings of the validator and notifier functions."""
+
     # The validator needs pyarrow: the AWS SDK for pandas managed layer carries it.
     validator_layer_arn: str
     # Days CloudWatch keeps the functions' and DMS logs (one of the values CloudWatch accepts).
@@ -199,6 +207,8 @@ CAPACITY_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
 
 
 class Serverless(_Model):
+    """DMS Serverless replication: capacity in DCUs."""
+
     mode: Literal["serverless"]
     # Upper bound of DMS capacity units: 1, 2, 4, 8, 16, 32, 64, 128, 192, 256 or 384.
     max_capacity_units: int
@@ -221,6 +231,8 @@ class Serverless(_Model):
 
 
 class Instance(_Model):
+    """DMS replication instance with a task."""
+
     mode: Literal["instance"]
     # The replication instance class, like dms.t3.medium.
     instance_class: Annotated[str, StringConstraints(pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")]
@@ -235,6 +247,8 @@ Replication = Annotated[Serverless | Instance, Field(discriminator="mode")]
 
 
 class Source(_Model):
+    """One source database: one extraction pipeline."""
+
     # 1-16 of a-z, 0-9, single hyphens: becomes bucket, DMS and Glue names.
     name: str
     # The source database engine.
@@ -331,6 +345,7 @@ class Source(_Model):
 
     @property
     def is_rds(self) -> bool:
+        """Whether the host is an RDS or Aurora endpoint."""
         return self.host.endswith(".rds.amazonaws.com")
 
     @property
@@ -346,6 +361,7 @@ class Source(_Model):
 
     @property
     def table_patterns(self) -> list[tuple[str, str]]:
+        """The selected tables as (schema, table) DMS patterns."""
         return [tuple(t.split(".", 1)) for t in self.tables]  # type: ignore[misc]
 
 
@@ -390,6 +406,8 @@ class Redshift(_Model):
 
 
 class Analytics(_Model):
+    """The Athena workgroup and the optional Redshift warehouse."""
+
     # Athena cancels a query that would scan more than this.
     bytes_scanned_cutoff_per_query_gb: int = Field(default=100, ge=1, le=100_000)
     # Days Athena query results are kept.
@@ -399,6 +417,8 @@ class Analytics(_Model):
 
 
 class StackConfig(_Model):
+    """A whole stack file, validated."""
+
     environment: str
     # aws:region: the region everything is deployed to.
     region: str
@@ -420,6 +440,7 @@ class StackConfig(_Model):
 
     @property
     def retains_data(self) -> bool:
+        """Whether data-holding resources stay in the account when they leave the program."""
         return self.retain_data if self.retain_data is not None else self.environment != "dev"
 
     @field_validator("sources")

@@ -21,6 +21,7 @@ LOB_MAX_SIZE_KB = 64
 
 
 def replication_type(source: Source) -> str:
+    """The DMS migration type: full load, with or without CDC."""
     return "full-load-and-cdc" if source.cdc else "full-load"
 
 
@@ -67,6 +68,7 @@ def table_mappings(source: Source) -> dict[str, Any]:
 
 
 def task_settings(source: Source) -> dict[str, Any]:
+    """The DMS task settings document of a source."""
     log_components = ["SOURCE_UNLOAD", "SOURCE_CAPTURE", "TARGET_LOAD", "TARGET_APPLY", "TASK_MANAGER"]
     return {
         "TargetMetadata": {

@@ -18,6 +18,8 @@ RUNTIME = "python3.12"
 
 @dataclass(frozen=True)
 class LambdaFunctionArgs:
+    """Inputs of one Lambda function."""
+
     function_name: str
     description: str
     bundle: LambdaBundle
@@ -37,6 +39,8 @@ class LambdaFunctionArgs:
 
 
 class LambdaFunction(pulumi.ComponentResource):
+    """A Lambda function with its own log group and a least-privilege role."""
+
     function: aws.lambda_.Function
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup

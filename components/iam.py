@@ -24,6 +24,7 @@ def statement(
     principal: Mapping[str, Any] | None = None,
     condition: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One IAM policy statement (actions sorted, for stable diffs)."""
     stmt: dict[str, Any] = {"Sid": sid, "Effect": effect}
     if principal is not None:
         stmt["Principal"] = principal
@@ -35,10 +36,12 @@ def statement(
 
 
 def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    """A policy document of ``statements``, serialised when its Outputs resolve."""
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def trust_policy(service: str | Sequence[str], source_account: str | None = None) -> pulumi.Output[str]:
+    """A role trust policy for ``service``, limited to one account when given."""
     stmt: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
@@ -50,6 +53,7 @@ def trust_policy(service: str | Sequence[str], source_account: str | None = None
 
 
 def deny_insecure_transport(sid: str, actions: Sequence[str], resources: Sequence[Any]) -> dict[str, Any]:
+    """Denies every request that does not use TLS."""
     return statement(
         sid,
         actions,

@@ -20,6 +20,7 @@ def metadata_root() -> Path:
 
 
 def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tuple[TableMetadata, ...]]:
+    """The committed metadata of every selected table, by source; a ConfigError names what is wrong."""
     root = root or metadata_root()
     problems: list[tuple[str, str]] = []
     tables: dict[str, tuple[TableMetadata, ...]] = {}

@@ -25,6 +25,8 @@ DMS_SERVERLESS_DIMENSION = "ReplicationConfigIdentifier"
 
 @dataclass(frozen=True)
 class MonitoringArgs:
+    """Inputs of one source's alarms and DMS event rule."""
+
     naming: Naming
     source: Source
     topic_arn: pulumi.Input[str]
@@ -36,6 +38,8 @@ class MonitoringArgs:
 
 
 class Monitoring(pulumi.ComponentResource):
+    """One source's DMS event rule and CloudWatch alarms, all to the alerts topic."""
+
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     dms_events: aws.cloudwatch.EventRule
 
@@ -200,6 +204,7 @@ def queue_not_empty(queue_name: pulumi.Input[str]) -> dict:
 
 
 def dms_dimensions(source: Source, identifier: str) -> dict[str, str]:
+    """The CloudWatch dimensions DMS reports a replication's metrics under."""
     if isinstance(source.replication, Serverless):
         return {DMS_SERVERLESS_DIMENSION: identifier}
     # replication.py sets the task's resource identifier, which is what DMS reports.

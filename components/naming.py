@@ -23,6 +23,8 @@ PREFIX = NAME_PREFIX
 
 @dataclass(frozen=True)
 class Naming:
+    """Names and tags of one stack's resources."""
+
     environment: str
     account_id: str
     region: str
@@ -32,12 +34,14 @@ class Naming:
         return "-".join((PREFIX, self.environment, *parts))
 
     def bucket(self, source: str, purpose: str) -> str:
+        """``cb-<env>-<source>-<purpose>-<account>-<region>``: globally unique bucket names."""
         name = f"{self.name(source, purpose)}-{self.account_id}-{self.region}"
         if len(name) > 63:  # guarded by the config's source-name limit; never truncate silently
             raise ValueError(f"bucket name {name!r} exceeds 63 characters")
         return name
 
     def glue_database(self, source: str) -> str:
+        """``cb_<env>_<source>``: the source's Glue database."""
         # Glue/Athena identifiers: lower case, underscores.
         return f"{PREFIX}_{self.environment}_{source}".replace("-", "_")
 
@@ -52,6 +56,7 @@ class Naming:
         return f"arn:aws:dms:{self.region}:{self.account_id}:{kind}:{resource_identifier}"
 
     def lambda_log_group(self, function_name: str) -> str:
+        """The log group Lambda writes a function's logs to."""
         return f"/aws/lambda/{function_name}"
 
     def tags(self, source: str | None = None, **extra: str) -> dict[str, str]:
@@ -62,6 +67,7 @@ class Naming:
         return tags
 
     def default_tags(self) -> dict[str, str]:
+        """The tags the provider puts on every resource."""
         return {
             TAG_PROJECT: PROJECT,
             TAG_ENVIRONMENT: self.environment,

@@ -23,6 +23,8 @@ from components.naming import Naming
 
 @dataclass(frozen=True)
 class VpcEndpointsArgs:
+    """Inputs of the VPC endpoints DMS needs."""
+
     naming: Naming
     vpc_id: str
     subnet_ids: Sequence[str]
@@ -31,6 +33,8 @@ class VpcEndpointsArgs:
 
 
 class VpcEndpoints(pulumi.ComponentResource):
+    """The S3 gateway and Secrets Manager interface endpoints: created, or existing ones referenced."""
+
     s3: aws.ec2.VpcEndpoint
     secrets_manager: aws.ec2.VpcEndpoint
     # What DMS security groups may send HTTPS to: S3's prefix list, the interface endpoint's groups.

@@ -27,6 +27,8 @@ POWERTOOLS = ("aws_lambda_powertools", "typing_extensions")
 
 @dataclass(frozen=True)
 class LambdaBundle:
+    """A built Lambda archive and its hash."""
+
     name: str
     path: Path
     sha256_b64: str  # what Lambda reports as CodeSha256
@@ -64,6 +66,7 @@ def _files(packages: tuple[str, ...], vendored: tuple[str, ...] = ()) -> list[tu
 
 
 def archive_bytes(packages: tuple[str, ...], vendored: tuple[str, ...] = ()) -> bytes:
+    """The zip of ``packages`` (and vendored ones), byte-identical for the same sources."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for arcname, path in _files(packages, vendored):

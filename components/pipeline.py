@@ -28,6 +28,8 @@ FAIL_RETENTION_DAYS = 90
 
 @dataclass(frozen=True)
 class PipelineArgs:
+    """Inputs of one source's extraction pipeline."""
+
     naming: Naming
     source: Source
     vpc_id: str
@@ -44,6 +46,8 @@ class PipelineArgs:
 
 
 class ExtractionPipeline(pulumi.ComponentResource):
+    """Everything one source needs: buckets, replication, validator, catalog, alarms."""
+
     landing: SecureBucket
     raw_history: SecureBucket
     fail: SecureBucket

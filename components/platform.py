@@ -43,6 +43,8 @@ KEY_USER_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "s3.ama
 
 @dataclass(frozen=True)
 class PlatformArgs:
+    """Inputs of the per-account platform."""
+
     naming: Naming
     vpc_id: str
     subnet_ids: Sequence[str]
@@ -57,6 +59,8 @@ class PlatformArgs:
 
 
 class Platform(pulumi.ComponentResource):
+    """What every source shares: KMS key, DMS roles and subnets, endpoints, alerts, analytics."""
+
     key: aws.kms.Key
     subnet_group: aws.dms.ReplicationSubnetGroup
     endpoints: VpcEndpoints

@@ -20,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class ReplicationArgs:
+    """Inputs of one source's DMS replication."""
+
     naming: Naming
     source: Source
     vpc_id: str
@@ -32,6 +34,8 @@ class ReplicationArgs:
 
 
 class Replication(pulumi.ComponentResource):
+    """DMS endpoints and a serverless config or an instance with a task, for one source."""
+
     source_endpoint: aws.dms.Endpoint
     target_endpoint: aws.dms.S3Endpoint
     security_group: aws.ec2.SecurityGroup

@@ -13,6 +13,8 @@ from components import iam
 
 @dataclass(frozen=True)
 class SecureBucketArgs:
+    """Inputs of one bucket."""
+
     bucket_name: str
     kms_key_arn: pulumi.Input[str]
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -28,6 +30,8 @@ class SecureBucketArgs:
 
 
 class SecureBucket(pulumi.ComponentResource):
+    """A bucket with encryption, TLS-only policy, public access blocked and lifecycle rules."""
+
     bucket: aws.s3.Bucket
     arn: pulumi.Output[str]
     name: pulumi.Output[str]

@@ -28,6 +28,7 @@ def _q(name: str) -> str:
 
 
 def view_name(changes_table: str) -> str:
+    """The current-state view's name for a change table."""
     return f"{changes_table}{VIEW_SUFFIX}"
 
 
@@ -82,6 +83,7 @@ _PRESTO = {
 
 
 def presto_type(portable: str) -> str:
+    """A portable type as Athena's view encoding names it."""
     hive = glue_type(portable)
     return hive if hive.startswith("decimal(") else _PRESTO[hive]
 
@@ -141,6 +143,7 @@ def redshift_external_schema(source: str) -> str:
 
 
 def redshift_external_schema_sql(source: str, glue_database: str, region: str) -> str:
+    """CREATE EXTERNAL SCHEMA over the source's Glue database (idempotent)."""
     # IAM_ROLE default: the namespace's default role (the Spectrum role), not an ARN in SQL.
     return (
         f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {_q(redshift_external_schema(source))} "
@@ -149,6 +152,7 @@ def redshift_external_schema_sql(source: str, glue_database: str, region: str) -
 
 
 def redshift_schema_sql(source: str) -> str:
+    """CREATE SCHEMA for the source's views (idempotent)."""
     return f"CREATE SCHEMA IF NOT EXISTS {_q(redshift_schema(source))}"
 
 

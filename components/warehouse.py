@@ -41,6 +41,8 @@ SQL_TIMEOUT_SECONDS = 900  # one source's DDL, statement after statement
 
 @dataclass(frozen=True)
 class WarehouseSource:
+    """One source as the warehouse sees it."""
+
     name: str
     glue_database: str
     raw_history_arn: pulumi.Input[str]
@@ -49,6 +51,8 @@ class WarehouseSource:
 
 @dataclass(frozen=True)
 class WarehouseArgs:
+    """Inputs of the Redshift Serverless warehouse."""
+
     naming: Naming
     kms_key_arn: pulumi.Input[str]
     vpc_id: str
@@ -63,6 +67,8 @@ class WarehouseArgs:
 
 
 class Warehouse(pulumi.ComponentResource):
+    """Redshift Serverless with a schema of current-state views per source."""
+
     spectrum_role: aws.iam.Role
     security_group: aws.ec2.SecurityGroup
     namespace: aws.redshiftserverless.Namespace
