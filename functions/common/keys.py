@@ -21,6 +21,8 @@ class UnrecognizedKeyError(ValueError):
 
 @dataclass(frozen=True)
 class FileKey:
+    """What a landing key says: schema, table, kind (load or cdc), file name, date folder."""
+
     key: str  # decoded object key
     schema: str
     table: str
@@ -30,6 +32,7 @@ class FileKey:
 
     @property
     def table_id(self) -> str:
+        """``schema.table``."""
         return f"{self.schema}.{self.table}"
 
 
@@ -39,6 +42,7 @@ def decode_event_key(raw: str) -> str:
 
 
 def parse_key(key: str, bucket_folder: str = "") -> FileKey:
+    """The FileKey of a landing key (after an optional bucket folder); UnrecognizedKeyError otherwise."""
     rest = key
     if bucket_folder:
         prefix = bucket_folder.strip("/") + "/"

@@ -36,6 +36,7 @@ class MetadataError(ValueError):
 
 
 def check_type(portable: str) -> str:
+    """The portable type, or ValueError naming what is wrong with it."""
     if portable in _SIMPLE or _UNIT.match(portable):
         return portable
     match = _DECIMAL.match(portable)
@@ -47,6 +48,7 @@ def check_type(portable: str) -> str:
 
 
 def decimal(precision: int, scale: int) -> str:
+    """(precision, scale) of a ``decimal(p,s)`` type."""
     return check_type(f"decimal({precision},{scale})")
 
 
@@ -95,6 +97,8 @@ def glue_type(portable: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """One source column: name, portable type, nullability, accepted alternative types."""
+
     name: str
     type: str
     nullable: bool = True
@@ -102,11 +106,14 @@ class Column:
     source_type: str = ""
 
     def types(self) -> tuple[str, ...]:
+        """The types a file may carry for this column (its own, then the accepted ones)."""
         return (self.type, *self.accept)
 
 
 @dataclass(frozen=True)
 class DmsColumns:
+    """The columns DMS adds and their names in this table's files."""
+
     op: str = "Op"
     timestamp: str = "dms_commit_ts"
     # The ordering column a transformation rule adds ($AR_H_CHANGE_SEQ), or None when the
@@ -115,11 +122,14 @@ class DmsColumns:
     op_in_full_load: bool = True  # IncludeOpForFullLoad
 
     def names(self) -> set[str]:
+        """The names of the DMS columns (the change sequence only when the table has one)."""
         return {self.op, self.timestamp} | ({self.change_sequence} if self.change_sequence else set())
 
 
 @dataclass(frozen=True)
 class TableMetadata:
+    """What the validator checks a table's files against, and what the catalog and views are built from."""
+
     source: str
     engine: str
     schema: str
@@ -130,9 +140,11 @@ class TableMetadata:
 
     @property
     def table_id(self) -> str:
+        """``schema.table``."""
         return f"{self.schema}.{self.table}"
 
     def column(self, name: str) -> Column:
+        """The column called ``name``."""
         return next(c for c in self.columns if c.name == name)
 
     def expected_columns(self, kind: str) -> dict[str, tuple[str, ...]]:
@@ -176,6 +188,7 @@ class TableMetadata:
     # --- JSON ---------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the metadata file."""
         return {
             "formatVersion": FORMAT_VERSION,
             "source": self.source,
@@ -207,6 +220,7 @@ class TableMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "") -> TableMetadata:
+        """Metadata from its JSON shape; MetadataError naming the file and what is wrong."""
         where = origin or (f"{data.get('schema', '?')}.{data.get('table', '?')}" if isinstance(data, dict) else "?")
         try:
             if not isinstance(data, dict):
@@ -264,6 +278,7 @@ class TableMetadata:
 
     @classmethod
     def from_json(cls, text: str | bytes, origin: str = "") -> TableMetadata:
+        """Metadata from a metadata file's text; MetadataError naming ``where`` and what is wrong."""
         try:
             data = json.loads(text)
         except ValueError as exc:

@@ -23,13 +23,16 @@ class _Stdout:
     """Whatever ``sys.stdout`` is when a line is written (the Lambda runtime's, or a test's)."""
 
     def write(self, text: str) -> int:
+        """Write to the current standard output."""
         return sys.stdout.write(text)
 
     def flush(self) -> None:
+        """Flush the current standard output."""
         sys.stdout.flush()
 
 
 def logger(service: str) -> Any:
+    """A Powertools Logger for ``service`` that writes JSON lines to standard output."""
     from aws_lambda_powertools import Logger
 
     return Logger(service=service, stream=_Stdout())

@@ -18,6 +18,8 @@ class UnsupportedTypeError(ValueError):
 
 @dataclass(frozen=True)
 class SourceType:
+    """A column's type as the source database declares it."""
+
     name: str  # upper-case type name, e.g. NUMERIC, VARCHAR, TIMESTAMP
     precision: int | None = None
     scale: int | None = None
@@ -29,6 +31,8 @@ class SourceType:
 
 @dataclass(frozen=True)
 class Mapped:
+    """Where DMS's type mapping takes a source type: the portable type, LOB or not, and notes."""
+
     type: str
     accept: tuple[str, ...] = ()
     lob: bool = False  # carried as a LOB: limited LOB mode may truncate it

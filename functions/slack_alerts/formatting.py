@@ -25,11 +25,14 @@ MAX_BLOCKS = 50
 
 @dataclass(frozen=True)
 class Context:
+    """Where an alert comes from: environment and account."""
+
     environment: str
     account: str
 
 
 def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked where it was cut."""
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -91,6 +94,7 @@ def _payload(title: str, blocks: list[dict[str, Any] | None]) -> dict[str, Any]:
 
 
 def alarm(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Blocks for a CloudWatch alarm state change."""
     name = message.get("AlarmName", "?")
     state = message.get("NewStateValue", "?")
     icon = {"ALARM": ":rotating_light:", "OK": ":white_check_mark:"}.get(state, ":grey_question:")
@@ -137,6 +141,7 @@ DMS_ICONS = {"Failure": ":x:", "StateChange": ":arrows_counterclockwise:", "Conf
 
 
 def dms_event(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Blocks for a DMS event from EventBridge."""
     detail = message.get("detail") or {}
     resources = message.get("resources") or []
     identifier = resources[0].rsplit(":", 1)[-1] if resources else "?"
@@ -166,6 +171,7 @@ def dms_event(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def validation_failures(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Blocks for the validator's failed-files alert."""
     source = message.get("source")
     tables = message.get("tables") or []
     count = message.get("failedFiles", sum(t.get("files", 0) for t in tables))
@@ -208,6 +214,7 @@ def drift(message: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def fallback(subject: str | None, raw: str, ctx: Context, data: Any = None) -> dict[str, Any]:
+    """Blocks for a message of no known kind (shown as it came)."""
     title = subject or "CloudBridge notification"
     body = json.dumps(data, indent=2, sort_keys=True) if data is not None else raw
     source = data.get("source") if isinstance(data, dict) and isinstance(data.get("source"), str) else None

@@ -48,6 +48,7 @@ class ServerErrorRetryHandler(RetryHandler):
 
 
 def webhook_client(url: str, interval: RetryIntervalCalculator | None = None, retries: int = RETRIES) -> WebhookClient:
+    """A Slack webhook client that retries rate limits, server errors and connection errors."""
     interval = interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
     return WebhookClient(
         url,
@@ -75,6 +76,8 @@ def read_webhook_url(secrets: Any, secret_arn: str) -> str:
 
 
 class Notifier:
+    """Posts SNS alert messages to Slack; the webhook URL is read once per container."""
+
     def __init__(
         self, secrets: Any, secret_arn: str, context: Context, interval: RetryIntervalCalculator | None = None
     ):
@@ -83,12 +86,14 @@ class Notifier:
         self.secret_reads = 0
 
     def client(self) -> WebhookClient:
+        """The webhook client, created on first use."""
         if self._client is None:  # once per container
             self.secret_reads += 1
             self._client = webhook_client(read_webhook_url(self._secrets, self._secret_arn), self._interval)
         return self._client
 
     def post(self, subject: str | None, message: str, message_id: str = "") -> str:
+        """Render and post one message; returns its kind."""
         kind, payload = render(subject, message, self.context)
         client = self.client()
         try:
@@ -107,6 +112,7 @@ class Notifier:
         )
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Post every SNS record of one invocation."""
         kinds = []
         for record in event.get("Records", []):
             sns = record.get("Sns", {})
@@ -127,6 +133,7 @@ _notifier: Notifier | None = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point."""
     global _notifier
     lambda_keys(LOG, context)
     if _notifier is None:

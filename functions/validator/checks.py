@@ -75,15 +75,20 @@ class TransientError(Exception):
 
 @dataclass(frozen=True)
 class Finding:
+    """One reason a file fails: a stable code and a message naming the details."""
+
     code: str
     message: str
 
     def to_dict(self) -> dict[str, str]:
+        """The finding as logged and tagged."""
         return {"code": self.code, "message": self.message}
 
 
 @dataclass
 class Result:
+    """The verdict on one file, with what it cost to reach it."""
+
     findings: list[Finding] = field(default_factory=list)
     rows: int = 0
     row_groups: int = 0
@@ -92,13 +97,16 @@ class Result:
 
     @property
     def passed(self) -> bool:
+        """Whether nothing was found."""
         return not self.findings
 
     @property
     def codes(self) -> list[str]:
+        """The reason codes found, sorted and unique."""
         return sorted({f.code for f in self.findings})
 
     def fail(self, code: str, message: str) -> None:
+        """Record one finding."""
         self.findings.append(Finding(code, message))
 
 
@@ -234,6 +242,7 @@ class _Window:
     held: int = 0
 
     def add(self, group: int, chunks: list[pf.Chunk], dictionary: pf.Chunk | None) -> None:
+        """Add a row group's chunks to decode and its Op chunk whose dictionary to read."""
         if chunks:
             self.decode[group] = chunks
             self.held += sum(c.size for c in chunks)
@@ -241,6 +250,7 @@ class _Window:
             self.dictionaries.append((group, dictionary))
 
     def ranges(self) -> list[tuple[int, int]]:
+        """The window's byte ranges, coalesced into GETs."""
         # An Op dictionary page sits just before the rest of its row group's chunks: it
         # joins their GET (the Op data pages between are a few KB) instead of its own.
         wanted = [(c.start, c.end) for cs in self.decode.values() for c in cs]
@@ -248,6 +258,7 @@ class _Window:
 
     @property
     def bytes(self) -> int:
+        """How many bytes the window's GETs read."""
         return sum(e - s for s, e in self.ranges())
 
 
@@ -263,6 +274,7 @@ class _Decoded:
 
 
 def coalesce(ranges: list[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tuple[int, int]]:
+    """Ranges merged where they are at most ``gap`` bytes apart (fewer GETs, few extra bytes)."""
     merged: list[list[int]] = []
     for start, end in sorted(ranges):
         if merged and start - merged[-1][1] <= gap:
@@ -355,20 +367,25 @@ class Seekable(io.RawIOBase):
     pos = 0
 
     def readable(self) -> bool:
+        """Always readable."""
         return True
 
     def seekable(self) -> bool:
+        """Always seekable."""
         return True
 
     def tell(self) -> int:
+        """The current position."""
         return self.pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move the position as ``io`` does."""
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
         self.pos = max(0, base + offset)
         return self.pos
 
     def readinto(self, buffer) -> int:
+        """Read into ``buffer``; returns the bytes read."""
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -383,6 +400,7 @@ class _Sparse(Seekable):
         self.size, self.pos = size, 0
 
     def read(self, n: int = -1) -> bytes:
+        """Bytes from the fetched parts; an OSError names a range that was not fetched."""
         start = self.pos
         end = self.size if n is None or n < 0 else min(self.size, start + n)
         for offset, data in self.parts:

@@ -151,6 +151,8 @@ def decode_struct(data: bytes) -> tuple[dict[int, Any], int]:
 
 @dataclass(frozen=True)
 class Statistics:
+    """A column chunk's statistics: null count and min/max (correct ordering) if written."""
+
     null_count: int | None
     min: bytes | None
     max: bytes | None
@@ -158,6 +160,8 @@ class Statistics:
 
 @dataclass(frozen=True)
 class Chunk:
+    """One column chunk: where its bytes are, its codec, statistics and encodings."""
+
     column: int
     path: str
     physical_type: str
@@ -174,9 +178,11 @@ class Chunk:
 
     @property
     def end(self) -> int:
+        """One past the chunk's last byte."""
         return self.start + self.size
 
     def all_data_pages_dictionary_encoded(self) -> bool:
+        """Whether every data page uses the dictionary, so that the dictionary page bounds the values."""
         if self.dictionary_offset is None:
             return False
         if self.page_encodings is not None:
@@ -189,16 +195,21 @@ class Chunk:
 
 @dataclass(frozen=True)
 class RowGroup:
+    """One row group: its rows and column chunks."""
+
     index: int
     num_rows: int
     chunks: tuple[Chunk, ...]
 
     def chunk(self, path: str) -> Chunk:
+        """The column chunk of ``path``."""
         return next(c for c in self.chunks if c.path == path)
 
 
 @dataclass(frozen=True)
 class Leaf:
+    """One leaf column of the schema: dotted path, physical type, repetition."""
+
     path: str
     physical_type: str
     repetition: int | None  # 0 required, 1 optional, 2 repeated
@@ -206,6 +217,8 @@ class Leaf:
 
 @dataclass(frozen=True)
 class Footer:
+    """The decoded, checked footer of one file."""
+
     size: int  # of the file
     footer_start: int  # where the Thrift FileMetaData begins
     num_rows: int
@@ -215,6 +228,7 @@ class Footer:
 
     @property
     def footer_bytes(self) -> int:
+        """The footer's size in bytes (the Thrift part)."""
         return self.size - self.footer_start
 
 

@@ -85,6 +85,8 @@ class MetadataStore:
 
 @dataclass
 class Settings:
+    """The validator's settings, from its environment."""
+
     source: str
     environment: str
     raw_history_bucket: str
@@ -97,6 +99,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Settings from the Lambda environment (names in functions/common/runtime.py)."""
         env = os.environ
         return cls(
             source=env[ValidatorEnv.SOURCE],
@@ -117,6 +120,8 @@ class Settings:
 
 @dataclass
 class FileOutcome:
+    """What happened to one landing object, as logged."""
+
     key: str
     outcome: str  # passed | failed | absent | skipped
     table: str = ""
@@ -134,6 +139,7 @@ class FileOutcome:
     pending_delete: routing.LandingObject | None = None
 
     def log_record(self, settings: Settings) -> dict[str, Any]:
+        """The ``cloudbridge.validated`` log line of this file."""
         return {
             "event": "cloudbridge.validated",
             "source": settings.source,
@@ -168,6 +174,8 @@ def emit(record: dict[str, Any]) -> None:
 
 
 class Validator:
+    """Validates the files of SQS batches and routes each to raw-history or the fail bucket."""
+
     def __init__(self, settings: Settings, s3: Any, sns: Any, metadata: MetadataStore | None = None, glue: Any = None):
         self.settings, self.s3, self.sns = settings, s3, sns
         self.metadata = metadata or MetadataStore(s3, settings.metadata_bucket)
@@ -252,6 +260,7 @@ class Validator:
     # --- one batch ------------------------------------------------------------------
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One SQS batch: files validated concurrently, one alert, per-message failures reported."""
         failures: list[dict[str, str]] = []
         done: list[tuple[str, list[FileOutcome]]] = []
         records = event.get("Records", [])
@@ -427,6 +436,7 @@ _validator: Validator | None = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point (clients and caches live as long as the container)."""
     global _validator
     lambda_keys(LOG, context)
     if _validator is None:  # clients and metadata cache live as long as the container

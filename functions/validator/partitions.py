@@ -18,6 +18,8 @@ from functions.common.runtime import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERD
 
 
 class Partitions:
+    """The raw-history date partitions registered by this container, and the Glue call that adds one."""
+
     def __init__(self, glue: Any, database: str, bucket: str):
         self._glue, self.database, self.bucket = glue, database, bucket
         self._known: set[tuple[str, str, str]] = set()

@@ -32,6 +32,8 @@ _METADATA_BUDGET = 1800  # S3 user metadata is limited to 2 KB in all
 
 @dataclass(frozen=True)
 class LandingObject:
+    """An object as it was when validated: bucket, key, size, ETag, time it landed."""
+
     bucket: str
     key: str
     size: int
@@ -40,14 +42,17 @@ class LandingObject:
 
 
 def not_found(error: ClientError) -> bool:
+    """Whether an S3 error says the object is not there."""
     return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
 
 
 def precondition_failed(error: ClientError) -> bool:
+    """Whether an S3 error says the object changed (ETag condition)."""
     return error.response.get("Error", {}).get("Code") in ("412", "PreconditionFailed")
 
 
 def head(s3: Any, bucket: str, key: str) -> dict | None:
+    """The object's HEAD, or None if it is gone."""
     try:
         return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -57,6 +62,7 @@ def head(s3: Any, bucket: str, key: str) -> dict | None:
 
 
 def etag_token(etag: str) -> str:
+    """The first 16 hex digits of an ETag, for keys."""
     return re.sub(r"[^0-9a-f]", "", etag.lower())[:16]
 
 

@@ -17,6 +17,7 @@ _pool_lock = threading.Lock()
 
 
 def pool() -> ThreadPoolExecutor:
+    """The process-wide pool of GET threads (MAX_CONNECTIONS)."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -43,6 +44,7 @@ class _Done:
         self.value = value
 
     def result(self) -> list[bytes]:
+        """The bytes of every range, in order."""
         return self.value
 
 
@@ -54,6 +56,7 @@ class _Pending:
         self._futures: list[Future] | None = futures
 
     def result(self) -> list[bytes]:
+        """The bytes of every range, in order."""
         futures, self._futures = self._futures or [], None
         try:
             return [f.result() for f in futures]
@@ -90,4 +93,5 @@ class ObjectSource:
         return _Pending([pool().submit(self._get, s, e) for s, e in ranges])
 
     def fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """The bytes of ``ranges`` (one GET each, in parallel)."""
         return self.fetch_async(ranges).result()

@@ -68,6 +68,7 @@ def run(
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point: one source's statements."""
     ids = run(
         boto3.client("redshift-data"), event["workgroup"], event["database"], event["secretArn"], event["statements"]
     )
