@@ -256,11 +256,6 @@ class _Window:
         wanted = [(c.start, c.end) for cs in self.decode.values() for c in cs]
         return coalesce(wanted + [pf.dictionary_page_bound(c) for _, c in self.dictionaries])
 
-    @property
-    def bytes(self) -> int:
-        """How many bytes the window's GETs read."""
-        return sum(e - s for s, e in self.ranges())
-
 
 @dataclass
 class _Decoded:
@@ -291,18 +286,21 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
     windows = plan.windows()
     ahead: deque[tuple[_Window, list[tuple[int, int]], Any]] = deque()
     fetched = 0  # windows whose GETs have started
+    in_flight = 0  # bytes of the windows in ``ahead``
 
     def top_up() -> None:
-        nonlocal fetched
-        while fetched < len(windows) and (not ahead or sum(w.bytes for w, _, _ in ahead) < PREFETCH_BYTES):
+        nonlocal fetched, in_flight
+        while fetched < len(windows) and (not ahead or in_flight < PREFETCH_BYTES):
             ranges = windows[fetched].ranges()
             ahead.append((windows[fetched], ranges, source.fetch_async(ranges)))
+            in_flight += sum(e - s for s, e in ranges)
             fetched += 1
 
     first = True
     top_up()
     while ahead:
         window, ranges, pending = ahead.popleft()
+        in_flight -= sum(e - s for s, e in ranges)
         parts = [tail, *zip([s for s, _ in ranges], pending.result(), strict=True)]
         extra = {}
         for group, chunk in window.dictionaries:
