@@ -407,9 +407,7 @@ def unregistered_days(glue: Any, s3: Any, res: Resources) -> list[str]:
     """Raw-history date folders (``<schema>/<table>/YYYY/MM/DD``) with no Glue partition."""
     days = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=res.raw_history):
-        for item in page.get("Contents", []):
-            schema, table, year, month, day, _ = item["Key"].split("/", 5)
-            days.add((schema, table, f"{year}/{month}/{day}"))
+        days.update(Partitions.of(item["Key"]) for item in page.get("Contents", []))
     missing = []
     for schema, table, day in sorted(days):
         name = glue_table_name(schema, table)
