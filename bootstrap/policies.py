@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from functions.common.runtime import TAG_ENVIRONMENT
+from functions.common.runtime import NAME_PREFIX, TAG_ENVIRONMENT
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 TAG = TAG_ENVIRONMENT  # the program's default tag on everything it creates
@@ -62,7 +62,17 @@ class Scope:
 
     @property
     def prefix(self) -> str:
-        return f"cb-{self.environment}-"
+        return f"{NAME_PREFIX}-{self.environment}-"
+
+    @property
+    def tagged(self) -> dict[str, Any]:
+        """Condition: the resource carries this environment's tag."""
+        return {"StringEquals": {f"aws:ResourceTag/{TAG}": self.environment}}
+
+    @property
+    def requested(self) -> dict[str, Any]:
+        """Condition: the request tags what it creates with this environment."""
+        return {"StringEquals": {f"aws:RequestTag/{TAG}": self.environment}}
 
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
@@ -90,8 +100,6 @@ BUCKET_ACTIONS = [
 
 def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
     """Everything `pulumi up` of one environment needs, each part scoped to that environment."""
-    tagged = {"StringEquals": {f"aws:ResourceTag/{TAG}": scope.environment}}
-    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
     return [
         *_storage_and_state(scope),
         *_iam(scope),
@@ -99,7 +107,7 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_functions(scope),
         *_messaging(scope),
         *_keys(scope),
-        *_warehouse_statements(scope, tagged, requested),
+        *_warehouse_statements(scope),
         *_monitoring(scope),
         *_analytics(scope),
         *_replication(scope),
@@ -289,10 +297,8 @@ def _messaging(scope: Scope) -> list[dict[str, Any]]:
 def _keys(scope: Scope) -> list[dict[str, Any]]:
     """KMS keys tagged with this environment, and their aliases."""
     p = scope.prefix
-    tagged = {"StringEquals": {f"aws:ResourceTag/{TAG}": scope.environment}}
-    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
     return [
-        _statement("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], ["*"], requested),
+        _statement("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], ["*"], scope.requested),
         _statement(
             "ManageOwnKeys",
             [
@@ -310,7 +316,7 @@ def _keys(scope: Scope) -> list[dict[str, Any]]:
                 "kms:UpdateKeyDescription",
             ],
             [scope.arn("kms", "key/*")],
-            tagged,
+            scope.tagged,
         ),  # fmt: skip
         _statement(
             "Aliases",
@@ -418,7 +424,6 @@ def _analytics(scope: Scope) -> list[dict[str, Any]]:
 
 def _replication(scope: Scope) -> list[dict[str, Any]]:
     """DMS endpoints, instances, tasks, configs and subnet groups of this environment."""
-    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
     return [
         _statement(
             "Replication",
@@ -450,7 +455,7 @@ def _replication(scope: Scope) -> list[dict[str, Any]]:
             ],
             [scope.arn("dms", "*")],
         ),  # fmt: skip
-        _statement("CreateSubnetGroups", ["dms:CreateReplicationSubnetGroup"], ["*"], requested),
+        _statement("CreateSubnetGroups", ["dms:CreateReplicationSubnetGroup"], ["*"], scope.requested),
         _statement(
             "ReadReplication",
             [
@@ -469,7 +474,6 @@ def _replication(scope: Scope) -> list[dict[str, Any]]:
 
 def _network(scope: Scope) -> list[dict[str, Any]]:
     """Security groups and VPC endpoints in the configured VPC."""
-    requested = {"StringEquals": {f"aws:RequestTag/{TAG}": scope.environment}}
     return [
         _statement(
             "SecurityGroupsAndEndpoints",
@@ -493,7 +497,7 @@ def _network(scope: Scope) -> list[dict[str, Any]]:
                 scope.arn("ec2", "route-table/*"),
             ],
         ),  # fmt: skip
-        _statement("CreateEndpoints", ["ec2:CreateVpcEndpoint"], ["*"], requested),
+        _statement("CreateEndpoints", ["ec2:CreateVpcEndpoint"], ["*"], scope.requested),
         _statement(
             "ReadNetwork",
             [
@@ -563,7 +567,7 @@ def github_trust(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
     }
 
 
-def _warehouse_statements(scope: Scope, tagged: dict, requested: dict) -> list[dict[str, Any]]:
+def _warehouse_statements(scope: Scope) -> list[dict[str, Any]]:
     """The optional Redshift Serverless warehouse: its ARNs carry ids AWS assigns, so it is
     scoped by the environment tag. Its SQL runs in the program's own function (invoked, not
     run by this role), so this role never reads the warehouse's admin secret."""
@@ -577,7 +581,7 @@ def _warehouse_statements(scope: Scope, tagged: dict, requested: dict) -> list[d
                 "redshift-serverless:TagResource",
             ],
             ["*"],
-            requested,
+            scope.requested,
         ),  # fmt: skip
         _statement(
             "ManageOwnWarehouse",
@@ -592,6 +596,6 @@ def _warehouse_statements(scope: Scope, tagged: dict, requested: dict) -> list[d
                 "redshift-serverless:UntagResource",
             ],
             serverless,
-            tagged,
+            scope.tagged,
         ),  # fmt: skip
     ]
