@@ -38,7 +38,7 @@ class Catalog(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CatalogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:catalog:Catalog", name, None, opts)
-        self._name, self._args = name, args
+        self._prefix, self._args = name, args
         naming = args.naming
         self.database = aws.glue.CatalogDatabase(
             f"{name}-database",
@@ -63,7 +63,7 @@ class Catalog(pulumi.ComponentResource):
         location = pulumi.Output.concat("s3://", args.raw_history_bucket_name, f"/{meta.schema}/{meta.table}/")
         template = pulumi.Output.concat(location, "${", defs.PARTITION_KEY, "}/")
         return aws.glue.CatalogTable(
-            f"{self._name}-{meta.schema}-{meta.table}",
+            f"{self._prefix}-{meta.schema}-{meta.table}",
             name=args.naming.glue_table(meta.schema, meta.table),
             database_name=self.database.name,
             description=defs.description(meta, args.engine),
@@ -98,7 +98,7 @@ class Catalog(pulumi.ComponentResource):
             return None
         sd = view["StorageDescriptor"]
         return aws.glue.CatalogTable(
-            f"{self._name}-{meta.schema}-{meta.table}-current",
+            f"{self._prefix}-{meta.schema}-{meta.table}-current",
             name=view["Name"],
             database_name=self.database.name,
             description=view["Description"],

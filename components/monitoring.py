@@ -45,7 +45,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:monitoring:Monitoring", name, None, opts)
-        self._name, self._args = name, args
+        self._prefix, self._args = name, args
         self.alarms = {}
         self.dms_events = self._dms_events()
         if args.source.cdc:
@@ -60,7 +60,7 @@ class Monitoring(pulumi.ComponentResource):
         """One alarm on the alerts topic, named and tagged for its source."""
         naming, source = self._args.naming, self._args.source
         self.alarms[key] = aws.cloudwatch.MetricAlarm(
-            f"{self._name}-{key}",
+            f"{self._prefix}-{key}",
             name=naming.name(source.name, key),
             alarm_description=alarm_description(source.name, description),
             alarm_actions=[self._args.topic_arn],
@@ -72,7 +72,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def _dms_events(self) -> aws.cloudwatch.EventRule:
         """DMS events of this replication to the alerts topic (undeliverable: the dead-letter queue)."""
-        name, args = self._name, self._args
+        name, args = self._prefix, self._args
         naming, source = args.naming, args.source
         tags = naming.tags(source.name)
         child = pulumi.ResourceOptions(parent=self)

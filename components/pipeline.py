@@ -61,7 +61,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:pipeline:ExtractionPipeline", name, None, opts)
-        self._name, self._args = name, args
+        self._prefix, self._args = name, args
         self._tags = args.naming.tags(args.source.name)
         keep = args.retain_data
         self.landing = self._bucket("landing")  # no versioning: DMS target; holds files only until validated
@@ -94,7 +94,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     def _bucket(self, purpose: str, **kwargs) -> SecureBucket:
         naming, source = self._args.naming, self._args.source
         return SecureBucket(
-            f"{self._name}-{purpose}",
+            f"{self._prefix}-{purpose}",
             SecureBucketArgs(
                 bucket_name=naming.bucket(source.name, purpose),
                 kms_key_arn=self._args.kms_key_arn,
@@ -107,7 +107,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     def _replication(self) -> Replication:
         args = self._args
         return Replication(
-            f"{self._name}-replication",
+            f"{self._prefix}-replication",
             ReplicationArgs(
                 naming=args.naming,
                 source=args.source,
@@ -125,7 +125,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     # --- landing events to the validator -------------------------------------------------
 
     def _dead_letter_queue(self) -> aws.sqs.Queue:
-        name, args, child = self._name, self._args, pulumi.ResourceOptions(parent=self)
+        name, args, child = self._prefix, self._args, pulumi.ResourceOptions(parent=self)
         queue = aws.sqs.Queue(
             f"{name}-validator-dlq",
             name=args.naming.name(args.source.name, "validator-dlq"),
@@ -144,7 +144,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
 
     def _landing_events(self) -> aws.sqs.Queue:
         """The validator's queue, fed by the landing bucket's ObjectCreated events only."""
-        name, args, child = self._name, self._args, pulumi.ResourceOptions(parent=self)
+        name, args, child = self._prefix, self._args, pulumi.ResourceOptions(parent=self)
         naming = args.naming
         queue = aws.sqs.Queue(
             f"{name}-validator-queue",
@@ -194,7 +194,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         args, naming, source = self._args, self._args.naming, self._args.source
         function_name = naming.name(source.name, "validator")
         return LambdaFunction(
-            f"{self._name}-validator",
+            f"{self._prefix}-validator",
             LambdaFunctionArgs(
                 function_name=function_name,
                 description=f"Validates DMS parquet files of {source.name} and routes them to raw-history or fail",
@@ -271,7 +271,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
 
     def _validator_events(self) -> None:
         aws.lambda_.EventSourceMapping(
-            f"{self._name}-validator-events",
+            f"{self._prefix}-validator-events",
             event_source_arn=self.queue.arn,
             function_name=self.validator.function.arn,
             batch_size=10,
@@ -286,7 +286,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     def _catalog(self) -> Catalog:
         args = self._args
         return Catalog(
-            f"{self._name}-catalog",
+            f"{self._prefix}-catalog",
             CatalogArgs(
                 naming=args.naming,
                 source_name=args.source.name,
@@ -303,7 +303,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         args = self._args
         for meta in args.tables:
             aws.s3.BucketObjectv2(
-                f"{self._name}-metadata-{meta.schema}-{meta.table}",
+                f"{self._prefix}-metadata-{meta.schema}-{meta.table}",
                 bucket=self.metadata.name,
                 key=metadata_key(meta.schema, meta.table),
                 content=meta.to_json(),
@@ -317,7 +317,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     def _monitoring(self) -> Monitoring:
         args = self._args
         return Monitoring(
-            f"{self._name}-monitoring",
+            f"{self._prefix}-monitoring",
             MonitoringArgs(
                 naming=args.naming,
                 source=args.source,

@@ -47,7 +47,7 @@ class Replication(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:replication:Replication", name, None, opts)
-        self._name, self._args = name, args
+        self._prefix, self._args = name, args
         self._tags = args.naming.tags(args.source.name)
         self.identifier = args.naming.name(args.source.name)
         self.security_group = self._security_group()
@@ -79,7 +79,7 @@ class Replication(pulumi.ComponentResource):
 
     def _security_group(self) -> aws.ec2.SecurityGroup:
         """Egress to the source database and the S3 / Secrets Manager endpoints only."""
-        name, args, source = self._name, self._args, self._args.source
+        name, args, source = self._prefix, self._args, self._args.source
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             name=args.naming.name(source.name, "dms"),
@@ -149,7 +149,7 @@ class Replication(pulumi.ComponentResource):
                 )
             )
         return iam.service_role(
-            f"{self._name}-secrets-role",
+            f"{self._prefix}-secrets-role",
             role_name=naming.name(source.name, "dms-secrets"),
             service=f"dms.{naming.region}.amazonaws.com",
             statements=statements,
@@ -163,7 +163,7 @@ class Replication(pulumi.ComponentResource):
         """DMS writes the landing bucket (and only it) with the stack's key."""
         args, naming, source = self._args, self._args.naming, self._args.source
         return iam.service_role(
-            f"{self._name}-target-role",
+            f"{self._prefix}-target-role",
             role_name=naming.name(source.name, "dms-target"),
             service="dms.amazonaws.com",
             statements=[
@@ -193,7 +193,7 @@ class Replication(pulumi.ComponentResource):
         if not source.ca_bundle_file:
             return source.ca_certificate_arn
         return aws.dms.Certificate(
-            f"{self._name}-ca",
+            f"{self._prefix}-ca",
             certificate_id=naming.name(source.name, "ca"),
             certificate_pem=(PROJECT_ROOT / source.ca_bundle_file).read_text(),
             tags=self._tags,
@@ -204,7 +204,7 @@ class Replication(pulumi.ComponentResource):
         args, naming, source = self._args, self._args.naming, self._args.source
         certificate_arn = self._certificate_arn()
         return aws.dms.Endpoint(
-            f"{self._name}-source",
+            f"{self._prefix}-source",
             endpoint_id=naming.name(source.name, "source"),
             endpoint_type="source",
             engine_name=dms_settings.ENGINE_NAMES[source.engine],
@@ -230,7 +230,7 @@ class Replication(pulumi.ComponentResource):
     def _target_endpoint(self, role: aws.iam.Role, policy: aws.iam.RolePolicy) -> aws.dms.S3Endpoint:
         args, naming, source = self._args, self._args.naming, self._args.source
         return aws.dms.S3Endpoint(
-            f"{self._name}-target",
+            f"{self._prefix}-target",
             endpoint_id=naming.name(source.name, "landing"),
             endpoint_type="target",
             bucket_name=args.landing_bucket_name,
@@ -252,7 +252,7 @@ class Replication(pulumi.ComponentResource):
         return mappings, settings, dms_settings.replication_type(source)
 
     def _serverless(self, replication: Serverless) -> None:
-        args, name = self._args, self._name
+        args, name = self._args, self._prefix
         mappings, settings, migration_type = self._documents()
         # DMS Serverless logs to dms-serverless-replication-<resource identifier>.
         self.log_group = self._log_group(name, f"dms-serverless-replication-{self.identifier}", args, self._tags)
@@ -280,7 +280,7 @@ class Replication(pulumi.ComponentResource):
         )
 
     def _instance_and_task(self, replication: Instance) -> None:
-        args, name = self._args, self._name
+        args, name = self._args, self._prefix
         mappings, settings, migration_type = self._documents()
         self.log_group = self._log_group(name, f"dms-tasks-{self.identifier}", args, self._tags)
         self.instance = aws.dms.ReplicationInstance(

@@ -38,7 +38,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:storage:SecureBucket", name, None, opts)
-        self._name, self._args = name, args
+        self._prefix, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete)
         self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, tags=dict(args.tags), opts=self._child)
         self._owner_enforced()
@@ -55,7 +55,7 @@ class SecureBucket(pulumi.ComponentResource):
     def _owner_enforced(self) -> None:
         """No ACLs: the bucket owner owns every object."""
         aws.s3.BucketOwnershipControls(
-            f"{self._name}-ownership",
+            f"{self._prefix}-ownership",
             bucket=self.bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=self._child,
@@ -63,7 +63,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def _public_access_blocked(self) -> aws.s3.BucketPublicAccessBlock:
         return aws.s3.BucketPublicAccessBlock(
-            f"{self._name}-public-access",
+            f"{self._prefix}-public-access",
             bucket=self.bucket.id,
             block_public_acls=True,
             block_public_policy=True,
@@ -75,7 +75,7 @@ class SecureBucket(pulumi.ComponentResource):
     def _encrypted(self) -> None:
         """SSE-KMS with the stack's key by default."""
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self._name}-encryption",
+            f"{self._prefix}-encryption",
             bucket=self.bucket.id,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -93,7 +93,7 @@ class SecureBucket(pulumi.ComponentResource):
         """Every request over TLS 1.2 or later."""
         objects = self.bucket.arn.apply(lambda arn: f"{arn}/*")
         aws.s3.BucketPolicy(
-            f"{self._name}-policy",
+            f"{self._prefix}-policy",
             bucket=self.bucket.id,
             policy=iam.document(
                 [
@@ -114,7 +114,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def _versioned(self) -> None:
         aws.s3.BucketVersioning(
-            f"{self._name}-versioning",
+            f"{self._prefix}-versioning",
             bucket=self.bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=self._child,
@@ -154,5 +154,5 @@ class SecureBucket(pulumi.ComponentResource):
                 )
             )
         aws.s3.BucketLifecycleConfiguration(
-            f"{self._name}-lifecycle", bucket=self.bucket.id, rules=rules, opts=self._child
+            f"{self._prefix}-lifecycle", bucket=self.bucket.id, rules=rules, opts=self._child
         )

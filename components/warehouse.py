@@ -78,7 +78,7 @@ class Warehouse(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WarehouseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:warehouse:Warehouse", name, None, opts)
-        self._name, self._args = name, args
+        self._prefix, self._args = name, args
         self.spectrum_role, spectrum_policy = self._spectrum_role()
         self.security_group = self._security_group()
         self.namespace = self._namespace(spectrum_policy)
@@ -135,7 +135,7 @@ class Warehouse(pulumi.ComponentResource):
             ),
         ]
         return iam.service_role(
-            f"{self._name}-spectrum-role",
+            f"{self._prefix}-spectrum-role",
             role_name=naming.name("warehouse", "spectrum"),
             service=list(SPECTRUM_SERVICES),
             statements=statements,
@@ -148,7 +148,7 @@ class Warehouse(pulumi.ComponentResource):
     def _security_group(self) -> aws.ec2.SecurityGroup:
         args, naming = self._args, self._args.naming
         group = aws.ec2.SecurityGroup(
-            f"{self._name}-sg",
+            f"{self._prefix}-sg",
             name=naming.name("warehouse"),
             description="Redshift Serverless: SQL clients from the configured networks only",
             vpc_id=args.vpc_id,
@@ -158,7 +158,7 @@ class Warehouse(pulumi.ComponentResource):
         )
         for i, cidr in enumerate(args.client_cidrs):
             aws.vpc.SecurityGroupIngressRule(
-                f"{self._name}-client-{i}",
+                f"{self._prefix}-client-{i}",
                 security_group_id=group.id,
                 cidr_ipv4=cidr,
                 ip_protocol="tcp",
@@ -172,7 +172,7 @@ class Warehouse(pulumi.ComponentResource):
     def _namespace(self, spectrum_policy: aws.iam.RolePolicy) -> aws.redshiftserverless.Namespace:
         args, naming = self._args, self._args.naming
         return aws.redshiftserverless.Namespace(
-            f"{self._name}-namespace",
+            f"{self._prefix}-namespace",
             namespace_name=naming.name("warehouse"),
             db_name=args.database,
             admin_username=ADMIN_USER,
@@ -189,7 +189,7 @@ class Warehouse(pulumi.ComponentResource):
     def _workgroup(self) -> aws.redshiftserverless.Workgroup:
         args, naming = self._args, self._args.naming
         return aws.redshiftserverless.Workgroup(
-            f"{self._name}-workgroup",
+            f"{self._prefix}-workgroup",
             workgroup_name=naming.name("warehouse"),
             namespace_name=self.namespace.namespace_name,
             base_capacity=args.base_capacity,
@@ -212,7 +212,7 @@ class Warehouse(pulumi.ComponentResource):
         args, naming = self._args, self._args.naming
         function_name = naming.name("warehouse", "sql")
         return LambdaFunction(
-            f"{self._name}-sql",
+            f"{self._prefix}-sql",
             LambdaFunctionArgs(
                 function_name=function_name,
                 description="Runs the warehouse's schemas and current-state views through the Redshift Data API",
@@ -264,7 +264,7 @@ class Warehouse(pulumi.ComponentResource):
                 pulumi.log.warn(f"{source.name}: no Redshift view: {exc}", resource=self)
         self.sql[source.name] = statements
         return aws.lambda_.Invocation(
-            f"{self._name}-{source.name}-sql",
+            f"{self._prefix}-{source.name}-sql",
             function_name=self.sql_runner.function.name,
             input=pulumi.Output.json_dumps(
                 {
