@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "cloudbridge"
-ENGINES = ("postgres", "oracle", "sqlserver", "mysql")
-DEFAULT_PORTS = {"postgres": 5432, "oracle": 1521, "sqlserver": 1433, "mysql": 3306}
+Engine = Literal["postgres", "oracle", "sqlserver", "mysql"]
+ENGINES: tuple[str, ...] = get_args(Engine)
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
 SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[\w/+=.@-]{1,512}$")
@@ -252,7 +252,7 @@ class Source(_Model):
     # 1-16 of a-z, 0-9, single hyphens: becomes bucket, DMS and Glue names.
     name: str
     # The source database engine.
-    engine: Literal["postgres", "oracle", "sqlserver", "mysql"]
+    engine: Engine
     # Host name of the source database (an RDS/Aurora endpoint, or any host DMS can reach).
     host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}$")]
     # Its port.

@@ -81,7 +81,6 @@ class LandedFile:
     kind: str
     rows: int
     first_commit: datetime | None
-    landed_at: float
 
 
 @dataclass
@@ -276,7 +275,6 @@ class DmsStandIn:
                     kind,
                     len(buffer.rows),
                     min(buffer.commits) if buffer.commits else None,
-                    time.time(),
                 )
             )
 

@@ -21,7 +21,6 @@ class _Poller(threading.Thread):
         super().__init__(name=name, daemon=True)
         self.sqs, self.queue_url, self.handler = sqs, queue_url, handler
         self.stop_event = threading.Event()
-        self.invocations = 0
         self.errors: list[str] = []
 
     def receive(self) -> list[dict]:
@@ -57,7 +56,6 @@ class SqsEventSource(_Poller):
                 for m in messages
             ]
         }
-        self.invocations += 1
         try:
             failed = {f["itemIdentifier"] for f in self.handler(event, None).get("batchItemFailures", [])}
         except Exception as exc:  # the whole batch failed: every message comes back
@@ -95,7 +93,6 @@ class SnsSubscription(_Poller):
                     }
                 ]
             }
-            self.invocations += 1
             try:
                 self.handler(event, None)
             except Exception as exc:  # Lambda would retry, then dead-letter

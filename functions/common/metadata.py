@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.common.dms import OP_COLUMN, TIMESTAMP_COLUMN
+
 FORMAT_VERSION = 2
 # Version 1 named the ordering column "streamPosition" and made it mandatory.
 _READABLE_VERSIONS = (1, 2)
@@ -114,8 +116,8 @@ class Column:
 class DmsColumns:
     """The columns DMS adds and their names in this table's files."""
 
-    op: str = "Op"
-    timestamp: str = "dms_commit_ts"
+    op: str = OP_COLUMN
+    timestamp: str = TIMESTAMP_COLUMN
     # The ordering column a transformation rule adds ($AR_H_CHANGE_SEQ), or None when the
     # task adds none: such a table's files carry no change order.
     change_sequence: str | None = "dms_change_seq"
@@ -254,8 +256,8 @@ class TableMetadata:
             if ordering is not None and not isinstance(ordering, str):
                 raise ValueError("dmsColumns.changeSequence must be a column name or null")
             dms = DmsColumns(
-                op=raw_dms.get("op", "Op"),
-                timestamp=raw_dms.get("timestamp", "dms_commit_ts"),
+                op=raw_dms.get("op", OP_COLUMN),
+                timestamp=raw_dms.get("timestamp", TIMESTAMP_COLUMN),
                 change_sequence=ordering or None,
                 op_in_full_load=bool(raw_dms.get("opInFullLoad", True)),
             )

@@ -83,12 +83,10 @@ class Notifier:
     ):
         self._secrets, self._secret_arn, self.context, self._interval = secrets, secret_arn, context, interval
         self._client: WebhookClient | None = None
-        self.secret_reads = 0
 
     def client(self) -> WebhookClient:
         """The webhook client, created on first use."""
         if self._client is None:  # once per container
-            self.secret_reads += 1
             self._client = webhook_client(read_webhook_url(self._secrets, self._secret_arn), self._interval)
         return self._client
 

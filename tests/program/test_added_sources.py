@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from cloudbridge.plan import evaluate, read_stack_config
-from components.config import DEFAULT_PORTS, ENGINES
+from components.config import ENGINES
 from components.metadata_files import metadata_root
 from functions.common.metadata import Column, TableMetadata
 from tests.program.test_security import documents, policy_problems
@@ -18,6 +18,7 @@ from tests.program.test_stacks import PER_PIPELINE, pipeline_resources
 from tests.support import aws_contract
 
 SCHEMAS = {"postgres": "public", "oracle": "APP", "sqlserver": "dbo", "mysql": "shop"}
+PORTS = {"postgres": 5432, "oracle": 1521, "sqlserver": 1433, "mysql": 3306}  # each engine's usual port
 
 
 def _with_source(engine: str, metadata_dir):
@@ -30,7 +31,7 @@ def _with_source(engine: str, metadata_dir):
             "name": name,
             "engine": engine,
             "host": f"{name}.internal.example",
-            "port": DEFAULT_PORTS[engine],
+            "port": PORTS[engine],
             "database": "app",
             "credentialsSecretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:cloudbridge/dev/{name}-Ab12Cd",
             "sourceCidr": "10.20.40.0/24",

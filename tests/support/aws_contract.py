@@ -44,7 +44,6 @@ SQS_RANGES = {
     "kmsDataKeyReusePeriodSeconds": (60, 86400),
 }
 TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")  # CloudWatch user guide
-CLOUDWATCH_STATS = {"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
 # CloudWatch Logs retention (PutRetentionPolicy documents the accepted values).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
