@@ -22,6 +22,7 @@ MB = 1024 * 1024
 
 
 def machine() -> str:
+    """The machine the run was measured on (CPU, memory, cores, pyarrow), for RESULTS.md's header."""
     cpu = next(
         (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
         platform.processor(),
@@ -38,10 +39,12 @@ def machine() -> str:
 
 
 def verdict(ok: bool) -> str:
+    """A target's verdict as shown in the tables."""
     return "✅ met" if ok else "❌ missed"
 
 
 def validator_section(result: dict) -> tuple[list[str], list[tuple[str, str, bool]]]:
+    """The validator tables (one per file size, ratios to the floor) and the targets they meet or miss."""
     from benchmarks.s3server import Shape
 
     shape = Shape()
@@ -127,6 +130,7 @@ def _size_targets(cases: dict, shape, last: bool) -> list[tuple[str, str, bool]]
 
 
 def program_section(results: list[dict]) -> tuple[list[str], list[tuple[str, str, bool]]]:
+    """The program-scaling table (time per source as sources grow) and its linearity target."""
     lines = [
         "| sources | resources | seconds | ms per source | × per-source cost at 10 |",
         "|---:|---:|---:|---:|---:|",
@@ -147,6 +151,7 @@ def program_section(results: list[dict]) -> tuple[list[str], list[tuple[str, str
 
 
 def packages_section(results: list[dict]) -> list[str]:
+    """The Lambda package table: archive and unzipped sizes, share of the size limit, cold import."""
     lines = [
         "| function | archive (zip) | unzipped | + layer (estimate) | of the 250 MB limit | cold import |",
         "|---|---:|---:|---:|---:|---:|",
@@ -166,6 +171,7 @@ def packages_section(results: list[dict]) -> list[str]:
 
 
 def views_section(results: list[dict]) -> list[str]:
+    """The current-state view table: bytes read and time as the CDC history grows, with and without the reload rule."""
     lines = [
         "| CDC files | changes | history on disk | bytes read | ÷ history | time | per 100k changes "
         "| without the reload rule: bytes read | time |",
@@ -190,6 +196,7 @@ def views_section(results: list[dict]) -> list[str]:
 
 
 def main() -> int:
+    """Run the benchmarks asked for, print the report and write it to RESULTS.md."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--sizes", default="10,100,1000", help="validator file sizes in MB")
     parser.add_argument("--sources", default="1,10,50,100", help="source counts for the program scaling run")

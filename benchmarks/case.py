@@ -33,6 +33,7 @@ def children_peak_rss_mb() -> float:
 
 
 def client(endpoint: str):
+    """An S3 client for the shaped local server (path-style addressing, 16 pooled connections)."""
     import boto3
     from botocore.config import Config
 
@@ -47,6 +48,7 @@ def client(endpoint: str):
 
 
 def main() -> None:
+    """Run one case on the given keys and print its measurements as one JSON line."""
     case, endpoint, bucket, metadata_path, *keys = sys.argv[1:]
     from functions.common.metadata import TableMetadata
     from functions.validator import checks, isolation

@@ -7,11 +7,14 @@ from functions.validator.checks import Seekable
 
 
 class LocalRanged(Seekable):
+    """A read-only seekable file whose reads are ranged GETs through an ObjectSource."""
+
     def __init__(self, source):
         super().__init__()
         self.source, self.size, self.pos = source, source.size, 0
 
     def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes from the current position (the rest of the object when ``n`` < 0)."""
         end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
         if self.pos >= end:
             return b""

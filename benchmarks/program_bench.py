@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def config_with(n: int, metadata_dir: Path) -> dict:
+    """The dev stack's config with ``n`` copies of its Postgres source, their table metadata written to
+    ``metadata_dir``."""
     from cloudbridge.plan import read_stack_config
     from components.metadata_files import METADATA_ROOT
 
@@ -58,6 +60,7 @@ def child(n: int) -> None:
 
 
 def run(counts: list[int]) -> list[dict]:
+    """Evaluate the program once per source count, each in its own process; seconds and resources."""
     results = []
     for n in counts:
         out = subprocess.run(

@@ -22,12 +22,15 @@ from urllib.parse import unquote, urlparse
 
 
 def etag(path: Path) -> str:
+    """A stable ETag for a file's current content (size and mtime stand in for a hash of its bytes)."""
     stat = path.stat()
     return '"' + hashlib.md5(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest() + '"'
 
 
 @dataclass(frozen=True)
 class Shape:
+    """The modelled S3: delay to the first byte, bandwidth per connection, connections at once."""
+
     first_byte_seconds: float = 0.020  # to the first byte of each response
     bytes_per_second: float = 80 * 1024 * 1024  # per connection
     connections: int = 8  # requests served at once; more wait
@@ -135,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve(root: Path, port: int = 0, shape: Shape = UNSHAPED) -> ThreadingHTTPServer:
+    """Serve ``root``'s files as objects of one bucket on loopback, shaped by ``shape``, in a daemon thread."""
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root.resolve(), shape))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -65,6 +65,7 @@ CDC_KEY = "public/orders/2026/11/24/20261124-120000000.parquet"
 def write_file(
     path: Path, target_bytes: int, kind: str, *, op: str = "I", null_last_pk: bool = False, pk_stats: bool = True
 ) -> None:
+    """Write a DMS-shaped parquet file of about ``target_bytes`` at ``path`` (kept if it exists: files are cached)."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +137,7 @@ def files_for(size_mb: int, batch: int = 0) -> dict[str, object]:
 
 
 def measure(case: str, endpoint: str, keys: list[str], metadata: Path, repeat: int) -> dict:
+    """Run one case ``repeat`` times, each in a fresh process: the median wall time and the largest RSS."""
     runs = []
     for _ in range(repeat):
         out = subprocess.run(
@@ -153,6 +155,7 @@ def measure(case: str, endpoint: str, keys: list[str], metadata: Path, repeat: i
 
 
 def run(sizes: list[int], repeat: int = 3, batch_size: int = 100) -> dict:
+    """Generate the files, start the shaped server and measure every case at every size side by side."""
     DATA.mkdir(parents=True, exist_ok=True)
     metadata = DATA / "orders.json"
     metadata.write_text(TABLE.to_json())

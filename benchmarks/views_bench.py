@@ -88,6 +88,7 @@ def write_history(files: int) -> list[Path]:
 
 
 def measure(paths: list[Path], generations: bool, repeat: int = 3) -> dict:
+    """Run the current-state view over ``paths`` in DuckDB; median time, bytes read and rows."""
     sql = views.duckdb_sql(TABLE, "cb", "public__accounts", generations=generations)
     listed = ", ".join(f"'{p}'" for p in paths)
     times, read, rows = [], 0, 0
@@ -111,6 +112,7 @@ def measure(paths: list[Path], generations: bool, repeat: int = 3) -> dict:
 
 
 def run(histories: list[int]) -> list[dict]:
+    """Measure the view over each history length, with and without the reload rule."""
     results = []
     for files in histories:
         paths = write_history(files)

@@ -18,10 +18,15 @@ GITHUB_ISSUER = f"https://{policies.GITHUB_OIDC_HOST}"
 
 @dataclass(frozen=True)
 class AccountBootstrapArgs:
+    """What the account bootstrap needs: the account's validated bootstrap config."""
+
     config: BootstrapConfig
 
 
 class AccountBootstrap(pulumi.ComponentResource):
+    """Once per AWS account: the GitHub OIDC provider, the KMS-encrypted Pulumi state bucket and the deploy and preview
+    roles."""
+
     oidc_provider_arn: pulumi.Output[str]
     state_key: aws.kms.Key
     state_bucket: SecureBucket

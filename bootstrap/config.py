@@ -13,10 +13,14 @@ REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 
 
 class BootstrapError(ValueError):
+    """A bootstrap stack file value that is missing or invalid; the message names each key."""
+
     pass
 
 
 class BootstrapConfig(BaseModel):
+    """The bootstrap stack's config: account, region, environment, deploying repository, OIDC provider."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     account: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
@@ -45,14 +49,17 @@ class BootstrapConfig(BaseModel):
 
     @property
     def state_bucket(self) -> str:
+        """The Pulumi state bucket's name: unique per account and region."""
         return f"cb-pulumi-state-{self.account}-{self.region}"
 
     @property
     def state_key_alias(self) -> str:
+        """The alias of the KMS key that encrypts the state and the stack secrets."""
         return "alias/cb-pulumi-state"
 
 
 def parse(stack: str, raw: dict[str, Any]) -> BootstrapConfig:
+    """Validate a bootstrap stack's raw config; every problem is listed with its key."""
     try:
         return BootstrapConfig.model_validate(raw)
     except ValidationError as exc:
@@ -66,6 +73,7 @@ def parse(stack: str, raw: dict[str, Any]) -> BootstrapConfig:
 
 
 def load() -> BootstrapConfig:
+    """The running bootstrap stack's config, validated."""
     import pulumi
 
     cfg = pulumi.Config(NAMESPACE)

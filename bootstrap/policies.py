@@ -54,6 +54,8 @@ UNSCOPED = {
 
 @dataclass(frozen=True)
 class Scope:
+    """The account, region, environment and state location a deploy or preview role is scoped to."""
+
     account: str
     region: str
     environment: str
@@ -62,6 +64,7 @@ class Scope:
 
     @property
     def prefix(self) -> str:
+        """The name prefix of everything this environment's program creates (``cb-<env>-``)."""
         return f"{NAME_PREFIX}-{self.environment}-"
 
     @property
@@ -75,6 +78,7 @@ class Scope:
         return {"StringEquals": {f"aws:RequestTag/{TAG}": self.environment}}
 
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        """An ARN in this scope's region and account (either left empty where the service's ARNs have none)."""
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
 
 

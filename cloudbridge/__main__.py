@@ -4,6 +4,7 @@ import sys
 
 
 def main() -> int:
+    """Dispatch ``python -m cloudbridge <command>`` to the command's module."""
     commands = {
         "plan": "cloudbridge.plan",
         "metadata": "cloudbridge.metadata",

@@ -113,6 +113,7 @@ def _section(model: type[BaseModel], title: str, seen: set) -> list[str]:
 
 
 def render() -> str:
+    """The config reference as Markdown: one section per config model, one row per key."""
     from components.config import StackConfig
 
     seen: set = {StackConfig}
@@ -129,6 +130,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write docs/config.md, or with --check exit 1 when the checked-in file is out of date."""
     parser = argparse.ArgumentParser(prog="python -m cloudbridge config-doc", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/config.md is out of date")
     args = parser.parse_args(argv)

@@ -45,6 +45,7 @@ def cdc_key(schema: str, table: str, moment: datetime, partitioned: bool = True,
 
 
 def load_key(schema: str, table: str, n: int, folder: str = "") -> str:
+    """The S3 key DMS gives the ``n``-th full-load file of a table, under an optional bucket folder."""
     prefix = f"{folder.strip('/')}/" if folder else ""
     return f"{prefix}{schema}/{table}/{load_file_name(n)}"
 
@@ -126,6 +127,7 @@ def write(
 
 
 def to_bytes(table: pa.Table, **kwargs: Any) -> bytes:
+    """A table as parquet bytes, written as DMS writes them (``kwargs`` override the writer's options)."""
     sink = pa.BufferOutputStream()
     write(table, sink, **kwargs)
     return sink.getvalue().to_pybytes()

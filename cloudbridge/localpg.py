@@ -32,12 +32,15 @@ def find_bin_dir() -> Path:
 
 
 def free_port() -> int:
+    """A TCP port on loopback that is free now (it may be taken before it is used: callers retry)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 class LocalPostgres:
+    """A throw-away PostgreSQL server from the machine's own binaries, in a temp directory, with logical decoding on."""
+
     def __init__(self, database: str = "cloudbridge", settings: dict[str, str] | None = None):
         self.database = database
         self.settings = {
@@ -70,6 +73,7 @@ class LocalPostgres:
         return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
 
     def start(self) -> LocalPostgres:
+        """Create the cluster and start the server on a free loopback port; raises when it cannot."""
         self.root = Path(tempfile.mkdtemp(prefix="cloudbridge-pg-"))
         data, sockets = self.root / "data", self.root / "sockets"
         sockets.mkdir()
@@ -102,10 +106,12 @@ class LocalPostgres:
         return self
 
     def log(self) -> str:
+        """The server's log so far (empty before it starts)."""
         path = self.root / "server.log" if self.root else None
         return path.read_text(errors="replace") if path and path.exists() else ""
 
     def stop(self) -> None:
+        """Stop the server at once and remove its directory; safe to call twice."""
         if self.root is None:
             return
         try:

@@ -41,6 +41,8 @@ DRIVERS = {
 
 @dataclass
 class Report:
+    """What extraction found: the tables' metadata and what an operator should know about them."""
+
     tables: list[TableMetadata] = field(default_factory=list)
     without_primary_key: list[str] = field(default_factory=list)
     lob_columns: list[str] = field(default_factory=list)
@@ -48,6 +50,7 @@ class Report:
     unmatched_patterns: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
+        """The report as lines for the terminal: counts, warnings, LOB columns, notes, patterns that matched nothing."""
         out = [f"{len(self.tables)} table(s)"]
         out += [
             f"WARNING {t}: no primary key, DMS cannot apply its updates and deletes" for t in self.without_primary_key
@@ -65,6 +68,7 @@ class Report:
 
 
 def select_tables(inspector: Any, patterns: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (schema, table) pairs the ``schema.table`` glob patterns select, and the patterns that selected nothing."""
     selected: set[tuple[str, str]] = set()
     unmatched = []
     schemas = inspector.get_schema_names()
@@ -127,6 +131,7 @@ def _declared_type(connection: Any, schema: str, table: str, column: str) -> str
 def inspect_source(
     url: str, source: str, engine_kind: str, patterns: Sequence[str], timestamp_unit: str = "ms"
 ) -> Report:
+    """Read the selected tables' columns, types and keys from a live source database into table metadata."""
     import warnings
 
     from sqlalchemy import create_engine, inspect
@@ -139,33 +144,17 @@ def inspect_source(
             warnings.simplefilter("ignore", sa_exc.SAWarning)  # unknown types are reported below
             inspector = inspect(connection)
             selected, report.unmatched_patterns = select_tables(inspector, patterns)
-            problems = []
+            problems: list[str] = []
             for schema, table in selected:
-                columns = []
-                for raw in inspector.get_columns(table, schema=schema):
-                    where = f"{schema}.{table}.{raw['name']}"
-                    declared = _declared_type(connection, schema, table, raw["name"])
-                    try:
-                        mapped = map_type(engine_kind, source_type(raw["type"], declared), where, timestamp_unit)
-                    except UnsupportedTypeError as exc:
-                        problems.append(str(exc))
-                        continue
-                    try:
-                        compiled = raw["type"].compile(dialect=engine.dialect)
-                    except Exception:
-                        compiled = declared or str(raw["type"])
-                    columns.append(
-                        Column(
-                            name=raw["name"],
-                            type=mapped.type,
-                            nullable=bool(raw.get("nullable", True)),
-                            accept=mapped.accept,
-                            source_type=str(compiled).lower(),
+                columns = [
+                    column
+                    for raw in inspector.get_columns(table, schema=schema)
+                    if (
+                        column := _column(
+                            connection, engine_kind, (schema, table), raw, timestamp_unit, report, problems
                         )
                     )
-                    if mapped.lob:
-                        report.lob_columns.append(where)
-                    report.notes += [f"{where}: {n}" for n in mapped.notes if not mapped.lob]
+                ]
                 primary_key = tuple(inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or ())
                 if not primary_key:
                     report.without_primary_key.append(f"{schema}.{table}")
@@ -186,14 +175,50 @@ def inspect_source(
     return report
 
 
+def _column(
+    connection: Any,
+    engine_kind: str,
+    table: tuple[str, str],
+    raw: dict[str, Any],
+    timestamp_unit: str,
+    report: Report,
+    problems: list[str],
+) -> Column | None:
+    """One column's metadata; None (and a problem noted) when its type is not supported."""
+    schema, name = table
+    where = f"{schema}.{name}.{raw['name']}"
+    declared = _declared_type(connection, schema, name, raw["name"])
+    try:
+        mapped = map_type(engine_kind, source_type(raw["type"], declared), where, timestamp_unit)
+    except UnsupportedTypeError as exc:
+        problems.append(str(exc))
+        return None
+    try:
+        compiled = raw["type"].compile(dialect=connection.dialect)
+    except Exception:
+        compiled = declared or str(raw["type"])
+    if mapped.lob:
+        report.lob_columns.append(where)
+    report.notes += [f"{where}: {n}" for n in mapped.notes if not mapped.lob]
+    return Column(
+        name=raw["name"],
+        type=mapped.type,
+        nullable=bool(raw.get("nullable", True)),
+        accept=mapped.accept,
+        source_type=str(compiled).lower(),
+    )
+
+
 # --- files ----------------------------------------------------------------------------------
 
 
 def table_path(root: Path, source: str, schema: str, table: str) -> Path:
+    """Where a table's committed metadata file lives."""
     return root / source / schema / f"{table}.json"
 
 
 def committed(root: Path, source: str) -> dict[str, TableMetadata]:
+    """The committed metadata of a source's tables, by ``schema.table``."""
     out = {}
     for path in sorted((root / source).glob("*/*.json")):
         meta = TableMetadata.from_json(path.read_text(), str(path))
@@ -259,6 +284,7 @@ def diff(old: dict[str, TableMetadata], new: dict[str, TableMetadata]) -> list[s
 
 
 def source_entry(stack: str, name: str) -> dict[str, Any]:
+    """A source's entry in a stack file; exits with the stack file's problem when there is none."""
     from cloudbridge.stackfile import StackFileError
     from cloudbridge.stackfile import source_entry as entry_of
 
@@ -295,6 +321,7 @@ def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: An
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge metadata extract|diff``: write or compare a source's table metadata."""
     parser = argparse.ArgumentParser(prog="python -m cloudbridge metadata", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["extract", "diff"])
     parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")

@@ -26,6 +26,8 @@ PROJECT = "cloudbridge"
 
 @dataclass(frozen=True)
 class Declared:
+    """One resource the program declared: its URN, type, name, parent, provider and inputs."""
+
     urn: str
     type: str
     name: str
@@ -48,26 +50,32 @@ class Declared:
 
 @dataclass
 class Plan:
+    """Everything a stack's program declared when evaluated offline, and its outputs."""
+
     stack: str
     resources: list[Declared] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Declared]:
+        """The declared resources of one Pulumi type."""
         return [r for r in self.resources if r.type == type_]
 
     def named(self, name: str, type_: str | None = None) -> Declared:
+        """The one resource with this name (and type); KeyError unless exactly one matches."""
         matches = [r for r in self.resources if r.name == name and (type_ is None or r.type == type_)]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
 
     def descendants(self, urn: str) -> Iterator[Declared]:
+        """Every resource below ``urn`` in the parent tree, depth first."""
         for r in self.resources:
             if r.parent == urn:
                 yield r
                 yield from self.descendants(r.urn)
 
     def counts(self) -> dict[str, int]:
+        """How many AWS resources of each type, sorted by type (components not counted)."""
         out: dict[str, int] = {}
         for r in self.resources:
             if r.custom:
@@ -79,10 +87,12 @@ BOOTSTRAP_ROOT = PROJECT_ROOT / "bootstrap"
 
 
 def stack_file(stack: str, program: Path | None = None) -> Path:
+    """The ``Pulumi.<stack>.yaml`` of a program (this project's by default)."""
     return (program or PROJECT_ROOT) / f"Pulumi.{stack}.yaml"
 
 
 def stacks(program: Path | None = None) -> list[str]:
+    """The stacks a program has a stack file for, sorted."""
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (program or PROJECT_ROOT).glob("Pulumi.*.yaml"))
 
 
@@ -93,6 +103,7 @@ def read_stack_config(stack: str, program: Path | None = None) -> dict[str, Any]
 
 
 def project_name(program: Path) -> str:
+    """The project name in the program's ``Pulumi.yaml`` (part of every URN)."""
     with open(program / "Pulumi.yaml") as fh:
         return str(yaml.safe_load(fh)["name"])
 
@@ -417,6 +428,7 @@ _PIPELINE_LINES: dict[str, Callable[[dict[str, Any], Declared], str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge plan``: print what a stack would deploy, or how two stacks differ."""
     import argparse
     import difflib
 

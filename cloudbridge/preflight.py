@@ -22,6 +22,8 @@ LOB_LIMIT_KB = 64  # the task's LobMaxSize (components/dms_settings.py)
 
 @dataclass(frozen=True)
 class Check:
+    """One preflight check's outcome, with the fix to apply when it fails."""
+
     name: str
     ok: bool
     detail: str
@@ -29,6 +31,7 @@ class Check:
     blocking: bool = True
 
     def line(self) -> str:
+        """The check as a terminal line: PASS, FAIL (blocking) or WARN, and the fix when it failed."""
         mark = "PASS" if self.ok else ("FAIL" if self.blocking else "WARN")
         text = f"{mark}  {self.name}: {self.detail}"
         return text + (f"\n      fix: {self.fix}" if not self.ok and self.fix else "")
@@ -214,6 +217,7 @@ def _source_type(declared: str, typname: str, typmod: int, category: str) -> Sou
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge preflight``: check a source database is ready for DMS; exit 1 on a blocking failure."""
     parser = argparse.ArgumentParser(prog="python -m cloudbridge preflight", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
     parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")

@@ -41,6 +41,8 @@ from functions.validator.s3file import ObjectSource
 
 @dataclass
 class Summary:
+    """What a replay did: files seen, moved to raw-history, still failing, skipped, and why they fail."""
+
     seen: int = 0
     replayed: int = 0  # passed now: moved to raw-history
     still_failing: int = 0
@@ -49,6 +51,7 @@ class Summary:
     moved: list[tuple[str, str]] = field(default_factory=list)  # (fail key, raw-history key)
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as printed in JSON."""
         return {
             "seen": self.seen,
             "replayed": self.replayed,
@@ -78,6 +81,7 @@ def replay(
     say: Callable[[str], None] = print,
     partitions: Partitions | None = None,
 ) -> Summary:
+    """Validate quarantined files again (after a metadata fix) and move those that now pass to raw-history."""
     run = _Run(s3, fail_bucket, raw_bucket, MetadataStore(s3, metadata_bucket, ttl=0), mode, dry_run, say, partitions)
     prefix = table.replace(".", "/", 1) + "/" if table else ""
     for listed in _current_objects(s3, fail_bucket, prefix):
@@ -216,6 +220,7 @@ def _retag(s3: Any, bucket: str, key: str, findings: list, version: str | None) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge replay``: re-validate a source's quarantined files, optionally dry."""
     parser = argparse.ArgumentParser(prog="python -m cloudbridge replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
     parser.add_argument("--stack", default="dev", help="stack whose buckets to use (default: dev)")

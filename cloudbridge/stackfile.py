@@ -14,6 +14,7 @@ class StackFileError(ValueError):
 
 
 def load(stack: str) -> dict[str, Any]:
+    """A stack file's config block; StackFileError naming the file when it is missing or not YAML."""
     path = stack_file(stack)
     if not path.is_file():
         raise StackFileError(f"no stack file {path.name} (stacks: {', '.join(stacks()) or 'none'})")
@@ -26,6 +27,7 @@ def load(stack: str) -> dict[str, Any]:
 
 
 def source_entry(stack: str, source: str) -> dict[str, Any]:
+    """A source's entry in a stack file; StackFileError naming the sources it has when it is not there."""
     config = load(stack)
     for entry in config.get("cloudbridge:sources") or []:
         if isinstance(entry, dict) and entry.get("name") == source:

@@ -27,6 +27,7 @@ class LocalSource:
         self.bytes_read = self.requests = 0
 
     def fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """The bytes of each (start, end) range, counted as the validator's requests would be."""
         out = []
         with open(self.path, "rb") as fh:
             for start, end in ranges:
@@ -37,6 +38,7 @@ class LocalSource:
         return out
 
     def fetch_async(self, ranges):
+        """The same ranges, already fetched (a local read has nothing to overlap)."""
         from functions.validator.s3file import _Done
 
         return _Done(self.fetch(ranges))
@@ -93,17 +95,18 @@ def _source(target: str) -> tuple[Any, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge validate``: run the validator's checks on one local or S3 file and print the verdict."""
+    from functions.validator import checks
+
     parser = argparse.ArgumentParser(prog="python -m cloudbridge validate", description=__doc__.split("\n\n")[0])
     parser.add_argument("file", help="a local parquet file or s3://bucket/key")
     parser.add_argument("--table", default="", help="schema.table (needed when the path is not a DMS key)")
     parser.add_argument("--metadata", type=Path, help="the table's metadata JSON file")
     parser.add_argument("--source", help="use the committed metadata of this source")
     parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
-    parser.add_argument("--mode", choices=("statistics", "full"), default="statistics")
+    parser.add_argument("--mode", choices=checks.MODES, default="statistics")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     args = parser.parse_args(argv)
-
-    from functions.validator import checks
 
     try:
         source, name = _source(args.file)

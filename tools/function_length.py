@@ -47,6 +47,7 @@ def _functions(tree: ast.AST, prefix: str = ""):
 
 
 def problems(found: dict[str, int], allowed: dict[str, str] = ALLOWED) -> list[str]:
+    """What breaks the rule: each long function not allowed, each stale or unexplained allowance."""
     out = [
         f"{name}: {lines} lines (at most {MAX_LINES}); split it, or allow it with a reason"
         for name, lines in sorted(found.items())
@@ -58,6 +59,7 @@ def problems(found: dict[str, int], allowed: dict[str, str] = ALLOWED) -> list[s
 
 
 def main() -> int:
+    """Print the problems to stderr; exit status 1 if there are any."""
     found = problems(long_functions())
     for line in found:
         print(line, file=sys.stderr)

@@ -20,6 +20,8 @@ from functions.common.metadata import TableMetadata
 
 @dataclass
 class Comparison:
+    """A table's current state (from the view) compared with the source: keys missing, extra or different."""
+
     table: str
     source_rows: int
     current_rows: int
@@ -29,9 +31,11 @@ class Comparison:
 
     @property
     def differing_keys(self) -> set:
+        """Every key on which the two sides disagree."""
         return set(self.missing) | set(self.extra) | set(self.different)
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as it appears in the sandbox report."""
         return {
             "sourceRows": self.source_rows,
             "currentRows": self.current_rows,
@@ -91,6 +95,7 @@ def _normal(meta: TableMetadata, row: tuple) -> tuple:
 
 
 def compare(meta: TableMetadata, source_rows: list[tuple], current_rows: list[tuple]) -> Comparison:
+    """Compare source rows with current-state rows by primary key, values normalised to the table's types."""
     names = [c.name for c in meta.columns]
     key_at = [names.index(k) for k in meta.primary_key]
     source = {tuple(r[i] for i in key_at): r for r in (_normal(meta, r) for r in source_rows)}

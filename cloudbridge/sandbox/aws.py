@@ -27,6 +27,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox
 
 @dataclass
 class Resources:
+    """The names and URLs of what the sandbox provisions for one source, as the program names them."""
+
     landing: str
     raw_history: str
     fail: str
@@ -40,12 +42,15 @@ class Resources:
 
 
 class LocalAws:
+    """A local moto server standing in for AWS, with the environment pointed at it while it runs."""
+
     def __init__(self) -> None:
         self.server: Any = None
         self.endpoint = ""
         self._saved_env: dict[str, str | None] = {}
 
     def start(self) -> LocalAws:
+        """Start the server on a free loopback port and point the AWS environment variables at it."""
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -65,6 +70,7 @@ class LocalAws:
         return self
 
     def stop(self) -> None:
+        """Restore the environment and stop the server."""
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -76,6 +82,7 @@ class LocalAws:
             self.server = None
 
     def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on the local server."""
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
 
     def provision(
@@ -87,6 +94,7 @@ class LocalAws:
         webhook_url: str,
         visibility_timeout: int = 5,
     ) -> Resources:
+        """Create one source's buckets, queues, topic, secret and Glue tables as the program would, locally."""
         res = Resources(
             landing=naming.bucket(source, "landing"),
             raw_history=naming.bucket(source, "raw"),

@@ -27,12 +27,16 @@ UNCHANGED_TOAST = "unchanged-toast-datum"
 
 @dataclass(frozen=True)
 class Value:
+    """One column value as test_decoding prints it: the type name and the text (None for SQL null)."""
+
     type: str  # as test_decoding prints it: integer, numeric, timestamp with time zone, ...
     text: str | None  # None for SQL null
 
 
 @dataclass(frozen=True)
 class Change:
+    """One decoded row change: table, action and the columns it carries."""
+
     schema: str
     table: str
     action: str  # INSERT | UPDATE | DELETE | TRUNCATE
@@ -61,6 +65,7 @@ def split_table(qualified: str) -> tuple[str, str]:
 
 
 def parse_tuple(text: str) -> dict[str, Value]:
+    """The columns of a test_decoding tuple (``name[type]:value ...``, quotes and escapes honoured)."""
     columns: dict[str, Value] = {}
     i, n = 0, len(text)
     while i < n:
@@ -139,6 +144,7 @@ def parse_commit(line: str) -> datetime | None:
 
 
 def parse_timestamptz(text: str) -> datetime:
+    """A ``timestamp with time zone`` as Postgres prints it, in UTC."""
     if re.search(r"[+-]\d{2}$", text):
         text += ":00"  # Python wants +00:00, Postgres prints +00
     return datetime.fromisoformat(text).astimezone(UTC)

@@ -76,6 +76,8 @@ def portable_of_new_column(pg_type: str, where: str) -> str:
 
 @dataclass
 class LandedFile:
+    """One file the stand-in wrote to the landing bucket: key, table, load or CDC, rows, first commit."""
+
     key: str
     table: str
     kind: str
@@ -95,6 +97,9 @@ class _Buffer:
 
 
 class DmsStandIn:
+    """Does what DMS does against a local Postgres: a full load, then CDC from a logical slot, written as DMS writes
+    parquet to S3."""
+
     def __init__(
         self,
         conninfo: str,
@@ -123,6 +128,7 @@ class DmsStandIn:
     # --- set-up ------------------------------------------------------------------------
 
     def connection(self) -> psycopg.Connection:
+        """The stand-in's replication connection, opened on first use."""
         if self._connection is None:
             self._connection = psycopg.connect(self.conninfo, autocommit=True)
         return self._connection
@@ -137,12 +143,14 @@ class DmsStandIn:
         return row[0]
 
     def drop_slot(self) -> None:
+        """Drop the replication slot; a slot already gone is not an error."""
         try:
             self.connection().execute("select pg_drop_replication_slot(%s)", (self.slot,))
         except psycopg.Error:
             pass
 
     def close(self) -> None:
+        """Close the replication connection."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -150,6 +158,7 @@ class DmsStandIn:
     # --- full load ---------------------------------------------------------------------
 
     def full_load(self) -> int:
+        """Write every table's full-load files from one consistent snapshot; returns the rows loaded."""
         stamp = dmsfiles.dms_timestamp(datetime.now(UTC))
         with psycopg.connect(self.conninfo) as connection:
             connection.execute("set transaction isolation level repeatable read")
@@ -234,6 +243,7 @@ class DmsStandIn:
             self.changes_captured += 1
 
     def flush(self, force: bool = False) -> None:
+        """Close the CDC files whose batch interval or row limit is reached (all open ones when ``force``)."""
         now = self.clock()
         for key, buffer in list(self._buffers.items()):
             due = now - buffer.opened >= self.cdc_max_batch_interval or len(buffer.rows) >= self.cdc_max_rows

@@ -47,16 +47,20 @@ ENVIRONMENT = "sandbox"
 
 
 class Progress:
+    """Prints timestamped progress lines unless quiet."""
+
     def __init__(self, quiet: bool):
         self.quiet, self.started = quiet, time.monotonic()
 
     def __call__(self, message: str) -> None:
+        """Print one progress line, stamped with the seconds since the run began."""
         if not self.quiet:
             print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
 
 
 @contextlib.contextmanager
 def environment(values: dict[str, str]):
+    """Set environment variables for the block, restoring the previous values after it."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -96,6 +100,7 @@ def fresh_handlers(log_path: Path):
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; whether it held."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -105,6 +110,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 
 
 def queue_depth(sqs: Any, url: str) -> int:
+    """Messages in a queue, visible or in flight."""
     attributes = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
@@ -120,6 +126,7 @@ def data_objects(s3: Any, bucket: str):
 
 
 def count_objects(s3: Any, bucket: str) -> int:
+    """Data objects in a bucket (table metadata and markers not counted)."""
     return sum(1 for _ in data_objects(s3, bucket))
 
 
@@ -132,6 +139,7 @@ def run(
     metadata_root: Path = METADATA_ROOT,
     timestamp_unit: str = "ms",
 ) -> dict[str, Any]:
+    """The whole sandbox: Postgres, local AWS, DMS stand-in, traffic, validation, replay, views; the report."""
     sandbox = _Sandbox(Progress(quiet), metadata_root, timestamp_unit)
     with contextlib.ExitStack() as stack:
         sandbox.start(stack, scale, batch_interval)
@@ -380,6 +388,7 @@ class Reload:
         self.union_differences = 0
 
     def step(self, db: Any, dms: DmsStandIn, say: Callable[[str], None]) -> None:
+        """Truncate or reload when its time has come, and note what it did."""
         now = time.monotonic()
         if self.truncated is None and now >= self.truncate_at:
             self.truncated = db.execute(f"select count(*) from {self.table}").fetchone()[0]
@@ -390,11 +399,13 @@ class Reload:
             say(f"reload: {self.table} reloaded mid-run ({self.reloaded_rows} rows from LOAD00000001 again)")
 
     def finish(self, db: Any, dms: DmsStandIn, say: Callable[[str], None]) -> None:
+        """Truncate and reload now if the run ended before either was due."""
         self.truncate_at = self.reload_at = 0.0  # a run too short to reach them still shows both
         self.step(db, dms, say)
         self.step(db, dms, say)
 
     def to_dict(self) -> dict[str, Any]:
+        """What the reload did, for the report."""
         return {
             "table": self.table,
             "truncatedRows": self.truncated,
@@ -419,6 +430,7 @@ def unregistered_days(glue: Any, s3: Any, res: Resources) -> list[str]:
 
 
 def build_report(**k: Any) -> dict[str, Any]:
+    """The sandbox report: traffic, files, routing, alerts, lag, replay, partitions and the source comparison."""
     res, s3, dms, sink = k["res"], k["s3"], k["dms"], k["sink"]
     failed_tables, reasons = k["quarantine"]
     still_quarantined = count_objects(s3, res.fail)
@@ -514,6 +526,7 @@ def _alert_kind(post: dict) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
+    """The report as text for the terminal."""
     files, lag, alerts = report["files"], report["lagSeconds"], report["alerts"]
     lines = [
         "",
@@ -554,6 +567,7 @@ def _reload_lines(report: dict[str, Any]) -> list[str]:
 
 
 def positive(text: str) -> float:
+    """An argparse type: a number greater than zero."""
     try:
         value = float(text)
     except ValueError:
@@ -564,6 +578,7 @@ def positive(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge sandbox``: run the sandbox, print the report; exit 1 unless it is OK."""
     parser = argparse.ArgumentParser(prog="python -m cloudbridge sandbox", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=positive, default=45.0, help="seconds of OLTP traffic (default 45)")
     parser.add_argument("--scale", type=positive, default=1.0, help="size of the seed data (default 1.0)")

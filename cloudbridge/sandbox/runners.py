@@ -37,11 +37,14 @@ class _Poller(threading.Thread):
 
 
 class SqsEventSource(_Poller):
+    """Lambda's SQS event source, locally: batches of up to 10 messages to the handler, partial failures honoured."""
+
     def __init__(self, *args: Any, on_done: Callable[[list[dict], set[str]], None] = lambda m, f: None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.on_done = on_done
 
     def drain_once(self) -> int:
+        """Deliver one batch; failed messages stay on the queue; returns how many were received."""
         messages = self.receive()
         if not messages:
             return 0
@@ -68,12 +71,16 @@ class SqsEventSource(_Poller):
         return len(messages)
 
     def run(self) -> None:
+        """Poll until stopped."""
         while not self.stop_event.is_set():
             self.drain_once()
 
 
 class SnsSubscription(_Poller):
+    """An SNS topic's Lambda subscription, locally: each message delivered to the handler as SNS does."""
+
     def drain_once(self) -> int:
+        """Deliver what is queued, one SNS event per message; returns how many were received."""
         messages = self.receive()
         for message in messages:
             envelope = json.loads(message["Body"])  # SNS → SQS envelope
@@ -102,6 +109,7 @@ class SnsSubscription(_Poller):
         return len(messages)
 
     def run(self) -> None:
+        """Poll until stopped, pausing briefly when nothing came."""
         while not self.stop_event.is_set():
             if not self.drain_once():
                 time.sleep(0.05)

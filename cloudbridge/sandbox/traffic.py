@@ -21,6 +21,8 @@ SCHEMA_CHANGE = "alter table public.products add column discontinued boolean"
 
 @dataclass
 class Counts:
+    """How many changes the workload made, and which tables changed after the schema change."""
+
     inserts: int = 0
     updates: int = 0
     deletes: int = 0
@@ -29,20 +31,25 @@ class Counts:
 
 
 def create_schema(connection: Any) -> None:
+    """Create the sandbox's OLTP schema (customers, products, orders, order lines)."""
     connection.execute(SCHEMA_SQL.read_text())
 
 
 def money(rng: random.Random, low: float, high: float) -> Decimal:
+    """A random amount of money between ``low`` and ``high``, to the cent."""
     return Decimal(str(round(rng.uniform(low, high), 2)))
 
 
 class Workload:
+    """OLTP traffic on the sandbox's schema: seeded, repeatable inserts, updates and deletes."""
+
     def __init__(self, connection: Any, seed: int = 7):
         self.db, self.rng = connection, random.Random(seed)
         self.next_customer = self.next_order = self.next_product = 1
         self.counts = Counts()
 
     def seed(self, customers: int, products: int, orders: int) -> None:
+        """Insert the starting rows."""
         for _ in range(products):
             self.new_product()
         for _ in range(customers):
@@ -52,6 +59,7 @@ class Workload:
         self.counts = Counts()  # the seed is the full load, not traffic
 
     def new_product(self) -> None:
+        """Insert one product."""
         n = self.next_product
         self.next_product += 1
         self.db.execute(
@@ -63,6 +71,7 @@ class Workload:
         self.counts.inserts += 1
 
     def new_customer(self) -> None:
+        """Insert one customer."""
         n = self.next_customer
         self.next_customer += 1
         self.db.execute(
@@ -76,6 +85,7 @@ class Workload:
         self.counts.inserts += 1
 
     def new_order(self) -> None:
+        """Insert one order with one to four lines, in one transaction."""
         n = self.next_order
         self.next_order += 1
         lines = [

@@ -41,6 +41,7 @@ class WebhookSink:
 
     @property
     def url(self) -> str:
+        """The local webhook's URL, shaped like a Slack incoming-webhook URL."""
         return f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/XXXXsecretXXXX"
 
     def __enter__(self) -> WebhookSink:

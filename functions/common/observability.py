@@ -55,5 +55,6 @@ class LambdaKeys:
         self.cold = True
 
     def __call__(self, log: Any, context: Any) -> None:
+        """Powertools' logger hook: stamp the request id and cold-start flag, then clear the flag."""
         log.append_keys(function_request_id=getattr(context, "aws_request_id", None), cold_start=self.cold)
         self.cold = False
