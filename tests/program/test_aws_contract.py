@@ -8,12 +8,11 @@ name the resource and the argument.
 import os
 from pathlib import Path
 
-import botocore.session
 import pytest
 
 from cloudbridge.plan import evaluate, stacks
 from components import dms_settings
-from tests.support import aws_contract
+from tests.support import api_model, aws_contract, contracts
 
 COVERAGE_FILE = Path(__file__).with_name("aws_contract_coverage.txt")
 
@@ -122,18 +121,18 @@ def _with_max_capacity(value):
     return getter
 
 
-@pytest.mark.parametrize("resource_type", sorted(aws_contract.CONTRACTS))
+@pytest.mark.parametrize("resource_type", sorted(contracts.CONTRACTS))
 def test_value_spellings_agree_with_both_authorities(resource_type):
     """Every provider spelling in the table is one the provider documents, and what it
     becomes is one the API model lists."""
-    contract = aws_contract.CONTRACTS[resource_type]
-    model = botocore.session.get_session().get_service_model(contract.service)
+    contract = contracts.CONTRACTS[resource_type]
+    model = api_model.api_model(contract.service)
     root = model.shape_for(contract.shape)
     for path, table in contract.translate.items():
         documented = aws_contract.provider_valid_values(contract.resource_class, path)
         assert documented and set(table) <= documented[1], (path, documented)
-        member = aws_contract._member(root, path) or next(
-            aws_contract._member(aws_contract._member(root, s)[1], path) for s in contract.search
+        member = api_model.member(root, path) or next(
+            api_model.member(api_model.member(root, s)[1], path) for s in contract.search
         )
         assert set(table.values()) <= set(member[1].enum), (path, member[1].enum)
 
@@ -144,7 +143,7 @@ def test_every_resource_type_either_program_declares_has_a_contract(plans):
     declared = {r.type for stack in stacks() for r in plans(stack).resources if r.custom and not r.read}
     declared |= {r.type for r in evaluate("prod", program=BOOTSTRAP_ROOT).resources if r.custom}
     not_api_calls = {"pulumi:providers:aws"}  # provider configuration, not a request to AWS
-    assert sorted(declared - set(aws_contract.CONTRACTS) - not_api_calls) == []
+    assert sorted(declared - set(contracts.CONTRACTS) - not_api_calls) == []
 
 
 def test_bad_security_group_rules_are_caught():
@@ -152,5 +151,5 @@ def test_bad_security_group_rules_are_caught():
         {"protocol": "tcpp", "fromPort": 443, "toPort": 70000},
         {"protocol": "tcp", "fromPort": 5432, "toPort": 5432},
     ]
-    problems = dict(aws_contract._sg_rules(rules))
+    problems = dict(contracts._sg_rules(rules))
     assert "[0].protocol" in problems and "[0].toPort" in problems and problems["[1]"] == "a rule with no destination"
