@@ -3,7 +3,7 @@ GET of exactly what pyarrow asks for, through the same shaped S3 as the validato
 
 from __future__ import annotations
 
-from functions.validator.checks import Seekable
+from functions.validator.reader import Seekable
 
 
 class LocalRanged(Seekable):

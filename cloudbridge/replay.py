@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 from functions.common.keys import UnrecognizedKeyError, parse_key
 from functions.common.metadata import MetadataError
 from functions.common.runtime import ALERT_MARKERS, OUTCOME_TAG, REASONS_TAG, REPLAYED_TAG
-from functions.validator import checks, routing
+from functions.validator import checks, findings, routing
 from functions.validator.handler import MetadataStore
 from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
@@ -146,11 +146,11 @@ class _Run:
         try:
             file_key = parse_key(landing_key)
         except UnrecognizedKeyError as exc:
-            return [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))], None
+            return [findings.Finding(findings.UNRECOGNIZED_KEY, str(exc))], None
         try:
             metadata = self.store.get(file_key.schema, file_key.table)
         except MetadataError as exc:
-            return [checks.Finding(checks.METADATA_INVALID, str(exc))], file_key
+            return [findings.Finding(findings.METADATA_INVALID, str(exc))], file_key
         source = ObjectSource(self.s3, self.fail_bucket, key, head["ContentLength"], etag=head["ETag"])
         try:
             return checks.validate(source, file_key, metadata, self.mode).findings, file_key

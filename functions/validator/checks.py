@@ -11,9 +11,11 @@ reads only the bytes a decision needs:
    its dictionary page alone (a few bytes) decides its value set.
 3. Only the column chunks still undecided are fetched — their exact byte ranges,
    adjacent ones coalesced, several GETs in flight — in windows of bounded size.
-4. pyarrow checks the schema and decodes those chunks in a forked child with a CPU
-   budget (``isolation.py``); a crash or runaway is ``UNREADABLE_FILE`` for this file
-   alone, a decode error ``CORRUPT_DATA``. Both are decided, never retried.
+4. pyarrow checks the schema and decodes those chunks (``reader.py``) in a forked child
+   with a CPU budget (``isolation.py``); a crash or runaway is ``UNREADABLE_FILE`` for
+   this file alone, a decode error ``CORRUPT_DATA``. Both are decided, never retried.
+
+The reason codes and the verdict are in ``findings.py``.
 
 ``mode="full"`` decodes every page of every column (catching pages no statistic can
 vouch for); page checksums are verified wherever the writer recorded them.
@@ -21,36 +23,27 @@ vouch for); page checksums are verified wherever the writer recorded them.
 
 from __future__ import annotations
 
-import io
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from functions.common.dms import OP_VALUES
 from functions.common.keys import FileKey
-from functions.common.metadata import TableMetadata, arrow_type
+from functions.common.metadata import TableMetadata
 from functions.validator import footer as pf
-from functions.validator import isolation
+from functions.validator import isolation, reader
+from functions.validator.findings import (
+    EMPTY_FILE,
+    INVALID_OP,
+    NO_ROWS,
+    NOT_PARQUET,
+    NULL_IN_REQUIRED_COLUMN,
+    UNKNOWN_TABLE,
+    UNREADABLE_FILE,
+    Finding,
+    Result,
+)
 
-# Reason codes: stable, machine-readable; the message says the details.
-EMPTY_FILE = "EMPTY_FILE"
-NOT_PARQUET = "NOT_PARQUET"
-UNREADABLE_FILE = "UNREADABLE_FILE"
-CORRUPT_DATA = "CORRUPT_DATA"
-UNRECOGNIZED_KEY = "UNRECOGNIZED_KEY"
-UNKNOWN_TABLE = "UNKNOWN_TABLE"
-METADATA_INVALID = "METADATA_INVALID"
-MISSING_COLUMNS = "MISSING_COLUMNS"
-UNEXPECTED_COLUMNS = "UNEXPECTED_COLUMNS"
-TYPE_MISMATCH = "TYPE_MISMATCH"
-NULL_IN_REQUIRED_COLUMN = "NULL_IN_REQUIRED_COLUMN"
-INVALID_OP = "INVALID_OP"
-NO_ROWS = "NO_ROWS"
-REASON_CODES = (
-    EMPTY_FILE, NOT_PARQUET, UNREADABLE_FILE, CORRUPT_DATA, UNRECOGNIZED_KEY, UNKNOWN_TABLE, METADATA_INVALID,
-    MISSING_COLUMNS, UNEXPECTED_COLUMNS, TYPE_MISMATCH, NULL_IN_REQUIRED_COLUMN, INVALID_OP, NO_ROWS,
-)  # fmt: skip
 MODES = ("statistics", "full")
 
 MAGIC = b"PAR1"
@@ -71,43 +64,6 @@ def preload_reader() -> None:
 
 class TransientError(Exception):
     """Not the file's fault (the decoding child made no progress): retry the record."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One reason a file fails: a stable code and a message naming the details."""
-
-    code: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The finding as logged and tagged."""
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass
-class Result:
-    """The verdict on one file, with what it cost to reach it."""
-
-    findings: list[Finding] = field(default_factory=list)
-    rows: int = 0
-    row_groups: int = 0
-    chunks_scanned: int = 0  # column chunks that had to be decoded
-    needed_bytes: int = 0  # footer + the chunk bytes the decision needed (the floor)
-
-    @property
-    def passed(self) -> bool:
-        """Whether nothing was found."""
-        return not self.findings
-
-    @property
-    def codes(self) -> list[str]:
-        """The reason codes found, sorted and unique."""
-        return sorted({f.code for f in self.findings})
-
-    def fail(self, code: str, message: str) -> None:
-        """Record one finding."""
-        self.findings.append(Finding(code, message))
 
 
 # --- the parent: plan, fetch, decide ----------------------------------------------------
@@ -336,7 +292,7 @@ def _decode_window(source, size, parts, window: _Window, key: FileKey, metadata:
     """One window in an isolated child: its reply, or the Finding that decides the file."""
     columns = {g: [c.path for c in cs] for g, cs in window.decode.items()}
     for _attempt in range(3):
-        reply = isolation.run(_child, parts, size, key, metadata, columns, schema)
+        reply = isolation.run(reader.read_window, parts, size, key, metadata, columns, schema)
         if isinstance(reply, isolation.Crashed):
             return Finding(UNREADABLE_FILE, reply.reason)
         if isinstance(reply, isolation.TimedOut):
@@ -353,161 +309,3 @@ def _slice(parts: list[tuple[int, bytes]], start: int, end: int) -> bytes:
         if offset <= start and end <= offset + len(data):
             return data[start - offset : end - offset]
     raise AssertionError(f"bytes {start}..{end} were planned but not fetched")
-
-
-# --- the child: pyarrow over the fetched bytes only ---------------------------------------
-
-
-class Seekable(io.RawIOBase):
-    """A read-only file of a known ``size`` for pyarrow: subclasses say how to ``read``."""
-
-    size = 0
-    pos = 0
-
-    def readable(self) -> bool:
-        """Always readable."""
-        return True
-
-    def seekable(self) -> bool:
-        """Always seekable."""
-        return True
-
-    def tell(self) -> int:
-        """The current position."""
-        return self.pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move the position as ``io`` does."""
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def readinto(self, buffer) -> int:
-        """Read into ``buffer``; returns the bytes read."""
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-class _Sparse(Seekable):
-    """The object as far as it was fetched; a read elsewhere names the missing range."""
-
-    def __init__(self, parts: list[tuple[int, bytes]], size: int):
-        super().__init__()
-        self.parts = sorted(parts)
-        self.size, self.pos = size, 0
-
-    def read(self, n: int = -1) -> bytes:
-        """Bytes from the fetched parts; an OSError names a range that was not fetched."""
-        start = self.pos
-        end = self.size if n is None or n < 0 else min(self.size, start + n)
-        for offset, data in self.parts:
-            if offset <= start and end <= offset + len(data):
-                self.pos = end
-                return data[start - offset : end - offset]
-        raise OSError(f"CLOUDBRIDGE_MISSING {start} {end}")
-
-
-_MISSING = re.compile(r"CLOUDBRIDGE_MISSING (\d+) (\d+)")
-
-
-def _child(parts, size, key: FileKey, metadata: TableMetadata, columns: dict[int, list[str]], schema: bool) -> dict:
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    reply: dict[str, Any] = {
-        "schema_findings": [], "decode_findings": [], "well_typed": [], "nulls": {}, "op_values": [],
-        "op_first_bad": -1, "scanned": 0, "missing": None, "schema_error": False,
-    }  # fmt: skip
-    try:
-        parquet = pq.ParquetFile(_Sparse(parts, size), pre_buffer=False, page_checksum_verification=True)
-        arrow_schema = parquet.schema_arrow
-    except Exception as exc:
-        missing = _MISSING.search(str(exc))
-        if missing:
-            reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
-            return reply
-        reply["schema_error"] = True
-        reply["decode_findings"].append({"code": NOT_PARQUET, "message": f"parquet footer unreadable: {exc}"[:500]})
-        return reply
-    findings, well_typed = check_schema(arrow_schema, key, metadata)
-    if schema:
-        reply["schema_findings"] = [f.to_dict() for f in findings]
-    reply["well_typed"] = sorted(well_typed)
-    op_values: set[str] = set()
-    for group, names in sorted(columns.items()):
-        try:
-            table = parquet.read_row_group(group, columns=names, use_threads=False)
-        except Exception as exc:
-            missing = _MISSING.search(str(exc))
-            if missing:
-                reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
-                return reply
-            reply["decode_findings"].append(
-                {"code": CORRUPT_DATA, "message": f"row group {group} cannot be decoded: {exc}"[:500]}
-            )
-            continue
-        reply["scanned"] += len(names)
-        for name in names:
-            column = table.column(name)
-            if column.null_count and name not in reply["nulls"]:
-                reply["nulls"][name] = (group, column.null_count)
-            if name == metadata.dms.op and name in well_typed:
-                values = {v for v in pc.unique(column).to_pylist() if v is not None}
-                if values - OP_VALUES and reply["op_first_bad"] < 0:
-                    reply["op_first_bad"] = group
-                op_values |= values
-        del table  # memory: one row group's decoded columns at a time
-    reply["op_values"] = sorted(op_values)
-    return reply
-
-
-# --- schema -------------------------------------------------------------------------------
-
-
-def _same_type(actual, portable: str) -> bool:
-    import pyarrow as pa
-
-    expected = arrow_type(portable)
-    if actual == expected:
-        return True
-    if pa.types.is_large_string(actual) and expected == pa.string():
-        return True
-    if pa.types.is_large_binary(actual) and expected == pa.binary():
-        return True
-    if pa.types.is_timestamp(actual) and pa.types.is_timestamp(expected):
-        # Unit must match exactly; DMS versions differ in flagging isAdjustedToUTC.
-        return actual.unit == expected.unit and actual.tz in (None, "UTC", "+00:00")
-    return False
-
-
-def _describe(portables: tuple[str, ...]) -> str:
-    return " or ".join(str(arrow_type(p)) for p in portables)
-
-
-def check_schema(schema, key: FileKey, metadata: TableMetadata) -> tuple[list[Finding], set[str]]:
-    """Column names and exact types against the metadata; the well-typed columns."""
-    findings: list[Finding] = []
-    expected = metadata.expected_columns(key.kind)
-    names = schema.names
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        findings.append(Finding(UNEXPECTED_COLUMNS, f"duplicated columns {duplicated}"))
-    missing = [n for n in expected if n not in names]
-    unexpected = [n for n in names if n not in expected]
-    if missing:
-        findings.append(Finding(MISSING_COLUMNS, f"{key.kind} file lacks columns {missing}"))
-    if unexpected:
-        findings.append(Finding(UNEXPECTED_COLUMNS, f"{key.kind} file has columns not in the metadata: {unexpected}"))
-    well_typed = set()
-    for name in names:
-        if name not in expected or name in duplicated:
-            continue
-        actual = schema.field(name).type
-        if any(_same_type(actual, p) for p in expected[name]):
-            well_typed.add(name)
-        else:
-            findings.append(
-                Finding(TYPE_MISMATCH, f"column {name!r} is {actual}, metadata says {_describe(expected[name])}")
-            )
-    return findings, well_typed

@@ -29,7 +29,7 @@ from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
 from functions.common.metadata import MetadataError, TableMetadata, metadata_key
 from functions.common.runtime import ALERT_MARKERS, ValidatorEnv
-from functions.validator import checks, routing
+from functions.validator import checks, findings, routing
 from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
 
@@ -206,22 +206,22 @@ class Validator:
             file_key = parse_key(key, self.settings.bucket_folder)
             result.table, result.kind = file_key.table_id, file_key.kind
         except UnrecognizedKeyError as exc:
-            findings = [checks.Finding(checks.UNRECOGNIZED_KEY, str(exc))]
+            found = [findings.Finding(findings.UNRECOGNIZED_KEY, str(exc))]
         if file_key is not None:
             try:
                 table_metadata = self.metadata.get(file_key.schema, file_key.table)
             except MetadataError as exc:
-                findings = [checks.Finding(checks.METADATA_INVALID, str(exc))]
+                found = [findings.Finding(findings.METADATA_INVALID, str(exc))]
             else:
                 source = ObjectSource(self.s3, bucket, key, obj.size, etag=obj.etag)
                 verdict = checks.validate(source, file_key, table_metadata, self.settings.validation_mode)
-                findings = verdict.findings
+                found = verdict.findings
                 result.rows, result.chunks_scanned = verdict.rows, verdict.chunks_scanned
                 result.bytes_read, result.requests = source.bytes_read, source.requests
                 result.needed_bytes = verdict.needed_bytes
 
-        result.findings = [f.to_dict() for f in findings]
-        if findings:
+        result.findings = [f.to_dict() for f in found]
+        if found:
             result.outcome, target, dest_key = "failed", self.settings.fail_bucket, routing.fail_key(obj)
         else:
             result.outcome = "passed"

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from cloudbridge import dmsfiles
-from functions.validator import checks, isolation
+from functions.validator import findings, isolation, reader
 from functions.validator import footer as pf
 from tests.support import footer_flips as ff
 from tests.support.moto_pipeline import FAIL, LANDING, RAW, orders_metadata
@@ -64,24 +64,24 @@ def test_no_footer_mutation_costs_the_batch(pipeline, footer_sample):
     for i, _flip in enumerate(aborting):  # every flip that kills pyarrow is quarantined with a reason
         key = WHEN_KEY.format(3 * i + 1)
         assert key in pipeline.keys(FAIL)
-        assert set(reasons(pipeline, key)) & {checks.NOT_PARQUET, checks.UNREADABLE_FILE}
+        assert set(reasons(pipeline, key)) & {findings.NOT_PARQUET, findings.UNREADABLE_FILE}
 
 
 def test_a_reader_crash_costs_only_its_file(pipeline, monkeypatch):
     """Whatever slips past the footer check and kills the reader is decided for that file."""
-    real = checks._child
+    real = reader.read_window
 
     def crash_on_bad(parts, size, key, metadata, columns, schema):
         if "BAD" in key.filename:
             os.abort()
         return real(parts, size, key, metadata, columns, schema)
 
-    monkeypatch.setattr(checks, "_child", crash_on_bad)
+    monkeypatch.setattr(reader, "read_window", crash_on_bad)
     good = pipeline.land(WHEN_KEY.format(1), good_file())
     bad = pipeline.land("public/orders/2024/03/05/BAD.parquet", good_file())
     assert pipeline.validate(good, bad) == {"batchItemFailures": []}
     assert pipeline.keys(RAW) and pipeline.keys(FAIL) == [bad]
-    assert "crashed (SIGABRT)" in reasons(pipeline, bad)[checks.UNREADABLE_FILE]
+    assert "crashed (SIGABRT)" in reasons(pipeline, bad)[findings.UNREADABLE_FILE]
 
 
 def test_isolation_decides_crashes_and_cpu_runaways_and_reports_errors():
@@ -128,7 +128,7 @@ def test_undecodable_data_pages_are_decided_never_retried(pipeline, mode, statis
         assert pipeline.keys(RAW) and pipeline.keys(FAIL) == []
     else:
         assert pipeline.keys(FAIL) == [bad]
-        assert "cannot be decoded" in reasons(pipeline, bad)[checks.CORRUPT_DATA]
+        assert "cannot be decoded" in reasons(pipeline, bad)[findings.CORRUPT_DATA]
 
 
 def test_full_mode_decodes_every_column(pipeline, capsys):
@@ -148,7 +148,7 @@ def test_unusable_metadata_fails_the_file_with_a_reason(pipeline, document):
     pipeline.s3.put_object(Bucket="metadata", Key="public/orders.json", Body=document)
     key = pipeline.land(WHEN_KEY.format(11), good_file())
     assert pipeline.validate(key) == {"batchItemFailures": []}
-    message = reasons(pipeline, key)[checks.METADATA_INVALID]
+    message = reasons(pipeline, key)[findings.METADATA_INVALID]
     assert "s3://metadata/public/orders.json" in message
 
 

@@ -4,7 +4,7 @@ import ast
 import re
 
 from cloudbridge.plan import PROJECT_ROOT
-from functions.validator import checks
+from functions.validator import findings
 
 VALIDATOR = PROJECT_ROOT / "functions" / "validator"
 
@@ -33,15 +33,17 @@ def _codes_used() -> dict[str, str]:
 def test_every_code_a_finding_is_built_with_is_a_listed_reason():
     used = _codes_used()
     assert len(used) >= 10  # the walk finds the findings (it would pass vacuously otherwise)
-    unknown = {where: name for where, name in used.items() if getattr(checks, name, None) not in checks.REASON_CODES}
+    unknown = {
+        where: name for where, name in used.items() if getattr(findings, name, None) not in findings.REASON_CODES
+    }
     assert unknown == {}
-    assert set(used.values()) == set(checks.REASON_CODES)  # and every listed reason can be given
+    assert set(used.values()) == set(findings.REASON_CODES)  # and every listed reason can be given
 
 
 def test_every_reason_constant_is_listed_and_the_list_has_no_duplicates():
-    constants = {v for k, v in vars(checks).items() if k.isupper() and isinstance(v, str) and k == v}
-    assert constants == set(checks.REASON_CODES)
-    assert len(checks.REASON_CODES) == len(set(checks.REASON_CODES))
+    constants = {v for k, v in vars(findings).items() if k.isupper() and isinstance(v, str) and k == v}
+    assert constants == set(findings.REASON_CODES)
+    assert len(findings.REASON_CODES) == len(set(findings.REASON_CODES))
 
 
 def test_the_documented_reason_codes_are_exactly_the_listed_ones():
@@ -49,4 +51,4 @@ def test_the_documented_reason_codes_are_exactly_the_listed_ones():
     section = text.split("## Reason codes", 1)[1].split("\n## ", 1)[0]
     paragraph = section.strip().split("\n\n", 1)[0]
     documented = re.findall(r"`([A-Z_]+)`", paragraph)
-    assert documented == list(checks.REASON_CODES)
+    assert documented == list(findings.REASON_CODES)

@@ -11,7 +11,7 @@ import pytest
 
 from cloudbridge import dmsfiles
 from functions.common.runtime import ALERT_MARKERS
-from functions.validator import checks, routing
+from functions.validator import findings, routing
 from tests.support.moto_pipeline import FAIL, LANDING, RAW, Pipeline, orders_metadata
 
 WHEN = datetime(2024, 3, 5, 13, 45, 12, 345000, tzinfo=UTC)
@@ -170,7 +170,7 @@ def test_schema_change_is_quarantined(pipeline):
     wider = orders_metadata(columns=meta.columns + (type(meta.columns[0])("discount", "decimal(5,2)"),))
     key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=wider))
     reasons = failed(pipeline, key)
-    assert set(reasons) == {checks.UNEXPECTED_COLUMNS} and "discount" in reasons[checks.UNEXPECTED_COLUMNS]
+    assert set(reasons) == {findings.UNEXPECTED_COLUMNS} and "discount" in reasons[findings.UNEXPECTED_COLUMNS]
 
 
 def test_missing_column_is_quarantined(pipeline):
@@ -178,7 +178,7 @@ def test_missing_column_is_quarantined(pipeline):
     narrower = orders_metadata(columns=meta.columns[:-1])
     key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=narrower))
     reasons = failed(pipeline, key)
-    assert "created_at" in reasons[checks.MISSING_COLUMNS]
+    assert "created_at" in reasons[findings.MISSING_COLUMNS]
 
 
 def test_op_missing_from_a_cdc_file_is_quarantined(pipeline):
@@ -187,7 +187,7 @@ def test_op_missing_from_a_cdc_file_is_quarantined(pipeline):
         {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
     )
     key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), load_file(3, metadata=no_op))
-    assert "'Op'" in failed(pipeline, key)[checks.MISSING_COLUMNS]
+    assert "'Op'" in failed(pipeline, key)[findings.MISSING_COLUMNS]
 
 
 @pytest.mark.parametrize(
@@ -203,8 +203,8 @@ def test_op_missing_from_a_cdc_file_is_quarantined(pipeline):
 def test_exact_types_are_enforced(pipeline, column, written, words):
     key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, overrides={column: written}))
     reasons = failed(pipeline, key)
-    assert set(reasons) == {checks.TYPE_MISMATCH}
-    assert f"'{column}'" in reasons[checks.TYPE_MISMATCH] and words in reasons[checks.TYPE_MISMATCH]
+    assert set(reasons) == {findings.TYPE_MISMATCH}
+    assert f"'{column}'" in reasons[findings.TYPE_MISMATCH] and words in reasons[findings.TYPE_MISMATCH]
 
 
 def test_boolean_as_string_is_rejected_when_metadata_does_not_allow_it(pipeline):
@@ -215,7 +215,7 @@ def test_boolean_as_string_is_rejected_when_metadata_does_not_allow_it(pipeline)
     key = pipeline.land(
         "public/orders/LOAD00000001.parquet", load_file(data=data, metadata=strict, overrides={"paid": pa.string()})
     )
-    assert checks.TYPE_MISMATCH in failed(pipeline, key)
+    assert findings.TYPE_MISMATCH in failed(pipeline, key)
 
 
 def test_null_primary_key_found_by_statistics(pipeline, capsys):
@@ -223,7 +223,7 @@ def test_null_primary_key_found_by_statistics(pipeline, capsys):
     data[-1]["order_id"] = None  # last row group
     key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(data=data, row_group_length=10_000))
     reasons = failed(pipeline, key)
-    assert "row group 2" in reasons[checks.NULL_IN_REQUIRED_COLUMN]
+    assert "row group 2" in reasons[findings.NULL_IN_REQUIRED_COLUMN]
     [line], _ = logs(capsys)
     assert line["chunksScanned"] == 0
 
@@ -236,36 +236,36 @@ def test_null_primary_key_found_by_reading_when_statistics_are_missing(pipeline,
         "public/orders/LOAD00000001.parquet", load_file(data=data, row_group_length=10_000, statistics=no_stats)
     )
     reasons = failed(pipeline, key)
-    assert "'order_id' has 1 null(s) in row group 2" in reasons[checks.NULL_IN_REQUIRED_COLUMN]
+    assert "'order_id' has 1 null(s) in row group 2" in reasons[findings.NULL_IN_REQUIRED_COLUMN]
     [line], _ = logs(capsys)
     assert line["chunksScanned"] == 3  # order_id in each row group, nothing else
 
 
 def test_invalid_op_values(pipeline):
     key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["I", "X", "U", "E"]))
-    assert "['E', 'X']" in failed(pipeline, key)[checks.INVALID_OP]
+    assert "['E', 'X']" in failed(pipeline, key)[findings.INVALID_OP]
 
 
 def test_invalid_constant_op_decided_by_statistics(pipeline):
     key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["Q", "Q"]))
-    assert checks.INVALID_OP in failed(pipeline, key)
+    assert findings.INVALID_OP in failed(pipeline, key)
 
 
 def test_null_op_is_a_null_in_a_required_column(pipeline):
     key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), cdc_file(["I", None]))
-    assert "'Op'" in failed(pipeline, key)[checks.NULL_IN_REQUIRED_COLUMN]
+    assert "'Op'" in failed(pipeline, key)[findings.NULL_IN_REQUIRED_COLUMN]
 
 
 def test_file_without_rows(pipeline):
     key = pipeline.land(
         "public/orders/LOAD00000001.parquet", dmsfiles.to_bytes(dmsfiles.dms_table(orders_metadata(), "load", []))
     )
-    assert set(failed(pipeline, key)) == {checks.NO_ROWS}
+    assert set(failed(pipeline, key)) == {findings.NO_ROWS}
 
 
 def test_zero_byte_file(pipeline):
     key = pipeline.land("public/orders/LOAD00000001.parquet", b"")
-    assert set(failed(pipeline, key)) == {checks.EMPTY_FILE}
+    assert set(failed(pipeline, key)) == {findings.EMPTY_FILE}
 
 
 @pytest.mark.parametrize(
@@ -281,17 +281,17 @@ def test_zero_byte_file(pipeline):
 )
 def test_corrupt_or_non_parquet_files(pipeline, mangle):
     key = pipeline.land("public/orders/LOAD00000001.parquet", mangle(load_file(20)))
-    assert set(failed(pipeline, key)) == {checks.NOT_PARQUET}
+    assert set(failed(pipeline, key)) == {findings.NOT_PARQUET}
 
 
 def test_unknown_table(pipeline):
     key = pipeline.land("public/refunds/LOAD00000001.parquet", load_file(2))
-    assert "public.refunds" in failed(pipeline, key)[checks.UNKNOWN_TABLE]
+    assert "public.refunds" in failed(pipeline, key)[findings.UNKNOWN_TABLE]
 
 
 def test_unrecognised_key(pipeline):
     key = pipeline.land("public/orders/export.csv", b"a,b\n")
-    assert "export.csv" in failed(pipeline, key)[checks.UNRECOGNIZED_KEY]
+    assert "export.csv" in failed(pipeline, key)[findings.UNRECOGNIZED_KEY]
 
 
 def test_same_table_name_in_two_schemas_uses_each_schemas_metadata(pipeline):
@@ -434,8 +434,8 @@ def test_one_alert_per_batch_grouped_by_table(pipeline):
     assert message["type"] == "cloudbridge.validation_failures" and message["failedFiles"] == 4
     assert message["source"] == "sales" and message["environment"] == "test"
     tables = {t["table"]: t for t in message["tables"]}
-    assert tables["public.orders"]["files"] == 3 and tables["public.orders"]["reasons"] == {checks.INVALID_OP: 3}
-    assert tables["public.refunds"]["reasons"] == {checks.UNKNOWN_TABLE: 1}
+    assert tables["public.orders"]["files"] == 3 and tables["public.orders"]["reasons"] == {findings.INVALID_OP: 3}
+    assert tables["public.refunds"]["reasons"] == {findings.UNKNOWN_TABLE: 1}
     assert "4 file(s) of sales failed validation" in envelope["Subject"]
 
 
@@ -562,7 +562,7 @@ def test_a_million_row_file_is_streamed_with_bounded_memory(pipeline, capsys):
         reasons = failed(pipeline, key)
     finally:
         pa.set_memory_pool(previous)
-    assert f"'order_id' has 1 null(s) in row group {(n - 1) // 10_000}" in reasons[checks.NULL_IN_REQUIRED_COLUMN]
+    assert f"'order_id' has 1 null(s) in row group {(n - 1) // 10_000}" in reasons[findings.NULL_IN_REQUIRED_COLUMN]
     [line], _ = logs(capsys)
     assert line["rows"] == n and line["chunksScanned"] == -(-n // 10_000)  # every row group, one column
     # Exactly the footer and the key column's chunks, never the file.
