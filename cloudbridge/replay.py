@@ -34,7 +34,7 @@ from functions.common.keys import UnrecognizedKeyError, parse_key
 from functions.common.metadata import MetadataError
 from functions.common.runtime import ALERT_MARKERS, OUTCOME_TAG, REASONS_TAG, REPLAYED_TAG
 from functions.validator import checks, findings, routing
-from functions.validator.handler import MetadataStore
+from functions.validator.metadata_store import MetadataStore
 from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
 

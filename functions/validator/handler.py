@@ -13,23 +13,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
 
 from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
-from functions.common.metadata import MetadataError, TableMetadata, metadata_key
-from functions.common.runtime import ALERT_MARKERS, ValidatorEnv
+from functions.common.metadata import MetadataError
+from functions.common.runtime import ValidatorEnv
 from functions.validator import checks, findings, routing
+from functions.validator.alerts import FailureAlerts
+from functions.validator.metadata_store import MetadataStore
 from functions.validator.partitions import Partitions
 from functions.validator.s3file import ObjectSource
 
@@ -37,50 +35,10 @@ from functions.validator.s3file import ObjectSource
 # container (cold start), spares every child its ~0.3 s import. Nothing parses with it here.
 checks.preload_reader()
 
-METADATA_TTL_SECONDS = 300
 # Files of one batch validated at once. Each holds at most one window being decoded
 # (checks.WINDOW_BYTES) and checks.PREFETCH_BYTES being fetched, plus a decoding child:
 # memory stays bounded.
 FILE_WORKERS = 3
-
-
-class MetadataStore:
-    """Table metadata from the metadata bucket: one GET per table per container (and per
-    TTL, so a deploy that changes metadata is picked up), never a listing."""
-
-    def __init__(
-        self, s3: Any, bucket: str, ttl: float = METADATA_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
-    ):
-        self._s3, self._bucket, self._ttl, self._clock = s3, bucket, ttl, clock
-        self._cache: dict[tuple[str, str], tuple[float, TableMetadata | MetadataError | None]] = {}
-        self._lock = threading.Lock()
-        self.fetches = 0
-
-    def get(self, schema: str, table: str) -> TableMetadata | None:
-        """The table's metadata, None if there is none; MetadataError if it cannot be
-        used (decided: every file of the table fails with the reason until it is fixed)."""
-        with self._lock:  # concurrent files of one table: one GET
-            now = self._clock()
-            cached = self._cache.get((schema, table))
-            if not cached or now - cached[0] >= self._ttl:
-                cached = (now, self._fetch(schema, table))
-                self._cache[(schema, table)] = cached
-        if isinstance(cached[1], MetadataError):
-            raise cached[1]
-        return cached[1]
-
-    def _fetch(self, schema: str, table: str) -> TableMetadata | MetadataError | None:
-        key = metadata_key(schema, table)
-        self.fetches += 1
-        try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-            return TableMetadata.from_json(body, f"s3://{self._bucket}/{key}")
-        except ClientError as exc:  # S3 trouble is transient, except a missing object
-            if not routing.not_found(exc):
-                raise
-            return None
-        except MetadataError as exc:
-            return exc
 
 
 @dataclass
@@ -177,7 +135,8 @@ class Validator:
     """Validates the files of SQS batches and routes each to raw-history or the fail bucket."""
 
     def __init__(self, settings: Settings, s3: Any, sns: Any, metadata: MetadataStore | None = None, glue: Any = None):
-        self.settings, self.s3, self.sns = settings, s3, sns
+        self.settings, self.s3 = settings, s3
+        self.alerts = FailureAlerts(settings, s3, sns)
         self.metadata = metadata or MetadataStore(s3, settings.metadata_bucket)
         self.partitions = (
             Partitions(glue, settings.glue_database, settings.raw_history_bucket)
@@ -288,12 +247,12 @@ class Validator:
 
         outcomes = list({id(o): o for _, files in done for o in files}.values())
         alert_error = None
-        failed, unclaimed = self._claim_alerts(outcomes)
+        failed, unclaimed = self.alerts.claim(outcomes)
         if failed:
             try:
-                self.alert(failed)
+                self.alerts.publish(failed)
             except Exception as exc:  # keep the failed files in landing until the alert is out
-                self._release_alerts(failed)
+                self.alerts.release(failed)
                 alert_error = exc
                 emit(
                     {
@@ -320,47 +279,6 @@ class Validator:
         self.metrics(outcomes)
         return {"batchItemFailures": failures}
 
-    def _alert_marker(self, outcome: FileOutcome) -> str:
-        token = routing.etag_token(outcome.pending_delete.etag) if outcome.pending_delete else "none"
-        return f"{ALERT_MARKERS}{outcome.key}/{token}"
-
-    def _claim_alerts(self, outcomes: list[FileOutcome]) -> tuple[list[FileOutcome], dict[int, Exception]]:
-        """The failed files this invocation alerts for, and those whose claim could not be
-        made (an S3 error): their messages are retried, the rest of the batch is not."""
-        claimed, unclaimed = [], {}
-        for outcome in outcomes:
-            if outcome.outcome != "failed":
-                continue
-            try:
-                if self._claim_alert(outcome):
-                    claimed.append(outcome)
-            except Exception as exc:
-                unclaimed[id(outcome)] = exc
-        return claimed, unclaimed
-
-    def _claim_alert(self, outcome: FileOutcome) -> bool:
-        """One alert per failed file, however often (or concurrently) it is delivered: the
-        first invocation to create the file's marker in the fail bucket sends it."""
-        try:
-            self.s3.put_object(
-                Bucket=self.settings.fail_bucket, Key=self._alert_marker(outcome), Body=b"", IfNoneMatch="*"
-            )
-        except ClientError as exc:
-            if (
-                routing.precondition_failed(exc)
-                or exc.response.get("Error", {}).get("Code") == "ConditionalRequestConflict"
-            ):
-                return False
-            raise
-        return True
-
-    def _release_alerts(self, outcomes: list[FileOutcome]) -> None:
-        for outcome in outcomes:  # the alert did not go out: let the retry send it
-            try:
-                self.s3.delete_object(Bucket=self.settings.fail_bucket, Key=self._alert_marker(outcome))
-            except ClientError:
-                pass
-
     def _record_failed(self, message_id: str, exc: Exception) -> dict[str, str]:
         emit(
             {
@@ -371,37 +289,6 @@ class Validator:
             }
         )
         return {"itemIdentifier": message_id}
-
-    def alert(self, failed: list[FileOutcome]) -> None:
-        """One SNS message for all the batch's failed files, grouped by table."""
-        by_table: dict[str, list[FileOutcome]] = defaultdict(list)
-        for outcome in failed:
-            by_table[outcome.table or "(unrecognised key)"].append(outcome)
-        tables = []
-        for table, files in sorted(by_table.items()):
-            reasons = Counter(f["code"] for o in files for f in o.findings)
-            tables.append(
-                {
-                    "table": table,
-                    "files": len(files),
-                    "reasons": dict(reasons.most_common()),
-                    "examples": [
-                        {"key": o.key, "destination": o.destination, "reasons": o.findings[:3]} for o in files[:3]
-                    ],
-                }
-            )
-        message = {
-            "type": "cloudbridge.validation_failures",
-            "environment": self.settings.environment,
-            "source": self.settings.source,
-            "failedFiles": len(failed),
-            "tables": tables,
-        }
-        subject = (
-            f"CloudBridge {self.settings.environment}: {len(failed)} file(s) of {self.settings.source} "
-            "failed validation"
-        )
-        self.sns.publish(TopicArn=self.settings.alerts_topic_arn, Subject=subject[:100], Message=json.dumps(message))
 
     def metrics(self, outcomes: list[FileOutcome]) -> None:
         """CloudWatch embedded metric format (Powertools): one line per batch."""

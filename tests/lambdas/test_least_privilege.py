@@ -198,7 +198,9 @@ def test_the_validator_role_allows_exactly_what_its_calls_need(pipeline, dev_pla
     assert recorder.during(pipeline.validate, *keys) == {"batchItemFailures": []}
     assert recorder.during(pipeline.validate, keys[0]) == {"batchItemFailures": []}  # redelivered: already moved
     failing = pipeline.land("public/orders/2024/03/05/20240305-134599999.parquet", b"still not parquet at all")
-    monkeypatch.setattr(pipeline.validator, "alert", lambda failed: (_ for _ in ()).throw(RuntimeError("SNS down")))
+    monkeypatch.setattr(
+        pipeline.validator.alerts, "publish", lambda failed: (_ for _ in ()).throw(RuntimeError("SNS down"))
+    )
     assert recorder.during(pipeline.validate, failing)["batchItemFailures"]
     operations = {op for _, op, _ in recorder.calls}
     assert {

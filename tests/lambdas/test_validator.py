@@ -528,7 +528,7 @@ def test_metadata_is_fetched_once_per_table_and_never_listed(pipeline, monkeypat
 
 
 def test_metadata_cache_expires_so_deploys_are_picked_up(aws):
-    from functions.validator.handler import MetadataStore
+    from functions.validator.metadata_store import MetadataStore
 
     p = Pipeline()
     now = [0.0]

@@ -10,7 +10,8 @@ import boto3
 from components import catalog_tables
 from functions.common.metadata import Column, TableMetadata
 from functions.common.runtime import ALERT_MARKERS, glue_table_name
-from functions.validator.handler import MetadataStore, Settings, Validator
+from functions.validator.handler import Settings, Validator
+from functions.validator.metadata_store import MetadataStore
 
 REGION = "eu-west-2"
 LANDING, RAW, FAIL, META = "landing", "raw-history", "fail", "metadata"
