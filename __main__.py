@@ -7,11 +7,11 @@ nothing else happens here.
 import pulumi
 import pulumi_aws as aws
 
-from components.config import load_stack_config
 from components.metadata_files import load_tables
 from components.naming import Naming
 from components.pipeline import ExtractionPipeline, PipelineArgs
 from components.platform import Platform, PlatformArgs
+from components.stack_config import load_stack_config
 from components.warehouse import Warehouse, WarehouseArgs, WarehouseSource
 
 config = load_stack_config()

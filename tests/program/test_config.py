@@ -3,7 +3,8 @@
 import pytest
 
 from cloudbridge.plan import Plan, evaluate, read_stack_config, stacks
-from components.config import ConfigError, parse_stack_config
+from components.config import ConfigError
+from components.stack_config import parse_stack_config
 
 
 def raw(config):

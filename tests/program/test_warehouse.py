@@ -10,8 +10,9 @@ from sqlglot.errors import ErrorLevel
 
 from cloudbridge.plan import describe, read_stack_config, stacks
 from components import views
-from components.config import ConfigError, parse_stack_config
+from components.config import ConfigError
 from components.metadata_files import load_tables
+from components.stack_config import parse_stack_config
 from tests.program.test_config import raw
 from tests.support.iam_eval import decide
 
