@@ -11,14 +11,12 @@ import json
 import runpy
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from functions.common.runtime import ValidatorEnv
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "cloudbridge"
@@ -325,106 +323,15 @@ class _FakeAws:
         return {}
 
 
-def _whole(value: Any) -> Any:
+def whole_numbers(value: Any) -> Any:
     """Numbers reach the mock as doubles: 365.0 is the 365 the program wrote."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _whole(v) for k, v in value.items()}
+        return {k: whole_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_whole(v) for v in value]
+        return [whole_numbers(v) for v in value]
     return value
-
-
-def describe(plan: Plan) -> list[str]:
-    """What a stack deploys, with the settings a reviewer looks for, in a fixed order:
-    platform first, then pipelines by name; within each, resources by kind then name.
-    Built from the declared inputs (what would really be sent), not from the config."""
-    lines = [f"stack {plan.stack}: {sum(r.custom for r in plan.resources)} resources"]
-    lines += _platform_lines(plan)
-    lines += _warehouse_lines(plan)
-    lines += _endpoint_lines(plan)
-    for pipeline in sorted(plan.of_type("cloudbridge:pipeline:ExtractionPipeline"), key=lambda r: r.name):
-        children = sorted(plan.descendants(pipeline.urn), key=lambda r: (r.type, r.name))
-        lines.append(f"  pipeline {pipeline.name}: {sum(r.custom for r in children)} resources")
-        lines += [f"    {_PIPELINE_LINES[r.type](_whole(r.given), r)}" for r in children if r.type in _PIPELINE_LINES]
-    lines.append("  by type:")
-    lines += [f"    {n:4d}  {type_}" for type_, n in plan.counts().items()]
-    return lines
-
-
-def _retained(r: Declared) -> str:
-    return " [retained on delete]" if r.retain_on_delete else ""
-
-
-def _platform_lines(plan: Plan) -> list[str]:
-    lines = []
-    key = next((r for r in plan.of_type("aws:kms/key:Key")), None)
-    if key:
-        rotation = "on" if key.given.get("enableKeyRotation") else "OFF"
-        lines.append(f"  platform: KMS key (rotation {rotation}){_retained(key)}")
-    for workgroup in plan.of_type("aws:athena/workgroup:Workgroup"):
-        config = workgroup.given.get("configuration", {})
-        lines.append(
-            f"  Athena workgroup {workgroup.given.get('name')}: "
-            f"{config.get('engineVersion', {}).get('selectedEngineVersion')}, "
-            f"at most {config.get('bytesScannedCutoffPerQuery', 0) / 1024**3:.0f} GiB scanned per query"
-        )
-    return lines
-
-
-def _endpoint_lines(plan: Plan) -> list[str]:
-    lines = []
-    for endpoint in sorted(plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"), key=lambda r: r.name):
-        if endpoint.read:
-            lines.append(f"  VPC endpoint {endpoint.name}: existing {endpoint.given['id']} (referenced, not managed)")
-        else:
-            lines.append(
-                f"  VPC endpoint {endpoint.name}: creates {endpoint.given['serviceName']} "
-                f"({endpoint.given['vpcEndpointType']})"
-            )
-    return lines
-
-
-def _multi_az(given: dict[str, Any]) -> str:
-    return ", multi-AZ" if given.get("multiAz") else ""
-
-
-def _table_line(g: dict[str, Any], r: Declared) -> str:
-    kind = "view" if g.get("tableType") == "VIRTUAL_VIEW" else "table"
-    return f"{kind} {g.get('databaseName')}.{g.get('name')}"
-
-
-def _function_line(g: dict[str, Any], r: Declared) -> str:
-    env = (g.get("environment") or {}).get("variables", {})
-    return (
-        f"function {g.get('name')}: {g.get('memorySize')} MB, {g.get('timeout')} s, "
-        f"validation {env.get(ValidatorEnv.VALIDATION_MODE, '-')}"
-    )
-
-
-# One line per resource of these types in a pipeline: (given inputs, resource) -> text.
-_PIPELINE_LINES: dict[str, Callable[[dict[str, Any], Declared], str]] = {
-    "aws:dms/endpoint:Endpoint": lambda g, r: (
-        f"source endpoint: {g.get('engineName')} {g.get('databaseName')}, TLS {g.get('sslMode')}"
-    ),
-    "aws:dms/replicationConfig:ReplicationConfig": lambda g, r: (
-        f"replication: serverless {g.get('replicationType')}, "
-        f"up to {g.get('computeConfig', {}).get('maxCapacityUnits')} DCU{_multi_az(g.get('computeConfig', {}))}"
-    ),
-    "aws:dms/replicationInstance:ReplicationInstance": lambda g, r: (
-        f"replication instance: {g.get('replicationInstanceClass')}, {g.get('allocatedStorage')} GB{_multi_az(g)}"
-    ),
-    "aws:dms/replicationTask:ReplicationTask": lambda g, r: f"replication task: {g.get('migrationType')}",
-    "aws:s3/bucket:Bucket": lambda g, r: f"bucket {g.get('bucket')}{_retained(r)}",
-    "aws:glue/catalogTable:CatalogTable": _table_line,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda g, r: (
-        f"alarm {g.get('name')}: {g.get('comparisonOperator')} {g.get('threshold')}, "
-        f"missing data {g.get('treatMissingData')}"
-    ),
-    "aws:lambda/function:Function": _function_line,
-    "aws:cloudwatch/logGroup:LogGroup": lambda g, r: f"log group {g.get('name')}: {g.get('retentionInDays')} days",
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -437,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", nargs=2, metavar=("STACK_A", "STACK_B"), help="what differs between two stacks")
     parser.add_argument("--outputs", action="store_true", help="also print the stack outputs")
     args = parser.parse_args(argv)
+    from cloudbridge.plan_text import describe
     from cloudbridge.stackfile import StackFileError, load
     from components.config import ConfigError
 
@@ -459,29 +367,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.outputs:
         print(json.dumps(plan.outputs, indent=2, sort_keys=True, default=str))
     return 0
-
-
-def _warehouse_lines(plan: Plan) -> list[str]:
-    """The Redshift warehouse in a few lines, or that it is off."""
-    workgroups = plan.of_type("aws:redshiftserverless/workgroup:Workgroup")
-    if not workgroups:
-        return ["  Redshift warehouse: off (cloudbridge:analytics.redshift.enabled)"]
-    lines = []
-    for workgroup in workgroups:
-        given = workgroup.given
-        most = given.get("maxCapacity")
-        capacity = f"{int(given.get('baseCapacity', 0))}-{int(most) if most else 'default'} RPU"
-        access = "public" if given.get("publiclyAccessible") else "private"
-        lines.append(f"  Redshift warehouse {given.get('workgroupName')}: serverless, {capacity}, {access}")
-    for namespace in plan.of_type("aws:redshiftserverless/namespace:Namespace"):
-        given = namespace.given
-        secret = "managed by Secrets Manager" if given.get("manageAdminPassword") else "SET IN STATE"
-        lines.append(
-            f"    namespace {given.get('namespaceName')}: database {given.get('dbName')}, admin password {secret}"
-        )
-    for invocation in sorted(plan.of_type("aws:lambda/invocation:Invocation"), key=lambda r: r.name):
-        payload = json.loads(invocation.given.get("input") or "{}")
-        lines.append(f"    source {payload.get('source')}: {len(payload.get('statements', []))} statements")
-        for sql in payload.get("statements", []):
-            lines.append(f"      {sql.split(' AS ', 1)[0] if sql.startswith('CREATE OR REPLACE VIEW') else sql}")
-    return lines

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from cloudbridge.plan import _whole  # numbers cross the engine's wire as doubles
+from cloudbridge.plan import whole_numbers  # numbers cross the engine's wire as doubles
 from tests.support.api_model import api_model, check_value, member
 from tests.support.contracts import CONTRACTS, POLICY_INPUTS, Contract
 
@@ -123,7 +123,7 @@ def check_plan(plan) -> Report:
     for resource in plan.resources:
         if resource.read or not resource.custom:
             continue
-        given = _unsecret(_whole(dict(resource.given)))
+        given = _unsecret(whole_numbers(dict(resource.given)))
         contract = CONTRACTS.get(resource.type)
         for key in POLICY_INPUTS:
             if isinstance(given.get(key), str) and '"Statement"' in given[key]:
