@@ -10,6 +10,8 @@ import pulumi_aws as aws
 
 from bootstrap import policies
 from bootstrap.config import BootstrapConfig
+from bootstrap.deploy_policy import deploy_statements
+from bootstrap.scope import Scope
 from components.storage import SecureBucket, SecureBucketArgs
 from functions.common.runtime import TAG_ENVIRONMENT, TAG_MANAGED_BY
 
@@ -113,13 +115,13 @@ class AccountBootstrap(pulumi.ComponentResource):
         config = self._config
         repo, env = config.repository, config.environment
         scope = self.state_key.arn.apply(
-            lambda key: policies.Scope(config.account, config.region, env, config.state_bucket, key)
+            lambda key: Scope(config.account, config.region, env, config.state_bucket, key)
         )
         deploy = self._role(
             "deploy",
             f"cloudbridge-deploy-{env}",
             [f"repo:{repo}:environment:{env}"],
-            scope.apply(policies.deploy_statements),
+            scope.apply(deploy_statements),
             f"CloudBridge {env}: pulumi up, from the gated GitHub environment {env} only",
             self._tags,
         )
