@@ -1,0 +1,194 @@
+"""The sandbox's report: what it gathers after a run, its verdict and its text.
+
+``build_report`` turns what the run observed (files landed and validated, quarantine,
+alerts posted to the webhook, the Lambda log, the current-state comparisons) into one
+JSON-able dict whose ``ok`` says whether the pipeline did its job; ``render`` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from cloudbridge.sandbox.aws import Resources
+from functions.common.runtime import ALERT_MARKERS, REASONS_TAG, glue_table_name
+from functions.validator.partitions import Partitions
+
+
+def data_objects(s3: Any, bucket: str):
+    """A bucket's files (not the validator's alert markers)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].startswith(ALERT_MARKERS):
+                yield obj
+
+
+def count_objects(s3: Any, bucket: str) -> int:
+    """Data objects in a bucket (table metadata and markers not counted)."""
+    return sum(1 for _ in data_objects(s3, bucket))
+
+
+def quarantine_state(s3: Any, bucket: str) -> tuple[Counter, Counter]:
+    """Quarantined files by table, and their reason codes."""
+    reasons: Counter = Counter()
+    by_table: Counter = Counter()
+    for obj in data_objects(s3, bucket):
+        tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=obj["Key"])["TagSet"]}
+        reasons.update(tags.get(REASONS_TAG, "?").split())
+        by_table[".".join(obj["Key"].split("/")[:2])] += 1
+    return by_table, reasons
+
+
+def unregistered_days(glue: Any, s3: Any, res: Resources) -> list[str]:
+    """Raw-history date folders (``<schema>/<table>/YYYY/MM/DD``) with no Glue partition."""
+    days = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=res.raw_history):
+        days.update(Partitions.of(item["Key"]) for item in page.get("Contents", []))
+    missing = []
+    for schema, table, day in sorted(days):
+        name = glue_table_name(schema, table)
+        try:
+            glue.get_partition(DatabaseName=res.glue_database, TableName=name, PartitionValues=[day])
+        except glue.exceptions.EntityNotFoundException:
+            missing.append(f"{name} {day}")
+    return missing
+
+
+def build_report(**k: Any) -> dict[str, Any]:
+    """The sandbox report: traffic, files, routing, alerts, lag, replay, partitions and the source comparison."""
+    res, s3, dms, sink = k["res"], k["s3"], k["dms"], k["sink"]
+    failed_tables, reasons = k["quarantine"]
+    still_quarantined = count_objects(s3, res.fail)
+    replayed = k["replayed"]
+    landed = list(dms.files)  # a reload lands LOAD files under keys an earlier load used
+    kinds = Counter(_alert_kind(post) for post in sink.posts)
+    tables, ok = _table_verdicts(k["comparisons"], k["expected_differences"])
+    ok = ok and k["drained"]
+    quarantined_as_expected = failed_tables.keys() <= {"public.products"} and reasons.keys() <= {"UNEXPECTED_COLUMNS"}
+    ok = ok and quarantined_as_expected and failed_tables["public.products"] >= 1 and kinds["validation failures"] >= 1
+    ok = ok and replayed.replayed == sum(failed_tables.values()) and still_quarantined == 0
+    return {
+        "ok": ok,
+        "seconds": round(k["seconds"], 1),
+        "transactions": k["transactions"],
+        "changes": {
+            "inserts": k["workload"].counts.inserts,
+            "updates": k["workload"].counts.updates,
+            "deletes": k["workload"].counts.deletes,
+            "schemaChanges": k["workload"].counts.schema_changes,
+            "captured": dms.changes_captured,
+        },
+        "files": {
+            "landed": len(landed),
+            "passed": count_objects(s3, res.raw_history) - replayed.replayed,  # on arrival
+            "failed": sum(failed_tables.values()),  # quarantined on arrival, before the replay
+            "failedByTable": dict(failed_tables),
+            "failedReasons": dict(reasons),
+            "replayed": replayed.replayed,
+            "stillQuarantined": still_quarantined,
+            "drained": k["drained"],
+        },
+        "rowsValidated": sum(f.rows for f in landed if f.key in k["validated_at"]),
+        "lagSeconds": _lags(landed, k["validated_at"]),
+        "alerts": {"sent": len(sink.posts), "kinds": dict(kinds)},
+        "handlerErrors": {name: errors[:5] for name, errors in k["runners"].items() if errors},
+        "lambdaLog": _lambda_log(k["lambda_log"]),
+        "glueTables": sorted(k["glue_tables"]),
+        "tables": tables,
+    }
+
+
+def _table_verdicts(comparisons: dict, expected_differences: dict) -> tuple[dict[str, Any], bool]:
+    """Per table, its comparison and whether it matches the source; and whether all do."""
+    tables, ok = {}, True
+    for table, comparison in comparisons.items():
+        expected = expected_differences.get(table, set())
+        unexpected = comparison.differing_keys - expected
+        tables[table] = {
+            **comparison.to_dict(),
+            "expectedDifferences": sorted(list(x) for x in expected),
+            "matchesSource": not unexpected,
+        }
+        ok = ok and not unexpected
+    return tables, ok
+
+
+def _lags(landed: list, validated_at: dict[str, float]) -> dict[str, Any]:
+    """Per CDC file, from its earliest commit (the change that waited longest) to the moment
+    the validator had moved the file: the end-to-end lag the analytics side sees."""
+    lags = [
+        validated_at[f.key] - f.first_commit.timestamp()
+        for f in landed
+        if f.kind == "cdc" and f.first_commit and f.key in validated_at
+    ]
+    return {
+        "files": len(lags),
+        "p50": round(statistics.median(lags), 2) if lags else None,
+        "max": round(max(lags), 2) if lags else None,
+    }
+
+
+def _lambda_log(path: Path) -> dict[str, int]:
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    validations = [line for line in lines if line.get("event") == "cloudbridge.validated"]
+    return {
+        "lines": len(lines),
+        "validations": len(validations),
+        "bytesRead": sum(line.get("bytesRead", 0) for line in validations),
+        "bytes": sum(line.get("bytes", 0) for line in validations),
+    }
+
+
+def _alert_kind(post: dict) -> str:
+    header = next((b["text"]["text"] for b in post.get("blocks", []) if b.get("type") == "header"), "")
+    if "failed validation" in header:
+        return "validation failures"
+    if "DMS" in header:
+        return "dms event"
+    if "ALARM" in header or "OK:" in header:
+        return "alarm"
+    return "other"
+
+
+def render(report: dict[str, Any]) -> str:
+    """The report as text for the terminal."""
+    files, lag, alerts = report["files"], report["lagSeconds"], report["alerts"]
+    lines = [
+        "",
+        "CloudBridge sandbox report",
+        "==========================",
+        f"transactions      {report['transactions']} ({report['changes']['inserts']} inserts, "
+        f"{report['changes']['updates']} updates, {report['changes']['deletes']} deletes, "
+        f"{report['changes']['schemaChanges']} schema change); {report['changes']['captured']} changes captured by CDC",
+        f"files             {files['landed']} landed · {files['passed']} passed · {files['failed']} quarantined "
+        f"{dict(files['failedReasons']) or ''}",
+        f"schema evolution  metadata regenerated and published; {files['replayed']} replayed from the quarantine, "
+        f"{files['stillQuarantined']} still quarantined",
+        f"rows validated    {report['rowsValidated']}",
+        f"end-to-end lag    commit → validated file: p50 {lag['p50']}s, max {lag['max']}s "
+        f"over {lag['files']} CDC files",
+        f"alerts to Slack   {alerts['sent']} {alerts['kinds']}",
+        *_reload_lines(report),
+        "current state vs source (DuckDB over the validated parquet):",
+    ]
+    for table, t in report["tables"].items():
+        differing = len(t["missing"]) + len(t["extra"]) + len(t["different"])
+        note = "identical" if differing == 0 else f"{differing} row(s) differ"
+        lines.append(f"  {table:22} {t['sourceRows']:6} source rows · {t['currentRows']:6} current rows · {note}")
+    lines.append(f"result            {'OK' if report['ok'] else 'NOT OK'} in {report['seconds']}s")
+    return "\n".join(lines)
+
+
+def _reload_lines(report: dict[str, Any]) -> list[str]:
+    reload, missing = report.get("reload"), report.get("unregisteredPartitions", [])
+    lines = [f"partitions        every raw-history day registered in Glue ({len(missing)} missing)"]
+    if reload:
+        lines.append(
+            f"reload            {reload['table']}: {reload['truncatedRows']} rows truncated (not captured), "
+            f"reloaded with {reload['reloadedRows']}; a union of both loads would differ on "
+            f"{reload['unionOfLoadsDiffers']} keys"
+        )
+    return lines
