@@ -6,7 +6,7 @@ import sys
 def main() -> int:
     """Dispatch ``python -m cloudbridge <command>`` to the command's module."""
     commands = {
-        "plan": "cloudbridge.plan",
+        "plan": "cloudbridge.plan_cli",
         "metadata": "cloudbridge.metadata",
         "validate": "cloudbridge.validate",
         "replay": "cloudbridge.replay",

@@ -332,38 +332,3 @@ def whole_numbers(value: Any) -> Any:
     if isinstance(value, list):
         return [whole_numbers(v) for v in value]
     return value
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m cloudbridge plan``: print what a stack would deploy, or how two stacks differ."""
-    import argparse
-    import difflib
-
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge plan", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to evaluate (default: dev)")
-    parser.add_argument("--diff", nargs=2, metavar=("STACK_A", "STACK_B"), help="what differs between two stacks")
-    parser.add_argument("--outputs", action="store_true", help="also print the stack outputs")
-    args = parser.parse_args(argv)
-    from cloudbridge.plan_text import describe
-    from cloudbridge.stackfile import StackFileError, load
-    from components.config import ConfigError
-
-    wanted = args.diff or [args.stack]
-    described = {}
-    for stack in wanted:
-        try:
-            load(stack)  # a missing or broken stack file: one line, not a traceback
-            plan = evaluate(stack)
-        except (ConfigError, StackFileError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        described[stack] = describe(plan)
-    if args.diff:
-        a, b = args.diff
-        lines = list(difflib.unified_diff(described[a], described[b], fromfile=a, tofile=b, lineterm="", n=0))
-        print("\n".join(lines) if lines else f"{a} and {b} deploy the same")
-        return 0
-    print("\n".join(described[args.stack]))
-    if args.outputs:
-        print(json.dumps(plan.outputs, indent=2, sort_keys=True, default=str))
-    return 0

@@ -50,3 +50,49 @@ def test_allowed_needs_a_reason_and_goes_when_the_function_is_split(tmp_path):
 
 def test_the_repository_passes_its_own_check():
     assert checker.problems(checker.long_functions()) == []
+
+
+def _import_graph(root) -> dict[str, set[str]]:
+    """Which project modules each project module imports (at any depth: lazy imports count)."""
+    import ast
+
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        if parts[0] in (".venv", ".build", "tests") or parts[-1] == "__main__":
+            continue
+        modules[".".join(parts).removesuffix(".__init__")] = path
+    graph = {}
+    for name, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported |= {f"{node.module}.{a.name}" for a in node.names} | {node.module}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+        graph[name] = {m for m in imported if m in modules and m != name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle, as the modules along it, or [] when there is none."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def visit(name, path):
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                return path[path.index(dep) :] + [dep]
+            if dep not in state and (found := visit(dep, path + [dep])):
+                return found
+        state[name] = 2
+        return []
+
+    return next((found for name in sorted(graph) if name not in state and (found := visit(name, [name]))), [])
+
+
+def test_no_module_imports_itself_through_others(tmp_path):
+    assert _cycle(_import_graph(PROJECT_ROOT)) == []
+    (tmp_path / "a.py").write_text("def f():\n    from b import g\n")  # a lazy import still counts
+    (tmp_path / "b.py").write_text("import a\n")
+    assert _cycle(_import_graph(tmp_path)) == ["a", "b", "a"]

@@ -9,7 +9,7 @@ import sqlglot
 from sqlglot.errors import ErrorLevel
 
 from cloudbridge.plan import read_stack_config, stacks
-from cloudbridge.plan_text import describe
+from cloudbridge.plan_cli import describe
 from components import views
 from components.config import ConfigError
 from components.metadata_files import load_tables

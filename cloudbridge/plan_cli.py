@@ -1,17 +1,18 @@
-"""A plan as text for a reviewer: what ``python -m cloudbridge plan`` prints.
+"""``python -m cloudbridge plan``: what a stack would deploy, as text for a reviewer.
 
 One line per resource a reviewer looks for, with the settings that matter (TLS, capacity,
 retention, validation mode, ...), read from the declared inputs — what would really be
-sent — not from the config.
+sent — not from the config. ``--diff A B`` shows what differs between two stacks.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from cloudbridge.plan import Declared, Plan, whole_numbers
+from cloudbridge.plan import Declared, Plan, evaluate, whole_numbers
 from functions.common.runtime import ValidatorEnv
 
 
@@ -132,3 +133,39 @@ def _warehouse_lines(plan: Plan) -> list[str]:
         for sql in payload.get("statements", []):
             lines.append(f"      {sql.split(' AS ', 1)[0] if sql.startswith('CREATE OR REPLACE VIEW') else sql}")
     return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge plan``: print what a stack would deploy, or how two stacks differ."""
+    import argparse
+    import difflib
+
+    parser = argparse.ArgumentParser(
+        prog="python -m cloudbridge plan", description=__doc__.splitlines()[0].split(": ", 1)[1]
+    )
+    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to evaluate (default: dev)")
+    parser.add_argument("--diff", nargs=2, metavar=("STACK_A", "STACK_B"), help="what differs between two stacks")
+    parser.add_argument("--outputs", action="store_true", help="also print the stack outputs")
+    args = parser.parse_args(argv)
+    from cloudbridge.stackfile import StackFileError, load
+    from components.config import ConfigError
+
+    wanted = args.diff or [args.stack]
+    described = {}
+    for stack in wanted:
+        try:
+            load(stack)  # a missing or broken stack file: one line, not a traceback
+            plan = evaluate(stack)
+        except (ConfigError, StackFileError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        described[stack] = describe(plan)
+    if args.diff:
+        a, b = args.diff
+        lines = list(difflib.unified_diff(described[a], described[b], fromfile=a, tofile=b, lineterm="", n=0))
+        print("\n".join(lines) if lines else f"{a} and {b} deploy the same")
+        return 0
+    print("\n".join(described[args.stack]))
+    if args.outputs:
+        print(json.dumps(plan.outputs, indent=2, sort_keys=True, default=str))
+    return 0
