@@ -96,3 +96,28 @@ def test_no_module_imports_itself_through_others(tmp_path):
     (tmp_path / "a.py").write_text("def f():\n    from b import g\n")  # a lazy import still counts
     (tmp_path / "b.py").write_text("import a\n")
     assert _cycle(_import_graph(tmp_path)) == ["a", "b", "a"]
+
+
+def _imports_of(path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_the_layers_hold():
+    """Functions ship without Pulumi and the program's code; only stack_config reads pulumi.Config."""
+    for path in sorted((PROJECT_ROOT / "functions").rglob("*.py")):
+        roots = {name.split(".")[0] for name in _imports_of(path)}
+        assert not roots & {"pulumi", "pulumi_aws", "components", "cloudbridge", "bootstrap"}, path
+    readers = sorted(
+        str(p.relative_to(PROJECT_ROOT))
+        for p in (PROJECT_ROOT / "components").rglob("*.py")
+        if "pulumi.Config(" in p.read_text()
+    )
+    assert readers == ["components/stack_config.py"]
