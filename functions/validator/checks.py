@@ -11,9 +11,10 @@ reads only the bytes a decision needs:
    its dictionary page alone (a few bytes) decides its value set.
 3. Only the column chunks still undecided are fetched — their exact byte ranges,
    adjacent ones coalesced, several GETs in flight — in windows of bounded size.
-4. pyarrow checks the schema and decodes those chunks (``reader.py``) in a forked child
-   with a CPU budget (``isolation.py``); a crash or runaway is ``UNREADABLE_FILE`` for
-   this file alone, a decode error ``CORRUPT_DATA``. Both are decided, never retried.
+4. pyarrow checks the schema and decodes those chunks (``reader.py``) in the file's own
+   forked child, a window per call with a CPU budget each (``isolation.py``); a crash or
+   runaway is ``UNREADABLE_FILE`` for this file alone, a decode error ``CORRUPT_DATA``.
+   Both are decided, never retried.
 
 The reason codes and the verdict are in ``findings.py``.
 
@@ -223,6 +224,16 @@ class _Decoded:
     op_first_bad: int = -1
     scanned: int = 0
 
+    def add(self, reply: dict[str, Any]) -> None:
+        """Fold one window's reply in."""
+        self.decode_findings += [Finding(**f) for f in reply["decode_findings"]]
+        self.scanned += reply["scanned"]
+        for name, where in reply["nulls"].items():
+            self.nulls.setdefault(name, tuple(where))
+        if reply["op_values"] and self.op_first_bad < 0 and set(reply["op_values"]) - OP_VALUES:
+            self.op_first_bad = reply["op_first_bad"]
+        self.op_values |= set(reply["op_values"])
+
 
 def coalesce(ranges: list[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tuple[int, int]]:
     """Ranges merged where they are at most ``gap`` bytes apart (fewer GETs, few extra bytes)."""
@@ -236,10 +247,17 @@ def coalesce(ranges: list[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tup
 
 
 def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: FileKey, metadata: TableMetadata):
-    """Decode the planned chunks window by window, each in an isolated child, while the
+    """Decode the planned chunks window by window in the file's isolated child, while the
     next windows (up to ``PREFETCH_BYTES``) are fetched."""
-    out = _Decoded()
     windows = plan.windows()
+    file_reader = reader.FileReader(tail, size, key, metadata)
+    capacity = max(sum(e - s for s, e in w.ranges()) for w in windows)
+    with isolation.Worker(file_reader.window, capacity) as worker:
+        return _decode_windows(source, size, windows, plan, worker)
+
+
+def _decode_windows(source: Any, size: int, windows: list[_Window], plan: _Plan, worker: Any) -> _Decoded:
+    out = _Decoded()
     ahead: deque[tuple[_Window, list[tuple[int, int]], Any]] = deque()
     fetched = 0  # windows whose GETs have started
     in_flight = 0  # bytes of the windows in ``ahead``
@@ -257,7 +275,7 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
     while ahead:
         window, ranges, pending = ahead.popleft()
         in_flight -= sum(e - s for s, e in ranges)
-        parts = [tail, *zip([s for s, _ in ranges], pending.result(), strict=True)]
+        parts = list(zip([s for s, _ in ranges], pending.result(), strict=True))
         extra = {}
         for group, chunk in window.dictionaries:
             if not plan.settle_op(chunk, _slice(parts, *pf.dictionary_page_bound(chunk))):
@@ -268,7 +286,7 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
         top_up()
         if not window.decode and not first:
             continue
-        reply = _decode_window(source, size, parts, window, key, metadata, first)
+        reply = _decode_window(source, size, worker, parts, window, first)
         if isinstance(reply, Finding):
             out.decode_findings.append(reply)
             return out
@@ -276,23 +294,17 @@ def _decode(source: Any, size: int, tail: tuple[int, bytes], plan: _Plan, key: F
             out.schema_findings = [Finding(**f) for f in reply["schema_findings"]]
             out.well_typed = reply["well_typed"]
             first = False
-        out.decode_findings += [Finding(**f) for f in reply["decode_findings"]]
-        out.scanned += reply["scanned"]
-        for name, where in reply["nulls"].items():
-            out.nulls.setdefault(name, tuple(where))
-        if reply["op_values"] and out.op_first_bad < 0 and set(reply["op_values"]) - OP_VALUES:
-            out.op_first_bad = reply["op_first_bad"]
-        out.op_values |= set(reply["op_values"])
+        out.add(reply)
         if reply["schema_error"]:
             return out
     return out
 
 
-def _decode_window(source, size, parts, window: _Window, key: FileKey, metadata: TableMetadata, schema: bool):
-    """One window in an isolated child: its reply, or the Finding that decides the file."""
+def _decode_window(source: Any, size: int, worker: Any, parts: list, window: _Window, schema: bool):
+    """One window in the file's isolated child: its reply, or the Finding that decides the file."""
     columns = {g: [c.path for c in cs] for g, cs in window.decode.items()}
     for _attempt in range(3):
-        reply = isolation.run(reader.read_window, parts, size, key, metadata, columns, schema)
+        reply = worker.call(parts, columns, schema)
         if isinstance(reply, isolation.Crashed):
             return Finding(UNREADABLE_FILE, reply.reason)
         if isinstance(reply, isolation.TimedOut):

@@ -1,9 +1,10 @@
 """The decoding child's work: pyarrow over the fetched bytes only.
 
-It runs in the isolated child (``isolation.py``): it opens the file over the parts the
-parent fetched (a read anywhere else names the missing range instead of fetching it),
-checks the schema against the metadata and decodes the planned column chunks of each
-row group, reporting nulls and ``Op`` values. Everything it returns is plain data.
+It runs in the file's isolated child (``isolation.py``): it opens the file once over the
+footer's bytes, checks the schema against the metadata, then decodes each window's
+planned column chunks from the parts the parent fetched (a read anywhere else names the
+missing range instead of fetching it), reporting nulls and ``Op`` values. Everything it
+returns is plain data.
 """
 
 from __future__ import annotations
@@ -71,69 +72,102 @@ class Sparse(Seekable):
         for offset, data in self.parts:
             if offset <= start and end <= offset + len(data):
                 self.pos = end
-                return data[start - offset : end - offset]
+                return bytes(data[start - offset : end - offset])  # a copy: parts live for one call
         raise OSError(f"CLOUDBRIDGE_MISSING {start} {end}")
 
 
 _MISSING = re.compile(r"CLOUDBRIDGE_MISSING (\d+) (\d+)")
 
 
-def read_window(
-    parts, size, key: FileKey, metadata: TableMetadata, columns: dict[int, list[str]], schema: bool
-) -> dict:
-    """Check the schema (reported when ``schema``) and decode ``columns`` of each row group.
+class FileReader:
+    """One file as the decoding child reads it: pyarrow opened once over the footer's bytes,
+    then one window of column chunks per call.
 
-    The reply names a byte range the plan did not foresee (``missing``) rather than
-    reading it; decode errors are ``CORRUPT_DATA`` findings for their row group.
+    Made in the parent (nothing native runs there) and inherited by the child at fork.
     """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    reply: dict[str, Any] = {
-        "schema_findings": [], "decode_findings": [], "well_typed": [], "nulls": {}, "op_values": [],
-        "op_first_bad": -1, "scanned": 0, "missing": None, "schema_error": False,
-    }  # fmt: skip
-    try:
-        parquet = pq.ParquetFile(Sparse(parts, size), pre_buffer=False, page_checksum_verification=True)
-        arrow_schema = parquet.schema_arrow
-    except Exception as exc:
-        missing = _MISSING.search(str(exc))
-        if missing:
-            reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
-            return reply
-        reply["schema_error"] = True
-        reply["decode_findings"].append({"code": NOT_PARQUET, "message": f"parquet footer unreadable: {exc}"[:500]})
-        return reply
-    findings, well_typed = check_schema(arrow_schema, key, metadata)
-    if schema:
-        reply["schema_findings"] = [f.to_dict() for f in findings]
-    reply["well_typed"] = sorted(well_typed)
-    op_values: set[str] = set()
-    for group, names in sorted(columns.items()):
+    def __init__(self, tail: tuple[int, bytes], size: int, key: FileKey, metadata: TableMetadata):
+        self.tail, self.size, self.key, self.metadata = tail, size, key, metadata
+        self._sparse = Sparse([tail], size)
+        self._parquet: Any = None
+        self._schema: tuple[list[Finding], set[str]] | None = None
+
+    def window(self, parts: list[tuple[int, Any]], columns: dict[int, list[str]], schema: bool) -> dict:
+        """Check the schema (reported when ``schema``) and decode ``columns`` of each row group.
+
+        The reply names a byte range the plan did not foresee (``missing``) rather than
+        reading it; decode errors are ``CORRUPT_DATA`` findings for their row group.
+        """
+        reply: dict[str, Any] = {
+            "schema_findings": [], "decode_findings": [], "well_typed": [], "nulls": {}, "op_values": [],
+            "op_first_bad": -1, "scanned": 0, "missing": None, "schema_error": False,
+        }  # fmt: skip
+        self._sparse.parts = sorted([self.tail, *parts])
         try:
-            table = parquet.read_row_group(group, columns=names, use_threads=False)
-        except Exception as exc:
-            missing = _MISSING.search(str(exc))
-            if missing:
-                reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
-                return reply
-            reply["decode_findings"].append(
-                {"code": CORRUPT_DATA, "message": f"row group {group} cannot be decoded: {exc}"[:500]}
-            )
-            continue
-        reply["scanned"] += len(names)
-        for name in names:
-            column = table.column(name)
-            if column.null_count and name not in reply["nulls"]:
-                reply["nulls"][name] = (group, column.null_count)
-            if name == metadata.dms.op and name in well_typed:
-                values = {v for v in pc.unique(column).to_pylist() if v is not None}
-                if values - OP_VALUES and reply["op_first_bad"] < 0:
-                    reply["op_first_bad"] = group
-                op_values |= values
-        del table  # memory: one row group's decoded columns at a time
-    reply["op_values"] = sorted(op_values)
-    return reply
+            if self._open(reply):
+                self._decode(columns, reply)
+        finally:
+            self._sparse.parts = [self.tail]  # the parts are only valid during this call
+        if not schema:
+            reply["schema_findings"] = []
+        return reply
+
+    def _open(self, reply: dict[str, Any]) -> bool:
+        """pyarrow's reader and the schema verdict, once; False when the reply is final."""
+        import pyarrow.parquet as pq
+
+        if self._parquet is None:
+            try:
+                parquet = pq.ParquetFile(self._sparse, pre_buffer=False, page_checksum_verification=True)
+                self._schema = check_schema(parquet.schema_arrow, self.key, self.metadata)
+            except Exception as exc:
+                if not _note_missing(exc, reply):
+                    reply["schema_error"] = True
+                    reply["decode_findings"].append(
+                        {"code": NOT_PARQUET, "message": f"parquet footer unreadable: {exc}"[:500]}
+                    )
+                return False
+            self._parquet = parquet
+        findings, well_typed = self._schema
+        reply["schema_findings"] = [f.to_dict() for f in findings]
+        reply["well_typed"] = sorted(well_typed)
+        return True
+
+    def _decode(self, columns: dict[int, list[str]], reply: dict[str, Any]) -> None:
+        import pyarrow.compute as pc
+
+        op, well_typed = self.metadata.dms.op, set(reply["well_typed"])
+        op_values: set[str] = set()
+        for group, names in sorted(columns.items()):
+            try:
+                table = self._parquet.read_row_group(group, columns=names, use_threads=False)
+            except Exception as exc:
+                if _note_missing(exc, reply):
+                    return
+                reply["decode_findings"].append(
+                    {"code": CORRUPT_DATA, "message": f"row group {group} cannot be decoded: {exc}"[:500]}
+                )
+                continue
+            reply["scanned"] += len(names)
+            for name in names:
+                column = table.column(name)
+                if column.null_count and name not in reply["nulls"]:
+                    reply["nulls"][name] = (group, column.null_count)
+                if name == op and name in well_typed:
+                    values = {v for v in pc.unique(column).to_pylist() if v is not None}
+                    if values - OP_VALUES and reply["op_first_bad"] < 0:
+                        reply["op_first_bad"] = group
+                    op_values |= values
+            del table  # memory: one row group's decoded columns at a time
+        reply["op_values"] = sorted(op_values)
+
+
+def _note_missing(exc: Exception, reply: dict[str, Any]) -> bool:
+    """Whether ``exc`` is the reader asking for bytes that were not fetched (noted in the reply)."""
+    missing = _MISSING.search(str(exc))
+    if missing:
+        reply["missing"] = (int(missing.group(1)), int(missing.group(2)))
+    return missing is not None
 
 
 def _same_type(actual, portable: str) -> bool:

@@ -4,7 +4,9 @@ cost the other files of its batch, or be retried forever.
 Every test runs the real handler against moto with DMS-shaped files."""
 
 import json
+import mmap
 import os
+import time
 
 import pytest
 
@@ -69,14 +71,14 @@ def test_no_footer_mutation_costs_the_batch(pipeline, footer_sample):
 
 def test_a_reader_crash_costs_only_its_file(pipeline, monkeypatch):
     """Whatever slips past the footer check and kills the reader is decided for that file."""
-    real = reader.read_window
+    real = reader.FileReader.window
 
-    def crash_on_bad(parts, size, key, metadata, columns, schema):
-        if "BAD" in key.filename:
+    def crash_on_bad(self, parts, columns, schema):
+        if "BAD" in self.key.filename:
             os.abort()
-        return real(parts, size, key, metadata, columns, schema)
+        return real(self, parts, columns, schema)
 
-    monkeypatch.setattr(reader, "read_window", crash_on_bad)
+    monkeypatch.setattr(reader.FileReader, "window", crash_on_bad)
     good = pipeline.land(WHEN_KEY.format(1), good_file())
     bad = pipeline.land("public/orders/2024/03/05/BAD.parquet", good_file())
     assert pipeline.validate(good, bad) == {"batchItemFailures": []}
@@ -84,22 +86,67 @@ def test_a_reader_crash_costs_only_its_file(pipeline, monkeypatch):
     assert "crashed (SIGABRT)" in reasons(pipeline, bad)[findings.UNREADABLE_FILE]
 
 
-def test_isolation_decides_crashes_and_cpu_runaways_and_reports_errors():
-    assert isolation.run(sum, [1, 2, 3]) == 6
-    assert "SIGABRT" in isolation.run(os.abort).reason
-    spin = isolation.run(_spin, cpu_seconds=1)
-    assert isinstance(spin, isolation.Crashed) and "CPU budget of 1 s" in spin.reason
-    with pytest.raises(isolation.ChildError, match="ValueError: nope"):
-        isolation.run(_raise)
+def _total(parts, extra):
+    return sum(sum(data) for _, data in parts) + extra
 
 
-def _spin():
-    while True:
+def _abort_on_second(parts, n):
+    if n == 2:
+        os.abort()
+    return n
+
+
+def _spin(parts, seconds):
+    """Burn ``seconds`` of CPU (forever when None)."""
+    started = time.process_time()
+    while seconds is None or time.process_time() - started < seconds:
         pass
+    return seconds
 
 
-def _raise():
+def _raise(parts):
     raise ValueError("nope")
+
+
+def test_a_worker_serves_many_calls_over_shared_memory_in_one_child():
+    with isolation.Worker(_total, capacity=8) as worker:
+        assert worker.call([(0, b"\x01\x02"), (100, b"\x03")], 10) == 16
+        big = bytes([1]) * (mmap.PAGESIZE + 1)  # larger than its shared memory: a new child
+        assert worker.call([(0, big)], 0) == len(big)
+        assert worker.call([], 1) == 1
+        assert worker.forks == 2
+
+
+def test_a_worker_decides_crashes_and_cpu_runaways_and_reports_errors():
+    with isolation.Worker(_abort_on_second, capacity=0) as worker:
+        assert worker.call([], 1) == 1
+        crashed = worker.call([], 2)
+        assert isinstance(crashed, isolation.Crashed) and "SIGABRT" in crashed.reason
+        assert worker.call([], 3) is crashed, "a crashed file stays decided"
+    with isolation.Worker(_spin, capacity=0, cpu_seconds=1) as worker:
+        assert worker.call([], 0.6) == 0.6
+        assert worker.call([], 0.6) == 0.6, "the budget is per call, not per child"
+        spin = worker.call([], None)
+    assert isinstance(spin, isolation.Crashed) and "CPU budget of 1 s" in spin.reason
+    with isolation.Worker(_raise, capacity=0) as worker, pytest.raises(isolation.ChildError, match="ValueError: nope"):
+        worker.call([])
+
+
+def test_a_worker_holds_no_descriptor_it_did_not_need():
+    """Another file's pipes (or a socket to AWS) inherited at fork would keep that file's
+    child from ever seeing its request pipe close."""
+    read_end, write_end = os.pipe()
+    try:
+        with isolation.Worker(_open_descriptors, capacity=0) as worker:
+            held = worker.call([])
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert read_end not in held and write_end not in held and len(held) == 5  # stdio + its two pipes
+
+
+def _open_descriptors(parts):
+    return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))[:-1]  # without the listing's own
 
 
 def _corrupt_page_header(data: bytes, column: str) -> bytes:
