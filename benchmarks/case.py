@@ -66,11 +66,11 @@ def main() -> None:
         isolation.Worker = isolation.InProcess
     if case not in CASES:
         raise SystemExit(f"unknown case {case}")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = CASES[case](sources, meta, s3)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     print(json.dumps({
-        "case": case, "wall": wall, "peakRssMb": peak_rss_mb(), "childPeakRssMb": children_peak_rss_mb(),
+        "case": case, "wall": wall, "cpu": cpu, "peakRssMb": peak_rss_mb(), "childPeakRssMb": children_peak_rss_mb(),
         "childGrowthMb": max(0, isolation.peak_child_growth_kib) / 1024,
         "importRssMb": baseline_rss, "bytesRead": sum(s.bytes_read for s in sources),
         "requests": sum(s.requests for s in sources), "size": sum(s.size for s in sources), **result,

@@ -49,9 +49,9 @@ MODES = ("statistics", "full")
 
 MAGIC = b"PAR1"
 FOOTER_READ = 64 * 1024  # what parquet readers fetch first from the end of a file
-WINDOW_BYTES = 32 * 1024 * 1024  # most column-chunk bytes held (and decoded by one child) at a time
-MIN_WINDOW_BYTES = 4 * 1024 * 1024
-WINDOWS_PER_FILE = 8  # below WINDOW_BYTES, a file's chunks are split into about this many windows
+WINDOW_BYTES = 8 * 1024 * 1024  # most column-chunk bytes held (and decoded in one call) at a time
+MIN_WINDOW_BYTES = 2 * 1024 * 1024
+WINDOWS_PER_FILE = 32  # below WINDOW_BYTES, a file's chunks are split into about this many windows
 PREFETCH_BYTES = 24 * 1024 * 1024  # fetched ahead of the window being decoded
 COALESCE_GAP = 16 * 1024  # adjacent ranges closer than this are one GET
 _OP_BYTES = frozenset(v.encode() for v in OP_VALUES)
@@ -177,8 +177,10 @@ class _Plan:
         decode = self.decode if decode is None else decode
         dictionaries = self.op_by_dictionary if dictionaries is None else dictionaries
         total = sum(c.size for cs in decode.values() for c in cs)
-        # Small windows let decoding follow the reads closely (only the last window's
-        # decode is not overlapped by reads); large ones cost fewer child processes.
+        # Small windows let decoding follow the reads closely (only the last window's decode
+        # is not overlapped by reads) and keep memory low; each costs one call to the file's
+        # child (a copy and two pipe messages). 8 MiB beat 16 and 32 MiB in full mode on 1 GB
+        # (6.5 s vs 8.8 and 14.8 s, less memory) and tied in the scan.
         limit = min(WINDOW_BYTES, max(MIN_WINDOW_BYTES, total // WINDOWS_PER_FILE))
         out = [_Window()]
         for group in sorted(set(decode) | set(dictionaries)):
