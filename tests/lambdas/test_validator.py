@@ -12,6 +12,7 @@ import pytest
 from cloudbridge import dmsfiles
 from functions.common.runtime import ALERT_MARKERS
 from functions.validator import findings, routing
+from functions.validator import footer as pf
 from tests.support.moto_pipeline import FAIL, LANDING, RAW, Pipeline, orders_metadata
 
 WHEN = datetime(2024, 3, 5, 13, 45, 12, 345000, tzinfo=UTC)
@@ -137,6 +138,49 @@ def test_scan_reads_each_row_group_in_one_get_with_its_op_dictionary(pipeline, c
     [line], _ = logs(capsys)
     assert line["outcome"] == "passed" and line["rows"] == 12_000 and line["chunksScanned"] > 0
     assert line["getRequests"] <= 2 + 12, line  # head + tail, then at most one GET per row group
+
+
+def _bad_last_row_group() -> bytes:
+    """12 row groups without statistics; row group 11 holds a null key and an Op of X."""
+    ops = ["I", "U", "D"] * 4_000
+    data = rows(len(ops))
+    data[-1]["order_id"] = None
+    ops[-2] = "X"
+    table = dmsfiles.dms_table(orders_metadata(), "cdc", data, ops=ops)
+    return dmsfiles.to_bytes(table, statistics=False, row_group_length=1_000, dictionary=False)
+
+
+def _windows(body: bytes, limit: int, monkeypatch):
+    from functions.validator import checks
+
+    monkeypatch.setattr(checks, "WINDOW_BYTES", limit)
+    monkeypatch.setattr(checks, "MIN_WINDOW_BYTES", limit)
+    required = orders_metadata().required_columns("cdc")
+    plan = checks._Plan(pf.parse(body[-65536:], len(body)), required, "Op", False)
+    every = [(c.start, c.end) for cs in plan.decode.values() for c in cs]
+    windows = plan.windows()
+    placed = sorted((c.start, c.end) for w in windows for cs in w.decode.values() for c in cs)
+    assert placed == sorted(every), "every planned chunk in exactly one window"
+    return windows, len(checks.coalesce(every))
+
+
+def test_windows_end_where_the_reads_have_gaps(monkeypatch):
+    windows, gets = _windows(_bad_last_row_group(), 100_000, monkeypatch)
+    assert len(windows) > 4 and sum(len(w.ranges()) for w in windows) == gets, "a boundary costs no GET"
+
+
+@pytest.mark.parametrize("limit", [10_000, 100_000])
+def test_nothing_is_lost_across_window_boundaries(pipeline, monkeypatch, limit):
+    """Findings in the last row group are found whatever the windows. In both cases some row
+    group's chunks are split across windows: a run one GET reads spans row groups here,
+    and at 10 kB runs longer than the limit are split too."""
+    body = _bad_last_row_group()
+    windows, _ = _windows(body, limit, monkeypatch)
+    assert any(sum(g in w.decode for w in windows) > 1 for g in range(12))
+    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), body)
+    reasons = failed(pipeline, key)
+    assert "'order_id' has 1 null(s) in row group 11" in reasons[findings.NULL_IN_REQUIRED_COLUMN]
+    assert "['X'] in row group 11" in reasons[findings.INVALID_OP]
 
 
 def test_mixed_plain_encoded_op_values_are_read_only_for_the_op_column(pipeline, capsys):
