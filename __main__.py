@@ -11,6 +11,7 @@ from components.metadata_files import load_tables
 from components.naming import Naming
 from components.pipeline import ExtractionPipeline, PipelineArgs
 from components.platform import Platform, PlatformArgs
+from components.replication import SourceScope
 from components.stack_config import load_stack_config
 from components.warehouse import Warehouse, WarehouseArgs, WarehouseSource
 
@@ -52,12 +53,14 @@ pipelines = {
     source.name: ExtractionPipeline(
         source.name,
         PipelineArgs(
-            naming=naming,
-            source=source,
-            vpc_id=config.network.vpc_id,
-            subnet_group_id=platform.subnet_group.replication_subnet_group_id,
-            endpoints=platform.endpoints,
-            kms_key_arn=platform.key.arn,
+            scope=SourceScope(
+                naming=naming,
+                source=source,
+                vpc_id=config.network.vpc_id,
+                subnet_group_id=platform.subnet_group.replication_subnet_group_id,
+                endpoints=platform.endpoints,
+                kms_key_arn=platform.key.arn,
+            ),
             alerts_topic_arn=platform.alerts.topic.arn,
             alerts_dead_letter_arn=platform.alerts.dead_letter_queue.arn,
             validator_bundle=platform.validator_bundle,

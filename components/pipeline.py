@@ -9,13 +9,10 @@ import pulumi_aws as aws
 
 from components import iam
 from components.catalog import Catalog, CatalogArgs
-from components.config import Source
 from components.function import LambdaFunction, LambdaFunctionArgs
 from components.monitoring import Monitoring, MonitoringArgs
-from components.naming import Naming
-from components.network import VpcEndpoints
 from components.packaging import LambdaBundle
-from components.replication import Replication, ReplicationArgs
+from components.replication import Replication, ReplicationArgs, SourceScope
 from components.storage import SecureBucket, SecureBucketArgs
 from functions.common.metadata import TableMetadata, metadata_key
 from functions.common.runtime import ALERT_MARKERS, TAG_PURPOSE, ValidatorEnv
@@ -30,12 +27,7 @@ FAIL_RETENTION_DAYS = 90
 class PipelineArgs:
     """Inputs of one source's extraction pipeline."""
 
-    naming: Naming
-    source: Source
-    vpc_id: str
-    subnet_group_id: pulumi.Input[str]
-    endpoints: VpcEndpoints
-    kms_key_arn: pulumi.Input[str]
+    scope: SourceScope
     alerts_topic_arn: pulumi.Input[str]
     alerts_dead_letter_arn: pulumi.Input[str]
     validator_bundle: LambdaBundle
@@ -62,7 +54,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:pipeline:ExtractionPipeline", name, None, opts)
         self._prefix, self._args = name, args
-        self._tags = args.naming.tags(args.source.name)
+        self._tags = args.scope.naming.tags(args.scope.source.name)
         keep = args.retain_data
         self.landing = self._bucket("landing")  # no versioning: DMS target; holds files only until validated
         self.raw_history = self._bucket("raw", versioning=True, retain_on_delete=keep)
@@ -92,12 +84,12 @@ class ExtractionPipeline(pulumi.ComponentResource):
     # --- storage and replication ---------------------------------------------------------
 
     def _bucket(self, purpose: str, **kwargs) -> SecureBucket:
-        naming, source = self._args.naming, self._args.source
+        naming, source = self._args.scope.naming, self._args.scope.source
         return SecureBucket(
             f"{self._prefix}-{purpose}",
             SecureBucketArgs(
                 bucket_name=naming.bucket(source.name, purpose),
-                kms_key_arn=self._args.kms_key_arn,
+                kms_key_arn=self._args.scope.kms_key_arn,
                 tags={**self._tags, TAG_PURPOSE: purpose},
                 **kwargs,
             ),
@@ -109,12 +101,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         return Replication(
             f"{self._prefix}-replication",
             ReplicationArgs(
-                naming=args.naming,
-                source=args.source,
-                vpc_id=args.vpc_id,
-                subnet_group_id=args.subnet_group_id,
-                endpoints=args.endpoints,
-                kms_key_arn=args.kms_key_arn,
+                scope=args.scope,
                 landing_bucket_name=self.landing.name,
                 landing_bucket_arn=self.landing.arn,
                 log_retention_days=args.log_retention_days,
@@ -128,8 +115,8 @@ class ExtractionPipeline(pulumi.ComponentResource):
         name, args, child = self._prefix, self._args, pulumi.ResourceOptions(parent=self)
         queue = aws.sqs.Queue(
             f"{name}-validator-dlq",
-            name=args.naming.name(args.source.name, "validator-dlq"),
-            kms_master_key_id=args.kms_key_arn,
+            name=args.scope.naming.name(args.scope.source.name, "validator-dlq"),
+            kms_master_key_id=args.scope.kms_key_arn,
             message_retention_seconds=14 * 24 * 3600,
             tags=self._tags,
             opts=child,
@@ -145,11 +132,11 @@ class ExtractionPipeline(pulumi.ComponentResource):
     def _landing_events(self) -> aws.sqs.Queue:
         """The validator's queue, fed by the landing bucket's ObjectCreated events only."""
         name, args, child = self._prefix, self._args, pulumi.ResourceOptions(parent=self)
-        naming = args.naming
+        naming = args.scope.naming
         queue = aws.sqs.Queue(
             f"{name}-validator-queue",
-            name=naming.name(args.source.name, "validator"),
-            kms_master_key_id=args.kms_key_arn,
+            name=naming.name(args.scope.source.name, "validator"),
+            kms_master_key_id=args.scope.kms_key_arn,
             # AWS guidance for Lambda event sources: at least 6x the function timeout.
             visibility_timeout_seconds=6 * VALIDATOR_TIMEOUT_SECONDS,
             message_retention_seconds=4 * 24 * 3600,
@@ -191,7 +178,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     # --- the validator -------------------------------------------------------------------
 
     def _validator(self) -> LambdaFunction:
-        args, naming, source = self._args, self._args.naming, self._args.source
+        args, naming, source = self._args, self._args.scope.naming, self._args.scope.source
         function_name = naming.name(source.name, "validator")
         return LambdaFunction(
             f"{self._prefix}-validator",
@@ -201,7 +188,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 bundle=args.validator_bundle,
                 handler="functions.validator.handler.handler",
                 account_id=naming.account_id,
-                kms_key_arn=args.kms_key_arn,
+                kms_key_arn=args.scope.kms_key_arn,
                 log_group_name=naming.lambda_log_group(function_name),
                 log_retention_days=args.log_retention_days,
                 statements=self._validator_statements(),
@@ -225,9 +212,9 @@ class ExtractionPipeline(pulumi.ComponentResource):
 
     def _validator_statements(self) -> list[dict]:
         """What the validator may do: exactly what its calls need (tests/lambdas proves it)."""
-        args, naming = self._args, self._args.naming
+        args, naming = self._args, self._args.scope.naming
         glue = f"arn:aws:glue:{naming.region}:{naming.account_id}"
-        glue_database = naming.glue_database(args.source.name)
+        glue_database = naming.glue_database(args.scope.source.name)
         landing_objects = pulumi.Output.concat(self.landing.arn, "/*")
         raw_objects = pulumi.Output.concat(self.raw_history.arn, "/*")
         fail_objects = pulumi.Output.concat(self.fail.arn, "/*")
@@ -266,7 +253,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 [f"{glue}:catalog", f"{glue}:database/{glue_database}", f"{glue}:table/{glue_database}/*"],
             ),
             # SSE-KMS objects and the encrypted topic: read (Decrypt) and write (GenerateDataKey).
-            iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.kms_key_arn]),
+            iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.scope.kms_key_arn]),
         ]
 
     def _validator_events(self) -> None:
@@ -288,9 +275,9 @@ class ExtractionPipeline(pulumi.ComponentResource):
         return Catalog(
             f"{self._prefix}-catalog",
             CatalogArgs(
-                naming=args.naming,
-                source_name=args.source.name,
-                engine=args.source.engine,
+                naming=args.scope.naming,
+                source_name=args.scope.source.name,
+                engine=args.scope.source.engine,
                 raw_history_bucket_name=self.raw_history.name,
                 tables=args.tables,
                 retain_database=args.retain_data,
@@ -309,7 +296,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 content=meta.to_json(),
                 content_type="application/json",
                 server_side_encryption="aws:kms",
-                kms_key_id=args.kms_key_arn,
+                kms_key_id=args.scope.kms_key_arn,
                 tags=self._tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -319,8 +306,8 @@ class ExtractionPipeline(pulumi.ComponentResource):
         return Monitoring(
             f"{self._prefix}-monitoring",
             MonitoringArgs(
-                naming=args.naming,
-                source=args.source,
+                naming=args.scope.naming,
+                source=args.scope.source,
                 topic_arn=args.alerts_topic_arn,
                 events_dead_letter_arn=args.alerts_dead_letter_arn,
                 replication_identifier=self.replication.identifier,

@@ -19,8 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
-class ReplicationArgs:
-    """Inputs of one source's DMS replication."""
+class SourceScope:
+    """What every part of one source's pipeline is built in: its names and config, the VPC,
+    subnet group and endpoints DMS uses, and the stack's KMS key."""
 
     naming: Naming
     source: Source
@@ -28,6 +29,13 @@ class ReplicationArgs:
     subnet_group_id: pulumi.Input[str]
     endpoints: VpcEndpoints
     kms_key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ReplicationArgs:
+    """Inputs of one source's DMS replication."""
+
+    scope: SourceScope
     landing_bucket_name: pulumi.Input[str]
     landing_bucket_arn: pulumi.Input[str]
     log_retention_days: int
@@ -48,20 +56,20 @@ class Replication(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:replication:Replication", name, None, opts)
         self._prefix, self._args = name, args
-        self._tags = args.naming.tags(args.source.name)
-        self.identifier = args.naming.name(args.source.name)
+        self._tags = args.scope.naming.tags(args.scope.source.name)
+        self.identifier = args.scope.naming.name(args.scope.source.name)
         self.security_group = self._security_group()
         secrets_role, secrets_policy = self._secrets_role()
         target_role, target_policy = self._target_role()
         self.source_endpoint = self._source_endpoint(secrets_role, secrets_policy)
         self.target_endpoint = self._target_endpoint(target_role, target_policy)
-        if isinstance(args.source.replication, Serverless):
-            self._serverless(args.source.replication)
+        if isinstance(args.scope.source.replication, Serverless):
+            self._serverless(args.scope.source.replication)
         else:
-            self._instance_and_task(args.source.replication)
+            self._instance_and_task(args.scope.source.replication)
         # What DMS events name in "resources": the config or task ARN is fixed by its resource
         # identifier; the instance's carries a DMS-generated id, so its output is used.
-        naming = args.naming
+        naming = args.scope.naming
         self.arns = (
             [naming.dms_arn("replication-config", self.identifier)]
             if self.config is not None
@@ -79,12 +87,12 @@ class Replication(pulumi.ComponentResource):
 
     def _security_group(self) -> aws.ec2.SecurityGroup:
         """Egress to the source database and the S3 / Secrets Manager endpoints only."""
-        name, args, source = self._prefix, self._args, self._args.source
+        name, args, source = self._prefix, self._args, self._args.scope.source
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            name=args.naming.name(source.name, "dms"),
+            name=args.scope.naming.name(source.name, "dms"),
             description=f"DMS replication for {source.name}: egress to the source and AWS APIs only",
-            vpc_id=args.vpc_id,
+            vpc_id=args.scope.vpc_id,
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(
                     description=f"{source.engine} source {source.host}",
@@ -99,23 +107,23 @@ class Replication(pulumi.ComponentResource):
                     protocol="tcp",
                     from_port=443,
                     to_port=443,
-                    prefix_list_ids=[args.endpoints.s3_prefix_list_id],
+                    prefix_list_ids=[args.scope.endpoints.s3_prefix_list_id],
                 ),
                 aws.ec2.SecurityGroupEgressArgs(
                     description="HTTPS to the Secrets Manager interface endpoint",
                     protocol="tcp",
                     from_port=443,
                     to_port=443,
-                    security_groups=args.endpoints.secrets_manager_security_group_ids,
+                    security_groups=args.scope.endpoints.secrets_manager_security_group_ids,
                 ),
             ],
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if args.endpoints.endpoint_security_group is not None:
+        if args.scope.endpoints.endpoint_security_group is not None:
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-secretsmanager-ingress",
-                security_group_id=args.endpoints.endpoint_security_group.id,
+                security_group_id=args.scope.endpoints.endpoint_security_group.id,
                 referenced_security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=443,
@@ -129,7 +137,7 @@ class Replication(pulumi.ComponentResource):
 
     def _secrets_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """Credentials stay in Secrets Manager: DMS reads the secret through this role."""
-        naming, source = self._args.naming, self._args.source
+        naming, source = self._args.scope.naming, self._args.scope.source
         statements = [
             iam.statement(
                 "ReadSourceCredentials",
@@ -161,7 +169,7 @@ class Replication(pulumi.ComponentResource):
 
     def _target_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """DMS writes the landing bucket (and only it) with the stack's key."""
-        args, naming, source = self._args, self._args.naming, self._args.source
+        args, naming, source = self._args, self._args.scope.naming, self._args.scope.source
         return iam.service_role(
             f"{self._prefix}-target-role",
             role_name=naming.name(source.name, "dms-target"),
@@ -176,7 +184,7 @@ class Replication(pulumi.ComponentResource):
                 iam.statement(
                     "EncryptLandingObjects",
                     ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                    [args.kms_key_arn],
+                    [args.scope.kms_key_arn],
                 ),
             ],
             account_id=naming.account_id,
@@ -189,7 +197,7 @@ class Replication(pulumi.ComponentResource):
 
     def _certificate_arn(self) -> pulumi.Input[str] | None:
         """The CA DMS verifies the source with: imported by ARN, or a committed bundle."""
-        naming, source = self._args.naming, self._args.source
+        naming, source = self._args.scope.naming, self._args.scope.source
         if not source.ca_bundle_file:
             return source.ca_certificate_arn
         return aws.dms.Certificate(
@@ -201,7 +209,7 @@ class Replication(pulumi.ComponentResource):
         ).certificate_arn
 
     def _source_endpoint(self, role: aws.iam.Role, policy: aws.iam.RolePolicy) -> aws.dms.Endpoint:
-        args, naming, source = self._args, self._args.naming, self._args.source
+        args, naming, source = self._args, self._args.scope.naming, self._args.scope.source
         certificate_arn = self._certificate_arn()
         return aws.dms.Endpoint(
             f"{self._prefix}-source",
@@ -213,7 +221,7 @@ class Replication(pulumi.ComponentResource):
             secrets_manager_access_role_arn=role.arn,
             ssl_mode=source.tls_mode,
             certificate_arn=certificate_arn if source.tls_mode != "none" else None,
-            kms_key_arn=args.kms_key_arn,
+            kms_key_arn=args.scope.kms_key_arn,
             postgres_settings=aws.dms.EndpointPostgresSettingsArgs(
                 plugin_name=dms_settings.POSTGRES_PLUGIN,
                 heartbeat_enable=True,  # idle slots otherwise retain WAL
@@ -228,14 +236,14 @@ class Replication(pulumi.ComponentResource):
         )
 
     def _target_endpoint(self, role: aws.iam.Role, policy: aws.iam.RolePolicy) -> aws.dms.S3Endpoint:
-        args, naming, source = self._args, self._args.naming, self._args.source
+        args, naming, source = self._args, self._args.scope.naming, self._args.scope.source
         return aws.dms.S3Endpoint(
             f"{self._prefix}-target",
             endpoint_id=naming.name(source.name, "landing"),
             endpoint_type="target",
             bucket_name=args.landing_bucket_name,
             service_access_role_arn=role.arn,
-            server_side_encryption_kms_key_id=args.kms_key_arn,
+            server_side_encryption_kms_key_id=args.scope.kms_key_arn,
             expected_bucket_owner=naming.account_id,
             tags=self._tags,
             **dms_settings.s3_target_settings(source),
@@ -246,7 +254,7 @@ class Replication(pulumi.ComponentResource):
 
     def _documents(self) -> tuple[str, str, str]:
         """Table mappings, task settings and migration type (JSON, sorted: stable diffs)."""
-        source = self._args.source
+        source = self._args.scope.source
         mappings = json.dumps(dms_settings.table_mappings(source), sort_keys=True)
         settings = json.dumps(dms_settings.task_settings(source), sort_keys=True)
         return mappings, settings, dms_settings.replication_type(source)
@@ -266,17 +274,17 @@ class Replication(pulumi.ComponentResource):
             table_mappings=mappings,
             replication_settings=settings,
             compute_config=aws.dms.ReplicationConfigComputeConfigArgs(
-                replication_subnet_group_id=args.subnet_group_id,
+                replication_subnet_group_id=args.scope.subnet_group_id,
                 vpc_security_group_ids=[self.security_group.id],
                 max_capacity_units=replication.max_capacity_units,
                 min_capacity_units=replication.min_capacity_units,
                 multi_az=replication.multi_az,
-                kms_key_id=args.kms_key_arn,
+                kms_key_id=args.scope.kms_key_arn,
             ),
             start_replication=True,
             tags=self._tags,
             # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, args.endpoints]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, args.scope.endpoints]),
         )
 
     def _instance_and_task(self, replication: Instance) -> None:
@@ -292,8 +300,8 @@ class Replication(pulumi.ComponentResource):
             engine_version=replication.engine_version,
             publicly_accessible=False,
             auto_minor_version_upgrade=True,
-            kms_key_arn=args.kms_key_arn,
-            replication_subnet_group_id=args.subnet_group_id,
+            kms_key_arn=args.scope.kms_key_arn,
+            replication_subnet_group_id=args.scope.subnet_group_id,
             vpc_security_group_ids=[self.security_group.id],
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
@@ -312,7 +320,7 @@ class Replication(pulumi.ComponentResource):
             start_replication_task=True,
             tags=self._tags,
             # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.endpoints]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.scope.endpoints]),
         )
 
     def _log_group(self, name: str, group_name: str, args: ReplicationArgs, tags: dict) -> aws.cloudwatch.LogGroup:
@@ -321,7 +329,7 @@ class Replication(pulumi.ComponentResource):
             f"{name}-logs",
             name=group_name,
             retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
+            kms_key_id=args.scope.kms_key_arn,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
