@@ -196,12 +196,9 @@ class _GoneError(Exception):
 
 def _register(partitions: Partitions | None, destination: str, say: Callable[[str], None]) -> None:
     """The replayed file's date partition, for Spectrum (as the validator does for new files)."""
-    if partitions is None:
-        return
-    try:
-        partitions.ensure(destination)
-    except Exception as exc:  # the file is stored; the next file of that day registers it
-        say(f"partition not registered for {destination}: {type(exc).__name__}: {exc}")
+    error = partitions.try_ensure(destination) if partitions else None
+    if error:
+        say(f"partition not registered for {destination}: {error}")
 
 
 def _gone(error: ClientError) -> bool:

@@ -202,19 +202,10 @@ class Validator:
         return result
 
     def _register_partition(self, raw_key: str) -> None:
-        if self.partitions is None:
-            return
-        try:
-            self.partitions.ensure(raw_key)
-        except Exception as exc:  # the file is stored; the next file of that day tries again
-            emit(
-                {
-                    "event": "cloudbridge.partition_failed",
-                    "source": self.settings.source,
-                    "key": raw_key,
-                    "error": f"{type(exc).__name__}: {exc}",
-                }
-            )
+        error = self.partitions.try_ensure(raw_key) if self.partitions else None
+        if error:
+            source = self.settings.source
+            emit({"event": "cloudbridge.partition_failed", "source": source, "key": raw_key, "error": error})
 
     # --- one batch ------------------------------------------------------------------
 

@@ -69,6 +69,17 @@ class Partitions:
             self._known.add(partition)
         return True
 
+    def try_ensure(self, raw_key: str) -> str | None:
+        """``ensure``, never raising: why the partition is not registered, or None.
+
+        A failure never costs the file, which is stored already: the next file of that
+        day tries again (and ``cloudbridge replay`` registers what it moves)."""
+        try:
+            self.ensure(raw_key)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
 
 class PartitionError(RuntimeError):
     """Glue refused the partition (e.g. the table is not in the catalog yet)."""
