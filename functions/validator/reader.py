@@ -62,7 +62,7 @@ class Sparse(Seekable):
 
     def __init__(self, parts: list[tuple[int, bytes]], size: int):
         super().__init__()
-        self.parts = sorted(parts)
+        self.parts = sorted(parts, key=_offset)
         self.size, self.pos = size, 0
 
     def read(self, n: int = -1) -> bytes:
@@ -74,6 +74,11 @@ class Sparse(Seekable):
                 self.pos = end
                 return bytes(data[start - offset : end - offset])  # a copy: parts live for one call
         raise OSError(f"CLOUDBRIDGE_MISSING {start} {end}")
+
+
+def _offset(part: tuple[int, Any]) -> int:
+    """A part's place in the file (memoryviews do not compare: never sort by the bytes)."""
+    return part[0]
 
 
 _MISSING = re.compile(r"CLOUDBRIDGE_MISSING (\d+) (\d+)")
@@ -102,7 +107,7 @@ class FileReader:
             "schema_findings": [], "decode_findings": [], "well_typed": [], "nulls": {}, "op_values": [],
             "op_first_bad": -1, "scanned": 0, "missing": None, "schema_error": False,
         }  # fmt: skip
-        self._sparse.parts = sorted([self.tail, *parts])
+        self._sparse.parts = sorted([self.tail, *parts], key=_offset)
         try:
             if self._open(reply):
                 self._decode(columns, reply)

@@ -145,6 +145,18 @@ def test_a_worker_holds_no_descriptor_it_did_not_need():
     assert read_end not in held and write_end not in held and len(held) == 5  # stdio + its two pipes
 
 
+def test_parts_at_the_same_offset_are_read_from_the_first_that_holds_the_range():
+    """A part fetched again for bytes the plan missed can start where another starts; parts
+    in the child are memoryviews, which cannot be compared, so they sort by offset only."""
+    shared = memoryview(b"abcdefgh")
+    sparse = reader.Sparse([(0, shared[:3]), (0, shared[:8])], 8)
+    assert sparse.read(6) == b"abcdef"
+    partial = reader.Sparse([(0, shared[:6])], 10)
+    partial.seek(4)
+    with pytest.raises(OSError, match="CLOUDBRIDGE_MISSING 4 8"):
+        partial.read(4)
+
+
 def _open_descriptors(parts):
     return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))[:-1]  # without the listing's own
 
