@@ -35,9 +35,9 @@ from functions.validator.s3file import ObjectSource
 # container (cold start), spares every child its ~0.3 s import. Nothing parses with it here.
 checks.preload_reader()
 
-# Files of one batch validated at once. Each holds at most one window being decoded
-# (checks.WINDOW_BYTES) and checks.PREFETCH_BYTES being fetched, plus a decoding child:
-# memory stays bounded.
+# Files of one batch validated at once. Each holds about one window being decoded
+# (checks.WINDOW_BYTES, also in the memory it shares with its decoding child) and
+# checks.PREFETCH_BYTES being fetched, plus the child: memory stays bounded.
 FILE_WORKERS = 3
 
 
