@@ -109,15 +109,13 @@ class FileReader:
         }  # fmt: skip
         self._sparse.parts = sorted([self.tail, *parts], key=_offset)
         try:
-            if self._open(reply):
+            if self._open(reply, schema):
                 self._decode(columns, reply)
         finally:
             self._sparse.parts = [self.tail]  # the parts are only valid during this call
-        if not schema:
-            reply["schema_findings"] = []
         return reply
 
-    def _open(self, reply: dict[str, Any]) -> bool:
+    def _open(self, reply: dict[str, Any], schema: bool) -> bool:
         """pyarrow's reader and the schema verdict, once; False when the reply is final."""
         import pyarrow.parquet as pq
 
@@ -134,7 +132,8 @@ class FileReader:
                 return False
             self._parquet = parquet
         findings, well_typed = self._schema
-        reply["schema_findings"] = [f.to_dict() for f in findings]
+        if schema:
+            reply["schema_findings"] = [f.to_dict() for f in findings]
         reply["well_typed"] = sorted(well_typed)
         return True
 
