@@ -22,9 +22,9 @@ def config_with(n: int, metadata_dir: Path) -> dict:
     """The dev stack's config with ``n`` copies of its Postgres source, their table metadata written to
     ``metadata_dir``."""
     from cloudbridge.plan import read_stack_config
-    from components.metadata_files import METADATA_ROOT
+    from components.workspace import FIXTURE_STACKS
 
-    config = read_stack_config("dev")
+    config = read_stack_config("dev", FIXTURE_STACKS)
     template = next(s for s in config["cloudbridge:sources"] if s["engine"] == "postgres")
     sources = []
     for i in range(n):
@@ -33,7 +33,7 @@ def config_with(n: int, metadata_dir: Path) -> dict:
         source["name"] = name
         source["credentialsSecretArn"] = source["credentialsSecretArn"].replace(template["name"], name)
         sources.append(source)
-        for path in (METADATA_ROOT / template["name"]).glob("*/*.json"):
+        for path in (FIXTURE_STACKS / "metadata" / template["name"]).glob("*/*.json"):
             target = metadata_dir / name / path.parent.name / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(path.read_text().replace(f'"source": "{template["name"]}"', f'"source": "{name}"'))

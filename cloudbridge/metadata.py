@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from components.workspace import metadata_root
 from functions.common.dms import locator_matches
 from functions.common.metadata import Column, TableMetadata
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-METADATA_ROOT = PROJECT_ROOT / "metadata"
 DRIVERS = {
     "postgres": "postgresql+psycopg",
     "mysql": "mysql+pymysql",
@@ -332,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         help="read user and password from the source's credentialsSecretArn (AWS credentials needed); "
         "otherwise CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER with CLOUDBRIDGE_DB_PASSWORD or PGPASSWORD",
     )
-    parser.add_argument("--metadata-dir", type=Path, default=METADATA_ROOT)
+    parser.add_argument("--metadata-dir", type=Path, default=metadata_root())
     parser.add_argument("--prune", action="store_true", help="extract: delete files of tables no longer selected")
     args = parser.parse_args(argv)
 

@@ -84,14 +84,27 @@ class Plan:
 BOOTSTRAP_ROOT = PROJECT_ROOT / "bootstrap"
 
 
+def stack_files_dir(program: Path | None = None) -> Path:
+    """Where a program's stack files are: for CloudBridge and its bootstrap, the workspace's
+    (``components.workspace``: the repository, or the folder ``CLOUDBRIDGE_STACKS_DIR`` names)."""
+    from components.workspace import stacks_dir
+
+    program = program or PROJECT_ROOT
+    if program == PROJECT_ROOT:
+        return stacks_dir()
+    if program == BOOTSTRAP_ROOT:
+        return stacks_dir() / "bootstrap"
+    return program
+
+
 def stack_file(stack: str, program: Path | None = None) -> Path:
     """The ``Pulumi.<stack>.yaml`` of a program (this project's by default)."""
-    return (program or PROJECT_ROOT) / f"Pulumi.{stack}.yaml"
+    return stack_files_dir(program) / f"Pulumi.{stack}.yaml"
 
 
 def stacks(program: Path | None = None) -> list[str]:
     """The stacks a program has a stack file for, sorted."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (program or PROJECT_ROOT).glob("Pulumi.*.yaml"))
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stack_files_dir(program).glob("Pulumi.*.yaml"))
 
 
 def read_stack_config(stack: str, program: Path | None = None) -> dict[str, Any]:

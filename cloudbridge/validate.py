@@ -61,7 +61,8 @@ def _file_key(name: str, table: str) -> FileKey:
 
 
 def _metadata(args: argparse.Namespace, key: FileKey) -> TableMetadata:
-    from cloudbridge.metadata import METADATA_ROOT, committed
+    from cloudbridge.metadata import committed
+    from components.workspace import metadata_root
 
     if args.metadata:
         if not args.metadata.is_file():
@@ -72,7 +73,7 @@ def _metadata(args: argparse.Namespace, key: FileKey) -> TableMetadata:
             raise SystemExit(f"error: {exc}") from None
     if not args.source:
         raise SystemExit("error: give --metadata PATH, or --source NAME (with --stack) to use its committed metadata")
-    tables = committed(METADATA_ROOT, args.source)
+    tables = committed(metadata_root(), args.source)
     if key.table_id not in tables:
         raise SystemExit(f"error: no committed metadata for {key.table_id} of source {args.source!r}")
     return tables[key.table_id]

@@ -4,19 +4,12 @@ any resource is declared."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from components.config import ConfigError, Source, StackConfig
+from components.workspace import metadata_root
 from functions.common.dms import locator_matches
 from functions.common.metadata import MetadataError, TableMetadata
-
-METADATA_ROOT = Path(__file__).resolve().parent.parent / "metadata"
-
-
-def metadata_root() -> Path:
-    """The committed metadata; CLOUDBRIDGE_METADATA_DIR points elsewhere (tests, tools)."""
-    return Path(os.environ.get("CLOUDBRIDGE_METADATA_DIR") or METADATA_ROOT)
 
 
 def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tuple[TableMetadata, ...]]:

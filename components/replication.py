@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -14,8 +13,7 @@ from components import dms_settings, iam
 from components.config import Instance, Serverless, Source
 from components.naming import Naming
 from components.network import VpcEndpoints
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from components.workspace import stacks_dir
 
 
 @dataclass(frozen=True)
@@ -203,7 +201,7 @@ class Replication(pulumi.ComponentResource):
         return aws.dms.Certificate(
             f"{self._prefix}-ca",
             certificate_id=naming.name(source.name, "ca"),
-            certificate_pem=(PROJECT_ROOT / source.ca_bundle_file).read_text(),
+            certificate_pem=(stacks_dir() / source.ca_bundle_file).read_text(),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
         ).certificate_arn

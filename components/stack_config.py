@@ -10,7 +10,6 @@ repository, the warehouse's subnets) run after the models validate.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,6 +26,7 @@ from components.config import (
     ConfigError,
     StackConfig,
 )
+from components.workspace import stacks_dir
 
 # --- turning pydantic's locations into stack-file keys -------------------------------
 
@@ -131,7 +131,7 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
         region = SECRET_ARN.match(arn).group(1)
         if region != config.region:
             problems.append((key, f"secret is in {region}, the stack deploys to {config.region}"))
-    root = Path(__file__).resolve().parent.parent
+    root = stacks_dir()
     for i, source in enumerate(config.sources):
         if source.ca_bundle_file:
             path = (root / source.ca_bundle_file).resolve()

@@ -1,9 +1,18 @@
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The program is tested on the stacks the tests own, never on a team's own Pulumi.*.yaml
+# (which only the stack-agnostic checks in tests/stacks read): a fork's accounts, region,
+# repository and sources cannot turn this suite red. Child processes inherit it.
+from components.workspace import FIXTURE_STACKS, METADATA_DIR_ENV, STACKS_DIR_ENV  # noqa: E402
+
+os.environ[STACKS_DIR_ENV] = str(FIXTURE_STACKS)
+os.environ.pop(METADATA_DIR_ENV, None)
 
 
 import pytest  # noqa: E402

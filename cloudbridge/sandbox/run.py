@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from cloudbridge.localpg import LocalPostgres
-from cloudbridge.metadata import METADATA_ROOT, committed, inspect_source
+from cloudbridge.metadata import committed, inspect_source
 from cloudbridge.replay import replay
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import ACCOUNT, LocalAws
@@ -42,6 +42,8 @@ from functions.validator.handler import s3_objects
 from functions.validator.partitions import Partitions
 
 SOURCE = "sales"
+# The sample schema's own metadata (schema.sql), not a stack's: a fork may drop or rename its sources.
+METADATA_ROOT = Path(__file__).resolve().parent / "metadata"
 ENVIRONMENT = "sandbox"
 
 

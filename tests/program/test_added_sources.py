@@ -11,7 +11,7 @@ import pytest
 
 from cloudbridge.plan import evaluate, read_stack_config
 from components.config import ENGINES
-from components.metadata_files import metadata_root
+from components.workspace import metadata_root
 from functions.common.metadata import Column, TableMetadata
 from tests.program.test_security import documents, policy_problems
 from tests.program.test_stacks import PER_PIPELINE, pipeline_resources

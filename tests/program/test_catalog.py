@@ -3,7 +3,7 @@
 import json
 
 from cloudbridge.plan import evaluate, read_stack_config
-from components.metadata_files import METADATA_ROOT
+from components.workspace import metadata_root
 from functions.common.metadata import TableMetadata, glue_type
 from tests.program.test_config import fails
 
@@ -13,7 +13,7 @@ TABLE = "aws:glue/catalogTable:CatalogTable"
 def committed(source):
     return {
         f"{p.parent.name}.{p.stem}": TableMetadata.from_json(p.read_text())
-        for p in sorted((METADATA_ROOT / source).glob("*/*.json"))
+        for p in sorted((metadata_root() / source).glob("*/*.json"))
     }
 
 
@@ -113,7 +113,7 @@ def test_wildcards_select_committed_tables(stack_config):
 def test_metadata_of_another_engine_is_rejected(stack_config, tmp_path, monkeypatch):
     import shutil
 
-    shutil.copytree(METADATA_ROOT, tmp_path / "metadata")
+    shutil.copytree(metadata_root(), tmp_path / "metadata")
     path = tmp_path / "metadata/sales/public/orders.json"
     path.write_text(path.read_text().replace('"engine": "postgres"', '"engine": "mysql"'))
     monkeypatch.setenv("CLOUDBRIDGE_METADATA_DIR", str(tmp_path / "metadata"))

@@ -50,10 +50,10 @@ def test_bad_input_is_one_clear_line(args, words):
 
 
 def test_a_yaml_error_in_a_stack_file_is_one_line(tmp_path, monkeypatch):
-    from cloudbridge import plan, stackfile
+    from cloudbridge import stackfile
 
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  aws:region: [unclosed\n")
-    monkeypatch.setattr(plan, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setenv("CLOUDBRIDGE_STACKS_DIR", str(tmp_path))
     with pytest.raises(stackfile.StackFileError, match=r"Pulumi.broken.yaml is not valid YAML at line \d"):
         stackfile.load("broken")
 

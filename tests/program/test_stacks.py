@@ -116,12 +116,12 @@ def test_adding_a_source_adds_one_pipeline_and_changes_nothing_else(
     import shutil
 
     from cloudbridge.plan import evaluate
-    from components.metadata_files import METADATA_ROOT
+    from components.workspace import metadata_root
     from functions.common.metadata import Column, TableMetadata
 
     before = plans(stack_name)
     # A source is one config entry plus its tables' metadata.
-    shutil.copytree(METADATA_ROOT, tmp_path / "metadata")
+    shutil.copytree(metadata_root(), tmp_path / "metadata")
     accounts = TableMetadata(
         "crm", "postgres", "crm", "accounts", (Column("account_id", "int64", False),), ("account_id",)
     )

@@ -11,15 +11,16 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from cloudbridge import dmsfiles
-from cloudbridge.metadata import METADATA_ROOT, committed
+from cloudbridge.metadata import committed
 from components import views
+from components.workspace import metadata_root
 from functions.common.metadata import TableMetadata
 
 VIEW = "aws:glue/catalogTable:CatalogTable"
 
 
 def metadata_of(source):
-    return committed(METADATA_ROOT, source)
+    return committed(metadata_root(), source)
 
 
 def test_every_table_has_its_view_in_the_athena_encoding(plan):
