@@ -10,7 +10,9 @@ and a fork's edits to them cannot turn the suite red. The program's code (``__ma
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +32,19 @@ def metadata_root() -> Path:
     """The committed table metadata: ``metadata/`` beside the stack files, or ``CLOUDBRIDGE_METADATA_DIR``."""
     value = os.environ.get(METADATA_DIR_ENV)
     return Path(value).resolve() if value else stacks_dir() / "metadata"
+
+
+@contextlib.contextmanager
+def using(folder: Path) -> Iterator[None]:
+    """Read stack files and metadata from ``folder`` for the duration (tests, the fork check)."""
+    saved = {k: os.environ.get(k) for k in (STACKS_DIR_ENV, METADATA_DIR_ENV)}
+    os.environ[STACKS_DIR_ENV] = str(folder)
+    os.environ.pop(METADATA_DIR_ENV, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

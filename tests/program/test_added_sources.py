@@ -13,9 +13,9 @@ from cloudbridge.plan import evaluate, read_stack_config
 from components.config import ENGINES
 from components.workspace import metadata_root
 from functions.common.metadata import Column, TableMetadata
-from tests.program.test_security import documents, policy_problems
 from tests.program.test_stacks import PER_PIPELINE, pipeline_resources
 from tests.support import aws_contract
+from tests.support.policies import least_privilege_problems
 
 SCHEMAS = {"postgres": "public", "oracle": "APP", "sqlserver": "dbo", "mysql": "shop"}
 PORTS = {"postgres": 5432, "oracle": 1521, "sqlserver": 1433, "mysql": 3306}  # each engine's usual port
@@ -93,7 +93,7 @@ def test_every_value_of_the_new_source_is_one_aws_accepts(added):
 
 def test_the_new_sources_policies_are_least_privilege(added):
     _, plan = added
-    problems = [f"{r.name}: {p}" for r, doc in documents(plan) for p in policy_problems(r.type, doc)]
+    problems = least_privilege_problems(plan)
     assert problems == []
 
 

@@ -243,18 +243,21 @@ def _pem(tmp_path):
 
 
 def test_a_committed_ca_bundle_becomes_a_dms_certificate(stack_config, tmp_path, monkeypatch):
-    from cloudbridge.plan import PROJECT_ROOT, evaluate
+    import shutil
 
-    bundle = PROJECT_ROOT / "tests" / "program" / ".ca-bundle-test.pem"
-    bundle.write_text(_pem(tmp_path))
-    try:
-        config = stack_config("dev")
-        source = config["cloudbridge:sources"][1]
-        del source["caCertificateArn"]
-        source["caBundleFile"] = "tests/program/.ca-bundle-test.pem"
-        plan = evaluate("dev", config)
-    finally:
-        bundle.unlink()
+    from cloudbridge.plan import evaluate
+    from components.workspace import metadata_root
+
+    workspace = tmp_path / "stacks"  # the bundle is a file of the workspace, like the stack file
+    shutil.copytree(metadata_root(), workspace / "metadata")
+    (workspace / "certs").mkdir()
+    (workspace / "certs" / "rds-ca.pem").write_text(_pem(tmp_path))
+    config = stack_config("dev")
+    monkeypatch.setenv("CLOUDBRIDGE_STACKS_DIR", str(workspace))
+    source = config["cloudbridge:sources"][1]
+    del source["caCertificateArn"]
+    source["caBundleFile"] = "certs/rds-ca.pem"
+    plan = evaluate("dev", config)
     [certificate] = plan.of_type("aws:dms/certificate:Certificate")
     pem = certificate.given["certificatePem"]
     pem = pem.get("value", pem) if isinstance(pem, dict) else pem  # the provider marks it secret

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from cloudbridge.plan import read_stack_config
+from tests.support import stack_checks
 
 PIPELINE = "cloudbridge:pipeline:ExtractionPipeline"
 
@@ -55,8 +56,8 @@ def test_each_pipeline_declares_its_resources(plan, stack):
             assert "aws:dms/replicationConfig:ReplicationConfig" not in types
 
 
-def test_the_example_stacks_exercise_both_replication_modes_and_several_engines():
-    """What the examples demonstrate (not how many sources they have: adding one must not break this)."""
+def test_the_fixture_stacks_exercise_both_replication_modes_and_several_engines():
+    """What the fixture stacks demonstrate, so every mode and several engines are under test."""
     all_sources = [s for stack in ("dev", "preprod", "prod") for s in sources(stack)]
     assert len({s["engine"] for s in all_sources}) >= 2
     assert {s["replication"]["mode"] for s in all_sources} == {"serverless", "instance"}
@@ -146,23 +147,10 @@ def test_adding_a_source_adds_one_pipeline_and_changes_nothing_else(
             assert r.inputs == old[r.urn].inputs, f"{r.name} changed"
 
 
-DATA_HOLDERS = {
-    ("aws:s3/bucket:Bucket", "-raw"),
-    ("aws:s3/bucket:Bucket", "-fail"),
-    ("aws:s3/bucket:Bucket", "-meta"),
-    ("aws:kms/key:Key", "key"),
-    ("aws:glue/catalogDatabase:CatalogDatabase", "-database"),
-}
-
-
-def _holds_data(resource):
-    return any(resource.type == t and resource.name.endswith(suffix) for t, suffix in DATA_HOLDERS)
-
-
 def test_data_outlives_its_declaration_in_preprod_and_prod(plan, stack):
     """Removing a source (or renaming it in a refactor) leaves its history, quarantine,
     metadata, key and catalog in the account; dev may clean up after itself."""
-    holders = [r for r in plan.resources if _holds_data(r)]
+    holders = [r for r in plan.resources if stack_checks.holds_data(r)]
     assert len(holders) >= 5
     expected = stack != "dev"
     for resource in holders:
@@ -182,3 +170,5 @@ def test_retention_is_config_driven(stack_config):
     config["cloudbridge:retainData"] = False
     plan = evaluate("prod", config)
     assert not any(r.retain_on_delete for r in plan.resources)
+    # ...and the stack-agnostic retention check refuses exactly that outside dev.
+    assert stack_checks.retention(plan) and all("retainData is off" in p for p in stack_checks.retention(plan))
