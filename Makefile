@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
 
-.PHONY: setup demo plan test lint bench clean
+.PHONY: setup demo plan check test lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: setup
 ## Evaluate a stack offline (no Pulumi CLI, no AWS) and print what it would deploy.
 plan: setup
 	$(PY) -m cloudbridge plan --stack $(STACK)
+
+## The stack-agnostic checks on this repository's own stack files (README, "Tests").
+check: setup
+	$(PY) -m pytest -q tests/stacks
 
 ## The whole test suite.
 test: setup
