@@ -1,8 +1,10 @@
-"""CloudBridge bootstrap: run once per AWS account with administrator credentials.
+"""CloudBridge bootstrap: run once per environment, in its AWS account, with administrator credentials.
 
-Creates the GitHub OIDC trust, the deploy role (the account's GitHub environment only),
-the read-only preview role (pull requests and the drift check), and the Pulumi state
-bucket with its KMS key (the stacks' secrets provider). See the README, "First deploy".
+Creates the deploy role (the environment's gated GitHub environment only), the read-only
+preview role (its ``preview-<env>`` GitHub environment only: pull requests and the drift
+check), the Pulumi state bucket with its KMS key (the stacks' secrets provider), and the
+account's GitHub OIDC provider unless it exists. One account may host several
+environments (docs/deploying.md, "Layouts").
 """
 
 import sys
@@ -21,5 +23,23 @@ account = AccountBootstrap("account", AccountBootstrapArgs(config=config))
 pulumi.export("deployRoleArn", account.deploy_role.arn)
 pulumi.export("previewRoleArn", account.preview_role.arn)
 pulumi.export("stateBucket", account.state_bucket.name)
-pulumi.export("backendUrl", account.state_bucket.name.apply(lambda b: f"s3://{b}?region={config.region}"))
+backend_url = account.state_bucket.name.apply(lambda b: f"s3://{b}?region={config.region}")
+pulumi.export("backendUrl", backend_url)
 pulumi.export("secretsProvider", f"awskms://{config.state_key_alias}?region={config.region}")
+pulumi.export("oidcProviderArn", account.oidc_provider_arn)
+# What to set in GitHub, per environment (docs/deploying.md, "GitHub environments").
+pulumi.export(
+    "githubEnvironments",
+    {
+        config.deploy_github_environment: {
+            "AWS_DEPLOY_ROLE_ARN": account.deploy_role.arn,
+            "AWS_REGION": config.region,
+            "PULUMI_BACKEND_URL": backend_url,
+        },
+        config.preview_github_environment: {
+            "AWS_PREVIEW_ROLE_ARN": account.preview_role.arn,
+            "AWS_REGION": config.region,
+            "PULUMI_BACKEND_URL": backend_url,
+        },
+    },
+)

@@ -9,13 +9,13 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap import policies
-from bootstrap.config import BootstrapConfig
+from bootstrap.config import GITHUB_OIDC_HOST, BootstrapConfig
 from bootstrap.deploy_policy import deploy_statements
 from bootstrap.scope import Scope
 from components.storage import SecureBucket, SecureBucketArgs
 from functions.common.runtime import TAG_ENVIRONMENT, TAG_MANAGED_BY
 
-GITHUB_ISSUER = f"https://{policies.GITHUB_OIDC_HOST}"
+GITHUB_ISSUER = f"https://{GITHUB_OIDC_HOST}"
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,11 @@ class AccountBootstrapArgs:
 
 
 class AccountBootstrap(pulumi.ComponentResource):
-    """Once per AWS account: the GitHub OIDC provider, the KMS-encrypted Pulumi state bucket and the deploy and preview
-    roles."""
+    """Once per environment in its AWS account: the KMS-encrypted Pulumi state bucket, the deploy and preview roles,
+    and the account's GitHub OIDC provider unless another stack (or someone before) created it.
+
+    Every physical name carries the environment, so an account may host several environments; the
+    logical names do not need to (a URN carries the stack), and are unchanged since the first release."""
 
     oidc_provider_arn: pulumi.Output[str]
     state_key: aws.kms.Key
@@ -55,10 +58,10 @@ class AccountBootstrap(pulumi.ComponentResource):
         )
 
     def _oidc_provider(self) -> pulumi.Output[str]:
-        """GitHub's OIDC provider: the account's own, or one that exists already."""
+        """GitHub's OIDC provider: created here, or one that exists already (one per URL per account)."""
         config = self._config
-        if config.existing_oidc_provider_arn:
-            return pulumi.Output.from_input(config.existing_oidc_provider_arn)
+        if not config.creates_oidc_provider:
+            return pulumi.Output.from_input(config.oidc_provider_arn)
         return aws.iam.OpenIdConnectProvider(
             "github",
             url=GITHUB_ISSUER,
@@ -111,26 +114,28 @@ class AccountBootstrap(pulumi.ComponentResource):
         )
 
     def _roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:
-        """The deploy role (its gated environment only) and the read-only preview role."""
+        """The deploy role (its gated GitHub environment only) and the read-only preview role (its
+        own unprotected preview environment only: a token of another stack's preview job is refused)."""
         config = self._config
         repo, env = config.repository, config.environment
         scope = self.state_key.arn.apply(
             lambda key: Scope(config.account, config.region, env, config.state_bucket, key)
         )
+        deploy_env, preview_env = config.deploy_github_environment, config.preview_github_environment
         deploy = self._role(
             "deploy",
-            f"cloudbridge-deploy-{env}",
-            [f"repo:{repo}:environment:{env}"],
+            config.deploy_role_name,
+            [policies.github_subject(repo, deploy_env)],
             scope.apply(deploy_statements),
-            f"CloudBridge {env}: pulumi up, from the gated GitHub environment {env} only",
+            f"CloudBridge {env}: pulumi up, from the gated GitHub environment {deploy_env} only",
             self._tags,
         )
         preview = self._role(
             "preview",
-            f"cloudbridge-preview-{env}",
-            [f"repo:{repo}:environment:preview"],
+            config.preview_role_name,
+            [policies.github_subject(repo, preview_env)],
             scope.apply(policies.preview_statements),
-            f"CloudBridge {env}: read-only previews of pull requests and the daily drift check",
+            f"CloudBridge {env}: read-only previews and drift checks, from the GitHub environment {preview_env} only",
             self._tags,
         )
         return deploy, preview

@@ -1,15 +1,30 @@
-"""Typed config of one bootstrap stack (one AWS account = one CloudBridge environment)."""
+"""Typed config of one bootstrap stack: one CloudBridge environment in an AWS account.
+
+An account may host one environment or several (dev, preprod and prod in one account, or
+dev and preprod in one and prod in another): every name the bootstrap gives AWS carries
+the environment, so each environment's run owns its own state bucket, key alias and
+roles. GitHub's OIDC provider is the one exception (one per URL per account): all but one
+of an account's bootstrap stacks name it with ``existingOidcProviderArn``
+(``bootstrap/layout.py`` checks that against the sibling stack files).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "cloudbridge-bootstrap"
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+BUCKET_NAME_MAX = 63  # S3's limit on a bucket name
+# The unprotected GitHub environment whose jobs preview and drift-check one stack.
+PREVIEW_ENVIRONMENT_PREFIX = "preview-"
 
 
 class BootstrapError(ValueError):
@@ -28,8 +43,13 @@ class BootstrapConfig(BaseModel):
     environment: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
     # owner/name of the GitHub repository whose workflows deploy this account.
     repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,39}/[A-Za-z0-9_.-]{1,100}$")]
-    # The account may already trust GitHub's OIDC issuer (one provider per URL per account).
+    # The account may already trust GitHub's OIDC issuer (one provider per URL per account):
+    # created outside CloudBridge, or by another environment's bootstrap in the same account.
     existing_oidc_provider_arn: str | None = None
+    # Bootstraps made before names carried the environment keep their state bucket and key
+    # alias (cb-pulumi-state-<account>-<region>, alias/cb-pulumi-state): renaming them would
+    # replace protected resources. Only for an account that hosts this one environment.
+    legacy_state_names: bool = False
 
     @field_validator("region")
     @classmethod
@@ -41,21 +61,60 @@ class BootstrapConfig(BaseModel):
     @field_validator("existing_oidc_provider_arn")
     @classmethod
     def _provider(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(
-            r"^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$", value
-        ):
+        if value is not None and not OIDC_PROVIDER_ARN.match(value):
             raise ValueError("not the ARN of a token.actions.githubusercontent.com OIDC provider")
         return value
 
+    @model_validator(mode="after")
+    def _same_account_and_short_names(self) -> BootstrapConfig:
+        arn = self.existing_oidc_provider_arn
+        if arn and OIDC_PROVIDER_ARN.match(arn).group(1) != self.account:  # type: ignore[union-attr]
+            raise ValueError("existingOidcProviderArn: the provider must be in this stack's account")
+        if len(self.state_bucket) > BUCKET_NAME_MAX:
+            raise ValueError(f"region: the state bucket's name would exceed {BUCKET_NAME_MAX} characters")
+        return self
+
     @property
     def state_bucket(self) -> str:
-        """The Pulumi state bucket's name: unique per account and region."""
-        return f"cb-pulumi-state-{self.account}-{self.region}"
+        """The Pulumi state bucket's name: unique per environment, account and region."""
+        if self.legacy_state_names:
+            return f"cb-pulumi-state-{self.account}-{self.region}"
+        return f"cb-pulumi-state-{self.environment}-{self.account}-{self.region}"
 
     @property
     def state_key_alias(self) -> str:
-        """The alias of the KMS key that encrypts the state and the stack secrets."""
-        return "alias/cb-pulumi-state"
+        """The alias of the KMS key that encrypts the state and the stack secrets (per environment)."""
+        return "alias/cb-pulumi-state" if self.legacy_state_names else f"alias/cb-pulumi-state-{self.environment}"
+
+    @property
+    def deploy_role_name(self) -> str:
+        """The deploy role: IAM names are account-wide, so it carries the environment."""
+        return f"cloudbridge-deploy-{self.environment}"
+
+    @property
+    def preview_role_name(self) -> str:
+        """The read-only preview role (pull requests and the drift check)."""
+        return f"cloudbridge-preview-{self.environment}"
+
+    @property
+    def deploy_github_environment(self) -> str:
+        """The protected GitHub environment whose jobs may assume the deploy role."""
+        return self.environment
+
+    @property
+    def preview_github_environment(self) -> str:
+        """The unprotected GitHub environment whose jobs may assume the preview role."""
+        return f"{PREVIEW_ENVIRONMENT_PREFIX}{self.environment}"
+
+    @property
+    def creates_oidc_provider(self) -> bool:
+        """Whether this stack creates the account's GitHub OIDC provider (no existing one named)."""
+        return self.existing_oidc_provider_arn is None
+
+    @property
+    def oidc_provider_arn(self) -> str:
+        """The ARN of the account's GitHub OIDC provider: AWS derives it from the account and URL."""
+        return self.existing_oidc_provider_arn or f"arn:aws:iam::{self.account}:oidc-provider/{GITHUB_OIDC_HOST}"
 
 
 def parse(stack: str, raw: dict[str, Any]) -> BootstrapConfig:
@@ -63,21 +122,42 @@ def parse(stack: str, raw: dict[str, Any]) -> BootstrapConfig:
     try:
         return BootstrapConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [
-            f"  - {NAMESPACE}:{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        ]
         raise BootstrapError(
-            f"invalid bootstrap config in bootstrap/Pulumi.{stack}.yaml:\n" + "\n".join(lines)
+            f"invalid bootstrap config in bootstrap/Pulumi.{stack}.yaml:\n" + "\n".join(map(_line, exc.errors()))
         ) from None
 
 
+def _line(error: Any) -> str:
+    """One problem as ``  - <namespace>:<key>: <message>``; the value itself is never repeated."""
+    message = error["msg"].removeprefix("Value error, ")
+    key = ".".join(map(str, error["loc"]))
+    if not key and ": " in message:  # a cross-field check names its key at the start of its message
+        key, message = message.split(": ", 1)
+    return f"  - {NAMESPACE}:{key}: {message}"
+
+
+KEYS = ("account", "environment", "repository", "existingOidcProviderArn", "legacyStateNames")
+
+
+def raw_config(values: dict[str, Any]) -> dict[str, Any]:
+    """The bootstrap keys of a stack's config (``cloudbridge-bootstrap:<key>``, ``aws:region``)."""
+    raw = {key: values[f"{NAMESPACE}:{key}"] for key in KEYS if values.get(f"{NAMESPACE}:{key}") is not None}
+    raw["region"] = values.get("aws:region") or ""
+    return raw
+
+
 def load() -> BootstrapConfig:
-    """The running bootstrap stack's config, validated."""
+    """The running bootstrap stack's config, validated, and checked against its sibling stacks."""
     import pulumi
 
+    from bootstrap import layout
+
     cfg = pulumi.Config(NAMESPACE)
-    raw = {k: cfg.get(k) for k in ("account", "environment", "repository", "existingOidcProviderArn")}
-    raw = {k: v for k, v in raw.items() if v is not None}
-    raw["region"] = pulumi.Config("aws").get("region") or ""
-    return parse(pulumi.get_stack(), raw)
+    values: dict[str, Any] = {f"{NAMESPACE}:{k}": cfg.get(k) for k in KEYS}
+    if cfg.get("legacyStateNames") is not None:
+        values[f"{NAMESPACE}:legacyStateNames"] = cfg.require_bool("legacyStateNames")
+    values["aws:region"] = pulumi.Config("aws").get("region")
+    stack = pulumi.get_stack()
+    config = parse(stack, raw_config(values))
+    layout.check(stack, config)
+    return config

@@ -1,4 +1,4 @@
-"""What the deploy and preview roles of one account may do, as plain policy data.
+"""What the deploy and preview roles of one environment may do, and who may assume them, as plain policy data.
 
 The deploy role manages exactly what CloudBridge declares: resources whose names start
 with ``cb-<env>-`` (``cb_<env>_`` in Glue), the two account-wide DMS roles, and the
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bootstrap.config import GITHUB_OIDC_HOST
 from bootstrap.deploy_policy import deploy_statements
 from bootstrap.scope import Scope, statement
 
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+__all__ = ["GITHUB_OIDC_HOST", "UNSCOPED", "github_subject", "github_trust", "preview_statements"]
 
 # Actions AWS authorises only on "*" (no resource-level permissions), each with why it is needed.
 UNSCOPED = {
@@ -81,6 +82,16 @@ def preview_statements(scope: Scope) -> list[dict[str, Any]]:
 
 
 READ_VERBS = ("Get", "List", "Describe")
+
+
+def github_subject(repository: str, github_environment: str) -> str:
+    """The ``sub`` claim of a GitHub Actions token of a job that runs in ``github_environment``.
+
+    A job bound to an environment gets this subject whatever triggered it, and GitHub lets
+    it run only under that environment's protection rules: trusting the subject is
+    trusting the environment's rules. A pull-request job with no environment gets
+    ``repo:<repository>:pull_request`` and is trusted by no role."""
+    return f"repo:{repository}:environment:{github_environment}"
 
 
 def github_trust(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
