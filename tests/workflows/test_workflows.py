@@ -1,4 +1,9 @@
-"""The GitHub workflows: promotion chain, environments, OIDC, pinning, every stack wired."""
+"""The GitHub workflows: promotion chain, environments, OIDC, pinning, every stack wired.
+
+Nothing here expects particular stack names: the preview and drift matrices are the stack
+files (stacks.yml lists them), the promotion chain is whatever deploy.yml names, and the
+one check on a team's own files is that every Pulumi.<stack>.yaml at the repository root is
+previewed, deployed and drift-checked."""
 
 import json
 import re
@@ -10,10 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cloudbridge.plan import PROJECT_ROOT, stacks
+from cloudbridge.plan import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
-PROMOTION = ["dev", "preprod", "prod"]
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
@@ -35,58 +39,111 @@ def action(step):
     return step.get("uses", "").split("@")[0]
 
 
-def matrix_stacks(job):
-    return [entry["stack"] for entry in job["strategy"]["matrix"]["include"]]
+STACKS_FROM_FILES = "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+LISTING = "$/.github/workflows/stacks.yml"  # GitHub's self-repository reference
+UP = "$/.github/workflows/pulumi-up.yml"
+PREVIEW_ENVIRONMENT = "preview-${{ matrix.stack }}"
+# The only variables a job reads: each stack's live in that stack's GitHub environments
+# (dev/preprod/prod and preview-<stack>), under the same names, so no job can name
+# another stack's. PULUMI_STACK_PREFIX (Pulumi Cloud's org/project) may be repository-wide.
+PREVIEW_VARIABLES = {"AWS_PREVIEW_ROLE_ARN", "AWS_REGION", "PULUMI_BACKEND_URL", "PULUMI_STACK_PREFIX"}
+DEPLOY_VARIABLES = {"AWS_DEPLOY_ROLE_ARN", "AWS_REGION", "PULUMI_BACKEND_URL", "PULUMI_STACK_PREFIX"}
+PER_STACK = {"AWS_PREVIEW_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN", "AWS_REGION", "PULUMI_BACKEND_URL"}
 
 
-def wiring_problems(stack_names, workflows):
-    """Stacks that a workflow does not preview, deploy or drift-check."""
+def root_stacks():
+    """The stacks of the repository's own Pulumi.<stack>.yaml: the one place a test reads a
+    team's stack names, since a stack file that is not previewed, deployed and drift-checked
+    is a real mistake whatever the names are."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+
+
+def listing_script():
+    [job] = load("stacks.yml")["jobs"].values()
+    return next(s for s in steps(job) if s.get("id") == "list")["run"]
+
+
+def listed_stacks(folder):
+    """What stacks.yml lists for a checkout of ``folder`` (its script run as the runner runs it)."""
+    output = folder / "github_output"
+    output.write_text("")
+    result = subprocess.run(
+        ["bash", "-e", "-c", listing_script()],
+        cwd=folder, env={"GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode:
+        raise ValueError(result.stdout + result.stderr)
+    [line] = output.read_text().splitlines()
+    key, value = line.split("=", 1)
+    assert key == "stacks"
+    return json.loads(value)
+
+
+def deploy_chain(workflow):
+    """The stacks deploy.yml deploys, in order: each job needs the one before, the first needs the tests."""
+    jobs = {name: job for name, job in workflow["jobs"].items() if job.get("uses") == UP}
+    chain, previous = [], "test"
+    while jobs:
+        [(name, job)] = [(n, j) for n, j in jobs.items() if j.get("needs") == previous]  # one line, no fork
+        chain.append(job["with"]["stack"])
+        previous = name
+        del jobs[name]
+    return chain
+
+
+def wiring_problems(stack_names, workflows, listed):
+    """Stacks that a workflow does not preview, deploy or drift-check (``listed``: what stacks.yml lists)."""
     problems = []
-    preview = matrix_stacks(workflows["preview.yml"]["jobs"]["preview"])
-    drift = matrix_stacks(workflows["drift.yml"]["jobs"]["drift"])
-    deployed = [job.get("with", {}).get("stack") for job in workflows["deploy.yml"]["jobs"].values()]
+    for workflow, job_name in (("preview.yml", "preview"), ("drift.yml", "drift")):
+        jobs = workflows[workflow]["jobs"]
+        matrix = jobs[job_name]["strategy"]["matrix"]
+        if jobs["stacks"].get("uses") != LISTING or matrix != {"stack": STACKS_FROM_FILES}:
+            problems.append(f"{workflow}: the matrix is not the list of stack files")
+    deployed = deploy_chain(workflows["deploy.yml"])
     for stack in stack_names:
-        if stack not in preview:
-            problems.append(f"{stack}: no preview job")
-        if stack not in drift:
-            problems.append(f"{stack}: no drift check")
+        if stack not in listed:
+            problems.append(f"{stack}: no preview job and no drift check")
         if stack not in deployed:
             problems.append(f"{stack}: never deployed")
+    problems += [f"{stack}: deployed without a stack file" for stack in deployed if stack not in stack_names]
     return problems
 
 
 def test_every_stack_file_is_previewed_deployed_and_drift_checked():
-    assert stacks() == sorted(PROMOTION)
-    assert wiring_problems(stacks(), all_workflows()) == []
+    assert root_stacks(), "no Pulumi.<stack>.yaml at the repository root"
+    assert listed_stacks(PROJECT_ROOT) == root_stacks()
+    assert wiring_problems(root_stacks(), all_workflows(), listed_stacks(PROJECT_ROOT)) == []
 
 
-def test_a_new_stack_file_without_wiring_fails(tmp_path, monkeypatch):
-    import cloudbridge.plan as plan
-
-    for stack in stacks():
+def test_a_new_stack_file_is_previewed_and_drift_checked_but_not_deployed_until_wired(tmp_path):
+    for stack in root_stacks():
         shutil.copy(PROJECT_ROOT / f"Pulumi.{stack}.yaml", tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text("config: {}\n")
-    monkeypatch.setattr(plan, "PROJECT_ROOT", tmp_path)
-    assert wiring_problems(plan.stacks(), all_workflows()) == [
-        "staging: no preview job",
-        "staging: no drift check",
-        "staging: never deployed",
-    ]
+    listed = listed_stacks(tmp_path)
+    assert listed == sorted([*root_stacks(), "staging"])
+    assert wiring_problems(listed, all_workflows(), listed) == ["staging: never deployed"]
 
 
-def test_promotion_chain_dev_preprod_prod():
-    jobs = load("deploy.yml")["jobs"]
-    assert load("deploy.yml")["on"] == {"push": {"branches": ["main"]}}
-    assert jobs["deploy-dev"]["needs"] == "test"
-    assert jobs["deploy-preprod"]["needs"] == "deploy-dev"
-    assert jobs["deploy-prod"]["needs"] == "deploy-preprod"
-    assert any("bash .ci/run" in s.get("run", "") for s in steps(jobs["test"]))
+@pytest.mark.parametrize("name", ["Prod", "qa-1", "waytoolongname", "a b"])
+def test_the_stack_list_refuses_a_file_not_named_like_a_stack(tmp_path, name):
+    (tmp_path / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    with pytest.raises(ValueError, match="not named like a stack"):
+        listed_stacks(tmp_path)
 
 
-UP = "$/.github/workflows/pulumi-up.yml"  # GitHub's self-repository reference
+def test_the_stack_list_refuses_a_repository_without_stacks(tmp_path):
+    with pytest.raises(ValueError, match=r"no Pulumi.<stack>.yaml"):
+        listed_stacks(tmp_path)
 
 
-@pytest.mark.parametrize("stack", PROMOTION)
+def test_promotion_chain_is_explicit_and_covers_the_stacks():
+    workflow = load("deploy.yml")
+    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    assert sorted(deploy_chain(workflow)) == root_stacks()
+    assert any("bash .ci/run" in s.get("run", "") for s in steps(workflow["jobs"]["test"]))
+
+
+@pytest.mark.parametrize("stack", deploy_chain(load("deploy.yml")))
 def test_each_deployment_is_the_one_reusable_workflow_in_its_environment(stack):
     job = load("deploy.yml")["jobs"][f"deploy-{stack}"]
     assert job["uses"] == UP and job["with"] == {"stack": stack}
@@ -101,8 +158,9 @@ def test_the_reusable_deployment_runs_in_the_stacks_environment_one_at_a_time():
     assert job["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
     up = next(s for s in steps(job) if action(s) == "pulumi/actions")
     assert up["with"]["command"] == "up" and up["with"]["stack-name"].endswith("${{ inputs.stack }}")
+    assert up["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
     callers = [(name, j) for name, w in all_workflows().items() for j in w["jobs"].values() if j.get("uses") == UP]
-    assert {name for name, _ in callers} == {"deploy.yml"} and len(callers) == len(PROMOTION)
+    assert {name for name, _ in callers} == {"deploy.yml"} and len(callers) == len(root_stacks())
 
 
 def test_every_pulumi_step_installs_the_one_pinned_cli_version():
@@ -140,39 +198,82 @@ def test_drift_compares_with_aws_without_writing_state_and_alerts():
     assert pulumi_steps[0]["with"]["refresh"] is True and pulumi_steps[0]["with"]["expect-no-changes"] is True
     alert = steps(job)[-1]
     assert alert["if"] == "failure()" and "aws sns publish" in alert["run"]
-    assert job["concurrency"]["cancel-in-progress"] is False
+    assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}  # as deployments
 
 
-def _roles_and_secrets(job):
+def variables_and_secrets(job):
     text = json.dumps(job)
-    return set(re.findall(r"vars\.(AWS_\w+ROLE\w*)", text)), set(re.findall(r"secrets\.(\w+)", text))
+    return set(re.findall(r"vars\.(\w+)", text)), set(re.findall(r"secrets\.(\w+)", text))
 
 
 @pytest.mark.parametrize(("workflow", "job"), [("preview.yml", "preview"), ("drift.yml", "drift")])
-def test_untrusted_and_scheduled_paths_never_reference_deploy_rights(workflow, job):
-    """Pull-request code and the drift check run with the preview roles only: no deploy role,
-    only the read-only `preview` environment (never one whose variables hold a deploy role),
-    no passphrase."""
+def test_untrusted_and_scheduled_paths_run_in_the_stacks_own_preview_environment(workflow, job):
+    """Pull-request code and the drift check run with one stack's preview role only: its own
+    unprotected environment preview-<stack> (never a deploy environment), that environment's
+    variables, no deploy role, no passphrase."""
     definition = load(workflow)["jobs"][job]
-    roles, secrets = _roles_and_secrets(definition)
-    assert roles == {"AWS_PREVIEW_ROLE_ARN_DEV", "AWS_PREVIEW_ROLE_ARN_PREPROD", "AWS_PREVIEW_ROLE_ARN_PROD"}
-    assert definition["environment"] == "preview" and "preview" not in PROMOTION
+    variables, secrets = variables_and_secrets(definition)
+    assert definition["environment"] == PREVIEW_ENVIRONMENT
+    assert variables <= PREVIEW_VARIABLES and "AWS_PREVIEW_ROLE_ARN" in variables, variables
     assert secrets <= {"PULUMI_PREVIEW_TOKEN"}, secrets
-    assert "PASSPHRASE" not in (WORKFLOWS / workflow).read_text() and "deploy" not in json.dumps(definition).lower()
+    assert "PASSPHRASE" not in (WORKFLOWS / workflow).read_text()
+    assert not re.search(r"AWS_DEPLOY|cloudbridge-deploy", json.dumps(definition))
+    assigned = next(s for s in steps(definition) if action(s) == "aws-actions/configure-aws-credentials")["with"]
+    assert assigned["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    pulumi = next(s for s in steps(definition) if action(s) == "pulumi/actions")["with"]
+    assert pulumi["stack-name"].endswith("${{ matrix.stack }}")
+    assert pulumi["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_no_job_can_name_another_stacks_variables():
+    """Every variable is read under its one generic name, in a job bound to one stack's
+    environment; a per-stack variable (role, backend, region) is never repository-wide."""
+    for name, workflow in all_workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            variables, _ = variables_and_secrets(job)
+            assert variables <= PREVIEW_VARIABLES | DEPLOY_VARIABLES, f"{name}:{job_name}: {variables}"
+            if variables & PER_STACK:
+                assert job.get("environment") in (PREVIEW_ENVIRONMENT, "${{ inputs.stack }}"), f"{name}:{job_name}"
 
 
 def test_only_the_gated_deploy_jobs_hold_the_deploy_role():
     for name, workflow in all_workflows().items():
         for job_name, job in workflow["jobs"].items():
-            roles, _ = _roles_and_secrets(job)
-            if "AWS_DEPLOY_ROLE_ARN" in roles:  # only the reusable deployment, in the stack's environment
+            variables, _ = variables_and_secrets(job)
+            if "AWS_DEPLOY_ROLE_ARN" in variables:  # only the reusable deployment, in the stack's environment
                 assert name == "pulumi-up.yml" and job.get("environment") == "${{ inputs.stack }}", f"{name}:{job_name}"
+                assert variables <= DEPLOY_VARIABLES
     text = "".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
     assert "PULUMI_CONFIG_PASSPHRASE" not in text  # state and stack secrets use the KMS secrets provider
 
 
+def _variable_check(workflow, job):
+    [job] = [load(workflow)["jobs"][job]] if job else load(workflow)["jobs"].values()
+    return next(s for s in steps(job) if s.get("name", "").startswith("The environment holds"))["run"]
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "role"),
+    [("preview.yml", "preview", "preview"), ("drift.yml", "drift", "preview"), ("pulumi-up.yml", None, "deploy")],
+)
+def test_a_job_refuses_variables_of_another_stack_or_none(workflow, job, role):
+    """Before anything runs, the environment must hold this stack's own role: a value pasted
+    into the wrong environment fails naming the environment to fix, not at AssumeRole."""
+    script = _variable_check(workflow, job)
+
+    def run(role_arn, region="us-east-1"):
+        env = {"ROLE": role_arn, "REGION": region, "STACK": "qa", "PATH": "/usr/bin:/bin"}
+        return subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, text=True)
+
+    assert run(f"arn:aws:iam::123456789012:role/cloudbridge-{role}-qa").returncode == 0
+    for refused in (f"arn:aws:iam::123456789012:role/cloudbridge-{role}-prod", "", "x"):
+        result = run(refused)
+        assert result.returncode == 1 and "GitHub environment" in result.stdout, refused
+    assert run(f"arn:aws:iam::123456789012:role/cloudbridge-{role}-qa", region="").returncode == 1
+
+
 def test_stack_files_hold_no_secret_values():
-    for stack in stacks():
+    for stack in root_stacks():
         text = (PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()
         assert "secure:" not in text, f"Pulumi.{stack}.yaml: secrets belong in Secrets Manager, referenced by ARN"
 
