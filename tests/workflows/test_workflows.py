@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,15 +66,16 @@ def listing_script():
 
 def listed_stacks(folder):
     """What stacks.yml lists for a checkout of ``folder`` (its script run as the runner runs it)."""
-    output = folder / "github_output"
-    output.write_text("")
-    result = subprocess.run(
-        ["bash", "-e", "-c", listing_script()],
-        cwd=folder, env={"GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
-    )  # fmt: skip
-    if result.returncode:
-        raise ValueError(result.stdout + result.stderr)
-    [line] = output.read_text().splitlines()
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "github_output"
+        output.write_text("")
+        result = subprocess.run(
+            ["bash", "-e", "-c", listing_script()],
+            cwd=folder, env={"GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode:
+            raise ValueError(result.stdout + result.stderr)
+        [line] = output.read_text().splitlines()
     key, value = line.split("=", 1)
     assert key == "stacks"
     return json.loads(value)
