@@ -8,7 +8,6 @@ is not what the models say (a test runs it).
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import re
 import sys
@@ -20,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 from pydantic.fields import PydanticUndefined
+
+from cloudbridge import cli
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 
@@ -129,17 +130,18 @@ def render() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+@cli.command("config-doc")
 def main(argv: list[str] | None = None) -> int:
     """Write docs/config.md, or with --check exit 1 when the checked-in file is out of date."""
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge config-doc", description=__doc__.split("\n\n")[0])
+    parser = cli.parser("config-doc", __doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/config.md is out of date")
     args = parser.parse_args(argv)
     text = render()
     if args.check:
         if not DOC.exists() or DOC.read_text() != text:
             print("docs/config.md is out of date: run python -m cloudbridge config-doc", file=sys.stderr)
-            return 1
-        return 0
+            return cli.FINDINGS
+        return cli.OK
     DOC.write_text(text)
     print(f"wrote {DOC.relative_to(DOC.parent.parent)}")
     return 0

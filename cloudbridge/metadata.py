@@ -10,12 +10,12 @@ diff     compares the live schema with the committed files and exits 1 listing e
 Credentials come from the environment (``CLOUDBRIDGE_DSN``, or ``CLOUDBRIDGE_DB_USER`` with
 ``CLOUDBRIDGE_DB_PASSWORD``/``PGPASSWORD`` and host, port and database from the stack file)
 or the source's credentials secret (``--from-secret``) — never from the command line — and
-are never written anywhere.
+are never written anywhere. A ``postgres://`` or ``postgresql://`` DSN is read as
+``postgresql+psycopg://``. Exit status 1 when ``diff`` finds drift (see ``cloudbridge.cli``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cloudbridge import cli
+from cloudbridge.stackfile import source_entry
 from components.workspace import metadata_root
 from functions.common.dms import locator_matches
 from functions.common.metadata import Column, TableMetadata
@@ -36,6 +38,9 @@ DRIVERS = {
     "sqlserver": "mssql+pymssql",
     "oracle": "oracle+oracledb",
 }
+# Schemes a DSN is commonly written with (libpq, Heroku, RDS consoles) for the driver installed.
+DSN_ALIASES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+CONNECT_TIMEOUT_S = 10
 
 
 @dataclass
@@ -128,15 +133,20 @@ def _declared_type(connection: Any, schema: str, table: str, column: str) -> str
 
 
 def inspect_source(
-    url: str, source: str, engine_kind: str, patterns: Sequence[str], timestamp_unit: str = "ms"
+    url: str,
+    source: str,
+    engine_kind: str,
+    patterns: Sequence[str],
+    timestamp_unit: str = "ms",
+    connect_timeout: int = CONNECT_TIMEOUT_S,
 ) -> Report:
     """Read the selected tables' columns, types and keys from a live source database into table metadata."""
     import warnings
 
-    from sqlalchemy import create_engine, inspect
     from sqlalchemy import exc as sa_exc
+    from sqlalchemy import inspect
 
-    engine = create_engine(url)
+    engine = source_engine(url, connect_timeout)
     report = Report()
     try:
         with engine.connect() as connection, warnings.catch_warnings():
@@ -282,35 +292,58 @@ def diff(old: dict[str, TableMetadata], new: dict[str, TableMetadata]) -> list[s
 # --- CLI ------------------------------------------------------------------------------------
 
 
-def source_entry(stack: str, name: str) -> dict[str, Any]:
-    """A source's entry in a stack file; exits with the stack file's problem when there is none."""
-    from cloudbridge.stackfile import StackFileError
-    from cloudbridge.stackfile import source_entry as entry_of
+def source_engine(url: str, connect_timeout: int = CONNECT_TIMEOUT_S) -> Any:
+    """A SQLAlchemy engine for the source that gives up connecting after ``connect_timeout`` seconds
+    (a port that accepts TCP and never answers would otherwise hang the command)."""
+    from sqlalchemy import create_engine
 
-    try:
-        return entry_of(stack, name)
-    except StackFileError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    timeout = {"connect_timeout": connect_timeout} if url.startswith("postgresql+psycopg://") else {}
+    return create_engine(url, connect_args=timeout)
+
+
+def database_problem(exc: BaseException) -> str:
+    """A database error in one line, with the driver's reason (which never holds the password)."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"{type(orig).__name__}: {reason}; check the host, port, network path and credentials"
+
+
+def _dsn(dsn: str, engine: str | None) -> str:
+    """``CLOUDBRIDGE_DSN`` with its scheme normalised to the installed driver; CommandError (never
+    quoting the DSN: it holds a password) when the scheme is not one for the source's engine."""
+    scheme, sep, rest = dsn.partition("://")
+    scheme = DSN_ALIASES.get(scheme.lower(), scheme.lower())
+    accepted = [DRIVERS[engine]] if engine in DRIVERS else list(DRIVERS.values())
+    if not sep or scheme not in accepted:
+        form = " | ".join(accepted)
+        also = " (postgres:// and postgresql:// are read as postgresql+psycopg://)" if engine == "postgres" else ""
+        raise cli.CommandError(
+            f"CLOUDBRIDGE_DSN must look like {form}://user:password@host:port/database "
+            f"for this {engine or 'source'} source{also}; its value is not shown"
+        )
+    return f"{scheme}://{rest}"
 
 
 def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: Any = None) -> str:
     """How to reach the source, never from the command line (argv is visible to every
     process on the machine and lands in shell history): ``CLOUDBRIDGE_DSN``; or the stack
     file's host, port and database with ``CLOUDBRIDGE_DB_USER`` and ``CLOUDBRIDGE_DB_PASSWORD``
-    (or ``PGPASSWORD``); or, with ``--from-secret``, the source's own credentials secret."""
+    (or ``PGPASSWORD``); or, with ``from_secret``, the source's own credentials secret read
+    through ``secrets`` (a Secrets Manager client in the stack's region)."""
     dsn = os.environ.get("CLOUDBRIDGE_DSN")
     if dsn:
-        return dsn
+        return _dsn(dsn, entry.get("engine"))
     user = os.environ.get("CLOUDBRIDGE_DB_USER")
     password = os.environ.get("CLOUDBRIDGE_DB_PASSWORD") or os.environ.get("PGPASSWORD")
     if from_secret:
-        import boto3
-
-        secrets = secrets or boto3.client("secretsmanager")
-        value = json.loads(secrets.get_secret_value(SecretId=entry["credentialsSecretArn"])["SecretString"])
-        user, password = value.get("username"), value.get("password")
+        arn = entry["credentialsSecretArn"]
+        try:
+            value = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+            user, password = value.get("username"), value.get("password")
+        except (ValueError, AttributeError):
+            raise cli.CommandError(f"secret {arn} does not hold JSON with username and password") from None
     if not user:
-        raise SystemExit(
+        raise cli.CommandError(
             "no credentials: set CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER with CLOUDBRIDGE_DB_PASSWORD "
             "(or PGPASSWORD), or pass --from-secret to read the source's credentials secret"
         )
@@ -319,56 +352,71 @@ def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: An
     return f"{DRIVERS[entry['engine']]}://{quote(user, safe='')}{secret}@{where}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m cloudbridge metadata extract|diff``: write or compare a source's table metadata."""
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge metadata", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["extract", "diff"])
-    parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
-    parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
+def source_url(entry: dict[str, Any], stack: str, from_secret: bool) -> str:
+    """``connection_url`` for a command's ``--stack`` and ``--from-secret`` (the secret read in the stack's region)."""
+    return connection_url(entry, from_secret, cli.aws_client("secretsmanager", stack) if from_secret else None)
+
+
+def add_credential_options(parser: Any) -> None:
+    """``--from-secret`` and ``--connect-timeout``, as every command reaching a source has them."""
     parser.add_argument(
         "--from-secret",
         action="store_true",
         help="read user and password from the source's credentialsSecretArn (AWS credentials needed); "
         "otherwise CLOUDBRIDGE_DSN, or CLOUDBRIDGE_DB_USER with CLOUDBRIDGE_DB_PASSWORD or PGPASSWORD",
     )
+    parser.add_argument(
+        "--connect-timeout",
+        type=int,
+        default=CONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"give up connecting to the source after this long (default {CONNECT_TIMEOUT_S}, at least 2)",
+    )
+
+
+@cli.command("metadata")
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cloudbridge metadata extract|diff``: write or compare a source's table metadata."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    parser = cli.parser("metadata", __doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["extract", "diff"])
+    parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
+    parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
+    add_credential_options(parser)
     parser.add_argument("--metadata-dir", type=Path, default=metadata_root())
     parser.add_argument("--prune", action="store_true", help="extract: delete files of tables no longer selected")
     args = parser.parse_args(argv)
 
     entry = source_entry(args.stack, args.source)
+    url = source_url(entry, args.stack, args.from_secret)
     try:
         report = inspect_source(
-            connection_url(entry, args.from_secret),
-            args.source,
-            entry["engine"],
-            entry["tables"],
-            entry.get("timestampUnit", "ms"),
+            url, args.source, entry["engine"], entry["tables"], entry.get("timestampUnit", "ms"), args.connect_timeout
         )
-    except UnsupportedTypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # connection errors: name the source, never the DSN
-        print(
-            f"error: cannot inspect source {args.source!r}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-            file=sys.stderr,
-        )
-        return 2
+    except UnsupportedTypeError as exc:  # metadata cannot be written for the source as it is
+        raise cli.CommandError(str(exc)) from None
+    except SQLAlchemyError as exc:  # name the source, never the DSN
+        raise cli.CommandError(f"cannot inspect source {args.source!r}: {database_problem(exc)}") from None
     for line in report.lines():
         print(line, file=sys.stderr)
-
-    live = {t.table_id: t for t in report.tables}
     if args.command == "extract":
-        written, removed = write(args.metadata_dir, report.tables, prune=args.prune)
-        for path in written:
-            print(f"wrote {path}")
-        for path in removed:
-            print(f"removed {path}")
-        if not written and not removed:
-            print("metadata unchanged")
-        return 0
+        _extract(args, report)
+        return cli.OK
+    live = {t.table_id: t for t in report.tables}
     changes = diff(committed(args.metadata_dir, args.source), live)
     if changes:
         print(json.dumps({"source": args.source, "drift": changes}, indent=2))
-        return 1
+        return cli.FINDINGS
     print(f"no drift: {len(live)} table(s) of {args.source} match the committed metadata")
-    return 0
+    return cli.OK
+
+
+def _extract(args: Any, report: Report) -> None:
+    written, removed = write(args.metadata_dir, report.tables, prune=args.prune)
+    for path in written:
+        print(f"wrote {path}")
+    for path in removed:
+        print(f"removed {path}")
+    if not written and not removed:
+        print("metadata unchanged")

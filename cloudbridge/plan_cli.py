@@ -8,10 +8,10 @@ sent — not from the config. ``--diff A B`` shows what differs between two stac
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
+from cloudbridge import cli
 from cloudbridge.plan import Declared, Plan, evaluate, whole_numbers
 from functions.common.runtime import ValidatorEnv
 
@@ -135,30 +135,23 @@ def _warehouse_lines(plan: Plan) -> list[str]:
     return lines
 
 
+@cli.command("plan")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge plan``: print what a stack would deploy, or how two stacks differ."""
-    import argparse
     import difflib
 
-    parser = argparse.ArgumentParser(
-        prog="python -m cloudbridge plan", description=__doc__.splitlines()[0].split(": ", 1)[1]
-    )
+    parser = cli.parser("plan", __doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to evaluate (default: dev)")
     parser.add_argument("--diff", nargs=2, metavar=("STACK_A", "STACK_B"), help="what differs between two stacks")
     parser.add_argument("--outputs", action="store_true", help="also print the stack outputs")
     args = parser.parse_args(argv)
-    from cloudbridge.stackfile import StackFileError, load
-    from components.config import ConfigError
+    from cloudbridge.stackfile import load
 
     wanted = args.diff or [args.stack]
     described = {}
     for stack in wanted:
-        try:
-            load(stack)  # a missing or broken stack file: one line, not a traceback
-            plan = evaluate(stack)
-        except (ConfigError, StackFileError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        load(stack)  # a missing or broken stack file: one line, not a traceback
+        plan = evaluate(stack)
         described[stack] = describe(plan)
     if args.diff:
         a, b = args.diff

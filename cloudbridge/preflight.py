@@ -3,17 +3,18 @@
 Connects as the DMS user (password from the environment or the source's own secret —
 never the command line, see ``cloudbridge metadata``) and reports, per check, pass or fail
 with the fix, before DMS finds out hours after a deploy. Exit status 1 when any blocking
-check fails, 2 on bad input. PostgreSQL is checked for real; other engines are reported
-as not checked (docs/source-prerequisites.md lists what they need).
+check fails, 2 on bad input or when the source cannot be reached or checked (see
+``cloudbridge.cli``). PostgreSQL is checked for real, and whether it is RDS/Aurora is
+asked of the server, not guessed from its host name; other engines exit 2 as not checked
+unless ``--skip-unchecked`` (docs/source-prerequisites.md lists what they need).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from typing import Any
 
+from cloudbridge import cli
 from functions.common.dms import locator_matches
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
@@ -44,18 +45,34 @@ def _setting(connection: Any, name: str) -> str | None:
     return row[0] if row else None
 
 
-def check_postgres(connection: Any, patterns: list[str], rds: bool) -> list[Check]:
+def check_postgres(connection: Any, patterns: list[str]) -> list[Check]:
     """Every check, server first, then each table the patterns select."""
-    return _server_checks(connection, rds) + _pattern_checks(connection, patterns)
+    return _server_checks(connection) + _pattern_checks(connection, patterns)
 
 
-def _server_checks(connection: Any, rds: bool) -> list[Check]:
+def is_rds(connection: Any) -> bool:
+    """Whether the server is RDS or Aurora, by what it says (its rds_superuser role, its
+    rds.* settings): a host name can be a CNAME, a proxy or a tunnel's."""
+    from sqlalchemy import text
+
+    return bool(
+        connection.execute(
+            text(
+                "select exists (select 1 from pg_roles where rolname = 'rds_superuser') "
+                "or exists (select 1 from pg_settings where name like 'rds.%')"
+            )
+        ).scalar()
+    )
+
+
+def _server_checks(connection: Any) -> list[Check]:
     """Logical replication, slot and sender headroom, sender timeout, replication grant."""
     from sqlalchemy import text
 
     def scalar(sql: str, **params: Any) -> Any:
         return connection.execute(text(sql), params).scalar()
 
+    rds = is_rds(connection)
     checks = []
     wal_level = _setting(connection, "wal_level")
     fix = (
@@ -96,7 +113,7 @@ def _server_checks(connection: Any, rds: bool) -> list[Check]:
     checks.append(
         Check("replication privilege", bool(may_replicate), f"user {scalar('select current_user')} "
               f"{'may' if may_replicate else 'may not'} replicate",
-              "RDS/Aurora: GRANT rds_replication TO <user>; self-managed: ALTER ROLE <user> REPLICATION")
+              "GRANT rds_replication TO <user>" if rds else "ALTER ROLE <user> REPLICATION")
     )  # fmt: skip
     return checks
 
@@ -133,20 +150,45 @@ def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: 
     ).scalar()
     out.append(Check(f"{name}: SELECT", bool(can_read), "granted" if can_read else "not granted",
                      f"GRANT SELECT ON {name} TO <user>"))  # fmt: skip
-    has_key = connection.execute(
-        text("select exists (select 1 from pg_index where indrelid = cast(:oid as oid) and indisprimary)"), {"oid": oid}
-    ).scalar()
-    covered = has_key or identity == "f"
-    found = "primary key" if has_key else "replica identity full" if identity == "f" else None
-    out.append(
-        Check(
-            f"{name}: primary key",
-            covered,
-            found or "none: updates and deletes are lost",
-            f"add a primary key (or ALTER TABLE {name} REPLICA IDENTITY FULL)",
-        )
-    )
+    out.append(_replica_identity(connection, name, oid, identity))
     return out + _column_checks(connection, schema, table, oid, bool(can_read))
+
+
+def _replica_identity(connection: Any, name: str, oid: int, identity: str) -> Check:
+    """What the table's replica identity lets logical decoding carry for updates and deletes:
+    default needs a primary key, index needs its index, full always works, nothing never."""
+    from sqlalchemy import text
+
+    has_key, has_index = connection.execute(
+        text(
+            "select coalesce(bool_or(indisprimary), false), coalesce(bool_or(indisreplident), false) "
+            "from pg_index where indrelid = cast(:oid as oid)"
+        ),
+        {"oid": oid},
+    ).one()
+    lost = "updates and deletes are lost"
+    if identity == "f":
+        ok, detail, fix = True, "full", ""
+    elif identity == "i":
+        ok, detail = has_index, "index" if has_index else f"index, but the index is gone: {lost}"
+        fix = f"ALTER TABLE {name} REPLICA IDENTITY DEFAULT (with a primary key) or FULL"
+    elif identity == "n":
+        ok, detail = False, "nothing: updates and deletes cannot be captured"
+        fix = f"ALTER TABLE {name} REPLICA IDENTITY DEFAULT" + ("" if has_key else " after adding a primary key")
+    else:
+        ok, detail = has_key, "default (primary key)" if has_key else f"default without a primary key: {lost}"
+        fix = f"add a primary key (or ALTER TABLE {name} REPLICA IDENTITY FULL)"
+    return Check(f"{name}: replica identity", ok, detail, fix)
+
+
+def _type_fix(source: SourceType) -> str:
+    """The fix for a column whose values DMS changes (truncates, or writes as a string)."""
+    if source.precision and source.precision > 38:
+        return (
+            f"DMS writes numeric({source.precision},{source.scale or 0}) as a string: narrow it to numeric(38,s) or "
+            "less if its values fit, or keep it: the metadata already types it string"
+        )
+    return "give the column an explicit precision"
 
 
 def _column_checks(connection: Any, schema: str, table: str, oid: int, can_read: bool) -> list[Check]:
@@ -190,9 +232,7 @@ def _column_checks(connection: Any, schema: str, table: str, oid: int, can_read:
             )
         for note in mapped.notes:
             if "truncates" in note or "string" in note:
-                out.append(
-                    Check(f"{where}: type", False, note, "give the column an explicit precision", blocking=False)
-                )
+                out.append(Check(f"{where}: type", False, note, _type_fix(source), blocking=False))
     return out
 
 
@@ -216,49 +256,49 @@ def _source_type(declared: str, typname: str, typmod: int, category: str) -> Sou
     return SourceType(name, precision=precision, scale=scale, length=length)
 
 
+@cli.command("preflight")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge preflight``: check a source database is ready for DMS; exit 1 on a blocking failure."""
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge preflight", description=__doc__.split("\n\n")[0])
+    from cloudbridge import metadata, stackfile
+
+    parser = cli.parser("preflight", __doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
     parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
+    metadata.add_credential_options(parser)
     parser.add_argument(
-        "--from-secret", action="store_true", help="read the user and password from the source's secret"
+        "--skip-unchecked", action="store_true", help="exit 0 for an engine preflight cannot check (else exit 2)"
     )
     args = parser.parse_args(argv)
 
-    from cloudbridge.metadata import connection_url
-    from cloudbridge.stackfile import StackFileError, source_entry
-
-    try:
-        entry = source_entry(args.stack, args.source)
-    except StackFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    entry = stackfile.source_entry(args.stack, args.source)
     if entry.get("engine") != "postgres":
-        print(f"NOT CHECKED  {args.source} is {entry.get('engine')}: preflight checks PostgreSQL sources only; "
-              "see docs/source-prerequisites.md")  # fmt: skip
-        return 0
-    try:
-        url = connection_url(entry, args.from_secret)
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            checks = check_postgres(
-                connection, list(entry.get("tables", [])), str(entry.get("host", "")).endswith(".rds.amazonaws.com")
-            )
-    except Exception as exc:  # name the source, never the DSN
-        print(f"FAIL  checking {args.source}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        return 1
-    finally:
-        engine.dispose()
+        note = (f"{args.source} is {entry.get('engine')}: preflight checks PostgreSQL sources only; "
+                "check it by hand with docs/source-prerequisites.md")  # fmt: skip
+        if not args.skip_unchecked:
+            raise cli.CommandError(f"{note} (--skip-unchecked to exit 0)")
+        print(f"NOT CHECKED  {note}")
+        return cli.OK
+    checks = _run_checks(
+        metadata.source_url(entry, args.stack, args.from_secret), args.source, entry, args.connect_timeout
+    )
     for check in checks:
         print(check.line())
     blocking = [c for c in checks if not c.ok and c.blocking]
     warnings = sum(not c.ok and not c.blocking for c in checks)
     print(f"{len(checks)} checks: {len(blocking)} blocking failure(s), {warnings} warning(s)")
-    return 1 if blocking else 0
+    return cli.FINDINGS if blocking else cli.OK
+
+
+def _run_checks(url: str, source: str, entry: dict[str, Any], timeout: int) -> list[Check]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cloudbridge.metadata import database_problem, source_engine
+
+    engine = source_engine(url, timeout)
+    try:
+        with engine.connect() as connection:
+            return check_postgres(connection, list(entry.get("tables", [])))
+    except SQLAlchemyError as exc:  # name the source, never the DSN
+        raise cli.CommandError(f"cannot check source {source!r}: {database_problem(exc)}") from None
+    finally:
+        engine.dispose()

@@ -14,13 +14,12 @@ clash with a file DMS writes — against the metadata published now:
 Safe to run twice or concurrently: a file already replayed is no longer a current object,
 copies are keyed deterministically and skipped when present, deletes are pinned to the
 ETag that was validated. AWS credentials come from the environment (a role of the
-account); bucket names from the stack file.
+account); bucket names and region from the stack file. Exit status 1 when files are still
+failing (see ``cloudbridge.cli``).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
+from cloudbridge import cli
 from functions.common.keys import UnrecognizedKeyError, parse_key
 from functions.common.metadata import MetadataError
 from functions.common.runtime import ALERT_MARKERS, OUTCOME_TAG, REASONS_TAG, REPLAYED_TAG
@@ -216,9 +216,10 @@ def _retag(s3: Any, bucket: str, key: str, findings: list, version: str | None) 
     s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags}, **kwargs)
 
 
+@cli.command("replay")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge replay``: re-validate a source's quarantined files, optionally dry."""
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge replay", description=__doc__.split("\n\n")[0])
+    parser = cli.parser("replay", __doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
     parser.add_argument("--stack", default="dev", help="stack whose buckets to use (default: dev)")
     parser.add_argument("--table", help="only this schema.table")
@@ -227,25 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=checks.MODES, default="statistics")
     args = parser.parse_args(argv)
 
-    from cloudbridge.stackfile import StackFileError, source_buckets
+    from cloudbridge.stackfile import source_buckets
 
     try:
         since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC) if args.since else None
     except ValueError:
-        print(f"error: --since {args.since}: not a date (YYYY-MM-DD)", file=sys.stderr)
-        return 2
+        raise cli.CommandError(f"--since {args.since}: not a date (YYYY-MM-DD)") from None
     if args.table and "." not in args.table:
-        print("error: --table must be schema.table", file=sys.stderr)
-        return 2
-    try:
-        buckets = source_buckets(args.stack, args.source)
-    except StackFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    import boto3
-
+        raise cli.CommandError("--table must be schema.table")
+    buckets = source_buckets(args.stack, args.source)
     summary = replay(
-        boto3.client("s3"),
+        cli.aws_client("s3", args.stack),
         fail_bucket=buckets["fail"],
         raw_bucket=buckets["raw"],
         metadata_bucket=buckets["meta"],
@@ -253,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         since=since,
         dry_run=args.dry_run,
         mode=args.mode,
-        partitions=Partitions(boto3.client("glue"), buckets["glueDatabase"], buckets["raw"]),
+        partitions=Partitions(cli.aws_client("glue", args.stack), buckets["glueDatabase"], buckets["raw"]),
     )
     print(
         f"{summary.seen} quarantined file(s) seen: {summary.replayed} {'would be ' if args.dry_run else ''}replayed, "
         f"{summary.still_failing} still failing, {summary.skipped} skipped"
     )
-    return 0
+    return cli.FINDINGS if summary.still_failing else cli.OK

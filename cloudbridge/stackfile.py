@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from cloudbridge.plan import read_stack_config, stack_file, stacks
+from cloudbridge.plan import stack_file, stacks
 
 
 class StackFileError(ValueError):
@@ -14,25 +14,45 @@ class StackFileError(ValueError):
 
 
 def load(stack: str) -> dict[str, Any]:
-    """A stack file's config block; StackFileError naming the file when it is missing or not YAML."""
+    """A stack file's config block; StackFileError naming the file when it is missing, not YAML,
+    or not a mapping with a ``config:`` mapping (``hello``, ``config: 5``)."""
     path = stack_file(stack)
     if not path.is_file():
         raise StackFileError(f"no stack file {path.name} (stacks: {', '.join(stacks()) or 'none'})")
     try:
-        return read_stack_config(stack)
+        document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise StackFileError(f"{path.name} is not valid YAML{where}") from None
+    config = document.get("config") if isinstance(document, dict) else document  # a scalar or list fails below
+    if config is not None and not isinstance(config, dict):
+        raise StackFileError(f"{path.name}: expected a mapping with a config: block (see docs/config.md)")
+    return dict(config or {})
+
+
+def region(stack: str) -> str:
+    """The stack's ``aws:region``: every AWS call the CLI makes for a stack goes there."""
+    value = load(stack).get("aws:region")
+    if not isinstance(value, str) or not value:
+        raise StackFileError(f"Pulumi.{stack}.yaml has no aws:region: add it under config:")
+    return value
+
+
+def _sources(stack: str) -> list[Any]:
+    sources = load(stack).get("cloudbridge:sources") or []
+    if not isinstance(sources, list):
+        raise StackFileError(f"Pulumi.{stack}.yaml: cloudbridge:sources must be a list of sources")
+    return sources
 
 
 def source_entry(stack: str, source: str) -> dict[str, Any]:
     """A source's entry in a stack file; StackFileError naming the sources it has when it is not there."""
-    config = load(stack)
-    for entry in config.get("cloudbridge:sources") or []:
+    sources = _sources(stack)
+    for entry in sources:
         if isinstance(entry, dict) and entry.get("name") == source:
             return entry
-    names = [e.get("name") for e in config.get("cloudbridge:sources") or [] if isinstance(e, dict)]
+    names = [e.get("name") for e in sources if isinstance(e, dict)]
     raise StackFileError(f"Pulumi.{stack}.yaml has no source {source!r} in cloudbridge:sources (sources: {names})")
 
 
@@ -42,7 +62,8 @@ def source_buckets(stack: str, source: str) -> dict[str, str]:
 
     config = load(stack)
     source_entry(stack, source)
-    account = str((config.get("cloudbridge:account") or {}).get("id", ""))
+    account = config.get("cloudbridge:account")
+    account = str(account.get("id", "")) if isinstance(account, dict) else ""
     naming = Naming(environment=stack, account_id=account, region=str(config.get("aws:region", "")))
     names = {purpose: naming.bucket(source, purpose) for purpose in ("landing", "raw", "fail", "meta")}
     names["glueDatabase"] = naming.glue_database(source)

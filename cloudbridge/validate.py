@@ -4,17 +4,17 @@ validator's exact checks on one file, by hand ("why did this fail?").
 The table's metadata comes from ``--metadata PATH`` (a metadata JSON file) or from the
 committed metadata of ``--source`` in ``--stack``'s stack file. A local file is read the
 way the Lambda reads S3 (ranged reads, footer first, decoding in an isolated child).
-Exit status: 0 passed, 1 failed, 2 bad input.
+Exit status: 0 passed, 1 failed, 2 bad input (see ``cloudbridge.cli``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from cloudbridge import cli
 from functions.common.keys import FileKey, UnrecognizedKeyError, parse_key
 from functions.common.metadata import MetadataError, TableMetadata
 
@@ -49,11 +49,11 @@ def _file_key(name: str, table: str) -> FileKey:
     try:
         parsed = parse_key(name)
         if table and parsed.table_id != table:
-            raise SystemExit(f"error: {name} is a file of {parsed.table_id}, not --table {table}")
+            raise cli.CommandError(f"{name} is a file of {parsed.table_id}, not --table {table}")
         return parsed
     except UnrecognizedKeyError:
         if not table or "." not in table:
-            raise SystemExit("error: --table schema.table is required for a file outside a DMS key layout") from None
+            raise cli.CommandError("--table schema.table is required for a file outside a DMS key layout") from None
         schema, table_name = table.split(".", 1)
         filename = Path(name).name
         kind = "load" if filename.startswith("LOAD") else "cdc"
@@ -62,60 +62,62 @@ def _file_key(name: str, table: str) -> FileKey:
 
 def _metadata(args: argparse.Namespace, key: FileKey) -> TableMetadata:
     from cloudbridge.metadata import committed
+    from cloudbridge.stackfile import source_entry
     from components.workspace import metadata_root
 
     if args.metadata:
         if not args.metadata.is_file():
-            raise SystemExit(f"error: --metadata {args.metadata}: no such file")
+            raise cli.CommandError(f"--metadata {args.metadata}: no such file")
         try:
             return TableMetadata.from_json(args.metadata.read_text(), str(args.metadata))
         except MetadataError as exc:
-            raise SystemExit(f"error: {exc}") from None
+            raise cli.CommandError(str(exc)) from None
     if not args.source:
-        raise SystemExit("error: give --metadata PATH, or --source NAME (with --stack) to use its committed metadata")
+        raise cli.CommandError("give --metadata PATH, or --source NAME (with --stack) to use its committed metadata")
+    source_entry(args.stack, args.source)  # "no such source" before "no metadata"
     tables = committed(metadata_root(), args.source)
     if key.table_id not in tables:
-        raise SystemExit(f"error: no committed metadata for {key.table_id} of source {args.source!r}")
+        raise cli.CommandError(
+            f"no committed metadata for {key.table_id} of source {args.source!r}: "
+            f"run python -m cloudbridge metadata extract --stack {args.stack} --source {args.source}"
+        )
     return tables[key.table_id]
 
 
-def _source(target: str) -> tuple[Any, str]:
+def _source(target: str, stack: str) -> tuple[Any, str]:
     if target.startswith("s3://"):
-        import boto3
-
         from functions.validator.s3file import ObjectSource
 
         bucket, _, key = target[5:].partition("/")
-        s3 = boto3.client("s3")
+        s3 = cli.aws_client("s3", stack)
         head = s3.head_object(Bucket=bucket, Key=key)
         return ObjectSource(s3, bucket, key, head["ContentLength"], etag=head["ETag"]), key
     path = Path(target)
     if not path.is_file():
-        raise SystemExit(f"error: {target}: no such file")
+        raise cli.CommandError(f"{target}: no such file")
     return LocalSource(path), target
 
 
+@cli.command("validate")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge validate``: run the validator's checks on one local or S3 file and print the verdict."""
     from functions.validator import checks
 
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge validate", description=__doc__.split("\n\n")[0])
+    parser = cli.parser("validate", __doc__.split("\n\n")[0])
     parser.add_argument("file", help="a local parquet file or s3://bucket/key")
     parser.add_argument("--table", default="", help="schema.table (needed when the path is not a DMS key)")
     parser.add_argument("--metadata", type=Path, help="the table's metadata JSON file")
     parser.add_argument("--source", help="use the committed metadata of this source")
-    parser.add_argument("--stack", default="dev", help="stack file naming the source (default: dev)")
+    parser.add_argument(
+        "--stack", default="dev", help="stack file naming the source, and the region of s3:// (default: dev)"
+    )
     parser.add_argument("--mode", choices=checks.MODES, default="statistics")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     args = parser.parse_args(argv)
 
-    try:
-        source, name = _source(args.file)
-        key = _file_key(name if args.file.startswith("s3://") else Path(name).as_posix(), args.table)
-        metadata = _metadata(args, key)
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    source, name = _source(args.file, args.stack)
+    key = _file_key(name if args.file.startswith("s3://") else Path(name).as_posix(), args.table)
+    metadata = _metadata(args, key)
     verdict = checks.validate(source, key, metadata, args.mode)
     report = {
         "file": args.file,
@@ -135,4 +137,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{report['outcome'].upper()}: {args.file} ({key.table_id}, {key.kind}, {verdict.rows:,} rows)")
         for finding in verdict.findings:
             print(f"  {finding.code}: {finding.message}")
-    return 0 if verdict.passed else 1
+    return cli.OK if verdict.passed else cli.FINDINGS

@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from cloudbridge import cli
 from cloudbridge.localpg import LocalPostgres
 from cloudbridge.metadata import committed, inspect_source
 from cloudbridge.replay import replay
@@ -402,9 +403,10 @@ def positive(text: str) -> float:
     return value
 
 
+@cli.command("sandbox")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge sandbox``: run the sandbox, print the report; exit 1 unless it is OK."""
-    parser = argparse.ArgumentParser(prog="python -m cloudbridge sandbox", description=__doc__.split("\n\n")[0])
+    parser = cli.parser("sandbox", __doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=positive, default=45.0, help="seconds of OLTP traffic (default 45)")
     parser.add_argument("--scale", type=positive, default=1.0, help="size of the seed data (default 1.0)")
     parser.add_argument("--rate", type=positive, default=25.0, help="transactions per second (default 25)")
@@ -420,8 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report is not None:  # checked before a minute of work, not after
         folder = args.report.resolve().parent
         if not folder.is_dir() or not os.access(folder, os.W_OK) or args.report.is_dir():
-            print(f"error: --report {args.report}: cannot write a file there", file=sys.stderr)
-            return 2
+            raise cli.CommandError(f"--report {args.report}: cannot write a file there")
 
     def terminate(signum, frame):  # SIGTERM cleans up like Ctrl-C
         raise KeyboardInterrupt
@@ -437,4 +438,4 @@ def main(argv: list[str] | None = None) -> int:
     print(render(report))
     if args.report:
         args.report.write_text(json.dumps(report, indent=2, default=str))
-    return 0 if report["ok"] else 1
+    return cli.OK if report["ok"] else cli.FINDINGS

@@ -6,9 +6,8 @@ import sys
 
 import pytest
 
+from cloudbridge.__main__ import COMMANDS
 from cloudbridge.plan import PROJECT_ROOT
-
-COMMANDS = ["plan", "metadata", "validate", "replay", "preflight", "sandbox", "config-doc"]
 
 
 def cli(*args, env=None):
@@ -19,9 +18,35 @@ def cli(*args, env=None):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command):
+def test_every_command_has_help_with_the_exit_code_rule(command):
     done = cli(command, "--help")
     assert done.returncode == 0 and "usage: python -m cloudbridge" in done.stdout
+    text = " ".join(done.stdout.split())  # argparse wraps the epilog
+    assert "exit codes: 0 ok" in text and "2 usage or environment" in text, text
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_top_level_help_lists_every_command_with_one_line(flag):
+    done = cli(flag)
+    assert done.returncode == 0 and done.stderr == ""
+    for name, (_, text) in COMMANDS.items():
+        assert f"  {name} " in done.stdout and text in done.stdout
+    assert "exit codes: 0 ok; 1 findings" in done.stdout
+
+
+def test_no_command_prints_usage_and_the_list_on_stderr():
+    done = cli()
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("usage: python -m cloudbridge <command>")
+    assert all(f"  {name} " in done.stderr for name in COMMANDS)
+
+
+def test_an_unknown_command_is_one_line():
+    done = cli("nosuch")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"cloudbridge: unknown command 'nosuch'; commands: {', '.join(COMMANDS)} (see --help)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -40,13 +65,18 @@ def test_every_command_has_help(command):
             "--report /nonexistent/dir/report.json: cannot write",
         ),
         (["validate", "nope.parquet", "--table", "public.orders"], "nope.parquet: no such file"),
-        (["nosuch"], "usage: python -m cloudbridge"),
+        (  # a file that exists: the source is what is wrong, not its metadata
+            ["validate", "cloudbridge/__init__.py", "--table", "public.orders", "--source", "nosuch"],
+            "Pulumi.dev.yaml has no source 'nosuch'",
+        ),
     ],
 )
-def test_bad_input_is_one_clear_line(args, words):
+def test_bad_input_is_one_clear_line_and_exit_2(args, words):
     done = cli(*args)
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert words in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    if not args[0] == "sandbox" or "--report" in args:  # argparse's own errors are usage + one line
+        assert len(done.stderr.splitlines()) == 1, done.stderr
 
 
 def test_a_yaml_error_in_a_stack_file_is_one_line(tmp_path, monkeypatch):
