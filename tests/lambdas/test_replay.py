@@ -2,11 +2,14 @@
 
 import threading
 
+import boto3
+
 from cloudbridge import dmsfiles
-from cloudbridge.replay import replay
+from cloudbridge.replay import main, replay
+from cloudbridge.stackfile import source_buckets
 from functions.common.keys import parse_key
 from functions.validator import routing
-from tests.support.moto_pipeline import FAIL, LANDING, META, RAW, orders_metadata
+from tests.support.moto_pipeline import FAIL, LANDING, META, RAW, REGION, orders_metadata
 
 CDC = "public/orders/2024/03/05/20240305-134512345.parquet"
 LOAD = "public/orders/LOAD00000003.parquet"
@@ -96,3 +99,14 @@ def test_filters_by_table_and_date(pipeline):
     assert other.seen == 0
     future, _ = run(pipeline, since=datetime.now(UTC) + timedelta(days=1))
     assert (future.seen, future.skipped, future.replayed) == (1, 1, 0)
+
+
+def test_the_command_exits_1_while_files_still_fail(aws, capsys):
+    buckets = source_buckets("dev", "sales")  # the fixture stack's names, in its region
+    s3 = boto3.client("s3", region_name=REGION)
+    for purpose in ("fail", "raw", "meta"):
+        s3.create_bucket(Bucket=buckets[purpose], CreateBucketConfiguration={"LocationConstraint": REGION})
+    assert main(["--source", "sales"]) == 0  # nothing quarantined
+    s3.put_object(Bucket=buckets["fail"], Key="not-a-dms-key.parquet", Body=b"PAR1")
+    assert main(["--source", "sales", "--dry-run"]) == 1
+    assert "1 quarantined file(s) seen: 0 would be replayed, 1 still failing" in capsys.readouterr().out
