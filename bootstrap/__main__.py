@@ -14,10 +14,12 @@ import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # components/ is shared
 
+from bootstrap import layout  # noqa: E402
 from bootstrap.account import AccountBootstrap, AccountBootstrapArgs  # noqa: E402
 from bootstrap.config import load  # noqa: E402
 
 config = load()
+layout.check(pulumi.get_stack(), config)  # before anything is declared: no run may collide with a sibling's names
 account = AccountBootstrap("account", AccountBootstrapArgs(config=config))
 
 pulumi.export("deployRoleArn", account.deploy_role.arn)

@@ -147,17 +147,12 @@ def raw_config(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def load() -> BootstrapConfig:
-    """The running bootstrap stack's config, validated, and checked against its sibling stacks."""
+    """The running bootstrap stack's config, validated (``bootstrap/layout.py`` then checks it beside its siblings)."""
     import pulumi
-
-    from bootstrap import layout
 
     cfg = pulumi.Config(NAMESPACE)
     values: dict[str, Any] = {f"{NAMESPACE}:{k}": cfg.get(k) for k in KEYS}
     if cfg.get("legacyStateNames") is not None:
         values[f"{NAMESPACE}:legacyStateNames"] = cfg.require_bool("legacyStateNames")
     values["aws:region"] = pulumi.Config("aws").get("region")
-    stack = pulumi.get_stack()
-    config = parse(stack, raw_config(values))
-    layout.check(stack, config)
-    return config
+    return parse(pulumi.get_stack(), raw_config(values))
