@@ -48,7 +48,8 @@ class BootstrapConfig(BaseModel):
     existing_oidc_provider_arn: str | None = None
     # Bootstraps made before names carried the environment keep their state bucket and key
     # alias (cb-pulumi-state-<account>-<region>, alias/cb-pulumi-state): renaming them would
-    # replace protected resources. Only for an account that hosts this one environment.
+    # replace protected resources. Other environments may join the account with the new
+    # names; two stacks keeping the old ones in one account and region would collide.
     legacy_state_names: bool = False
 
     @field_validator("region")

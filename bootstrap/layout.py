@@ -81,7 +81,7 @@ def _collision(name: tuple[str, ...], key: str, others: str, config: BootstrapCo
             f"set {NAMESPACE}:{key}: {config.oidc_provider_arn} in the others"
         )
     if key == "legacyStateNames":
-        return f"{key}: {others} share(s) this account and region: only an account with one environment keeps them"
+        return f"{key}: {others} keep(s) the same names in this account and region: only one stack there may keep them"
     return f"{key}: {name[0]} {name[-1]} is also declared by {others} in the same account"
 
 

@@ -99,7 +99,7 @@ def test_names_in_one_account_carry_the_environment(tmp_path):
         assert creates == (stack == "dev") and plan.outputs["oidcProviderArn"] == PROVIDER.format(account)
 
 
-def test_legacy_state_names_keep_a_first_release_bootstrap_and_only_alone_in_its_account(tmp_path):
+def test_legacy_state_names_keep_a_first_release_bootstrap_once_per_account(tmp_path):
     alone = write_layout(tmp_path / "alone", FORK, "three accounts", prod={"legacyStateNames": True})
     plan = bootstrap_checks.plans(alone)["prod"]
     account, region = FORK["accounts"][2], FORK["region"]
@@ -108,8 +108,12 @@ def test_legacy_state_names_keep_a_first_release_bootstrap_and_only_alone_in_its
     shared = write_layout(
         tmp_path / "shared", FORK, "one account", dev={"legacyStateNames": True}, prod={"legacyStateNames": True}
     )
-    with pytest.raises(BootstrapError, match="legacyStateNames: Pulumi.prod.yaml share"):
+    with pytest.raises(BootstrapError, match="legacyStateNames: Pulumi.prod.yaml keep"):
         evaluate_in(shared, "dev")
+    # One stack keeping the old names beside others with the new ones: nothing collides.
+    joined = write_layout(tmp_path / "joined", FORK, "one account", prod={"legacyStateNames": True})
+    for check in ("config", "names"):
+        assert bootstrap_checks.CHECKS[check](joined) == []
 
 
 def test_the_state_bucket_name_fits_the_longest_region_and_environment():

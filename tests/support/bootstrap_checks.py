@@ -12,7 +12,7 @@ trust     the deploy role trusts only its own GitHub environment, the preview ro
           other audience or identity provider is let in (the trust conditions evaluated)
 policies  the deploy role: actions one by one, ``*`` only where AWS allows nothing narrower;
           the preview role writes only state locks, the stack's key (to load it) and the drift alert
-names     no two stacks give AWS the same physical name (bucket, key alias, role, OIDC provider),
+names     no two stacks give AWS the same physical name (bucket, key alias, role, policy, OIDC provider),
           and no stack's roles reach another stack's state in the same account
 program   every CloudBridge stack has a bootstrap stack of the same account and region
 """
@@ -202,6 +202,8 @@ def physical_names(plan: Plan, config: BootstrapConfig) -> set[tuple[str, ...]]:
         names.add(("KMS alias", config.account, config.region, alias.given["name"]))
     for role in plan.of_type("aws:iam/role:Role"):
         names.add(("IAM role", config.account, role.given["name"]))
+    for policy in plan.of_type("aws:iam/policy:Policy"):  # managed policies: account-wide names too
+        names.add(("IAM policy", config.account, policy.given["name"]))
     for provider in plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider"):
         names.add(("OIDC provider", config.account, provider.given["url"]))
     return names
