@@ -11,7 +11,7 @@ import pytest
 
 from cloudbridge.plan import BOOTSTRAP_ROOT, stacks
 from components.workspace import REPO_ROOT, using
-from tests.support import stack_checks
+from tests.support import bootstrap_checks, stack_checks
 
 with using(REPO_ROOT):
     STACKS = stacks()
@@ -41,6 +41,8 @@ def test_stack(stack, check):
     assert problems == [], f"{check} on Pulumi.{stack}.yaml:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
-def test_bootstrap(stack):
-    stack_checks.evaluate_in(REPO_ROOT, stack, BOOTSTRAP_ROOT)
+@pytest.mark.parametrize("check", sorted(bootstrap_checks.CHECKS))
+def test_bootstrap(check):
+    assert BOOTSTRAP_STACKS, "no bootstrap/Pulumi.<stack>.yaml"
+    problems = bootstrap_checks.CHECKS[check](REPO_ROOT)
+    assert problems == [], f"bootstrap {check}:\n" + "\n".join(problems)

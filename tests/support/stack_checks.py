@@ -12,7 +12,8 @@ tags       every resource carries the project, environment and managed-by tags; 
            resources carry its name
 retention  outside dev, buckets, key and Glue databases outlive their declarations
 urns       no recorded resource that holds data would be deleted (urns/<stack>.urns)
-bootstrap  each bootstrap stack file (bootstrap/Pulumi.<stack>.yaml) validates and evaluates
+bootstrap  the bootstrap stacks (bootstrap/Pulumi.<stack>.yaml): tests/support/bootstrap_checks.py
+           (config, trust, policies, names, program)
 """
 
 from __future__ import annotations
