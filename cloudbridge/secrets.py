@@ -1,19 +1,25 @@
-"""``python -m cloudbridge secrets slack-webhook --stack S [--create|--update]``: store the
-Slack incoming-webhook URL in the secret the stack file names.
+"""``python -m cloudbridge secrets {slack-webhook,source-credentials} --stack S [--source NAME]
+[--create|--update]``: store a secret the stack file names, read from standard input.
 
-The URL is read from standard input — typed without echo at a terminal, or one line from
-a pipe (``pass show slack/cloudbridge | python -m cloudbridge secrets slack-webhook``) —
-never from the command line (argv is visible to every process on the machine and lands in
-shell history), and it is never printed. The secret is the one
-``cloudbridge:alerts.slackWebhookSecretArn`` names, in the stack's ``aws:region``: a new
-version of its value is stored, or, when no secret of that name exists, it is created and
-its ARN printed: AWS gives a new secret a new ARN suffix, and the notifier may read only
-the ARN the stack file names, so the stack file must then be updated.
+slack-webhook       the Slack incoming-webhook URL, in ``cloudbridge:alerts.slackWebhookSecretArn``
+source-credentials  the DMS user's name and password, in the source's ``credentialsSecretArn``
+                    (as DMS reads it: username, password, and host and port from the stack file)
+
+Values are read from standard input — the URL or password typed without echo at a
+terminal, or lines from a pipe (``pass show slack/cloudbridge | python -m cloudbridge
+secrets slack-webhook``; user name then password for source-credentials) — never from the
+command line (argv is visible to every process on the machine and lands in shell
+history), and are never printed. The secret is stored in the stack's ``aws:region`` under
+the name in the ARN the stack file gives: a new version of its value, or, when no secret
+of that name exists, a new secret whose ARN is printed: AWS gives a new secret a new ARN
+suffix, and the functions and DMS may read only the ARN the stack file names, so the
+stack file must then be updated.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import re
 import sys
 from collections.abc import Sequence
@@ -59,7 +65,7 @@ def secret_name(arn: str) -> tuple[str, str]:
     return match["region"], match["name"]
 
 
-def store(secrets: Any, name: str, value: str, mode: str) -> tuple[str, bool]:
+def store(secrets: Any, name: str, value: str, mode: str, description: str = "") -> tuple[str, bool]:
     """Store ``value`` as a new version of secret ``name`` or create it (``mode``: create, update
     or either); the secret's ARN and whether it was created."""
     from botocore.exceptions import ClientError
@@ -73,7 +79,7 @@ def store(secrets: Any, name: str, value: str, mode: str) -> tuple[str, bool]:
     if arn is None:
         if mode == "update":
             raise cli.CommandError(f"no secret named {name}: run without --update to create it")
-        created = secrets.create_secret(Name=name, SecretString=value, Description="CloudBridge Slack webhook URL")
+        created = secrets.create_secret(Name=name, SecretString=value, Description=description)
         return created["ARN"], True
     if mode == "create":
         raise cli.CommandError(f"secret {name} exists: run without --create to store a new version")
@@ -81,31 +87,60 @@ def store(secrets: Any, name: str, value: str, mode: str) -> tuple[str, bool]:
     return arn, False
 
 
+def _target(args: Any, stack_file: str) -> tuple[str, str, dict[str, Any]]:
+    """Which config key names the secret, the ARN it gives, and the source's entry (if any)."""
+    from cloudbridge import stackfile
+
+    if args.secret == "slack-webhook":
+        alerts = stackfile.load(args.stack).get("cloudbridge:alerts") or {}
+        key, entry = "cloudbridge:alerts.slackWebhookSecretArn", {}
+        configured = alerts.get("slackWebhookSecretArn") if isinstance(alerts, dict) else None
+    else:
+        if not args.source:
+            raise cli.CommandError("source-credentials needs --source NAME")
+        entry = stackfile.source_entry(args.stack, args.source)
+        key, configured = f"credentialsSecretArn of source {args.source}", entry.get("credentialsSecretArn")
+    if not configured:
+        raise cli.CommandError(f"{stack_file} has no {key}: add the secret's ARN")
+    return key, str(configured), entry
+
+
+def read_credentials(entry: dict[str, Any]) -> str:
+    """The DMS user's secret as DMS reads it: user name and password from stdin, host and port from the stack."""
+    user = (input("DMS user name: ") if sys.stdin.isatty() else sys.stdin.readline()).strip()
+    password = read_secret(f"password of {user} (not echoed): ")
+    if not user or not password:
+        raise cli.CommandError("give the user name, then the password, on standard input; nothing stored")
+    return json.dumps({"username": user, "password": password, "host": entry.get("host"), "port": entry.get("port")})
+
+
 @cli.command("secrets")
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m cloudbridge secrets slack-webhook``: store the webhook URL read from stdin; print where."""
+    """``python -m cloudbridge secrets``: store a secret the stack names, read from stdin; print where."""
     parser = cli.parser("secrets", __doc__.split("\n\n")[0])
-    parser.add_argument("secret", choices=["slack-webhook"], help="which secret to store")
+    parser.add_argument("secret", choices=["slack-webhook", "source-credentials"], help="which secret to store")
     parser.add_argument("--stack", default="dev", help="stack file naming the secret (default: dev)")
+    parser.add_argument("--source", help="source-credentials: the source in cloudbridge:sources")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--create", action="store_const", const="create", dest="mode", help="only create it")
     mode.add_argument("--update", action="store_const", const="update", dest="mode", help="only store a new version")
     args = parser.parse_args(argv)
 
-    from cloudbridge import stackfile
+    from cloudbridge.stackfile import region
 
     stack_file = f"Pulumi.{args.stack}.yaml"
-    alerts = stackfile.load(args.stack).get("cloudbridge:alerts") or {}
-    configured = alerts.get("slackWebhookSecretArn") if isinstance(alerts, dict) else None
-    if not configured:
-        raise cli.CommandError(f"{stack_file} has no cloudbridge:alerts.slackWebhookSecretArn: add the secret's ARN")
-    arn_region, name = secret_name(str(configured))
-    if arn_region != stackfile.region(args.stack):
-        raise cli.CommandError(f"{stack_file}: the webhook secret is in {arn_region}, not the stack's aws:region")
-    url = read_secret("Slack webhook URL (not echoed): ")
-    check_webhook(url)
-    arn, created = store(cli.aws_client("secretsmanager", args.stack), name, url, args.mode or "either")
+    key, configured, entry = _target(args, stack_file)
+    arn_region, name = secret_name(configured)
+    if arn_region != region(args.stack):  # checked before anything is typed
+        raise cli.CommandError(f"{stack_file}: the {key} is in {arn_region}, not the stack's aws:region")
+    if args.secret == "slack-webhook":
+        value = read_secret("Slack webhook URL (not echoed): ")
+        check_webhook(value)
+    else:
+        value = read_credentials(entry)
+    secrets = cli.aws_client("secretsmanager", args.stack)
+    arn, created = store(secrets, name, value, args.mode or "either", f"CloudBridge {args.secret}")
     print(f"{'created' if created else 'stored a new version of'} secret {name}: {arn}")
     if arn != configured:
-        print(f"update cloudbridge:alerts.slackWebhookSecretArn in {stack_file} to {arn} (it names {configured})")
+        print(f"update the {key} in {stack_file} to {arn} (it names {configured})")
     return cli.OK

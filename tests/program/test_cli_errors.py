@@ -3,6 +3,7 @@ it and the fix, with the exit code of the one rule (0 ok, 1 findings, 2 usage or
 environment); never a traceback, never a password or a webhook URL."""
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -216,11 +217,11 @@ def aws(monkeypatch):
         yield boto3.client("secretsmanager", region_name=REGION)
 
 
-def store(monkeypatch, capsys, *args, stdin=WEBHOOK + "\n"):
+def store(monkeypatch, capsys, *args, stdin=WEBHOOK + "\n", secret="slack-webhook"):
     monkeypatch.setattr(sys, "stdin", stdin if isinstance(stdin, io.StringIO) else io.StringIO(stdin))
-    code = secrets.main(["slack-webhook", "--stack", "dev", *args])
+    code = secrets.main([secret, "--stack", "dev", *args])
     out = capsys.readouterr()
-    assert "s3ntinel" not in (out.out + out.err).lower(), "the webhook URL was printed"
+    assert "s3ntinel" not in (out.out + out.err).lower(), "the secret value was printed"
     return code, out.out, out.err
 
 
@@ -231,7 +232,7 @@ def test_secrets_creates_the_webhook_secret_and_prints_its_new_arn(aws, monkeypa
     assert aws.get_secret_value(SecretId=arn)["SecretString"] == WEBHOOK
     assert arn.startswith(f"arn:aws:secretsmanager:{REGION}:")
     assert f"created secret cloudbridge/slack-webhook: {arn}" in out
-    assert f"update cloudbridge:alerts.slackWebhookSecretArn in Pulumi.dev.yaml to {arn}" in out
+    assert f"update the cloudbridge:alerts.slackWebhookSecretArn in Pulumi.dev.yaml to {arn}" in out
 
 
 def test_secrets_stores_a_new_version_of_an_existing_secret(aws, monkeypatch, capsys):
@@ -280,3 +281,34 @@ def test_the_secret_name_is_the_arn_without_its_suffix():
 def test_the_webhook_url_is_never_taken_from_the_command_line():
     done = run("secrets", "slack-webhook", "--url", WEBHOOK)
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
+
+
+def test_a_secret_outside_the_stacks_region_is_refused_before_anything_is_read(aws, tmp_path, monkeypatch, capsys):
+    text = stackfile.stack_file("dev").read_text().replace(SLACK_ARN, SLACK_ARN.replace(REGION, "us-east-1"))
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    monkeypatch.setenv("CLOUDBRIDGE_STACKS_DIR", str(tmp_path))
+    code, _, err = store(monkeypatch, capsys, stdin=Tty())  # a read would prompt: getpass is not patched
+    assert code == 2 and err.strip() == (
+        "cloudbridge secrets: Pulumi.dev.yaml: the cloudbridge:alerts.slackWebhookSecretArn is in us-east-1, "
+        "not the stack's aws:region"
+    )
+
+
+def test_secrets_stores_a_sources_credentials_as_dms_reads_them(aws, monkeypatch, capsys):
+    code, out, _ = store(monkeypatch, capsys, "--source", "sales", stdin=f"dms\n{PASSWORD}\n",
+                         secret="source-credentials")  # fmt: skip
+    assert code == 0 and "created secret cloudbridge/dev/sales-dms: " in out
+    assert "update the credentialsSecretArn of source sales in Pulumi.dev.yaml" in out
+    stored = json.loads(aws.get_secret_value(SecretId="cloudbridge/dev/sales-dms")["SecretString"])
+    assert stored == {"username": "dms", "password": PASSWORD, "port": 5432,
+                      "host": "sales-dev.cluster-c1a2b3c4d5e6.eu-west-2.rds.amazonaws.com"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "words"),
+    [([], "dms\n", "source-credentials needs --source NAME"), (["--source", "sales"], "dms\n", "give the user name")],
+)
+def test_source_credentials_refuse_bad_input(aws, monkeypatch, capsys, args, stdin, words):
+    code, _, err = store(monkeypatch, capsys, *args, stdin=stdin, secret="source-credentials")
+    assert code == 2 and err.startswith(f"cloudbridge secrets: {words}") and len(err.splitlines()) == 1
+    assert aws.list_secrets()["SecretList"] == []
