@@ -102,8 +102,8 @@ def _client_error(exc: Any) -> str:
             f"AWS refused {operation} ({code}): the credentials in use are not allowed, or expired "
             "(set AWS_PROFILE or run inside the stack account's deploy role)"
         )
-    message = str(error.get("Message") or "").splitlines()[0][:200] if error.get("Message") else ""
-    return f"AWS {operation} failed: {code}{': ' + message if message else ''}"
+    message = (str(error.get("Message") or "").splitlines() or [""])[0][:200]
+    return f"AWS {operation} failed: {code}" + (f": {message}" if message else "")
 
 
 def _botocore_error(exc: Any) -> str:

@@ -321,7 +321,25 @@ def _dsn(dsn: str, engine: str | None) -> str:
             f"CLOUDBRIDGE_DSN must look like {form}://user:password@host:port/database "
             f"for this {engine or 'source'} source{also}; its value is not shown"
         )
-    return f"{scheme}://{rest}"
+    url = f"{scheme}://{rest}"
+    # An unescaped @ would send part of the password to DNS, and into the driver's error message.
+    if rest.split("/", 1)[0].count("@") > 1 or not _parses(url):
+        raise cli.CommandError(
+            "CLOUDBRIDGE_DSN is not a valid URL: user:password@host:port/database, with @ : / % in the "
+            "password escaped as %40 %3A %2F %25; its value is not shown"
+        )
+    return url
+
+
+def _parses(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True
 
 
 def connection_url(entry: dict[str, Any], from_secret: bool = False, secrets: Any = None) -> str:

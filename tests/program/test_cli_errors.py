@@ -171,6 +171,15 @@ def test_an_unknown_dsn_scheme_is_one_line_without_the_dsn(source_entry, monkeyp
     assert len(out.err.splitlines()) == 1 and PASSWORD not in out.out + out.err
 
 
+@pytest.mark.parametrize("dsn", [f"postgres://u:{PASSWORD}@db:port/d", f"postgres://u:pw@{PASSWORD}@127.0.0.1:1/d"])
+def test_a_malformed_dsn_is_one_line_without_the_password(source_entry, monkeypatch, capsys, dsn):
+    monkeypatch.setenv("CLOUDBRIDGE_DSN", dsn)  # a bad port; an unescaped @ (part of it would reach DNS)
+    assert preflight.main(["--source", "src"]) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith("cloudbridge preflight: CLOUDBRIDGE_DSN is not a valid URL: user:password@host")
+    assert len(out.err.splitlines()) == 1 and PASSWORD not in out.out + out.err
+
+
 @pytest.mark.parametrize("command", DB_COMMANDS)
 def test_a_source_that_refuses_connections_is_exit_2_in_both_commands(source_entry, monkeypatch, capsys, command):
     closed = socket.socket()
