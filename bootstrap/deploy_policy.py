@@ -2,14 +2,20 @@
 
 Each builder scopes its actions to this environment's names (``cb-<env>-``) or, where
 ARNs carry ids AWS assigns, to the environment tag; ``policies.UNSCOPED`` lists and
-explains every action that must stay on ``*``.
+explains every action that must stay on ``*`` (``REGION_ONLY`` here: the ones only the
+region narrows). Every call the provider makes for what the program declares is in
+``bootstrap/inventory.py``; tests/bootstrap/test_deploy_inventory.py proves each is allowed
+and tests/bootstrap/test_attack_paths.py that the role cannot make itself more (with the
+boundary and the explicit denials of ``bootstrap/boundary.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bootstrap.scope import Scope, statement
+from bootstrap.scope import TAG, Scope, statement
+from components.naming import permissions_boundary_arn
+from functions.common.runtime import TAG_MANAGED_BY
 
 BUCKET_ACTIONS = [
     "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketTagging",
@@ -22,6 +28,31 @@ BUCKET_ACTIONS = [
     "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetReplicationConfiguration",
     "s3:GetBucketObjectLockConfiguration",
 ]  # fmt: skip
+
+
+# Actions IAM authorises on "*" only that the provider calls, narrowed to the region, each with why.
+REGION_ONLY = {
+    "dms:DescribeReplications": "reading a serverless replication's state (IAM: no resource-level permissions)",
+    "dms:ModifyReplicationSubnetGroup": "updating the subnet group (IAM authorises it on * only)",
+    "sns:GetSubscriptionAttributes": "reading the notifier's subscription (IAM: * only)",
+    "sns:SetSubscriptionAttributes": "its redrive policy (IAM: * only)",
+    "sns:Unsubscribe": "deleting it (IAM: * only)",
+}
+MANAGED_BY = TAG_MANAGED_BY
+
+
+def _region(scope: Scope) -> dict[str, Any]:
+    return {"StringEquals": {"aws:RequestedRegion": scope.region}}
+
+
+def _own(scope: Scope) -> dict[str, Any]:
+    """Condition: the resource is one this environment's program created (its default tags)."""
+    return {"StringEquals": {f"aws:ResourceTag/{TAG}": scope.environment, f"aws:ResourceTag/{MANAGED_BY}": "pulumi"}}
+
+
+def _bounded(scope: Scope) -> dict[str, Any]:
+    """Condition: the role carries (or is given) this environment's permissions boundary."""
+    return {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn(scope.account, scope.environment)}}
 
 
 def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
@@ -37,26 +68,30 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_monitoring(scope),
         *_analytics(scope),
         *_replication(scope),
+        *_manage_own_replication(scope),
         *_network(scope),
+        *_manage_own_network(scope),
         statement("WhoAmI", ["sts:GetCallerIdentity"], ["*"]),
     ]
 
 
 def _storage_and_state(scope: Scope) -> list[dict[str, Any]]:
-    """The program's buckets and table metadata; Pulumi's state and its key."""
-    p = scope.prefix
+    """The program's buckets (its own names only) and table metadata; Pulumi's state and its key."""
+    buckets = f"arn:aws:s3:::{scope.prefix}*-{scope.account}-{scope.region}"
     return [
-        statement("Buckets", BUCKET_ACTIONS, [f"arn:aws:s3:::{p}*"]),
+        statement("Buckets", BUCKET_ACTIONS, [buckets]),
         statement(
             "PublishTableMetadata",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
-            [f"arn:aws:s3:::{p}*-meta-*/*"],
+            [f"arn:aws:s3:::{scope.prefix}*-meta-{scope.account}-{scope.region}/*"],
         ),
         statement(
             "PulumiState",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
             [f"arn:aws:s3:::{scope.state_bucket}", f"arn:aws:s3:::{scope.state_bucket}/*"],
         ),
+        # State objects are SSE-KMS under the state key (S3 asks KMS as this role), and the
+        # stacks' secrets provider encrypts and decrypts with it directly.
         statement(
             "PulumiSecretsAndState",
             ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
@@ -66,47 +101,65 @@ def _storage_and_state(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _iam(scope: Scope) -> list[dict[str, Any]]:
-    """Roles of this environment (and DMS's own), passed only to their services."""
-    roles = [f"arn:aws:iam::{scope.account}:role/{scope.prefix}*", f"arn:aws:iam::{scope.account}:role/dms-vpc-role",
-             f"arn:aws:iam::{scope.account}:role/dms-cloudwatch-logs-role"]  # fmt: skip
+    """Roles of this environment (and DMS's own), always under the environment's boundary,
+    passed only to their services."""
+    account = scope.account
+    program = f"arn:aws:iam::{account}:role/{scope.prefix}*"
+    dms = [f"arn:aws:iam::{account}:role/dms-vpc-role", f"arn:aws:iam::{account}:role/dms-cloudwatch-logs-role"]
     return [
         statement(
-            "Roles",
+            "ReadRoles",
             [
-                "iam:CreateRole",
-                "iam:DeleteRole",
                 "iam:GetRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:ListRoleTags",
-                "iam:PutRolePolicy",
-                "iam:GetRolePolicy",
-                "iam:DeleteRolePolicy",
                 "iam:ListRolePolicies",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
+                "iam:ListRoleTags",
+                "iam:GetRolePolicy",
             ],
-            roles,
+            [program, *dms],
         ),  # fmt: skip
+        statement(
+            "RolesUnderTheBoundary",
+            [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:UpdateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            [program, *dms],
+            _bounded(scope),
+        ),  # fmt: skip
+        # DMS's roles trust DMS from their creation on: only the program's own trusts change.
+        statement("TrustOfProgramRoles", ["iam:UpdateAssumeRolePolicy"], [program], _bounded(scope)),
+        statement("TagRoles", ["iam:TagRole", "iam:UntagRole"], [program, *dms]),
+        *_attach_and_pass(scope, program, dms),
+    ]
+
+
+def _attach_and_pass(scope: Scope, program: str, dms: list[str]) -> list[dict[str, Any]]:
+    """DMS's roles get their AWS managed policies only; roles are passed only to their services."""
+    return [
         statement(
             "AttachOnlyTheDmsServicePolicies",
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-            roles[1:],
+            dms,
             {
+                **_bounded(scope),
                 "ArnEquals": {
                     "iam:PolicyARN": [
                         "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
                         "arn:aws:iam::aws:policy/service-role/AmazonDMSCloudWatchLogsRole",
                     ]
-                }
+                },
             },
         ),
         statement(
             "PassRolesToTheirServices",
             ["iam:PassRole"],
-            roles,
+            [program],
             {
                 "StringEquals": {
                     "iam:PassedToService": [
@@ -140,7 +193,7 @@ def _service_linked_roles(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _functions(scope: Scope) -> list[dict[str, Any]]:
-    """Lambda functions of this environment, their event sources and the validator layer."""
+    """Lambda functions of this environment, their event sources and the layers they name."""
     p = scope.prefix
     functions = scope.arn("lambda", f"function:{scope.prefix}*")
     return [
@@ -151,6 +204,7 @@ def _functions(scope: Scope) -> list[dict[str, Any]]:
                 "lambda:DeleteFunction",
                 "lambda:GetFunction",
                 "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionConcurrency",
                 "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
                 "lambda:ListVersionsByFunction",
@@ -167,21 +221,31 @@ def _functions(scope: Scope) -> list[dict[str, Any]]:
         ),  # fmt: skip
         # The warehouse's SQL runs when the program invokes its function (only that one).
         statement("RunWarehouseSql", ["lambda:InvokeFunction"], [scope.arn("lambda", f"function:{p}warehouse-sql")]),
+        # A layer lives in its publisher's account: AWS's SDK for pandas (AWSSDKPandas-*, one
+        # AWS account per region), or this account's own.
         statement(
-            "UseTheValidatorLayer", ["lambda:GetLayerVersion"], [scope.arn("lambda", "layer:*:*", account=False)]
-        ),
+            "UseLayers",
+            ["lambda:GetLayerVersion"],
+            [f"arn:aws:lambda:{scope.region}:*:layer:AWSSDKPandas-*:*", scope.arn("lambda", "layer:*:*")],
+        ),  # fmt: skip
         statement(
             "EventSourceMappingsOfOwnFunctions",
-            ["lambda:CreateEventSourceMapping", "lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"],
+            ["lambda:CreateEventSourceMapping"],
             ["*"],
             {"ArnLike": {"lambda:FunctionArn": functions}},
         ),
-        statement("ReadEventSourceMappings", ["lambda:GetEventSourceMapping", "lambda:ListEventSourceMappings"], ["*"]),
+        statement(
+            "OwnEventSourceMappings",
+            ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"],
+            [scope.arn("lambda", "event-source-mapping:*")],
+            {"ArnLike": {"lambda:FunctionArn": functions}},
+        ),
+        statement("ListEventSourceMappings", ["lambda:ListEventSourceMappings"], ["*"]),
     ]
 
 
 def _messaging(scope: Scope) -> list[dict[str, Any]]:
-    """Queues and topics of this environment."""
+    """Queues and topics of this environment, and subscriptions to its topics."""
     p = scope.prefix
     return [
         statement(
@@ -209,19 +273,25 @@ def _messaging(scope: Scope) -> list[dict[str, Any]]:
                 "sns:UntagResource",
                 "sns:ListTagsForResource",
                 "sns:Subscribe",
-                "sns:Unsubscribe",
-                "sns:GetSubscriptionAttributes",
-                "sns:SetSubscriptionAttributes",
             ],
             [scope.arn("sns", f"{p}*")],
         ),  # fmt: skip
+        statement(
+            "Subscriptions",
+            ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"],
+            ["*"],
+            _region(scope),
+        ),
     ]
 
 
 def _keys(scope: Scope) -> list[dict[str, Any]]:
-    """KMS keys tagged with this environment, and their aliases."""
+    """KMS keys this environment's program created (its tags), and their aliases. Tagging
+    another key is denied (bootstrap/boundary.py), so the tags cannot be forged."""
     p = scope.prefix
+    keys = scope.arn("kms", "key/*")
     return [
+        # Tags in CreateKey are authorised on no particular key: "*" (the KMS developer guide).
         statement("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], ["*"], scope.requested),
         statement(
             "ManageOwnKeys",
@@ -232,6 +302,7 @@ def _keys(scope: Scope) -> list[dict[str, Any]]:
                 "kms:GetKeyRotationStatus",
                 "kms:EnableKeyRotation",
                 "kms:ListResourceTags",
+                "kms:TagResource",
                 "kms:UntagResource",
                 "kms:ScheduleKeyDeletion",
                 "kms:CreateGrant",
@@ -239,14 +310,13 @@ def _keys(scope: Scope) -> list[dict[str, Any]]:
                 "kms:GenerateDataKey",
                 "kms:UpdateKeyDescription",
             ],
-            [scope.arn("kms", "key/*")],
-            scope.tagged,
+            [keys],
+            _own(scope),
         ),  # fmt: skip
         statement(
-            "Aliases",
-            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
-            [scope.arn("kms", f"alias/{p}*"), scope.arn("kms", "key/*")],
+            "Aliases", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], [scope.arn("kms", f"alias/{p}*")]
         ),
+        statement("AliasOwnKeys", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], [keys], _own(scope)),
         statement("ListAliases", ["kms:ListAliases"], ["*"]),
     ]
 
@@ -319,9 +389,7 @@ def _analytics(scope: Scope) -> list[dict[str, Any]]:
                 "glue:DeleteTable",
                 "glue:GetTable",
                 "glue:UpdateTable",
-                "glue:GetTags",
-                "glue:TagResource",
-                "glue:UntagResource",
+                "glue:GetPartitionIndexes",
             ],
             [
                 scope.arn("glue", "catalog"),
@@ -329,7 +397,11 @@ def _analytics(scope: Scope) -> list[dict[str, Any]]:
                 scope.arn("glue", f"table/cb_{env}_*/*"),
             ],
         ),  # fmt: skip
-        statement("ListDatabases", ["glue:GetDatabases"], [scope.arn("glue", "catalog")]),
+        statement(
+            "DatabaseTags",
+            ["glue:GetTags", "glue:TagResource", "glue:UntagResource"],
+            [scope.arn("glue", f"database/cb_{env}_*")],
+        ),
         statement(
             "Workgroup",
             [
@@ -347,39 +419,32 @@ def _analytics(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _replication(scope: Scope) -> list[dict[str, Any]]:
-    """DMS endpoints, instances, tasks, configs and subnet groups of this environment."""
+    """DMS endpoints, instances, tasks, configs, certificates and subnet groups: created with
+    this environment's tag, changed and deleted only while they carry it."""
+    dms = scope.arn("dms", "*")
     return [
         statement(
-            "Replication",
+            "CreateTaggedReplication",
             [
                 "dms:CreateEndpoint",
-                "dms:DeleteEndpoint",
-                "dms:ModifyEndpoint",
                 "dms:CreateReplicationInstance",
-                "dms:DeleteReplicationInstance",
-                "dms:ModifyReplicationInstance",
-                "dms:CreateReplicationTask",
-                "dms:DeleteReplicationTask",
-                "dms:ModifyReplicationTask",
-                "dms:StartReplicationTask",
-                "dms:StopReplicationTask",
+                "dms:CreateReplicationSubnetGroup",
                 "dms:CreateReplicationConfig",
-                "dms:DeleteReplicationConfig",
-                "dms:ModifyReplicationConfig",
-                "dms:StartReplication",
-                "dms:StopReplication",
-                "dms:DescribeReplications",
-                "dms:DeleteReplicationSubnetGroup",
-                "dms:ModifyReplicationSubnetGroup",
+                "dms:CreateReplicationTask",
                 "dms:ImportCertificate",
-                "dms:DeleteCertificate",
-                "dms:AddTagsToResource",
-                "dms:RemoveTagsFromResource",
-                "dms:ListTagsForResource",
             ],
-            [scope.arn("dms", "*")],
+            ["*"],
+            scope.requested,
         ),  # fmt: skip
-        statement("CreateSubnetGroups", ["dms:CreateReplicationSubnetGroup"], ["*"], scope.requested),
+        # An endpoint names its CA certificate (imported by this program or given by ARN).
+        statement("EndpointsNameCertificates", ["dms:ModifyEndpoint"], [scope.arn("dms", "cert:*")]),
+        statement("ReadReplicationTags", ["dms:ListTagsForResource"], [dms]),
+        statement(
+            "RegionOnlyReplication",
+            ["dms:DescribeReplications", "dms:ModifyReplicationSubnetGroup"],
+            ["*"],
+            _region(scope),
+        ),  # fmt: skip
         statement(
             "ReadReplication",
             [
@@ -396,32 +461,73 @@ def _replication(scope: Scope) -> list[dict[str, Any]]:
     ]
 
 
-def _network(scope: Scope) -> list[dict[str, Any]]:
-    """Security groups and VPC endpoints in the configured VPC."""
+def _manage_own_replication(scope: Scope) -> list[dict[str, Any]]:
+    """DMS resources are changed and deleted only while they carry this environment's tag."""
+    dms = scope.arn("dms", "*")
     return [
         statement(
-            "SecurityGroupsAndEndpoints",
+            "ManageOwnReplication",
+            [
+                "dms:DeleteEndpoint",
+                "dms:ModifyEndpoint",
+                "dms:DeleteReplicationInstance",
+                "dms:ModifyReplicationInstance",
+                "dms:DeleteReplicationTask",
+                "dms:ModifyReplicationTask",
+                "dms:StartReplicationTask",
+                "dms:StopReplicationTask",
+                "dms:DeleteReplicationConfig",
+                "dms:ModifyReplicationConfig",
+                "dms:StartReplication",
+                "dms:StopReplication",
+                "dms:DeleteReplicationSubnetGroup",
+                "dms:DeleteCertificate",
+                "dms:AddTagsToResource",
+                "dms:RemoveTagsFromResource",
+            ],
+            [dms],
+            scope.tagged,
+        ),  # fmt: skip
+    ]
+
+
+def _network(scope: Scope) -> list[dict[str, Any]]:
+    """Security groups and VPC endpoints: created with this environment's tag, changed and
+    deleted only while they carry it. (The VPC is the program's config, which the bootstrap
+    does not read: it may be any VPC of the account's region.)"""
+    ec2 = lambda kind: scope.arn("ec2", f"{kind}/*")  # noqa: E731
+    return [
+        statement(
+            "CreateTaggedGroupsEndpointsAndRules",
             [
                 "ec2:CreateSecurityGroup",
-                "ec2:DeleteSecurityGroup",
-                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:CreateVpcEndpoint",
                 "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:ModifyVpcEndpoint",
-                "ec2:DeleteVpcEndpoints",
-                "ec2:CreateTags",
-                "ec2:DeleteTags",
+                "ec2:AuthorizeSecurityGroupEgress",
             ],
-            [
-                scope.arn("ec2", "security-group/*"),
-                scope.arn("ec2", "vpc-endpoint/*"),
-                scope.arn("ec2", "vpc/*"),
-                scope.arn("ec2", "subnet/*"),
-                scope.arn("ec2", "route-table/*"),
-            ],
+            [ec2("security-group"), ec2("vpc-endpoint"), ec2("security-group-rule")],
+            scope.requested,
         ),  # fmt: skip
-        statement("CreateEndpoints", ["ec2:CreateVpcEndpoint"], ["*"], scope.requested),
+        statement(
+            "TagOnCreate",
+            ["ec2:CreateTags"],
+            [ec2("security-group"), ec2("vpc-endpoint"), ec2("security-group-rule")],
+            {
+                "StringEquals": {
+                    "ec2:CreateAction": [
+                        "CreateSecurityGroup",
+                        "CreateVpcEndpoint",
+                        "AuthorizeSecurityGroupIngress",
+                        "AuthorizeSecurityGroupEgress",
+                    ]
+                }
+            },
+        ),  # fmt: skip
+        statement(
+            "InTheAccountsNetwork",
+            ["ec2:CreateSecurityGroup", "ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint"],
+            [ec2("vpc"), ec2("subnet"), ec2("route-table"), ec2("security-group")],
+        ),  # fmt: skip
         statement(
             "ReadNetwork",
             [
@@ -435,6 +541,30 @@ def _network(scope: Scope) -> list[dict[str, Any]]:
                 "ec2:DescribeNetworkInterfaces",
             ],
             ["*"],
+        ),  # fmt: skip
+    ]
+
+
+def _manage_own_network(scope: Scope) -> list[dict[str, Any]]:
+    """Security groups, their rules and VPC endpoints are changed only while they carry this environment's tag."""
+    ec2 = lambda kind: scope.arn("ec2", f"{kind}/*")  # noqa: E731
+    return [
+        statement(
+            "ManageOwnGroupsAndEndpoints",
+            [
+                "ec2:DeleteSecurityGroup",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:ModifySecurityGroupRules",
+                "ec2:ModifyVpcEndpoint",
+                "ec2:DeleteVpcEndpoints",
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+            ],
+            [ec2("security-group"), ec2("vpc-endpoint"), ec2("security-group-rule")],
+            _own(scope),
         ),  # fmt: skip
     ]
 
@@ -465,6 +595,7 @@ def _warehouse_statements(scope: Scope) -> list[dict[str, Any]]:
                 "redshift-serverless:UpdateWorkgroup",
                 "redshift-serverless:DeleteWorkgroup",
                 "redshift-serverless:ListTagsForResource",
+                "redshift-serverless:TagResource",
                 "redshift-serverless:UntagResource",
             ],
             serverless,

@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import environment_of, permissions_boundary_arn
+
 Statement = Mapping[str, Any]
 
 
@@ -75,7 +77,8 @@ def service_role(
     tags: Mapping[str, str],
     description: str,
 ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
-    """A role trusted by ``service`` with exactly ``statements`` as its permissions.
+    """A role trusted by ``service`` with exactly ``statements`` as its permissions, bounded by
+    its environment's permissions boundary (the deploy role creates no role without it).
 
     Returns the policy too: whatever uses the role must depend on it, or the first run
     can happen before the permissions exist."""
@@ -84,6 +87,7 @@ def service_role(
         name=role_name,
         description=description,
         assume_role_policy=trust_policy(service, account_id),
+        permissions_boundary=permissions_boundary_arn(account_id, environment_of(role_name)),
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -19,6 +19,26 @@ from functions.common.runtime import (
 
 PROJECT = "cloudbridge"
 PREFIX = NAME_PREFIX
+BOUNDARY = "boundary"  # cb-<env>-boundary: the permissions boundary every program role carries
+
+
+def permissions_boundary_name(environment: str) -> str:
+    """``cb-<env>-boundary``: the managed policy the bootstrap creates and every role of the
+    environment carries as its permissions boundary (one place for both programs)."""
+    return f"{PREFIX}-{environment}-{BOUNDARY}"
+
+
+def permissions_boundary_arn(account_id: str, environment: str) -> str:
+    """The ARN of the environment's permissions boundary (an IAM managed policy)."""
+    return f"arn:aws:iam::{account_id}:policy/{permissions_boundary_name(environment)}"
+
+
+def environment_of(physical_name: str) -> str:
+    """The environment a ``cb-<env>-...`` physical name belongs to."""
+    prefix, environment, *rest = physical_name.split("-")
+    if prefix != PREFIX or not rest:
+        raise ValueError(f"{physical_name!r} is not a cb-<env>-... name")
+    return environment
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,11 @@ class Naming:
         """A DMS resource's ARN: ``replication-config`` and ``task`` ARNs end in the
         ResourceIdentifier the program sets, so they are known before the resource exists."""
         return f"arn:aws:dms:{self.region}:{self.account_id}:{kind}:{resource_identifier}"
+
+    @property
+    def permissions_boundary_arn(self) -> str:
+        """The environment's permissions boundary: every role the program creates carries it."""
+        return permissions_boundary_arn(self.account_id, self.environment)
 
     def lambda_log_group(self, function_name: str) -> str:
         """The log group Lambda writes a function's logs to."""

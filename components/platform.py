@@ -120,6 +120,7 @@ class Platform(pulumi.ComponentResource):
                 role_name,
                 name=role_name,
                 assume_role_policy=iam.trust_policy("dms.amazonaws.com"),
+                permissions_boundary=naming.permissions_boundary_arn,
                 tags=naming.tags(),
                 opts=pulumi.ResourceOptions(parent=self),
             )

