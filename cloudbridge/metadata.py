@@ -412,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         report = inspect_source(
             url, args.source, entry["engine"], entry["tables"], entry.get("timestampUnit", "ms"), args.connect_timeout
         )
-    except UnsupportedTypeError as exc:  # metadata cannot be written for the source as it is
-        raise cli.CommandError(str(exc)) from None
+    except UnsupportedTypeError as exc:  # a finding about the source (preflight reports it as a failed check)
+        print(f"cloudbridge metadata: {exc}", file=sys.stderr)
+        return cli.FINDINGS
     except SQLAlchemyError as exc:  # name the source, never the DSN
         raise cli.CommandError(f"cannot inspect source {args.source!r}: {database_problem(exc)}") from None
     for line in report.lines():
