@@ -129,7 +129,7 @@ def _dms_ceiling(scope: Scope) -> list[dict[str, Any]]:
         deny("NothingInIam", ["iam:*", "sts:AssumeRole", "organizations:*", "account:*"], ["*"]),
         deny(
             "NotThePulumiState",
-            ["*"],
+            ["s3:*", "kms:*"],  # the services these resources belong to: every action on them
             [f"arn:aws:s3:::{scope.state_bucket}", f"arn:aws:s3:::{scope.state_bucket}/*", scope.state_key_arn],
         ),  # fmt: skip
     ]

@@ -13,6 +13,7 @@ import pytest
 
 from bootstrap.config import BootstrapError, parse
 from cloudbridge.plan import BOOTSTRAP_ROOT, evaluate, read_stack_config, stacks
+from components.naming import permissions_boundary_arn
 from components.workspace import FIXTURE_STACKS
 from tests.support import bootstrap_checks
 from tests.support.bootstrap_checks import github_token, role_documents
@@ -159,6 +160,8 @@ def test_the_deploy_role_may_create_what_the_program_declares(bootstraps, progra
             action, arn_of = ARN_OF[resource.type]
             arn = arn_of(resource, account, region)
             context, other = _tag_context(stack, resource.type, arn)
+            if resource.type == "aws:iam/role:Role":  # every role it creates carries the boundary
+                context = {**context, "iam:PermissionsBoundary": permissions_boundary_arn(account, stack)}
             if other:
                 assert decide(policy, me, action, arn, other) == "implicit", f"{action} on another environment's"
             assert decide(policy, me, action, arn, context) == "allow", f"{action} on {arn}"
