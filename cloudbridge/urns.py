@@ -18,11 +18,12 @@ stack that does not evaluate.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cloudbridge import cli
 
 # Resources whose deletion or replacement loses data or history.
 STATEFUL = frozenset(
@@ -146,45 +147,32 @@ def guard(stack: str, plan) -> tuple[Diff, str | None]:
     return diff, None
 
 
+@cli.command("urns")
 def main(argv: Sequence[str] | None = None) -> int:
     """``urns check`` (exit 1 when data is at risk) or ``urns accept`` (rewrite the record)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m cloudbridge urns",
-        description="Check a stack's resources against urns/<stack>.urns, or record them.",
-        epilog="exit codes: 0 ok, 1 resources holding data would be deleted, 2 usage or environment",
-    )
+    from cloudbridge import stackfile
+    from cloudbridge.plan import evaluate
+
+    parser = cli.parser("urns", "Check a stack's resources against urns/<stack>.urns, or record them.")
     parser.add_argument("action", choices=["check", "accept"])
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to evaluate (default: dev)")
     args = parser.parse_args(argv)
-    from cloudbridge import stackfile
-    from cloudbridge.plan import evaluate
-    from components.config import ConfigError
-
-    prog = "cloudbridge urns"
-    try:
-        stackfile.load(args.stack)
-        plan = evaluate(args.stack)
-    except (stackfile.StackFileError, ConfigError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2
+    stackfile.load(args.stack)  # a missing or malformed stack file is one line (cli.command)
+    plan = evaluate(args.stack)
     path = record_path(args.stack)
     if args.action == "accept":
         diff = compare(read(path), plan)
         write(path, plan)
-        print(f"{path.name}: recorded {len(diff.added)} added, {len(diff.removed)} removed; commit it")
-        return 0
+        print(f"urns/{path.name}: recorded {len(diff.added)} added, {len(diff.removed)} removed; commit it")
+        return cli.OK
     diff, message = guard(args.stack, plan)
     if message:
         print(message, file=sys.stderr)
-        return 1
+        return cli.FINDINGS
     print(f"{args.stack}: nothing recorded would be deleted ({len(diff.added)} new, not yet recorded)")
-    return 0
+    return cli.OK
 
 
 def retains_data(plan) -> bool:
     """Whether the stack keeps its data when its declarations go (``retainData``)."""
     return any(r.retain_on_delete for r in plan.resources)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -76,13 +76,13 @@ def test_a_fork_with_its_own_accounts_region_repository_and_sources_passes_the_s
     removed = _add_and_remove_a_source(tree, changed)
 
     # The removal is refused, naming the one acknowledgement and what happens to the data.
-    guard = run(tree, "-m", "cloudbridge.urns", "check", "--stack", changed)
+    guard = run(tree, "-m", "cloudbridge", "urns", "check", "--stack", changed)
     assert guard.returncode == 1, guard.stdout + guard.stderr
     assert f"python -m cloudbridge urns accept --stack {changed}" in guard.stderr
     assert f"{removed}-raw" in guard.stderr and "retainData" in guard.stderr
     assert ADDED not in guard.stderr  # additions pass
 
-    accept = run(tree, "-m", "cloudbridge.urns", "accept", "--stack", changed)
+    accept = run(tree, "-m", "cloudbridge", "urns", "accept", "--stack", changed)
     assert accept.returncode == 0, accept.stderr
     checks = run(tree, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/stacks", "-k", "not fork")
     assert checks.returncode == 0, checks.stdout[-4000:] + checks.stderr[-2000:]
