@@ -47,7 +47,32 @@ def _setting(connection: Any, name: str) -> str | None:
 
 def check_postgres(connection: Any, patterns: list[str]) -> list[Check]:
     """Every check, server first, then each table the patterns select."""
-    return _server_checks(connection) + _pattern_checks(connection, patterns)
+    return _server_checks(connection) + [_heartbeat_check(connection)] + _pattern_checks(connection, patterns)
+
+
+# The endpoint sends WAL heartbeats (HeartbeatEnable); DMS creates their artifacts in the
+# endpoint's HeartbeatSchema, left at DMS's default, public. PostgreSQL 15 and later no longer
+# grant CREATE on public to every user, so the DMS user needs it explicitly.
+HEARTBEAT_SCHEMA = "public"
+
+
+def _heartbeat_check(connection: Any) -> Check:
+    """The DMS user may create DMS's heartbeat artifacts in the heartbeat schema."""
+    from sqlalchemy import text
+
+    may_create = connection.execute(
+        text(
+            "select case when exists (select 1 from pg_namespace where nspname = :s) "
+            "then has_schema_privilege(current_user, :s, 'CREATE') else false end"
+        ),
+        {"s": HEARTBEAT_SCHEMA},
+    ).scalar()
+    return Check(
+        f"heartbeat schema {HEARTBEAT_SCHEMA}",
+        bool(may_create),
+        "CREATE granted" if may_create else "no CREATE privilege (PostgreSQL 15+ grants none on public by default)",
+        f"GRANT CREATE ON SCHEMA {HEARTBEAT_SCHEMA} TO <dms user>",
+    )
 
 
 def is_rds(connection: Any) -> bool:

@@ -19,6 +19,7 @@ alter table public.nothing replica identity nothing;
 create table public.wide (id bigint primary key, big numeric(50, 2));
 create role dms login replication password 'dms';
 grant select on all tables in schema public to dms;
+grant create on schema public to dms;
 """
 # The host DMS is given in the stack file: an RDS name, though the server reached is not RDS.
 RDS_HOST = "sales.cluster-c1a2b3c4d5e6.eu-west-2.rds.amazonaws.com"
@@ -67,6 +68,7 @@ def test_a_ready_source_passes(ready, monkeypatch, capsys):
     assert "PASS  public.ready_orders: replica identity: default (primary key)" in out
     assert "PASS  public.full_identity: replica identity: full" in out
     assert "PASS  public.by_index: replica identity: index" in out
+    assert "PASS  heartbeat schema public: CREATE granted" in out
     # numeric without precision is a warning, not a blocker
     assert "WARN  public.full_identity.amount: type" in out and "0 blocking failure(s)" in out
     assert "fix: give the column an explicit precision" in out
@@ -103,6 +105,8 @@ def test_an_unready_source_names_every_problem_and_its_fix(unready, monkeypatch,
         "FAIL  replication slot headroom: 1 of max_replication_slots 1 in use",
         "FAIL  wal_sender_timeout: 5000 ms",
         "FAIL  replication privilege: user reader may not replicate",
+        "FAIL  heartbeat schema public: no CREATE privilege (PostgreSQL 15+ grants none on public by default)",
+        "fix: GRANT CREATE ON SCHEMA public TO <dms user>",
         "FAIL  tables sales.missing: 0 table(s) match",
         "FAIL  public.no_key: replica identity: default without a primary key: updates and deletes are lost",
         "fix: add a primary key (or ALTER TABLE public.no_key REPLICA IDENTITY FULL)",
