@@ -18,6 +18,8 @@ ENGINE_NAMES = {"postgres": "postgres", "oracle": "oracle", "sqlserver": "sqlser
 # Largest LOB (KB) carried in limited LOB mode; larger values fail the task (Postgres) or
 # are truncated and logged (other engines): docs/dms.md, "LOBs".
 LOB_MAX_SIZE_KB = 64
+# The time zone of the date folders and CDC file names, in the Area/Location form DMS documents.
+DATE_PARTITION_TIMEZONE = "Etc/UTC"
 
 
 def replication_type(source: Source) -> str:
@@ -122,7 +124,9 @@ def s3_target_settings(source: Source) -> dict[str, Any]:
         "date_partition_enabled": True,
         "date_partition_sequence": dms.DATE_PARTITION_SEQUENCE,
         "date_partition_delimiter": dms.DATE_PARTITION_DELIMITER,
-        "date_partition_timezone": "UTC",
+        # DMS wants an IANA Area/Location name here (S3Settings.DatePartitionTimezone); plain
+        # "UTC" is not one. Etc/UTC keeps the folders on UTC dates.
+        "date_partition_timezone": DATE_PARTITION_TIMEZONE,
         "cdc_max_batch_interval": 60,
         "cdc_min_file_size": 32000,
         "encryption_mode": "SSE_KMS",

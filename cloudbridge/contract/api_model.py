@@ -69,3 +69,26 @@ def check_value(shape, value: Any) -> list[str]:
         for item in value:
             problems += check_value(shape.member, item)
     return problems
+
+
+def model_checks(shape) -> list[str]:
+    """What the API model itself constrains for a member: ``enum``, ``range``, ``pattern`` or
+    ``length`` (each with its bounds); empty when the model gives only a type."""
+    if shape.type_name == "list":
+        inner = model_checks(shape.member)
+        return [f"each item: {c}" for c in inner]
+    if shape.type_name == "map":
+        keys, values = model_checks(shape.key), model_checks(shape.value)
+        return [f"each key: {c}" for c in keys] + [f"each value: {c}" for c in values]
+    meta = shape.metadata
+    checks = []
+    if getattr(shape, "enum", None):
+        checks.append(f"enum {list(shape.enum)}")
+    bounds = f"{meta.get('min', '')}..{meta.get('max', '')}"
+    if shape.type_name in ("integer", "long") and ("min" in meta or "max" in meta):
+        checks.append(f"range {bounds}")
+    if meta.get("pattern"):
+        checks.append("pattern")
+    if shape.type_name == "string" and ("min" in meta or "max" in meta):
+        checks.append(f"length {bounds}")
+    return checks

@@ -12,31 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 import pulumi_aws as aws
 
-from tests.support import dms_documents
-from tests.support.api_model import api_model, check_value
+from cloudbridge.contract import dms_documents, event_patterns, open_paths
+from cloudbridge.contract.api_model import api_model, check_value
+from cloudbridge.contract.documented import Documented, botocore_doc
+from cloudbridge.contract.rules import Reference
 
-# DMS Serverless capacity: the DMS user guide lists the only DCU values accepted.
-DMS_CAPACITY_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
-# SQS queue attributes (the SQS API reference gives their ranges; the API model types them as strings).
-SQS_RANGES = {
-    "visibilityTimeoutSeconds": (0, 43200),
-    "messageRetentionSeconds": (60, 1209600),
-    "delaySeconds": (0, 900),
-    "receiveWaitTimeSeconds": (0, 20),
-    "maxMessageSize": (1024, 1048576),
-    "kmsDataKeyReusePeriodSeconds": (60, 86400),
-}
-TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")  # CloudWatch user guide
-# CloudWatch Logs retention (PutRetentionPolicy documents the accepted values).
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
 POLICY_INPUTS = ("policy", "assumeRolePolicy")
 ENGINE_SETTINGS = {
     "postgres": "PostgreSQLSettings",
@@ -50,6 +36,8 @@ ENGINE_SETTINGS = {
 
 @dataclass(frozen=True)
 class Contract:
+    """How one resource type's inputs reach one AWS API call's input shape, and what else checks them."""
+
     service: str
     shape: str  # the API operation's input shape
     resource_class: type
@@ -58,8 +46,11 @@ class Contract:
     renames: Mapping[str, str] | Callable[[Mapping[str, Any]], Mapping[str, str]] = field(default_factory=dict)
     search: tuple[str, ...] = ()  # API structures to look in when the root shape lacks a member
     unchecked: Mapping[str, str] = field(default_factory=dict)  # provider path → why
-    translate: Mapping[str, Mapping[Any, Any]] = field(default_factory=dict)  # provider path → {provider: API}
-    documented: Mapping[str, tuple[str, Callable[[Any], bool]]] = field(default_factory=dict)
+    # provider path → (the provider's values, where it is shown that they reach the API unchanged)
+    verbatim: Mapping[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
+    documented: Mapping[str, Documented] = field(default_factory=dict)  # what AWS documents beyond the model
+    references: Mapping[str, Reference] = field(default_factory=dict)  # paths that name other resources
+    type_only: Mapping[str, str] = field(default_factory=dict)  # open paths nothing more can check: why
     documents: Mapping[str, Callable[[Any], list[tuple[str, str]]]] = field(default_factory=dict)
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     skip_required: tuple[str, ...] = ()  # API members the provider fills itself
@@ -78,14 +69,6 @@ def _endpoint_renames(inputs: Mapping[str, Any]) -> dict[str, str]:
         "secretsManagerArn": f"{settings}.SecretsManagerSecretId",
         "secretsManagerAccessRoleArn": f"{settings}.SecretsManagerAccessRoleArn",
     }
-
-
-def _one_of(values: tuple) -> tuple[str, Callable[[Any], bool]]:
-    return (f"one of {list(values)}", lambda v: v in values)
-
-
-def _between(low: int, high: int) -> tuple[str, Callable[[Any], bool]]:
-    return (f"between {low} and {high}", lambda v: isinstance(v, int) and low <= v <= high)
 
 
 def _alarm_to_api(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -190,10 +173,30 @@ def _redshift_config_parameters(parameters: Any) -> list[tuple[str, str]]:
     return problems
 
 
+RPUS = Documented(
+    "4, or 8-512 by 8, or 512-1024 by 32 RPUs",
+    _rpus,
+    "https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html",
+    "documented set",
+)
+
+
 def _redshift_port(port: Any) -> bool:
     # CreateWorkgroup's documentation: "Valid port ranges are 5431-5455 and 8191-8215."
     return isinstance(port, int) and (5431 <= port <= 5455 or 8191 <= port <= 8215)
 
+
+REDSHIFT_PORT = Documented(
+    "5431-5455 or 8191-8215",
+    _redshift_port,
+    botocore_doc("redshift-serverless", "CreateWorkgroupRequest", "port"),
+    "documented range",
+)
+ENCRYPTION_MODE_SOURCE = (
+    "terraform-provider-aws internal/service/dms/s3_endpoint.go s3Settings() sends encryption_mode as given; "
+    + botocore_doc("dms", "S3Settings", "EncryptionMode")
+    + " ('either SSE_S3 (the default) or SSE_KMS')"
+)
 
 CONTRACTS: dict[str, Contract] = {
     "aws:dms/endpoint:Endpoint": Contract(
@@ -216,11 +219,11 @@ CONTRACTS: dict[str, Contract] = {
         search=("S3Settings",),
         unchecked={"tags": TAGS},
         skip_required=("EngineName",),  # the provider sends "s3" itself
-        # The provider takes its own spelling and translates it for the API.
-        translate={
-            "encryptionMode": {"SSE_S3": "sse-s3", "SSE_KMS": "sse-kms"},
-            "compressionType": {"NONE": "none", "GZIP": "gzip"},
-        },
+        # The provider validates its own spelling and sends it unchanged: s3_endpoint.go
+        # s3Settings(): `s3s.EncryptionMode = awstypes.EncryptionModeValue(v.(string))` (no
+        # case change); consts.go encryptionMode_Values() = SSE_KMS, SSE_S3. DMS's own text for
+        # S3Settings.EncryptionMode spells them SSE_S3 / SSE_KMS (the model's enum: sse-s3, sse-kms).
+        verbatim={"encryptionMode": (("SSE_S3", "SSE_KMS"), ENCRYPTION_MODE_SOURCE)},
     ),
     "aws:dms/replicationConfig:ReplicationConfig": Contract(
         "dms",
@@ -228,8 +231,6 @@ CONTRACTS: dict[str, Contract] = {
         aws.dms.ReplicationConfig,
         nested_args={"computeConfig": aws.dms.ReplicationConfigComputeConfigArgs},
         unchecked={"tags": TAGS, "startReplication": START},
-        documented={"computeConfig.maxCapacityUnits": _one_of(DMS_CAPACITY_UNITS),
-                    "computeConfig.minCapacityUnits": _one_of(DMS_CAPACITY_UNITS)},
         documents={
             "tableMappings": dms_documents.check_table_mappings,
             "replicationSettings": dms_documents.check_task_settings,
@@ -245,7 +246,6 @@ CONTRACTS: dict[str, Contract] = {
             "replicationSubnetGroupId": "ReplicationSubnetGroupIdentifier",
         },
         unchecked={"tags": TAGS},
-        documented={"allocatedStorage": _between(5, 6144)},
     ),
     "aws:dms/replicationTask:ReplicationTask": Contract(
         "dms",
@@ -294,7 +294,6 @@ CONTRACTS: dict[str, Contract] = {
         aws.cloudwatch.MetricAlarm,
         renames={"name": "AlarmName", "statistic": "Statistic"},
         unchecked={"tags": TAGS},
-        documented={"treatMissingData": _one_of(TREAT_MISSING_DATA)},
         transform=_alarm_to_api,
     ),
     "aws:cloudwatch/logGroup:LogGroup": Contract(
@@ -303,7 +302,6 @@ CONTRACTS: dict[str, Contract] = {
         aws.cloudwatch.LogGroup,
         renames={"name": "logGroupName"},
         unchecked={"tags": TAGS},
-        documented={"retentionInDays": _one_of(LOG_RETENTION_DAYS)},
     ),
     "aws:cloudwatch/eventTarget:EventTarget": Contract(
         "events",
@@ -318,8 +316,7 @@ CONTRACTS: dict[str, Contract] = {
         "CreateQueueRequest",
         aws.sqs.Queue,
         renames={"name": "QueueName"},
-        unchecked={"kmsMasterKeyId": "a queue attribute (key ARN or alias)", "tags": TAGS},
-        documented={k: _between(*v) for k, v in SQS_RANGES.items()},
+        unchecked={"tags": TAGS},
         documents={"redrivePolicy": _queue_redrive},
     ),
     "aws:s3/bucketNotification:BucketNotification": Contract(
@@ -343,7 +340,6 @@ CONTRACTS: dict[str, Contract] = {
         aws.glue.CatalogTable,
         renames={"databaseName": "DatabaseName"},
         search=("TableInput",),
-        documented={"tableType": _one_of(("EXTERNAL_TABLE", "VIRTUAL_VIEW", "GOVERNED"))},
         skip_required=("TableInput",),  # the provider builds it from the flat arguments
     ),
     "aws:glue/catalogDatabase:CatalogDatabase": Contract(
@@ -363,8 +359,6 @@ CONTRACTS: dict[str, Contract] = {
                 "Configuration.ResultConfiguration.EncryptionConfiguration.KmsKey",
         },
         unchecked={"tags": TAGS, "state": "provider-side: UpdateWorkGroup's State after creation"},
-        documented={"configuration.engineVersion.selectedEngineVersion":
-                    _one_of(("AUTO", "Athena engine version 2", "Athena engine version 3"))},
     ),
     "aws:redshiftserverless/namespace:Namespace": Contract(
         "redshift-serverless", "CreateNamespaceRequest", aws.redshiftserverless.Namespace, unchecked={"tags": TAGS}
@@ -373,11 +367,11 @@ CONTRACTS: dict[str, Contract] = {
         "redshift-serverless",
         "CreateWorkgroupRequest",
         aws.redshiftserverless.Workgroup,
-        unchecked={"tags": TAGS, "configParameters": "checked as a document against the API's listed keys"},
+        unchecked={"tags": TAGS},
         documented={
-            "baseCapacity": ("4, or 8-512 by 8, or 512-1024 by 32 RPUs", _rpus),
-            "maxCapacity": ("4, or 8-512 by 8, or 512-1024 by 32 RPUs", _rpus),
-            "port": ("5431-5455 or 8191-8215", _redshift_port),
+            "baseCapacity": RPUS,
+            "maxCapacity": RPUS,
+            "port": REDSHIFT_PORT,
         },
         documents={"configParameters": _redshift_config_parameters},
     ),
@@ -392,7 +386,11 @@ CONTRACTS: dict[str, Contract] = {
         },
     ),
     "aws:cloudwatch/eventRule:EventRule": Contract(
-        "events", "PutRuleRequest", aws.cloudwatch.EventRule, unchecked={"tags": TAGS}
+        "events",
+        "PutRuleRequest",
+        aws.cloudwatch.EventRule,
+        unchecked={"tags": TAGS},
+        documents={"eventPattern": event_patterns.check_event_pattern},
     ),
     "aws:ec2/securityGroup:SecurityGroup": Contract(
         "ec2",
@@ -420,6 +418,13 @@ CONTRACTS: dict[str, Contract] = {
         "CreateRoleRequest",
         aws.iam.Role,
         renames={"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
+        unchecked={"tags": TAGS},
+    ),
+    "aws:iam/policy:Policy": Contract(
+        "iam",
+        "CreatePolicyRequest",
+        aws.iam.Policy,
+        renames={"name": "PolicyName", "policy": "PolicyDocument"},
         unchecked={"tags": TAGS},
     ),
     "aws:iam/rolePolicy:RolePolicy": Contract(
@@ -483,7 +488,7 @@ CONTRACTS: dict[str, Contract] = {
         "sns",
         "CreateTopicInput",
         aws.sns.Topic,
-        unchecked={"tags": TAGS, "kmsMasterKeyId": "a topic attribute (key ARN or alias)"},
+        unchecked={"tags": TAGS},
     ),
     "aws:sns/topicPolicy:TopicPolicy": Contract(
         "sns",
@@ -512,6 +517,25 @@ CONTRACTS: dict[str, Contract] = {
         "CreateKeyRequest",
         aws.kms.Key,
         unchecked={"tags": TAGS, "enableKeyRotation": "a separate EnableKeyRotation call", "policy": DOCUMENT},
-        documented={"deletionWindowInDays": _between(7, 30)},
     ),
 }  # fmt: skip
+
+
+def _with_open_paths(contracts: dict[str, Contract]) -> dict[str, Contract]:
+    """Each contract with the documented lists, references and type-only reasons of ``open_paths``."""
+
+    def pick(table: Mapping[tuple[str, str], Any], type_: str) -> dict[str, Any]:
+        return {path: value for (t, path), value in table.items() if t == type_}
+
+    return {
+        type_: replace(
+            contract,
+            documented={**contract.documented, **pick(open_paths.DOCUMENTED, type_)},
+            references={**contract.references, **pick(open_paths.REFERENCES, type_)},
+            type_only={**contract.type_only, **pick(open_paths.TYPE_ONLY, type_)},
+        )
+        for type_, contract in contracts.items()
+    }
+
+
+CONTRACTS = _with_open_paths(CONTRACTS)

@@ -43,6 +43,7 @@ RULE_KEYS = {
 
 
 def check_table_mappings(doc: Any) -> list[tuple[str, str]]:
+    """Problems of a table-mappings document, as (path, message)."""
     problems: list[tuple[str, str]] = []
     if not isinstance(doc, dict) or set(doc) != {"rules"} or not isinstance(doc["rules"], list):
         return [("", 'must be {"rules": [...]}')]
@@ -187,6 +188,7 @@ LOG_SEVERITIES = {
 
 
 def check_task_settings(doc: Any) -> list[tuple[str, str]]:
+    """Problems of a task-settings document, as (path, message)."""
     if not isinstance(doc, dict):
         return [("", "task settings must be a JSON object")]
     problems: list[tuple[str, str]] = []
