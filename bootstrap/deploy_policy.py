@@ -125,6 +125,7 @@ def _iam(scope: Scope) -> list[dict[str, Any]]:
                 "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
                 "iam:PutRolePolicy",
                 "iam:DeleteRolePolicy",
                 "iam:PutRolePermissionsBoundary",

@@ -97,25 +97,69 @@ def _s3_sub(token: str, path: str, stem: str, put: str, get: str, delete: str | 
 
 
 _BUCKET_READS = (
-    "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
-    "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment",
-    "s3:GetBucketLogging", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
-    "s3:GetEncryptionConfiguration", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging",
+    ("s3:GetBucketPolicy", "findBucketPolicy"), ("s3:GetBucketAcl", "findBucketACL"),
+    ("s3:GetBucketCORS", "findCORSRules"), ("s3:GetBucketWebsite", "findBucketWebsite"),
+    ("s3:GetBucketVersioning", "findBucketVersioning"),
+    ("s3:GetAccelerateConfiguration", "findBucketAccelerateConfiguration"),
+    ("s3:GetBucketRequestPayment", "findBucketRequestPayment"), ("s3:GetBucketLogging", "findLoggingEnabled"),
+    ("s3:GetLifecycleConfiguration", "findBucketLifecycleConfiguration"),
+    ("s3:GetReplicationConfiguration", "findReplicationConfiguration"),
+    ("s3:GetEncryptionConfiguration", "findServerSideEncryptionConfiguration"),
+    ("s3:GetBucketObjectLockConfiguration", "findObjectLockConfiguration"),
 )  # fmt: skip
+_SEEN = {"seen": True}
+
+
+def _seen(note: str) -> dict:
+    """Read in this change, with a note on what the code showed."""
+    return {"seen": True, "note": note}
+
+
+_HEAD = "HeadBucket (IAM: s3:ListBucket)"
 
 _STORAGE = [
     _Type(
         "aws:s3/bucket:Bucket",
         "s3/bucket.go",
         [
-            ("create", "s3:CreateBucket", "self", "resourceBucketCreate"),
-            ("create", "s3:PutBucketTagging", "self", "resourceBucketCreate", {"note": "tags set after CreateBucket"}),
-            *[("read", a, "self", "resourceBucketRead") for a in _BUCKET_READS],
-            ("read", "s3:GetBucketLocation", "self", "findBucketRegion"),
-            ("tag", "s3:PutBucketTagging", "self", "resourceBucketUpdate"),
-            ("delete", "s3:DeleteBucket", "self", "resourceBucketDelete"),
+            (
+                "create",
+                "s3:CreateBucket",
+                "self",
+                "resourceBucketCreate",
+                _seen("x-amz-acl: private (the provider's default): no s3:PutBucketAcl needed"),
+            ),
+            ("create", "s3:ListBucket", "self", "resourceBucketCreate", _seen(f"{_HEAD}: findBucket wait")),
+            ("create", "s3:GetBucketTagging", "self", "bucketCreateTags", _seen("tags.go: lists, then puts")),
+            ("create", "s3:PutBucketTagging", "self", "bucketCreateTags", _seen("tags set after CreateBucket")),
+            ("read", "s3:ListBucket", "self", "findBucket", _seen(_HEAD)),
+            *[("read", a, "self", f"resourceBucketRead {f}", _SEEN) for a, f in _BUCKET_READS],
+            (
+                "read",
+                "s3:ListBucket",
+                "self",
+                "resourceBucketRead",
+                _seen("manager.GetBucketRegion is a HeadBucket, not GetBucketLocation"),
+            ),
+            ("read", "s3:GetBucketTagging", "self", "bucketListTags", _seen("tags.go, transparent tagging")),
+            ("tag", "s3:GetBucketTagging", "self", "bucketUpdateTags", _SEEN),
+            (
+                "tag",
+                "s3:PutBucketTagging",
+                "self",
+                "bucketUpdateTags",
+                _seen("DeleteBucketTagging (all tags removed) is authorised as s3:PutBucketTagging"),
+            ),
+            ("delete", "s3:DeleteBucket", "self", "resourceBucketDelete", _SEEN),
+            (
+                "delete",
+                "s3:ListBucket",
+                "self",
+                "resourceBucketDelete",
+                _seen(f"{_HEAD} until gone; force_destroy (unset) would list and delete objects"),
+            ),
         ],
-    ),
+    ),  # fmt: skip
     _s3_sub(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
         "s3/bucket_lifecycle_configuration.go",
@@ -195,7 +239,7 @@ _IAM = [
         "aws:iam/role:Role",
         "iam/role.go",
         [
-            ("create", "iam:CreateRole", "self", "resourceRoleCreate", "boundary", TAGS),
+            ("create", "iam:CreateRole", "self", "resourceRoleCreate retryCreateRole", "boundary", TAGS, _SEEN),
             (
                 "create",
                 "iam:TagRole",
@@ -203,12 +247,36 @@ _IAM = [
                 "resourceRoleCreate",
                 "boundary",
                 TAGS,
-                {"note": "tags in CreateRole are authorised as TagRole too"},
+                _seen("tags in CreateRole are authorised as TagRole too"),
             ),
-            ("read", "iam:GetRole", "self", "findRoleByName"),
-            ("read", "iam:ListRolePolicies", "self", "resourceRoleRead"),
-            ("read", "iam:ListAttachedRolePolicies", "self", "resourceRoleRead"),
-            ("update", "iam:UpdateRole", "self", "resourceRoleUpdate", "boundary", RT),
+            ("read", "iam:GetRole", "self", "findRoleByName", _SEEN),
+            ("read", "iam:ListRolePolicies", "self", "readRoleInlinePolicies", _SEEN),
+            (
+                "read",
+                "iam:GetRolePolicy",
+                "self",
+                "readRoleInlinePolicies",
+                _seen("each inline policy (the program's RolePolicy) is read for inline_policy"),
+            ),
+            ("read", "iam:ListAttachedRolePolicies", "self", "findRoleAttachedPolicies", _SEEN),
+            (
+                "update",
+                "iam:UpdateRoleDescription",
+                "self",
+                "resourceRoleUpdate",
+                "boundary",
+                RT,
+                _seen("a changed description is UpdateRoleDescription, not UpdateRole"),
+            ),
+            (
+                "update",
+                "iam:UpdateRole",
+                "self",
+                "resourceRoleUpdate",
+                "boundary",
+                RT,
+                _seen("max_session_duration only (the program sets none)"),
+            ),
             (
                 "update",
                 "iam:UpdateAssumeRolePolicy",
@@ -216,36 +284,52 @@ _IAM = [
                 "resourceRoleUpdate",
                 "boundary",
                 RT,
-                {"note": "DMS's two roles trust DMS, fixed at creation: their trust is never rewritten"},
+                _seen("DMS's two roles trust DMS, fixed at creation: their trust is never rewritten"),
             ),
-            ("update", "iam:PutRolePermissionsBoundary", "self", "resourceRoleUpdate", "boundary", RT),
+            ("update", "iam:PutRolePermissionsBoundary", "self", "resourceRoleUpdate", "boundary", RT, _SEEN),
             ("tag", "iam:TagRole", "self", "roleUpdateTags", "boundary", RT, TAGS),
             ("tag", "iam:UntagRole", "self", "roleUpdateTags", "boundary", RT),
-            ("delete", "iam:ListInstanceProfilesForRole", "self", "deleteRole"),
-            ("delete", "iam:ListRolePolicies", "self", "deleteRoleInlinePolicies"),
-            ("delete", "iam:ListAttachedRolePolicies", "self", "deleteRolePolicyAttachments"),
-            ("delete", "iam:DeleteRole", "self", "deleteRole", "boundary", RT),
+            ("delete", "iam:ListInstanceProfilesForRole", "self", "deleteRoleInstanceProfiles", _SEEN),
+            (
+                "delete",
+                "iam:DeleteRole",
+                "self",
+                "deleteRole",
+                "boundary",
+                RT,
+                _seen(
+                    "inline and attached policies are listed only with inline_policy, "
+                    "managed_policy_arns or force_detach_policies, none of which the program sets"
+                ),
+            ),
         ],
     ),  # fmt: skip
     _Type(
         "aws:iam/rolePolicy:RolePolicy",
         "iam/role_policy.go",
         [
-            ("create", "iam:PutRolePolicy", "role", "resourceRolePolicyPut", "boundary", RT),
-            ("read", "iam:GetRolePolicy", "role", "findRolePolicyByTwoPartKey"),
-            ("update", "iam:PutRolePolicy", "role", "resourceRolePolicyPut", "boundary", RT),
-            ("delete", "iam:DeleteRolePolicy", "role", "resourceRolePolicyDelete", "boundary", RT),
+            ("create", "iam:PutRolePolicy", "role", "resourceRolePolicyPut", "boundary", RT, _SEEN),
+            (
+                "create",
+                "iam:GetRolePolicy",
+                "role",
+                "resourceRolePolicyPut findRolePolicyByTwoPartKey",
+                _seen("waits until the new policy reads back"),
+            ),
+            ("read", "iam:GetRolePolicy", "role", "findRolePolicyByTwoPartKey", _SEEN),
+            ("update", "iam:PutRolePolicy", "role", "resourceRolePolicyPut", "boundary", RT, _SEEN),
+            ("delete", "iam:DeleteRolePolicy", "role", "resourceRolePolicyDelete", "boundary", RT, _SEEN),
         ],
     ),
     _Type(
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
         "iam/role_policy_attachment.go",
         [
-            ("create", "iam:AttachRolePolicy", "role", "resourceRolePolicyAttachmentCreate", "boundary", "policy-arn"),
-            ("read", "iam:ListAttachedRolePolicies", "role", "findAttachedRolePolicyByTwoPartKey"),
+            ("create", "iam:AttachRolePolicy", "role", "attachPolicyToRole", "boundary", "policy-arn", _SEEN),
+            ("read", "iam:ListAttachedRolePolicies", "role", "resourceRolePolicyAttachmentRead", _SEEN),
             ("delete", "iam:DetachRolePolicy", "role", "resourceRolePolicyAttachmentDelete", "boundary", "policy-arn"),
         ],
-    ),
+    ),  # fmt: skip
     _Type(
         "aws:iam/policy:Policy",
         "iam/policy.go",
@@ -281,26 +365,31 @@ _KEYS = [
         "aws:kms/key:Key",
         "kms/key.go",
         [
-            ("create", "kms:CreateKey", "*", "resourceKeyCreate", TAGS),
+            ("create", "kms:CreateKey", "*", "resourceKeyCreate", TAGS, _SEEN),
             (
                 "create",
                 "kms:TagResource",
                 "*",
                 "resourceKeyCreate",
                 TAGS,
-                {"note": "tags in CreateKey: on no particular key (KMS guide, 'Controlling access to tags')"},
+                _seen("tags in CreateKey: on no particular key (KMS guide, 'Controlling access to tags')"),
             ),
-            ("create", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT),
-            ("read", "kms:DescribeKey", "self", "findKeyByID", RT),
-            ("read", "kms:GetKeyPolicy", "self", "findKeyPolicyByTwoPartKey", RT),
-            ("read", "kms:GetKeyRotationStatus", "self", "findKeyRotationEnabledByKeyID", RT),
-            ("read", "kms:ListResourceTags", "self", "listTags", RT),
-            ("update", "kms:PutKeyPolicy", "self", "updateKeyPolicy", RT),
-            ("update", "kms:UpdateKeyDescription", "self", "updateKeyDescription", RT),
-            ("update", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT),
+            ("create", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT, _SEEN),
+            ("create", "kms:GetKeyRotationStatus", "self", "waitKeyRotationEnabledPropagated", RT, _SEEN),
+            ("create", "kms:GetKeyPolicy", "self", "waitKeyPolicyPropagated", RT, _SEEN),
+            ("create", "kms:ListResourceTags", "self", "waitTagsPropagated", RT, _SEEN),
+            ("read", "kms:DescribeKey", "self", "findKeyInfo findKeyByID", RT, _SEEN),
+            ("read", "kms:GetKeyPolicy", "self", "findKeyInfo findKeyPolicyByTwoPartKey", RT, _SEEN),
+            ("read", "kms:GetKeyRotationStatus", "self", "findKeyInfo findKeyRotationEnabledByKeyID", RT, _SEEN),
+            ("read", "kms:ListResourceTags", "self", "findKeyInfo listTags", RT, _SEEN),
+            ("update", "kms:PutKeyPolicy", "self", "updateKeyPolicy", RT, _SEEN),
+            ("update", "kms:UpdateKeyDescription", "self", "updateKeyDescription", RT, _SEEN),
+            ("update", "kms:DescribeKey", "self", "waitKeyDescriptionPropagated", RT, _SEEN),
+            ("update", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT, _SEEN),
             ("tag", "kms:TagResource", "self", "updateTags", RT, TAGS),
             ("tag", "kms:UntagResource", "self", "updateTags", RT),
-            ("delete", "kms:ScheduleKeyDeletion", "self", "resourceKeyDelete", RT),
+            ("delete", "kms:ScheduleKeyDeletion", "self", "resourceKeyDelete", RT, _SEEN),
+            ("delete", "kms:DescribeKey", "self", "waitKeyDeleted", RT, _SEEN),
         ],
     ),  # fmt: skip
     _Type(
@@ -318,17 +407,13 @@ _KEYS = [
     ),
 ]
 
-_LAMBDA_READS = (
-    "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:ListVersionsByFunction",
-    "lambda:GetFunctionConfiguration", "lambda:ListTags",
-)  # fmt: skip
-
+_FN_WAIT = _seen("waitFunctionCreated/Updated poll statusFunctionState with GetFunction")
 _FUNCTIONS = [
     _Type(
         "aws:lambda/function:Function",
         "lambda/function.go",
         [
-            ("create", "lambda:CreateFunction", "self", "resourceFunctionCreate", TAGS),
+            ("create", "lambda:CreateFunction", "self", "resourceFunctionCreate", TAGS, _SEEN),
             (
                 "create",
                 "iam:PassRole",
@@ -344,19 +429,30 @@ _FUNCTIONS = [
                 "resourceFunctionCreate",
                 {"note": "Lambda authorises each named layer version on the caller"},
             ),
-            ("read", "lambda:GetFunction", "self", "findFunction", {"seen": True}),
-            ("read", "lambda:GetFunctionConfiguration", "self", "findFunctionConfiguration", {"seen": True}),
-            ("read", "lambda:ListVersionsByFunction", "self", "findLatestFunctionVersionByName", {"seen": True}),
-            ("read", "lambda:GetFunctionConcurrency", "self", "findFunctionConcurrency", {"seen": True}),
-            ("read", "lambda:GetFunctionCodeSigningConfig", "self", "resourceFunctionRead"),
-            ("read", "lambda:ListTags", "self", "listTags"),
-            ("update", "lambda:UpdateFunctionConfiguration", "self", "resourceFunctionUpdate", {"seen": True}),
+            ("create", "lambda:GetFunction", "self", "resourceFunctionCreate findFunctionByName", _FN_WAIT),
+            (
+                "read",
+                "lambda:GetFunction",
+                "self",
+                "resourceFunctionRead findFunction",
+                _seen("tags and reserved concurrency come in its output (no ListTags, GetFunctionConcurrency)"),
+            ),
+            ("read", "lambda:ListVersionsByFunction", "self", "findLatestFunctionVersionByName", _SEEN),
+            (
+                "read",
+                "lambda:GetFunctionCodeSigningConfig",
+                "self",
+                "resourceFunctionRead",
+                _seen("commercial partition, regions with AWS Signer, zip packages"),
+            ),
+            ("update", "lambda:UpdateFunctionConfiguration", "self", "resourceFunctionUpdate", _SEEN),
             ("update", "iam:PassRole", "role", "resourceFunctionUpdate", "passed-to:lambda.amazonaws.com"),
             ("update", "lambda:GetLayerVersion", "layer", "resourceFunctionUpdate"),
-            ("update", "lambda:UpdateFunctionCode", "self", "resourceFunctionUpdate", {"seen": True}),
+            ("update", "lambda:UpdateFunctionCode", "self", "resourceFunctionUpdate", _SEEN),
+            ("update", "lambda:GetFunction", "self", "resourceFunctionUpdate waitFunctionUpdated", _FN_WAIT),
             ("tag", "lambda:TagResource", "self", "updateTags", TAGS),
             ("tag", "lambda:UntagResource", "self", "updateTags"),
-            ("delete", "lambda:DeleteFunction", "self", "resourceFunctionDelete", {"seen": True}),
+            ("delete", "lambda:DeleteFunction", "self", "resourceFunctionDelete", _SEEN),
         ],
     ),  # fmt: skip
     _Type(
