@@ -174,13 +174,17 @@ _STORAGE = [
         "s3:PutBucketOwnershipControls",
         "s3:GetBucketOwnershipControls",
     ),
-    _s3_sub(
+    _Type(
         "aws:s3/bucketPolicy:BucketPolicy",
         "s3/bucket_policy.go",
-        "BucketPolicy",
-        "s3:PutBucketPolicy",
-        "s3:GetBucketPolicy",
-        "s3:DeleteBucketPolicy",
+        [
+            ("create", "s3:PutBucketPolicy", "self", "resourceBucketPolicyPut", _SEEN),
+            ("create", "s3:GetBucketPolicy", "self", "resourceBucketPolicyPut", _seen("polls until found")),
+            ("read", "s3:GetBucketPolicy", "self", "resourceBucketPolicyRead findBucketPolicy", _SEEN),
+            ("update", "s3:PutBucketPolicy", "self", "resourceBucketPolicyPut", _SEEN),
+            ("delete", "s3:DeleteBucketPolicy", "self", "resourceBucketPolicyDelete", _SEEN),
+            ("delete", "s3:GetBucketPolicy", "self", "resourceBucketPolicyDelete", _seen("polls until gone")),
+        ],
     ),
     _s3_sub(
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
