@@ -114,8 +114,8 @@ class AccountBootstrap(pulumi.ComponentResource):
         )
 
     def _roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:
-        """The deploy role (its gated GitHub environment only) and the read-only preview role (its
-        own unprotected preview environment only: a token of another stack's preview job is refused)."""
+        """The deploy role (pulumi-up.yml on main, in its gated GitHub environment only) and the read-only
+        preview role (preview.yml and drift.yml in its own preview environment: another stack's are refused)."""
         config = self._config
         repo, env = config.repository, config.environment
         scope = self.state_key.arn.apply(
@@ -125,29 +125,27 @@ class AccountBootstrap(pulumi.ComponentResource):
         deploy = self._role(
             "deploy",
             config.deploy_role_name,
-            [policies.github_subject(repo, deploy_env)],
+            lambda arn: policies.deploy_trust(arn, repo, deploy_env),
             scope.apply(deploy_statements),
-            f"CloudBridge {env}: pulumi up, from the gated GitHub environment {deploy_env} only",
+            f"CloudBridge {env}: pulumi up, from pulumi-up.yml on main in the gated GitHub environment {deploy_env}",
             self._tags,
         )
         preview = self._role(
             "preview",
             config.preview_role_name,
-            [policies.github_subject(repo, preview_env)],
+            lambda arn: policies.preview_trust(arn, repo, preview_env),
             scope.apply(policies.preview_statements),
-            f"CloudBridge {env}: read-only previews and drift checks, from the GitHub environment {preview_env} only",
+            f"CloudBridge {env}: read-only previews and drift checks, in the GitHub environment {preview_env}",
             self._tags,
         )
         return deploy, preview
 
-    def _role(self, name, role_name, subjects, statements, description, tags) -> aws.iam.Role:
+    def _role(self, name, role_name, trust, statements, description, tags) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-role",
             name=role_name,
             description=description,
-            assume_role_policy=self.oidc_provider_arn.apply(
-                lambda arn: json.dumps(policies.github_trust(arn, subjects))
-            ),
+            assume_role_policy=self.oidc_provider_arn.apply(lambda arn: json.dumps(trust(arn))),
             max_session_duration=3600,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=True),

@@ -6,6 +6,11 @@ Pulumi state. Actions are listed one by one (no wildcards); a resource of ``*`` 
 only where AWS offers nothing narrower, in ``UNSCOPED`` with the reason and, where AWS
 supports one, a condition. The preview role reads; it writes only Pulumi's lock objects
 and the drift alert, cannot assume other roles and cannot read secret values.
+
+Who may assume them is bound to the workflow, not only to the GitHub environment: the
+repository's OIDC subject template (``SUBJECT_CLAIM_KEYS``, set once per repository with
+the ``gh api`` command in docs/deploying.md) puts the run's ref and the workflow file that
+defines the job into every token's ``sub``, and each role trusts exact subjects.
 """
 
 from __future__ import annotations
@@ -14,9 +19,20 @@ from typing import Any
 
 from bootstrap.config import GITHUB_OIDC_HOST
 from bootstrap.deploy_policy import deploy_statements
-from bootstrap.scope import Scope, statement
+from bootstrap.scope import TAG, Scope, statement
 
-__all__ = ["GITHUB_OIDC_HOST", "UNSCOPED", "github_subject", "github_trust", "preview_statements"]
+__all__ = [
+    "GITHUB_OIDC_HOST",
+    "SUBJECT_CLAIM_KEYS",
+    "UNSCOPED",
+    "deploy_subjects",
+    "deploy_trust",
+    "github_subject",
+    "github_trust",
+    "preview_statements",
+    "preview_subjects",
+    "preview_trust",
+]
 
 # Actions AWS authorises only on "*" (no resource-level permissions), each with why it is needed.
 UNSCOPED = {
@@ -78,24 +94,91 @@ def preview_statements(scope: Scope) -> list[dict[str, Any]]:
         # Loading a stack decrypts its data key; the stacks hold no secret values to reveal.
         statement("LoadStacks", ["kms:Decrypt", "kms:DescribeKey"], [scope.state_key_arn]),
         statement("DriftAlert", ["sns:Publish"], [scope.arn("sns", f"{p}alerts")]),
+        # The alerts topic is encrypted with the stack's own key (components/platform.py), whose
+        # policy delegates to the account's IAM: a publisher needs these two on it, through SNS
+        # only. Its ARN is unknown here (the program creates it), so the environment tag the
+        # program puts on it (and only the deploy role of this environment may set) scopes it.
+        statement(
+            "DriftAlertKey",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [scope.arn("kms", "key/*")],
+            {
+                "StringEquals": {
+                    "kms:ViaService": f"sns.{scope.region}.amazonaws.com",
+                    f"aws:ResourceTag/{TAG}": scope.environment,
+                }
+            },
+        ),
     ]
 
 
 READ_VERBS = ("Get", "List", "Describe")
 
 
-def github_subject(repository: str, github_environment: str) -> str:
-    """The ``sub`` claim of a GitHub Actions token of a job that runs in ``github_environment``.
+# GitHub's OIDC subject template for the repository (docs/deploying.md, "Trust bound to the
+# workflow"): every token's ``sub`` becomes
+#   repo:<owner>/<name>:<context>:ref:<the run's ref>:job_workflow_ref:<workflow file>@<its ref>
+# where <context> is ``environment:<name>`` for a job bound to an environment. ``ref`` is the
+# ref the run was started for (``refs/pull/<n>/merge`` for a pull request): with it, a pull
+# request that calls the deployment workflow of main (``uses: <owner>/<name>/...@main``) is still
+# a pull request's run, and checks out the pull request's code, so it is refused too.
+SUBJECT_CLAIM_KEYS = ("repo", "context", "ref", "job_workflow_ref")
+MAIN = "refs/heads/main"
+PULL_REQUEST_REFS = "refs/pull/*/merge"  # StringLike: every pull request's merge ref
+WORKFLOWS = ".github/workflows"
+DEPLOY_WORKFLOW = "pulumi-up.yml"  # the reusable deployment deploy.yml calls once per stack
+PREVIEW_WORKFLOW = "preview.yml"
+DRIFT_WORKFLOW = "drift.yml"
 
-    A job bound to an environment gets this subject whatever triggered it, and GitHub lets
-    it run only under that environment's protection rules: trusting the subject is
-    trusting the environment's rules. A pull-request job with no environment gets
-    ``repo:<repository>:pull_request`` and is trusted by no role."""
-    return f"repo:{repository}:environment:{github_environment}"
+
+def github_subject(
+    repository: str, github_environment: str, ref: str, workflow: str, workflow_ref: str | None = None
+) -> str:
+    """The ``sub`` claim, under ``SUBJECT_CLAIM_KEYS``, of a job bound to ``github_environment``
+    in a run for ``ref``, the job defined by ``workflow`` of this repository at ``workflow_ref``
+    (the run's ref unless given: a workflow of the run itself, or one it calls with ``$/``)."""
+    defined_by = f"{repository}/{WORKFLOWS}/{workflow}@{ref if workflow_ref is None else workflow_ref}"
+    return f"repo:{repository}:environment:{github_environment}:ref:{ref}:job_workflow_ref:{defined_by}"
 
 
-def github_trust(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
-    """Trust for GitHub Actions' OIDC tokens of exactly these subjects, for AWS STS."""
+def deploy_subjects(repository: str, github_environment: str) -> list[str]:
+    """The one subject the deploy role trusts (``StringEquals``): the reusable deployment
+    ``pulumi-up.yml`` as it is on main, in a run of main, in the stack's gated environment.
+    A pull request's run (its own workflows, or main's deployment called from one), another
+    branch, another workflow of main and another environment all carry another subject."""
+    return [github_subject(repository, github_environment, MAIN, DEPLOY_WORKFLOW)]
+
+
+def preview_subjects(repository: str, github_environment: str) -> list[str]:
+    """The subjects the preview role trusts (``StringLike``): ``preview.yml`` in any pull
+    request's run, and ``drift.yml`` in a run of main (the schedule, or by hand from main), in
+    the stack's ``preview-<env>`` environment. Pinning the file does not fence off pull-request
+    code (a pull request may rewrite preview.yml): the role's read-only policy does that. It
+    keeps every other workflow, and every branch push, out of the role."""
+    return [
+        github_subject(repository, github_environment, PULL_REQUEST_REFS, PREVIEW_WORKFLOW),
+        github_subject(repository, github_environment, MAIN, DRIFT_WORKFLOW),
+    ]
+
+
+def deploy_trust(provider_arn: str, repository: str, github_environment: str) -> dict[str, Any]:
+    """The deploy role's trust: exactly ``deploy_subjects``."""
+    return github_trust(provider_arn, deploy_subjects(repository, github_environment))
+
+
+def preview_trust(provider_arn: str, repository: str, github_environment: str) -> dict[str, Any]:
+    """The preview role's trust: ``preview_subjects``, the pull request's number left open."""
+    return github_trust(provider_arn, preview_subjects(repository, github_environment), like=True)
+
+
+def github_trust(provider_arn: str, subjects: list[str], like: bool = False) -> dict[str, Any]:
+    """Trust for GitHub Actions' OIDC tokens of these subjects (patterns with ``like``), for AWS STS."""
+    host = GITHUB_OIDC_HOST
+    condition: dict[str, Any] = {"StringEquals": {f"{host}:aud": "sts.amazonaws.com"}}
+    if like:
+        condition["StringLike"] = {f"{host}:sub": subjects}
+    else:
+        condition["StringEquals"][f"{host}:sub"] = subjects
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -103,12 +186,7 @@ def github_trust(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": {"Federated": provider_arn},
                 "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-                        f"{GITHUB_OIDC_HOST}:sub": subjects,
-                    }
-                },
+                "Condition": condition,
             }
         ],
     }

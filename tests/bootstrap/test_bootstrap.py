@@ -8,15 +8,17 @@ bootstrap/Pulumi.*.yaml (tests/support/bootstrap_checks.py holds the checks that
 for those too)."""
 
 import json
+import re
 
 import pytest
 
+from bootstrap import policies
 from bootstrap.config import BootstrapError, parse
-from cloudbridge.plan import BOOTSTRAP_ROOT, evaluate, read_stack_config, stacks
+from cloudbridge.plan import BOOTSTRAP_ROOT, PROJECT_ROOT, evaluate, read_stack_config, stacks
 from components.naming import permissions_boundary_arn
 from components.workspace import FIXTURE_STACKS
 from tests.support import bootstrap_checks
-from tests.support.bootstrap_checks import github_token, role_documents
+from tests.support.bootstrap_checks import MAIN, github_token, rendered_sub, role_documents, workflow_at
 from tests.support.iam_eval import decide
 
 BOOTSTRAP_STACKS = stacks(BOOTSTRAP_ROOT)
@@ -49,12 +51,14 @@ def test_a_preview_token_opens_only_its_own_stacks_preview_role(bootstraps):
     """The preview job of one stack cannot borrow another stack's preview role, and a
     pull-request job that names no environment gets no role at all."""
     repo = CONFIGS["dev"].repository
+    pr = "refs/pull/12/merge"
     tokens = {
-        "preview-dev": f"repo:{repo}:environment:preview-dev",
-        "preview-preprod": f"repo:{repo}:environment:preview-preprod",
-        "pull_request": f"repo:{repo}:pull_request",
-        "dev": f"repo:{repo}:environment:dev",
-    }
+        "preview-dev": rendered_sub(repo, pr, workflow_at(repo, "preview.yml", pr), "preview-dev", "pull_request"),
+        "preview-preprod": rendered_sub(
+            repo, pr, workflow_at(repo, "preview.yml", pr), "preview-preprod", "pull_request"),
+        "pull_request": rendered_sub(repo, pr, workflow_at(repo, "preview.yml", pr), event="pull_request"),
+        "dev": rendered_sub(repo, MAIN, workflow_at(repo, "pulumi-up.yml", MAIN), "dev"),
+    }  # fmt: skip
     may = {}
     for stack, plan in bootstraps.items():
         github = {"Federated": plan.outputs["oidcProviderArn"]}
@@ -67,6 +71,83 @@ def test_a_preview_token_opens_only_its_own_stacks_preview_role(bootstraps):
         ("preprod", "preview", "preview-preprod"),
         ("dev", "deploy", "dev"),
     }
+
+
+def test_the_deploy_role_trusts_the_reusable_deployment_on_main_only(bootstraps):
+    """The deploy role of prod trusts one subject: pulumi-up.yml as it is on main, in a run of
+    main, in the environment prod. A pull request naming prod (with its own workflow, or calling
+    main's pulumi-up.yml) and pulumi-up.yml of another branch are refused; the right one is not."""
+    config, plan = CONFIGS["prod"], bootstraps["prod"]
+    repo, pr, branch = config.repository, "refs/pull/12/merge", "refs/heads/next"
+    trust, _ = role_documents(plan, "deploy")
+    github = {"Federated": plan.outputs["oidcProviderArn"]}
+
+    def may(sub):
+        return decide(trust, github, ASSUME, "role", github_token(sub)) == "allow"
+
+    sub = f"repo:{repo}:environment:prod:ref:{MAIN}:job_workflow_ref:{repo}/.github/workflows/pulumi-up.yml@{MAIN}"
+    assert rendered_sub(repo, MAIN, workflow_at(repo, "pulumi-up.yml", MAIN), "prod") == sub
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [sub]
+    assert may(sub)
+    assert not may(rendered_sub(repo, pr, workflow_at(repo, "preview.yml", pr), "prod", "pull_request"))
+    assert not may(rendered_sub(repo, pr, workflow_at(repo, "evil.yml", pr), "prod", "pull_request"))
+    assert not may(rendered_sub(repo, pr, workflow_at(repo, "pulumi-up.yml", MAIN), "prod", "pull_request"))
+    assert not may(rendered_sub(repo, MAIN, workflow_at(repo, "pulumi-up.yml", branch), "prod"))
+    assert not may(rendered_sub(repo, branch, workflow_at(repo, "pulumi-up.yml", branch), "prod"))
+    assert not may(f"repo:{repo}:environment:prod")  # the default template: no workflow named
+
+
+def test_the_documented_subject_template_is_the_one_the_roles_trust():
+    """docs/deploying.md sets the repository's template with one gh api command; its claim keys
+    are those the trust policies are written for (bootstrap/policies.py)."""
+    text = (PROJECT_ROOT / "docs" / "deploying.md").read_text()
+    commands = re.findall(
+        r"gh api -X PUT \"repos/\{owner\}/\{repo\}/actions/oidc/customization/sub\"[^\n]*\n[^\n]*", text
+    )
+    assert len(commands) == 1, commands
+    body = json.loads(re.search(r"'(\{.*\})'", commands[0]).group(1))
+    assert body == {"use_default": False, "include_claim_keys": list(policies.SUBJECT_CLAIM_KEYS)}
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_the_drift_check_may_publish_its_alert_on_the_encrypted_topic(bootstraps, stack):
+    """The alerts topic is encrypted with the stack's key (tagged with its environment, its key
+    policy delegating to the account's IAM): the preview role may publish, and use that key
+    through SNS only: not directly, not another environment's key."""
+    config = CONFIGS[stack]
+    _, policy = role_documents(bootstraps[stack], "preview")
+    me = {"AWS": f"arn:aws:iam::{config.account}:role/cloudbridge-preview-{stack}"}
+    topic = f"arn:aws:sns:{config.region}:{config.account}:cb-{stack}-alerts"
+    key = f"arn:aws:kms:{config.region}:{config.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    tagged = {"aws:ResourceTag/cloudbridge:environment": stack}
+    via_sns = {**tagged, "kms:ViaService": f"sns.{config.region}.amazonaws.com"}
+    assert decide(policy, me, "sns:Publish", topic) == "allow"
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert decide(policy, me, action, key, via_sns) == "allow", action
+        assert decide(policy, me, action, key, tagged) == "implicit", f"{action} outside SNS"
+        assert decide(policy, me, action, key, {**via_sns, "kms:ViaService": "s3.amazonaws.com"}) == "implicit"
+        other = {**via_sns, "aws:ResourceTag/cloudbridge:environment": "preprod" if stack != "preprod" else "dev"}
+        assert decide(policy, me, action, key, other) == "implicit", f"{action} on another environment's key"
+    assert decide(policy, me, "kms:Encrypt", key, via_sns) == "implicit"
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_the_topic_key_is_tagged_and_lets_the_accounts_iam_grant_its_use(programs, stack):
+    """The IAM grant above suffices only while the program's key (components/platform.py) carries
+    the environment tag and its key policy delegates use of the key to the account's IAM; were
+    either to change, the preview role would need a statement in the key policy."""
+    account = read_stack_config(stack)["cloudbridge:account"]["id"]
+    [topic] = [r for r in programs[stack].of_type("aws:sns/topic:Topic") if r.given["name"].endswith("-alerts")]
+    keys = programs[stack].of_type("aws:kms/key:Key")
+    [key] = [r for r in keys if r.inputs["arn"] == topic.given["kmsMasterKeyId"]]
+    [provider] = [r for r in programs[stack].of_type("pulumi:providers:aws") if key.provider.startswith(r.urn + "::")]
+    default_tags = provider.given["defaultTags"]  # provider inputs arrive as JSON text
+    default_tags = json.loads(default_tags) if isinstance(default_tags, str) else default_tags
+    tags = {**default_tags["tags"], **key.given["tags"]}  # as AWS gets them: tags_all
+    assert tags["cloudbridge:environment"] == stack
+    root = {"AWS": f"arn:aws:iam::{account}:root"}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert decide(json.loads(key.given["policy"]), root, action, "*") == "allow", action
 
 
 @pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)

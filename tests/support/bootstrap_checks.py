@@ -7,9 +7,12 @@ and returns problems as text, expecting nothing of the accounts, region, reposit
 stack names a team chose — every expectation is derived from the stack files themselves:
 
 config    every bootstrap stack file validates and fits beside the others (bootstrap/layout.py)
-trust     the deploy role trusts only its own GitHub environment, the preview role only
-          ``preview-<env>``; no other stack's token, no pull_request or branch token, no
-          other audience or identity provider is let in (the trust conditions evaluated)
+trust     the deploy role trusts only pulumi-up.yml on main in its own GitHub environment, the
+          preview role only preview.yml of a pull request and drift.yml of main in
+          ``preview-<env>``; no other stack's token, no pull request naming a deploy
+          environment (with its own workflow or main's), no other branch, workflow, audience
+          or identity provider is let in (the trust conditions evaluated on tokens whose
+          ``sub`` is rendered as GitHub renders it under the repository's subject template)
 policies  the deploy role: actions one by one, ``*`` only where AWS allows nothing narrower;
           the preview role writes only state locks, the stack's key (to load it) and the drift alert
 names     no two stacks give AWS the same physical name (bucket, key alias, role, policy, OIDC provider),
@@ -36,8 +39,8 @@ from tests.support.iam_eval import decide
 ASSUME = "sts:AssumeRoleWithWebIdentity"
 # Writes the preview role may make: Pulumi's lock objects, loading the stack, the drift alert.
 PREVIEW_WRITES = [
-    ("DriftAlert", "sns:Publish"), ("LoadStacks", "kms:Decrypt"),
-    ("StateLocks", "s3:DeleteObject"), ("StateLocks", "s3:PutObject"),
+    ("DriftAlert", "sns:Publish"), ("DriftAlertKey", "kms:Decrypt"), ("DriftAlertKey", "kms:GenerateDataKey"),
+    ("LoadStacks", "kms:Decrypt"), ("StateLocks", "s3:DeleteObject"), ("StateLocks", "s3:PutObject"),
 ]  # fmt: skip
 
 
@@ -96,24 +99,95 @@ def github_token(sub: str, aud: str = "sts.amazonaws.com") -> dict[str, str]:
     return {f"{host}:sub": sub, f"{host}:aud": aud}
 
 
-def subjects(config: BootstrapConfig, others: list[BootstrapConfig]) -> dict[str, str]:
-    """Tokens to try on a stack's roles: its own two environments', every other stack's, and
-    tokens no role may accept, each with a label."""
+def rendered_sub(
+    repository: str,
+    ref: str,
+    workflow: str,
+    environment: str | None = None,
+    event: str = "push",
+    keys: tuple[str, ...] = policies.SUBJECT_CLAIM_KEYS,
+) -> str:
+    """The ``sub`` GitHub gives a job, rendered from its claims as GitHub documents it, apart from
+    the bootstrap's own code: ``key:value`` per template key, ``repo`` as ``repo:<owner>/<name>``,
+    ``context`` as ``environment:<name>``, else ``pull_request``, else ``ref:<ref>``, and ``:`` in a
+    value written ``%3A``. ``workflow`` is the ``job_workflow_ref`` claim (``<owner>/<name>/
+    .github/workflows/<file>@<ref>``: the job's own workflow at the run's ref, or the reusable
+    workflow it calls)."""
+    if environment:
+        context = f"environment:{environment.replace(':', '%3A')}"
+    else:
+        context = "pull_request" if event == "pull_request" else f"ref:{ref}"
+    claims = {"repo": repository, "ref": ref, "job_workflow_ref": workflow, "environment": environment or ""}
+    parts = [context if key == "context" else f"{key}:{claims[key].replace(':', '%3A')}" for key in keys]
+    return ":".join(parts)
+
+
+def workflow_at(repository: str, file: str, ref: str) -> str:
+    """A ``job_workflow_ref``: ``file`` of ``repository``'s .github/workflows at ``ref``."""
+    return f"{repository}/.github/workflows/{file}@{ref}"
+
+
+PR = "refs/pull/7/merge"  # a pull request's run
+MAIN = "refs/heads/main"
+
+
+def subjects(config: BootstrapConfig, others: list[BootstrapConfig]) -> dict[str, tuple[str | None, str]]:
+    """Tokens to try on a stack's roles, each with a label and the one role that must accept it
+    (``None``: neither): its own deployment, preview and drift check, what a pull request could
+    ask for, other branches, workflows and repositories, tokens before the subject template,
+    and every other stack's."""
     repo, env = config.repository, config.environment
+    deploy_env, preview_env = config.deploy_github_environment, config.preview_github_environment
+    up, preview, drift = "pulumi-up.yml", "preview.yml", "drift.yml"
+
+    def token(environment, ref, workflow, event="push", repository=repo):
+        return rendered_sub(repository, ref, workflow, environment, event)
+
     tried = {
-        "deploy": policies.github_subject(repo, config.deploy_github_environment),
-        "preview": policies.github_subject(repo, config.preview_github_environment),
-        "pull_request": f"repo:{repo}:pull_request",
-        "main branch": f"repo:{repo}:ref:refs/heads/main",
-        "shared preview environment": policies.github_subject(repo, "preview"),
-        "another repository": policies.github_subject(f"{repo}-fork", env),
-        "another environment": policies.github_subject(repo, f"{env}x"),
-    }
+        "deploy": ("deploy", token(deploy_env, MAIN, workflow_at(repo, up, MAIN))),
+        "preview": ("preview", token(preview_env, PR, workflow_at(repo, preview, PR), "pull_request")),
+        "drift": ("preview", token(preview_env, MAIN, workflow_at(repo, drift, MAIN), "schedule")),
+        # A pull request may name any environment in its own workflows, or call main's deployment.
+        "pull request naming the deploy environment": (
+            None, token(deploy_env, PR, workflow_at(repo, preview, PR), "pull_request")),
+        "pull request calling its own pulumi-up.yml": (
+            None, token(deploy_env, PR, workflow_at(repo, up, PR), "pull_request")),
+        "pull request calling main's pulumi-up.yml": (
+            None, token(deploy_env, PR, workflow_at(repo, up, MAIN), "pull_request")),
+        "pull_request without environment": (None, token(None, PR, workflow_at(repo, preview, PR), "pull_request")),
+        "pulumi-up.yml of another branch": (None, token(deploy_env, MAIN, workflow_at(repo, up, "refs/heads/next"))),
+        "push to another branch": (
+            None, token(deploy_env, "refs/heads/next", workflow_at(repo, up, "refs/heads/next"))),
+        "another workflow of main": (None, token(deploy_env, MAIN, workflow_at(repo, drift, MAIN))),
+        "another repository's pulumi-up.yml": (
+            None, token(deploy_env, MAIN, workflow_at(f"{repo}-fork", up, MAIN))),
+        "main branch without environment": (None, token(None, MAIN, workflow_at(repo, up, MAIN))),
+        "another workflow in a pull request": (
+            None, token(preview_env, PR, workflow_at(repo, "ci.yml", PR), "pull_request")),
+        "preview.yml pushed to a branch": (
+            None, token(preview_env, "refs/heads/next", workflow_at(repo, preview, "refs/heads/next"))),
+        "drift.yml run from a branch": (
+            None, token(preview_env, "refs/heads/next", workflow_at(repo, drift, "refs/heads/next"))),
+        "shared preview environment": (None, token("preview", PR, workflow_at(repo, preview, PR), "pull_request")),
+        "another repository": (None, token(deploy_env, MAIN, workflow_at(repo, up, MAIN), repository=f"{repo}-fork")),
+        "another environment": (None, token(f"{env}x", MAIN, workflow_at(repo, up, MAIN))),
+        # The default template (before the repository's subject template is set) names no workflow.
+        "default-template deploy": (None, f"repo:{repo}:environment:{deploy_env}"),
+        "default-template preview": (None, f"repo:{repo}:environment:{preview_env}"),
+        "default-template pull_request": (None, f"repo:{repo}:pull_request"),
+    }  # fmt: skip
     for other in others:
-        tried[f"deploy of {other.environment}"] = policies.github_subject(repo, other.deploy_github_environment)
-        tried[f"preview of {other.environment}"] = policies.github_subject(repo, other.preview_github_environment)
-    own = {tried["deploy"], tried["preview"]}  # a stack named like a probe is not a probe
-    return {label: sub for label, sub in tried.items() if label in ("deploy", "preview") or sub not in own}
+        tried[f"deploy of {other.environment}"] = (
+            None,
+            token(other.deploy_github_environment, MAIN, workflow_at(repo, up, MAIN)),
+        )
+        tried[f"preview of {other.environment}"] = (
+            None,
+            token(other.preview_github_environment, PR, workflow_at(repo, preview, PR), "pull_request"),
+        )
+    own = {sub for label, (_, sub) in tried.items() if label in ("deploy", "preview", "drift")}
+    # a stack named like a probe is not a probe
+    return {label: t for label, t in tried.items() if label in ("deploy", "preview", "drift") or t[1] not in own}
 
 
 def trust_problems(folder: Path) -> list[str]:
@@ -125,11 +199,11 @@ def trust_problems(folder: Path) -> list[str]:
         tokens = subjects(config, [c for s, c in known.items() if s != stack])
         for role in ("deploy", "preview"):
             trust, _ = role_documents(plan, role)
-            for label, sub in tokens.items():
+            for label, (accepted_by, sub) in tokens.items():
                 allowed = decide(trust, github, ASSUME, "role", github_token(sub)) == "allow"
-                if allowed != (label == role):
-                    found.append(f"{stack}: the {role} role {'accepts' if allowed else 'refuses'} a {label} token")
-            own = tokens[role]
+                if allowed != (accepted_by == role):
+                    found.append(f"{stack}: the {role} role {'accepts' if allowed else 'refuses'} the token: {label}")
+            own = tokens[role][1]
             if decide(trust, github, ASSUME, "role", github_token(own, aud="sigstore")) == "allow":
                 found.append(f"{stack}: the {role} role accepts a token for another audience")
             stranger = {"Federated": "arn:aws:iam::999999999999:oidc-provider/token.actions.githubusercontent.com"}
