@@ -197,6 +197,10 @@ class Lambdas(_Model):
         return value
 
 
+# The oldest DMS engine that writes Op into full-load parquet files (S3Settings.IncludeOpForFullLoad:
+# "DMS supports the use of the .parquet files with the IncludeOpForFullLoad parameter in versions 3.4.7
+# and later"); docs/dms.md, "Columns DMS adds".
+MIN_DMS_ENGINE_VERSION = (3, 4, 7)
 # DMS Serverless accepts only these capacities (DCU; 1 DCU = 2 GB of memory).
 CAPACITY_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
 
@@ -234,8 +238,26 @@ class Instance(_Model):
     # Storage of the instance (cached changes, logs).
     allocated_storage_gb: int = Field(default=50, ge=5, le=6144)
     multi_az: bool = False
-    # Pin a DMS engine version; the latest when unset.
+    # Pin the DMS engine version (n.n.n, 3.4.7 or later: the S3 target writes Op into full-load
+    # parquet files, IncludeOpForFullLoad, which DMS supports from 3.4.7). Unset: the version DMS
+    # gives a new instance, which is DMS's choice (the API reference says the latest available;
+    # DescribeEngineVersions marks one version DEFAULT_VERSION); minor versions then follow
+    # autoMinorVersionUpgrade. Pin it to know which engine runs.
     engine_version: Str | None = None
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not re.fullmatch(r"\d+\.\d+\.\d+", value):
+            raise ValueError("a DMS engine version is n.n.n, like 3.5.4")
+        if tuple(int(part) for part in value.split(".")) < MIN_DMS_ENGINE_VERSION:
+            raise ValueError(
+                "below 3.4.7: the S3 target writes Op into full-load parquet files (IncludeOpForFullLoad), "
+                "which DMS supports from 3.4.7"
+            )
+        return value
 
 
 Replication = Annotated[Serverless | Instance, Field(discriminator="mode")]

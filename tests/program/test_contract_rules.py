@@ -1,0 +1,141 @@
+"""The contract check catches a wrong value of each rule class, injected into the real program.
+
+Free strings (a time zone, an instance class), integer sets (alarm periods), rules across
+fields (an SQS batch without a batching window) and across resources (an engine too old for
+what the S3 target writes). Each test puts the wrong value back into the program itself (not
+into a hand-made resource) and expects a finding naming the resource and the argument.
+"""
+
+import copy
+
+import pulumi_aws as aws
+import pytest
+
+from cloudbridge.contract import aws_contract, documented, rules
+from cloudbridge.plan import evaluate, read_stack_config
+from components import config as config_models
+from components import dms_settings, monitoring
+from components.config import ConfigError
+from components.stack_config import parse_stack_config
+
+
+def _findings(stack="dev", config=None):
+    return aws_contract.check_plan(evaluate(stack, config)).findings
+
+
+def _named(findings, resource, argument):
+    return [f for f in findings if f.resource == resource and f.argument == argument]
+
+
+# --- free strings -----------------------------------------------------------------------------
+
+
+def test_a_time_zone_that_is_not_area_location_is_caught(monkeypatch):
+    """DMS documents DatePartitionTimezone as Area/Location; plain "UTC" (the first release's) is not."""
+    monkeypatch.setattr(dms_settings, "DATE_PARTITION_TIMEZONE", "UTC")
+    named = _named(_findings(), "sales-replication-target", "datePartitionTimezone")
+    assert named and "Area/Location" in named[0].problem and named[0].value == "UTC"
+
+
+def test_an_instance_class_dms_does_not_offer_is_caught(monkeypatch):
+    """dms.m5.large has the config's shape but is not a family DMS supports."""
+    original = config_models.Instance.__getattribute__
+
+    def m5(self, name):
+        return "dms.m5.large" if name == "instance_class" else original(self, name)
+
+    monkeypatch.setattr(config_models.Instance, "__getattribute__", m5)
+    named = _named(_findings(), "billing-replication-instance", "replicationInstanceClass")
+    assert named and "c6i" in named[0].problem
+
+
+# --- integer sets ---------------------------------------------------------------------------------
+
+
+def test_an_alarm_period_cloudwatch_refuses_is_caught(monkeypatch):
+    """10, 20, 30 or a multiple of 60: 90 seconds is none of them."""
+    original = monitoring.above_zero
+
+    def ninety(*args, **kwargs):
+        return {**original(*args, **kwargs), "period": 90}
+
+    monkeypatch.setattr(monitoring, "above_zero", ninety)
+    periods = [f for f in _findings() if f.argument == "period"]
+    assert periods and {f.value for f in periods} == {90}
+    assert "multiple of 60" in periods[0].problem
+
+
+# --- across fields -----------------------------------------------------------------------------------
+
+
+def test_an_sqs_batch_above_ten_without_a_batching_window_is_caught(monkeypatch):
+    class LargerBatches(aws.lambda_.EventSourceMapping):
+        def __init__(self, name, opts=None, **kwargs):
+            super().__init__(name, opts=opts, **{**kwargs, "batch_size": 20, "maximum_batching_window_in_seconds": 0})
+
+    monkeypatch.setattr(aws.lambda_, "EventSourceMapping", LargerBatches)
+    named = _named(_findings(), "sales-validator-events", "maximumBatchingWindowInSeconds")
+    assert named and "batchSize 20" in named[0].problem
+
+
+def test_date_partition_settings_without_date_partitioning_are_caught(monkeypatch):
+    original = dms_settings.s3_target_settings
+    monkeypatch.setattr(
+        dms_settings, "s3_target_settings", lambda source: {**original(source), "date_partition_enabled": False}
+    )
+    named = _named(_findings(), "sales-replication-target", "datePartitionSequence")
+    assert named and "datePartitionEnabled" in named[0].problem
+
+
+# --- across resources ----------------------------------------------------------------------------------
+
+
+def test_an_engine_too_old_for_the_s3_targets_parquet_op_column_is_caught(monkeypatch):
+    """The config refuses it; the check would too if a code path bypassed the config."""
+    original = config_models.Instance.__getattribute__
+
+    def old_engine(self, name):
+        return "3.4.6" if name == "engine_version" else original(self, name)
+
+    monkeypatch.setattr(config_models.Instance, "__getattribute__", old_engine)
+    named = _named(_findings(), "billing-replication-instance", "engineVersion")
+    assert named and "3.4.7" in named[0].problem and "billing-replication-target" in named[0].problem
+
+
+def test_a_replication_wired_to_the_wrong_endpoint_is_caught(monkeypatch):
+    """A task whose source is the S3 target: each names the declared endpoint and its role."""
+
+    class Swapped(aws.dms.ReplicationTask):
+        def __init__(self, name, opts=None, **kwargs):
+            super().__init__(name, opts=opts, **{**kwargs, "source_endpoint_arn": kwargs["target_endpoint_arn"]})
+
+    monkeypatch.setattr(aws.dms, "ReplicationTask", Swapped)
+    findings = _findings()
+    assert _named(findings, "billing-replication-task", "sourceEndpointArn")
+
+
+# --- the config names the key -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "words"), [("3.4.6", "below 3.4.7"), ("3.5", "n.n.n")])
+def test_an_engine_version_below_what_the_settings_need_is_a_config_error_naming_the_key(version, words):
+    config = copy.deepcopy(read_stack_config("dev"))
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("cloudbridge:")}
+    raw["region"] = config["aws:region"]
+    instance = next(i for i, s in enumerate(raw["sources"]) if s["replication"]["mode"] == "instance")
+    raw["sources"][instance]["replication"]["engineVersion"] = version
+    with pytest.raises(ConfigError) as info:
+        parse_stack_config("dev", raw)
+    key = f"cloudbridge:sources[{instance}].replication.engineVersion"
+    assert [(k, m) for k, m in info.value.problems if k == key and words in m], info.value.problems
+    raw["sources"][instance]["replication"]["engineVersion"] = "3.5.4"
+    assert parse_stack_config("dev", raw)
+
+
+def test_the_config_and_the_contract_agree_on_the_oldest_engine():
+    assert config_models.MIN_DMS_ENGINE_VERSION == documented.INCLUDE_OP_PARQUET_MIN_VERSION
+
+
+def test_every_rule_names_its_source_and_paths():
+    for rule in rules.RULES:
+        assert rule.paths and rule.source and rule.kind in ("cross-field", "cross-resource"), rule.name
