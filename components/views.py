@@ -14,6 +14,7 @@ import base64
 import json
 from typing import Any
 
+from functions.common import generations as markers
 from functions.common.metadata import TableMetadata, glue_type
 
 VIEW_SUFFIX = "_current"
@@ -33,19 +34,41 @@ def view_name(changes_table: str) -> str:
 
 
 # A table reload makes DMS write a new full load whose file names restart at LOAD00000001.
-# The raw-history key keeps that name (plus the file's ETag, so loads never collide): each
-# LOAD00000001 file opens a load generation, whose start is the earliest DMS timestamp in it.
+# The raw-history key keeps that name (plus the file's ETag, so loads never collide). A load
+# generation counts once its marker (functions/common/generations.py) says where it starts
+# (the table statistics' FullLoadStartTime) and that it is complete (FullLoadEndTime).
 GENERATION_FILE = "%/LOAD00000001-%"
+MARKER_FILE = "%/" + markers.MARKER_PREFIX + "%"
 PATH_COLUMN = "$path"  # the object a row came from (Athena, Redshift Spectrum; the sandbox adds it)
+NO_END = "9999-12-31 23:59:59.999999"
+
+
+def _generation_cte(meta: TableMetadata, changes: str) -> str:
+    """The newest complete generation as one row (_cb_start, _cb_end): from the newest
+    marker; without any marker, the first load (everything before the second
+    LOAD00000001) and every change."""
+    stamp, seq, path = _q(meta.dms.timestamp), _q(meta.dms.change_sequence), _q(PATH_COLUMN)
+    return (
+        f"_cb_marks AS (SELECT max(CASE WHEN {seq} = '{markers.START}' THEN {stamp} END) AS _cb_start, "
+        f"max(CASE WHEN {seq} = '{markers.END}' THEN {stamp} END) AS _cb_end "
+        f"FROM {changes} WHERE {path} LIKE '{MARKER_FILE}' GROUP BY {path}), "
+        f"_cb_loads AS (SELECT min({stamp}) AS _cb_first FROM {changes} "
+        f"WHERE {path} LIKE '{GENERATION_FILE}' GROUP BY {path}), "
+        "_cb_generation AS (SELECT "
+        "COALESCE((SELECT max(_cb_start) FROM _cb_marks), '') AS _cb_start, "
+        "COALESCE((SELECT max(_cb_end) FROM _cb_marks WHERE _cb_start = (SELECT max(_cb_start) FROM _cb_marks)), "
+        "(SELECT min(_cb_first) FROM _cb_loads WHERE _cb_first > (SELECT min(_cb_first) FROM _cb_loads)), "
+        f"'{NO_END}') AS _cb_end)"
+    )
 
 
 def current_state_sql(meta: TableMetadata, database: str, changes_table: str, *, generations: bool = True) -> str:
     """The view's SQL (Trino). Raises NoOrderingColumnError for a table without ordering.
 
-    Rows older than the newest load generation are ignored: the newest full load is the
-    table as it was when that load began, and only changes committed since then apply on
-    top of it (``docs/analytics.md``). ``generations=False`` drops that rule: only to show
-    what a plain union of loads would get wrong."""
+    Only the newest complete load generation counts: its full-load rows, then every change
+    committed since the load began, applied by key in change order (``docs/analytics.md``).
+    ``generations=False`` drops that rule: only to show what a plain union of loads would
+    get wrong."""
     if not meta.dms.change_sequence:
         raise NoOrderingColumnError(
             f"{meta.table_id}: its metadata names no change-sequence column (dmsColumns.changeSequence), "
@@ -55,22 +78,25 @@ def current_state_sql(meta: TableMetadata, database: str, changes_table: str, *,
         raise NoOrderingColumnError(f"{meta.table_id}: no primary key, so rows cannot be matched to their changes")
     columns = ", ".join(_q(c.name) for c in meta.columns)
     keys = ", ".join(_q(k) for k in meta.primary_key)
-    stamp = _q(meta.dms.timestamp)
+    stamp, seq = _q(meta.dms.timestamp), _q(meta.dms.change_sequence)
     changes = f"{_q(database)}.{_q(changes_table)}"
-    # Full-load rows have no sequence and sort first; ties (none expected) go to the newer row.
-    order = f"COALESCE({_q(meta.dms.change_sequence)}, '') DESC, {stamp} DESC"
-    newest = ""
+    # Full-load rows have an empty sequence and sort before every change.
+    order = f"COALESCE({seq}, '') DESC, {stamp} DESC"
+    not_marker = f"{_q(PATH_COLUMN)} NOT LIKE '{MARKER_FILE}'"
     if generations:
-        newest = (
-            f" WHERE {stamp} >= COALESCE((SELECT max(_cb_start) FROM ("
-            f"SELECT min({stamp}) AS _cb_start FROM {changes} WHERE {_q(PATH_COLUMN)} LIKE '{GENERATION_FILE}' "
-            f"GROUP BY {_q(PATH_COLUMN)}) AS _cb_loads), '')"
+        source = f"{changes} CROSS JOIN _cb_generation"
+        where = (
+            f" WHERE {not_marker} AND {stamp} >= _cb_generation._cb_start AND "
+            f"(COALESCE({seq}, '') <> '' OR {stamp} < _cb_generation._cb_end)"
         )
+        prefix = f"WITH {_generation_cte(meta, changes)} "
+    else:
+        source, where, prefix = changes, f" WHERE {not_marker}", ""
     return (
-        f"SELECT {columns} FROM ("
+        f"{prefix}SELECT {columns} FROM ("
         f"SELECT {columns}, {_q(meta.dms.op)} AS _cb_op, "
         f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _cb_rank "
-        f"FROM {changes}{newest}"
+        f"FROM {source}{where}"
         f") AS _cb_latest WHERE _cb_rank = 1 AND _cb_op <> 'D'"
     )
 
@@ -157,10 +183,21 @@ def redshift_schema_sql(source: str) -> str:
 
 
 def redshift_view_sql(meta: TableMetadata, source: str, changes_table: str) -> str:
-    """``CREATE OR REPLACE VIEW … WITH NO SCHEMA BINDING`` for one table (idempotent)."""
+    """``CREATE OR REPLACE VIEW … WITH NO SCHEMA BINDING`` for one table. Redshift replaces a
+    view only by one with the same column names and types; when a column was added or
+    removed, the warehouse SQL runner drops and creates it in one transaction instead
+    (``functions/warehouse_sql/handler.py``)."""
+    return f"CREATE OR REPLACE VIEW {_redshift_view_name(source, changes_table)} AS " + _redshift_body(
+        meta, source, changes_table
+    )
+
+
+def _redshift_view_name(source: str, changes_table: str) -> str:
+    return f"{_q(redshift_schema(source))}.{_q(view_name(changes_table))}"
+
+
+def _redshift_body(meta: TableMetadata, source: str, changes_table: str) -> str:
     import sqlglot
 
     select = current_state_sql(meta, redshift_external_schema(source), changes_table)
-    body = sqlglot.transpile(select, read="trino", write="redshift")[0]
-    name = f"{_q(redshift_schema(source))}.{_q(view_name(changes_table))}"
-    return f"CREATE OR REPLACE VIEW {name} AS {body} WITH NO SCHEMA BINDING"
+    return sqlglot.transpile(select, read="trino", write="redshift")[0] + " WITH NO SCHEMA BINDING"

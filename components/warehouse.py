@@ -7,7 +7,8 @@ through the Glue catalog with one IAM role, scoped to the sources' raw-history b
 and Glue databases. Per source, an external schema over its Glue database and, per
 table, the current-state view as a late-binding view (``components/views.py``), run
 through the Redshift Data API: each statement is idempotent (``IF NOT EXISTS``, ``OR
-REPLACE``) and is run again when its SQL changes.
+REPLACE``, or DROP and CREATE in one transaction when a view's columns change) and is run
+again when its SQL changes.
 
 Enhanced VPC routing stays off: with it on, Spectrum would need Glue and STS interface
 endpoints in the VPC as well; off, Spectrum reaches S3 and Glue on AWS's network under
@@ -223,7 +224,11 @@ class Warehouse(pulumi.ComponentResource):
                 log_group_name=naming.lambda_log_group(function_name),
                 log_retention_days=args.log_retention_days,
                 statements=[
-                    iam.statement("RunStatements", ["redshift-data:ExecuteStatement"], [self.workgroup.arn]),
+                    iam.statement(
+                        "RunStatements",
+                        ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"],
+                        [self.workgroup.arn],
+                    ),
                     # The Data API authorises these on * only: limited to the statements this role ran.
                     iam.statement(
                         "FollowOwnStatements",

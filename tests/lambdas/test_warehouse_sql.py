@@ -23,25 +23,38 @@ class DataApi:
     """moto's Data API (which validates every call against the API model), whose statements
     then report the statuses given here one poll at a time (moto leaves them STARTED)."""
 
-    def __init__(self, statuses):
+    def __init__(self, statuses, errors=()):
+        self.errors, self.local_calls = list(errors), []  # calls moto cannot take, made here
         self.client = boto3.client("redshift-data", region_name="eu-west-2")
-        self.statuses, self.polls, self.cancelled = list(statuses), 0, []
+        self.statuses, self.polls, self.cancelled, self.batches = list(statuses), 0, [], []
 
     def execute_statement(self, **kwargs):
         return self.client.execute_statement(**kwargs)
 
     def describe_statement(self, **kwargs):
-        described = self.client.describe_statement(**kwargs)
+        batch = kwargs["Id"].startswith("batch-")
+        described = {"Id": kwargs["Id"]} if batch else self.client.describe_statement(**kwargs)
         self.polls += 1
         status = self.statuses.pop(0) if self.statuses else "STARTED"
         described["Status"] = status
         if status == "FAILED":
-            described["Error"] = 'ERROR: relation "sales_changes.public__orders" does not exist'
+            described["Error"] = self.errors.pop(0) if self.errors else 'ERROR: relation "x" does not exist'
         return described
+
+    def batch_execute_statement(self, **kwargs):
+        """moto lacks BatchExecuteStatement: the call is validated against the API model here."""
+        from botocore.validate import validate_parameters
+
+        validate_parameters(kwargs, self.client.meta.service_model.operation_model("BatchExecuteStatement").input_shape)
+        self.batches.append(kwargs["Sqls"])
+        self.local_calls.append(("redshift-data", "BatchExecuteStatement", kwargs))
+        return {"Id": f"batch-{len(self.batches)}"}
 
     def cancel_statement(self, **kwargs):
         self.cancelled.append(kwargs["Id"])
-        return self.client.cancel_statement(**kwargs)
+        if kwargs["Id"].startswith("batch-"):
+            self.local_calls.append(("redshift-data", "CancelStatement", kwargs))
+        return {"Status": True} if kwargs["Id"].startswith("batch-") else self.client.cancel_statement(**kwargs)
 
 
 def test_statements_run_in_order_each_awaited(aws):
@@ -96,7 +109,10 @@ def test_the_sql_role_allows_exactly_what_its_calls_need(aws):
     def sleep(seconds):
         now[0] += seconds
 
-    with pytest.raises(sql.StatementError):  # one statement finishes, one is cancelled: every call
+    # the schema finishes; the view cannot be replaced (its columns changed), so it is dropped and
+    # created in one batch, which never finishes and is cancelled: every call the function makes
+    api.statuses = ["FINISHED", "FAILED"]
+    with pytest.raises(sql.StatementError):
         recorder.during(
             lambda: sql.run(api, WORKGROUP, DATABASE, SECRET, STATEMENTS, sleep=sleep, clock=lambda: now[0])
         )
@@ -111,11 +127,12 @@ def test_the_sql_role_allows_exactly_what_its_calls_need(aws):
     mine = {**session, "redshift-data:statement-owner-iam-userid": session["aws:userid"]}
     needs = {
         "ExecuteStatement": [("redshift-data:ExecuteStatement", workgroup, session)],
+        "BatchExecuteStatement": [("redshift-data:BatchExecuteStatement", workgroup, session)],
         "DescribeStatement": [("redshift-data:DescribeStatement", "*", mine)],
         "CancelStatement": [("redshift-data:CancelStatement", "*", mine)],
     }
     used = set()
-    for _, operation, _ in recorder.calls:
+    for _, operation, _ in recorder.calls + api.local_calls:
         for action, resource, context in needs[operation]:
             assert decide(policy, me, action, resource, context) == "allow", (action, resource)
             used.add(action)
@@ -132,3 +149,36 @@ def test_the_sql_role_allows_exactly_what_its_calls_need(aws):
     assert decide(policy, me, "redshift-data:ExecuteStatement", other, session) == "implicit"
     theirs = {**session, "redshift-data:statement-owner-iam-userid": "AROAOTHER:someone"}
     assert decide(policy, me, "redshift-data:DescribeStatement", "*", theirs) == "implicit"
+
+
+CHANGED_COLUMNS = "ERROR: cannot change number of columns in view"
+
+
+def test_a_view_whose_columns_changed_is_dropped_and_created_in_one_transaction(aws):
+    """Redshift replaces a view only by one with the same columns: when replacing fails, DROP
+    and CREATE run as one BatchExecuteStatement (one transaction), and the run goes on."""
+    api = DataApi(["FINISHED", "FAILED", "FINISHED"], errors=[CHANGED_COLUMNS])
+    ids = sql.run(api, WORKGROUP, DATABASE, SECRET, STATEMENTS, sleep=lambda s: None)
+    view = '"sales"."t"'
+    assert api.batches == [[f"DROP VIEW IF EXISTS {view}", f"CREATE VIEW {view} AS SELECT 1 WITH NO SCHEMA BINDING"]]
+    assert len(ids) == 3
+
+
+def test_a_view_that_cannot_be_recreated_either_fails_the_run_with_both_reasons(aws):
+    api = DataApi(["FINISHED", "FAILED", "FAILED"], errors=[CHANGED_COLUMNS, "ERROR: permission denied"])
+    with pytest.raises(sql.StatementError) as info:
+        sql.run(api, WORKGROUP, DATABASE, SECRET, STATEMENTS, sleep=lambda s: None)
+    assert "statement 2 of 2" in str(info.value) and "permission denied" in str(info.value)
+    assert CHANGED_COLUMNS in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("statement", "recreate"),
+    [
+        ('CREATE SCHEMA IF NOT EXISTS "s"', []),
+        ('CREATE OR REPLACE VIEW "s"."a"" AS b" AS SELECT 1', ['DROP VIEW IF EXISTS "s"."a"" AS b"',
+                                                               'CREATE VIEW "s"."a"" AS b" AS SELECT 1']),
+    ],
+)  # fmt: skip
+def test_only_a_replaceable_view_is_recreated(statement, recreate):
+    assert sql.recreate_view(statement) == recreate

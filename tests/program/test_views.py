@@ -1,7 +1,7 @@
 """Current-state views: one Trino text per table, deployed as an Athena view and run by the
 sandbox through sqlglot's DuckDB translation."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,6 +14,7 @@ from cloudbridge import dmsfiles
 from cloudbridge.metadata import committed
 from components import views
 from components.workspace import metadata_root
+from functions.common import generations
 from functions.common.metadata import TableMetadata
 
 VIEW = "aws:glue/catalogTable:CatalogTable"
@@ -52,7 +53,8 @@ def test_the_sql_parses_as_trino_and_reads_only_its_changes_table(table):
     meta = metadata_of("sales")[table]
     sql = views.current_state_sql(meta, "cb_dev_sales", f"{meta.schema}__{meta.table}")
     tree = sqlglot.parse_one(sql, read="trino", error_level=ErrorLevel.RAISE)
-    sources = {(t.db, t.name) for t in tree.find_all(exp.Table)}
+    ctes = {c.alias for c in tree.find_all(exp.CTE)}
+    sources = {(t.db, t.name) for t in tree.find_all(exp.Table) if t.name not in ctes}
     assert sources == {("cb_dev_sales", f"{meta.schema}__{meta.table}")}
     assert [s.alias_or_name for s in tree.selects] == [c.name for c in meta.columns]
 
@@ -86,8 +88,9 @@ def _seq(moment: str, n: int) -> str:
 
 
 def test_a_reload_replaces_the_earlier_load_and_only_later_changes_apply(tmp_path: Path):
-    """Generation rule: the newest LOAD00000001 (by the DMS timestamp in it, not by arrival)
-    opens the generation; earlier loads and changes committed before it are ignored."""
+    """Generation rule: the newest marked generation (by its start, not by arrival) counts:
+    earlier loads and changes committed before it began are ignored; an unmarked reload is
+    not visible yet."""
     meta = metadata_of("sales")["public.products"]
     row = {
         "product_id": 1,
@@ -121,6 +124,8 @@ def test_a_reload_replaces_the_earlier_load_and_only_later_changes_apply(tmp_pat
             timestamps=[dmsfiles.dms_timestamp(reload.replace(hour=12))] * 2,
             positions=[_seq("20240102120000", 3), _seq("20240102120000", 4)]),
     }  # fmt: skip
+    marker = generations.marker_table(meta, reload, reload + timedelta(minutes=1))
+    files["2024/01/02/GENERATION-20240102-100000000000.parquet"] = marker
     paths = []
     for key, table in files.items():
         path = tmp_path / "public" / "products" / key
@@ -132,6 +137,45 @@ def test_a_reload_replaces_the_earlier_load_and_only_later_changes_apply(tmp_pat
         assert {r[0]: r[2] for r in _current(meta, order)} == expected
     union = {r[0]: r[2] for r in _current(meta, paths, generations=False)}
     assert {2, 5} <= set(union), "a plain union of both loads resurrects rows the reload dropped"
+    unmarked = [p for p in paths if "GENERATION-" not in p.name]
+    before = {1: "v1", 2: "v1", 3: "after", 5: "v1", 6: "v1"}  # the first load and every change
+    assert {r[0]: r[2] for r in _current(meta, unmarked)} == before, "a reload shows only once complete"
+
+
+def test_a_change_committed_between_the_read_and_the_first_load_row_is_kept(tmp_path: Path):
+    """DMS stamps full-load rows when written, after the read: a change committed in
+    between is not in the snapshot and its CDC row is older than every load row. The
+    generation starts at the load's start (table statistics), so the change applies."""
+    meta = metadata_of("sales")["public.products"]
+    row = {
+        "product_id": 1,
+        "sku": "a",
+        "name": "v1",
+        "unit_price": None,
+        "weight_kg": None,
+        "stock": 1,
+        "released_on": None,
+    }
+    started = datetime(2024, 1, 2, 10, 0, 0, 250000, tzinfo=UTC)  # FullLoadStartTime; the read follows
+    committed_at = started + timedelta(milliseconds=300)  # after the read, before the first row is written
+    written = started + timedelta(seconds=2)
+    files = {
+        "LOAD00000001-aa.parquet": dmsfiles.dms_table(
+            meta, "load", [row], timestamps=[dmsfiles.dms_timestamp(written)]),
+        "20240102-100003000-ab.parquet": dmsfiles.dms_table(
+            meta, "cdc", [{**row, "name": "window"}, {**row, "product_id": 2}], ops=["U", "I"],
+            timestamps=[dmsfiles.dms_timestamp(committed_at)] * 2,
+            positions=[dmsfiles.change_sequence(committed_at, 1), dmsfiles.change_sequence(committed_at, 2)]),
+        "GENERATION-x.parquet": generations.marker_table(meta, started, written + timedelta(seconds=1)),
+    }  # fmt: skip
+    paths = []
+    for name, table in files.items():
+        paths.append(tmp_path / "public" / "products" / "2024" / "01" / "02" / name)
+        paths[-1].parent.mkdir(parents=True, exist_ok=True)
+        dmsfiles.write(table, str(paths[-1]))
+    assert {r[0]: r[2] for r in _current(meta, paths)} == {1: "window", 2: "v1"}
+    old_rule_start = dmsfiles.dms_timestamp(written)  # the first load row's stamp: the window falls before it
+    assert dmsfiles.dms_timestamp(committed_at) < old_rule_start
 
 
 def test_latest_change_wins_full_load_first_and_deletes_vanish(tmp_path: Path):
