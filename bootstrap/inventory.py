@@ -117,6 +117,20 @@ def _seen(note: str) -> dict:
 
 _HEAD = "HeadBucket (IAM: s3:ListBucket)"
 
+
+_LISTED_AFTER_CREATE = "the tags interceptor (provider/sdkv2/tags_interceptor.go) lists tags after Create"
+_QUEUE_WAIT = "waitQueueAttributesPropagated polls GetQueueAttributes until the values read back"
+
+
+def _transparent_tags(tag: str, untag: str, on: str = "self", *carries: str) -> list[tuple]:
+    """Transparent tagging (@Tags): the interceptor changes tags_all with the service's
+    generated updateTags (tags_gen.go) before the resource's Update."""
+    return [
+        ("tag", tag, on, "tags_gen.go updateTags", *carries, TAGS, _seen("tags_interceptor.go: tags_all changed")),
+        ("tag", untag, on, "tags_gen.go updateTags", *carries, _SEEN),
+    ]
+
+
 _STORAGE = [
     _Type(
         "aws:s3/bucket:Bucket",
@@ -500,26 +514,72 @@ _MESSAGING = [
         "aws:sqs/queue:Queue",
         "sqs/queue.go",
         [
-            ("create", "sqs:CreateQueue", "self", "resourceQueueCreate", TAGS),
-            ("create", "sqs:TagQueue", "self", "resourceQueueCreate", TAGS, {"note": "tags in CreateQueue"}),
-            ("read", "sqs:GetQueueUrl", "self", "resourceQueueRead"),
-            ("read", "sqs:GetQueueAttributes", "self", "findQueueAttributesByURL"),
-            ("read", "sqs:ListQueueTags", "self", "listTags"),
-            ("update", "sqs:SetQueueAttributes", "self", "resourceQueueUpdate"),
-            ("tag", "sqs:TagQueue", "self", "updateTags"),
-            ("tag", "sqs:UntagQueue", "self", "updateTags"),
-            ("delete", "sqs:DeleteQueue", "self", "resourceQueueDelete"),
+            (
+                "create",
+                "sqs:CreateQueue",
+                "self",
+                "resourceQueueCreate",
+                TAGS,
+                _seen("tags and attributes in the request"),
+            ),
+            (
+                "create",
+                "sqs:TagQueue",
+                "self",
+                "resourceQueueCreate",
+                TAGS,
+                _seen("tags in CreateQueue are authorised as sqs:TagQueue too (SQS API reference)"),
+            ),
+            ("create", "sqs:GetQueueAttributes", "self", "waitQueueAttributesPropagated", _seen(_QUEUE_WAIT)),
+            ("create", "sqs:GetQueueAttributes", "self", "resourceQueueRead findQueueAttributesByURL", _SEEN),
+            ("create", "sqs:ListQueueTags", "self", "tags_gen.go listTags", _seen(_LISTED_AFTER_CREATE)),
+            (
+                "read",
+                "sqs:GetQueueAttributes",
+                "self",
+                "resourceQueueRead findQueueAttributesByURL",
+                _seen("All attributes by the queue URL (the id): no GetQueueUrl"),
+            ),
+            ("read", "sqs:ListQueueTags", "self", "tags_gen.go listTags", _seen("@Tags(identifierAttribute=id)")),
+            ("update", "sqs:SetQueueAttributes", "self", "resourceQueueUpdate", _SEEN),
+            ("update", "sqs:GetQueueAttributes", "self", "resourceQueueUpdate waitQueueAttributesPropagated", _SEEN),
+            *_transparent_tags("sqs:TagQueue", "sqs:UntagQueue"),
+            ("delete", "sqs:DeleteQueue", "self", "resourceQueueDelete", _SEEN),
+            (
+                "delete",
+                "sqs:GetQueueAttributes",
+                "self",
+                "waitQueueDeleted statusQueueState",
+                _seen("polls until gone"),
+            ),
         ],
-    ),
+    ),  # fmt: skip
     _Type(
         "aws:sqs/queuePolicy:QueuePolicy",
-        "sqs/queue_policy.go",
+        "sqs/attribute_funcs.go",
         [
-            ("create", "sqs:SetQueueAttributes", "queue", "resourceQueuePolicyUpsert"),
-            ("read", "sqs:GetQueueAttributes", "queue", "resourceQueuePolicyRead"),
-            ("delete", "sqs:SetQueueAttributes", "queue", "resourceQueuePolicyDelete"),
+            (
+                "create",
+                "sqs:SetQueueAttributes",
+                "queue",
+                "queueAttributeHandler.Upsert",
+                _seen("queue_policy.go resourceQueuePolicy: a queueAttributeHandler for Policy"),
+            ),
+            ("create", "sqs:GetQueueAttributes", "queue", "queueAttributeHandler.Upsert", _seen(_QUEUE_WAIT)),
+            ("create", "sqs:GetQueueAttributes", "queue", "queueAttributeHandler.Read", _SEEN),
+            (
+                "read",
+                "sqs:GetQueueAttributes",
+                "queue",
+                "queueAttributeHandler.Read findQueueAttributeByTwoPartKey",
+                _SEEN,
+            ),
+            ("update", "sqs:SetQueueAttributes", "queue", "queueAttributeHandler.Upsert", _SEEN),
+            ("update", "sqs:GetQueueAttributes", "queue", "queueAttributeHandler.Upsert", _seen(_QUEUE_WAIT)),
+            ("delete", "sqs:SetQueueAttributes", "queue", "queueAttributeHandler.Delete", _seen('sets Policy to ""')),
+            ("delete", "sqs:GetQueueAttributes", "queue", "queueAttributeHandler.Delete", _seen(_QUEUE_WAIT)),
         ],
-    ),
+    ),  # fmt: skip
     _Type(
         "aws:sns/topic:Topic",
         "sns/topic.go",
@@ -560,19 +620,65 @@ _MONITORING = [
         "aws:cloudwatch/logGroup:LogGroup",
         "logs/group.go",
         [
-            ("create", "logs:CreateLogGroup", "self", "resourceGroupCreate", TAGS),
-            ("create", "logs:TagResource", "self", "resourceGroupCreate", TAGS),
-            ("create", "logs:PutRetentionPolicy", "self", "resourceGroupCreate"),
-            ("read", "logs:DescribeLogGroups", "*", "findLogGroupByName"),
-            ("read", "logs:ListTagsForResource", "self", "listTags"),
-            ("update", "logs:PutRetentionPolicy", "self", "resourceGroupUpdate"),
-            ("update", "logs:AssociateKmsKey", "self", "resourceGroupUpdate"),
-            ("update", "logs:DisassociateKmsKey", "self", "resourceGroupUpdate"),
-            ("tag", "logs:TagResource", "self", "updateTags"),
-            ("tag", "logs:UntagResource", "self", "updateTags"),
-            ("delete", "logs:DeleteLogGroup", "self", "resourceGroupDelete"),
+            (
+                "create",
+                "logs:CreateLogGroup",
+                "self",
+                "resourceGroupCreate",
+                TAGS,
+                _seen("tags and kms_key_id in the request; the key's policy, not the caller, lets Logs use it"),
+            ),
+            (
+                "create",
+                "logs:TagResource",
+                "self",
+                "resourceGroupCreate",
+                TAGS,
+                _seen("tags in CreateLogGroup need logs:TagResource (or TagLogGroup): CreateLogGroup API reference"),
+            ),
+            (
+                "create",
+                "logs:PutRetentionPolicy",
+                "self",
+                "resourceGroupCreate",
+                _seen("retried while IAM propagates (AccessDeniedException)"),
+            ),
+            ("create", "logs:DescribeLogGroups", "*", "resourceGroupRead findLogGroupByName", _SEEN),
+            ("create", "logs:ListTagsForResource", "self", "tags_gen.go listTags", _seen(_LISTED_AFTER_CREATE)),
+            (
+                "read",
+                "logs:DescribeLogGroups",
+                "*",
+                "resourceGroupRead findLogGroupByName",
+                _seen("LogGroupNamePrefix, paged until the exact name"),
+            ),
+            (
+                "read",
+                "logs:ListTagsForResource",
+                "self",
+                "tags_gen.go listTags",
+                _seen("@Tags(identifierAttribute=arn)"),
+            ),
+            ("update", "logs:PutRetentionPolicy", "self", "resourceGroupUpdate", _SEEN),
+            (
+                "update",
+                "logs:DeleteRetentionPolicy",
+                "self",
+                "resourceGroupUpdate",
+                _seen("only when retention_in_days is unset (the program always sets it)"),
+            ),
+            ("update", "logs:AssociateKmsKey", "self", "resourceGroupUpdate", _SEEN),
+            ("update", "logs:DisassociateKmsKey", "self", "resourceGroupUpdate", _SEEN),
+            *_transparent_tags("logs:TagResource", "logs:UntagResource"),
+            (
+                "delete",
+                "logs:DeleteLogGroup",
+                "self",
+                "resourceGroupDelete",
+                _seen("retried on OperationAbortedException; skip_destroy (unset) would skip it"),
+            ),
         ],
-    ),
+    ),  # fmt: skip
     _Type(
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "cloudwatch/metric_alarm.go",
