@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
 
-.PHONY: setup demo plan check test lint bench clean
+.PHONY: setup demo plan check test lint bench lock clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,17 @@ lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) tools/function_length.py
 	$(VENV)/bin/zizmor --offline --persona auditor .github/workflows
+
+## requirements.lock: requirements.txt with every package pinned and hashed, for the workflows'
+## pip install --require-hashes. Run after editing requirements.txt (LOCK_ARGS=--upgrade to move
+## every pin); Python 3.12 as in CI, pip-tools in a throwaway venv, hashes from PyPI.
+LOCK_PYTHON ?= python3.12
+lock:
+	$(LOCK_PYTHON) -m venv .build/pip-tools
+	.build/pip-tools/bin/python -m pip install --quiet pip-tools==7.7.0
+	CUSTOM_COMPILE_COMMAND="make lock" .build/pip-tools/bin/pip-compile --quiet --generate-hashes \
+	    --allow-unsafe --strip-extras --index-url https://pypi.org/simple --no-emit-index-url \
+	    $(LOCK_ARGS) --output-file requirements.lock requirements.txt
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

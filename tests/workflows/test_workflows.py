@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from cloudbridge.plan import PROJECT_ROOT
 
@@ -174,20 +177,106 @@ def test_every_pulumi_step_installs_the_one_pinned_cli_version():
     for name, workflow in all_workflows().items():
         for job in workflow["jobs"].values():
             for step in steps(job):
-                if action(step) == "pulumi/actions":
+                if action(step) == "pulumi/actions":  # running a command, or installing the CLI only
                     found += 1
                     assert step["with"].get("pulumi-version-file") == ".pulumi.version", name
                     assert "pulumi-version" not in step["with"], name
     assert found >= 3
 
 
-def test_preview_on_pull_requests_posts_the_diff():
+def test_preview_on_pull_requests_keeps_its_text_and_holds_no_pull_request_grant():
+    """The job that runs the pull request's program (preview role) cannot write to the pull
+    request: it keeps the preview's text as an artifact, and another job posts it."""
     workflow = load("preview.yml")
     assert set(workflow["on"]) == {"pull_request"}
     job = workflow["jobs"]["preview"]
-    preview = next(s for s in steps(job) if action(s) == "pulumi/actions")
-    assert preview["with"]["command"] == "preview" and preview["with"]["comment-on-pr"] is True
-    assert job["permissions"]["pull-requests"] == "write"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert not any(s.get("with", {}).get("comment-on-pr") for s in steps(job))
+    [run] = [s for s in steps(job) if "pulumi preview" in s.get("run", "")]
+    assert '| tee "$RUNNER_TEMP/preview.txt"' in run["run"] and "set -o pipefail" in run["run"]
+    [upload] = [s for s in steps(job) if action(s) == "actions/upload-artifact"]
+    assert upload["with"]["name"] == "preview-${{ matrix.stack }}"
+    assert upload["with"]["path"] == "${{ runner.temp }}/preview.txt"
+
+
+def test_the_comment_is_posted_by_a_job_that_runs_no_pull_request_code():
+    """Only the artifacts reach it: no checkout, no environment, no OIDC, no variable or
+    secret, no action but the artifact download; the text is never interpolated."""
+    job = load("preview.yml")["jobs"]["comment"]
+    assert job["needs"] == "preview" and job["permissions"] == {"pull-requests": "write"}
+    assert "environment" not in job and "strategy" not in job
+    assert [action(s) for s in steps(job) if "uses" in s] == ["actions/download-artifact"]
+    assert variables_and_secrets(job) == (set(), set())
+    scripts = "\n".join(s.get("run", "") for s in steps(job))
+    assert not re.search(r"\b(make|python3?|pip|npm|npx|node|source|eval|exec)\b|\./|\.venv", scripts)
+    [writer, poster] = [s for s in steps(job) if "run" in s]
+    assert "env" not in writer, "the artifacts are read without a token in the environment"
+    assert set(poster["env"]) == {"GH_TOKEN", "PR"}
+    assert poster["env"]["PR"] == "${{ github.event.pull_request.number }}"
+
+
+def _comment_writer():
+    job = load("preview.yml")["jobs"]["comment"]
+    return next(s for s in steps(job) if s.get("name", "").startswith("Write each comment"))["run"]
+
+
+def test_the_comment_treats_the_preview_text_as_untrusted(tmp_path):
+    """An artifact's text cannot leave its code fence, carry control characters, exceed a
+    comment, name a stack that is no stack, or point elsewhere through a link."""
+    previews = tmp_path / "previews"
+    hostile = "+ aws:s3/bucket:Bucket cb-dev-x create\n````\n@someone ![x](https://evil) \x1b[31m\x00\n" + "y" * 70000
+    for name, text in {"dev": hostile, "prod": "no changes\n", "Bad-Name": "x"}.items():
+        (previews / f"preview-{name}").mkdir(parents=True)
+        (previews / f"preview-{name}" / "preview.txt").write_text(text)
+    (previews / "preview-qa").mkdir()
+    (previews / "preview-qa" / "preview.txt").symlink_to(tmp_path / "secret")
+    (tmp_path / "secret").write_text("GH_TOKEN=ghs_not_to_be_posted")
+    result = subprocess.run(
+        ["bash", "-e", "-c", _comment_writer()],
+        env={"RUNNER_TEMP": str(tmp_path), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = {p.stem: p.read_text() for p in (tmp_path / "comments").glob("*.md")}
+    assert set(written) == {"dev", "prod"}
+    assert written["prod"].splitlines()[0] == "<!-- cloudbridge-preview:prod -->"
+    dev = written["dev"].splitlines()
+    fence = dev[3].removesuffix("text")
+    assert fence == "`````" and dev.count(fence) == 1 and "````" in dev  # the text's fence stays inside
+    assert "\x1b" not in written["dev"] and "\x00" not in written["dev"]
+    assert len(written["dev"]) < 65536 and "Truncated" in written["dev"]
+
+
+FAKE_GH = """#!/bin/bash
+# gh as the poster calls it: the listing (the pull request's comments, first lines) or a write.
+if [[ $1 == api && $2 == --paginate ]]; then
+  printf '11\\t<!-- cloudbridge-preview:dev -->\\n12\\t<!-- cloudbridge-preview:prod -->\\n'
+  exit
+fi
+shift  # api
+echo "$2 $3 $(jq -c .)" >> "$CALLS"
+"""
+
+
+@pytest.mark.skipif(not shutil.which("jq"), reason="the poster uses jq, as on GitHub's runners")
+def test_the_comment_of_each_stack_is_edited_or_posted_once(tmp_path):
+    """An earlier comment of a stack (the bot's, by its first line) is edited, a new stack's posted."""
+    comments = tmp_path / "comments"
+    comments.mkdir()
+    (comments / "dev.md").write_text("<!-- cloudbridge-preview:dev -->\nchanges\n")
+    (comments / "qa.md").write_text("<!-- cloudbridge-preview:qa -->\nnew\n")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text(FAKE_GH)
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    job = load("preview.yml")["jobs"]["comment"]
+    poster = next(s for s in steps(job) if s.get("name", "").startswith("Post or update"))["run"]
+    env = {"RUNNER_TEMP": str(tmp_path), "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "PR": "7",
+           "GITHUB_REPOSITORY": "acme/x", "CALLS": str(tmp_path / "calls"), "GH_TOKEN": "t"}  # fmt: skip
+    result = subprocess.run(["bash", "-e", "-c", poster], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        'PATCH repos/acme/x/issues/comments/11 {"body":"<!-- cloudbridge-preview:dev -->\\nchanges\\n"}',
+        'POST repos/acme/x/issues/7/comments {"body":"<!-- cloudbridge-preview:qa -->\\nnew\\n"}',
+    ]
 
 
 def test_drift_compares_with_aws_without_writing_state_and_alerts():
@@ -222,9 +311,14 @@ def test_untrusted_and_scheduled_paths_run_in_the_stacks_own_preview_environment
     assert not re.search(r"AWS_DEPLOY|cloudbridge-deploy", json.dumps(definition))
     assigned = next(s for s in steps(definition) if action(s) == "aws-actions/configure-aws-credentials")["with"]
     assert assigned["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
-    pulumi = next(s for s in steps(definition) if action(s) == "pulumi/actions")["with"]
-    assert pulumi["stack-name"].endswith("${{ matrix.stack }}")
-    assert pulumi["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    if workflow == "drift.yml":
+        pulumi = next(s for s in steps(definition) if action(s) == "pulumi/actions")["with"]
+        assert pulumi["stack-name"].endswith("${{ matrix.stack }}")
+        assert pulumi["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    else:  # the CLI itself, so that its text can be kept
+        [run] = [s for s in steps(definition) if "pulumi preview" in s.get("run", "")]
+        assert run["env"]["STACK"].endswith("${{ matrix.stack }}") and '--stack "$STACK"' in run["run"]
+        assert run["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
 
 
 def test_no_job_can_name_another_stacks_variables():
@@ -274,6 +368,73 @@ def test_a_job_refuses_variables_of_another_stack_or_none(workflow, job, role):
     assert run(f"arn:aws:iam::123456789012:role/cloudbridge-{role}-qa", region="").returncode == 1
 
 
+LOCK = PROJECT_ROOT / "requirements.lock"
+LOCKED_INSTALL = "pip install --quiet --require-hashes --only-binary :all: -r requirements.lock"
+
+
+def requirements(path):
+    """The requirements of a requirements file (comments and blank lines aside; no -r here)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [Requirement(line) for line in lines if line]
+
+
+def lock_entries():
+    """Canonical name -> (requirement, its --hash values), from requirements.lock."""
+    text = LOCK.read_text().replace("\\\n", " ")
+    entries = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()  # '# via ...' and the header
+        if not line:
+            continue
+        tokens = line.split()
+        hashes = [t.removeprefix("--hash=") for t in tokens if t.startswith("--hash=")]
+        requirement = Requirement(" ".join(t for t in tokens if not t.startswith("--hash=")))
+        entries[canonicalize_name(requirement.name)] = (requirement, hashes)
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job"), [("pulumi-up.yml", "up"), ("preview.yml", "preview"), ("drift.yml", "drift")]
+)
+def test_the_program_runs_on_the_hash_locked_runtime_requirements_only(workflow, job):
+    """Every job that runs the program installs requirements.lock with --require-hashes, wheels
+    only, before it assumes an AWS role; never requirements(-dev).txt: a deploy runs exactly the
+    reviewed files, and a preview or drift check runs the versions the deploy would."""
+    definition = load(workflow)["jobs"][job]
+    installs = [i for i, s in enumerate(steps(definition)) if "pip install" in s.get("run", "")]
+    [install] = installs
+    assert LOCKED_INSTALL in steps(definition)[install]["run"]
+    assume = next(i for i, s in enumerate(steps(definition)) if action(s) == "aws-actions/configure-aws-credentials")
+    assert install < assume, "installed before any AWS credentials"
+    text = json.dumps(definition)
+    assert "make setup" not in text and "requirements.txt" not in text and "requirements-dev.txt" not in text
+
+
+def test_the_lock_pins_every_runtime_requirement_by_hash_within_its_specifier():
+    """requirements.lock is requirements.txt resolved (`make lock`): each requirement pinned to
+    one version its specifier admits, every locked package with sha256 hashes; the Lambdas'
+    vendored packages (slack-sdk, aws-lambda-powertools, typing-extensions) at their exact pins."""
+    locked = lock_entries()
+    assert locked, "requirements.lock lists nothing"
+    for name, (requirement, hashes) in locked.items():
+        [pin] = requirement.specifier
+        assert pin.operator == "==" and not requirement.extras and not requirement.url, name
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), name
+    for wanted in requirements(PROJECT_ROOT / "requirements.txt"):
+        name = canonicalize_name(wanted.name)
+        assert name in locked, f"{wanted.name} is in requirements.txt but not locked: make lock"
+        [pin] = locked[name][0].specifier
+        assert wanted.specifier.contains(pin.version, prereleases=True), f"{wanted} but {pin} is locked: make lock"
+    for vendored in ("slack-sdk", "aws-lambda-powertools", "typing-extensions"):
+        assert vendored in locked
+
+
+def test_the_pulumi_cli_is_not_older_than_the_locked_sdk():
+    cli = Version((PROJECT_ROOT / ".pulumi.version").read_text().strip())
+    [pin] = lock_entries()["pulumi"][0].specifier
+    assert cli >= Version(pin.version), "the CLI pinned in .pulumi.version is older than the locked SDK"
+
+
 def test_stack_files_hold_no_secret_values():
     for stack in root_stacks():
         text = (PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()
@@ -296,9 +457,12 @@ def test_permissions_are_minimal():
         assert workflow["permissions"] == {}, f"{name}: top-level permissions must be empty"
         for job_name, job in workflow["jobs"].items():
             granted = job.get("permissions", {})
-            assert granted.get("contents") == "read", f"{name}:{job_name}"
+            reads_the_repository = "uses" in job or any(action(s) == "actions/checkout" for s in steps(job))
+            assert granted.get("contents") == ("read" if reads_the_repository else None), f"{name}:{job_name}"
             assert set(granted) <= {"contents", "id-token", "pull-requests"}, f"{name}:{job_name}"
             assert all(v in ("read", "write") for v in granted.values())
+            if "pull-requests" in granted:  # never next to the repository's code or an AWS role
+                assert not reads_the_repository and "id-token" not in granted, f"{name}:{job_name}"
 
 
 def test_actions_are_pinned_to_full_commit_shas():
