@@ -144,19 +144,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to evaluate (default: dev)")
     parser.add_argument("--diff", nargs=2, metavar=("STACK_A", "STACK_B"), help="what differs between two stacks")
     parser.add_argument("--outputs", action="store_true", help="also print the stack outputs")
+    parser.add_argument(
+        "--against",
+        metavar="FILE_OR_REF",
+        help="what changes from the stack as it was (an older stack file, or a git ref), "
+        "flagging what replaces, stops or reloads a replication (docs/replacement.md)",
+    )
     args = parser.parse_args(argv)
+    from cloudbridge import replacement
+    from cloudbridge.contract import gate
     from cloudbridge.stackfile import load
 
     wanted = args.diff or [args.stack]
-    described = {}
+    described, plans = {}, {}
     for stack in wanted:
         load(stack)  # a missing or broken stack file: one line, not a traceback
-        plan = evaluate(stack)
+        plan = plans[stack] = evaluate(stack)
         described[stack] = describe(plan)
+    if gate.refused(plans.values()):  # a value AWS would refuse: one line each, exit 1
+        return cli.FINDINGS
+    if args.against:
+        before = evaluate(args.stack, replacement.baseline_config(args.stack, args.against))
+        lines = list(difflib.unified_diff(describe(before), described[args.stack], "before", "after", lineterm="", n=0))
+        print("\n".join(lines + replacement.report(before, plan)))
+        return 0
     if args.diff:
         a, b = args.diff
         lines = list(difflib.unified_diff(described[a], described[b], fromfile=a, tofile=b, lineterm="", n=0))
         print("\n".join(lines) if lines else f"{a} and {b} deploy the same")
+        print("\n".join(replacement.report(plans[a], plans[b])))
         return 0
     print("\n".join(described[args.stack]))
     if args.outputs:

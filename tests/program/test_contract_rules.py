@@ -139,3 +139,28 @@ def test_the_config_and_the_contract_agree_on_the_oldest_engine():
 def test_every_rule_names_its_source_and_paths():
     for rule in rules.RULES:
         assert rule.paths and rule.source and rule.kind in ("cross-field", "cross-resource"), rule.name
+
+
+# --- plan runs the same check -----------------------------------------------------------------------
+
+
+def test_plan_fails_on_a_value_aws_would_refuse_with_one_line_each(monkeypatch, capsys):
+    from cloudbridge import plan_cli
+
+    monkeypatch.setattr(dms_settings, "DATE_PARTITION_TIMEZONE", "UTC")
+    assert plan_cli.main(["--stack", "dev"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    refused = [line for line in err if line.startswith("refused by AWS: dev: S3Endpoint")]
+    assert len(refused) == 2 and all("datePartitionTimezone" in line and "Area/Location" in line for line in refused)
+    assert not any("'UTC'" in line for line in err)  # the value itself is not repeated
+
+
+def test_plan_without_policy_sentry_says_so_in_one_line(monkeypatch, capsys):
+    import sys
+
+    from cloudbridge import plan_cli
+
+    monkeypatch.setitem(sys.modules, "policy_sentry", None)  # import fails as if not installed
+    assert plan_cli.main(["--stack", "dev"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "policy_sentry" in err[0] and "make setup" in err[0]

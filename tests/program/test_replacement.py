@@ -1,0 +1,103 @@
+"""What a stack change does to a running replication: the table (docs/replacement.md) and
+``plan --against`` / ``plan --diff`` on fixture stacks, one test per kind of change.
+
+Under mocks no provider runs; the effects come from cloudbridge/replacement.py, which cites
+the terraform-provider-aws code (ForceNew, update functions) per resource type.
+"""
+
+import copy
+import inspect
+import re
+
+import pulumi_aws as aws
+import pytest
+import yaml
+
+from cloudbridge import plan_cli, replacement
+from cloudbridge.plan import read_stack_config
+
+ARGS = {
+    replacement.CONFIG: aws.dms.ReplicationConfigArgs,
+    replacement.TASK: aws.dms.ReplicationTaskArgs,
+    replacement.INSTANCE: aws.dms.ReplicationInstanceArgs,
+    replacement.ENDPOINT: aws.dms.EndpointArgs,
+    replacement.S3_ENDPOINT: aws.dms.S3EndpointArgs,
+    replacement.SUBNET_GROUP: aws.dms.ReplicationSubnetGroupArgs,
+}
+
+
+def test_the_replacement_table_is_current():
+    assert replacement.DOC.read_text() == replacement.render(), "run python -m cloudbridge.replacement"
+
+
+@pytest.mark.parametrize("type_", sorted(replacement.RESOURCES))
+def test_every_argument_in_the_table_is_one_of_the_pinned_providers(type_):
+    """The table names pulumi-aws 7.51.1's arguments (camelCase of the Args class's parameters)."""
+    parameters = set(inspect.signature(ARGS[type_].__init__).parameters)
+    camel = {re.sub(r"_(\w)", lambda m: m.group(1).upper(), p) for p in parameters}
+    named = set(replacement.RESOURCES[type_].force_new) | set(replacement.RESOURCES[type_].effects)
+    assert {a.split(".")[0] for a in named} <= camel
+
+
+def _against(tmp_path, capsys, stack, edit):
+    """``plan --stack S --against <the stack file as it was>``: ``edit`` turns today's config into yesterday's."""
+    before = copy.deepcopy(read_stack_config(stack))
+    edit(before)
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": before}))
+    assert plan_cli.main(["--stack", stack, "--against", str(path)]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def _source(config, name):
+    return next(s for s in config["cloudbridge:sources"] if s["name"] == name)
+
+
+def test_adding_a_table_to_an_instance_source_stops_and_resumes_without_reloading(tmp_path, capsys):
+    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "billing")["tables"].remove("dbo.payments"))
+    [line] = [x for x in out if "billing-replication-task: tableMappings" in x]
+    assert line.startswith("!") and "resumes it from its stop position" in line
+    assert "tables added: dbo.payments" in line and "not reloaded" in line
+    assert not [x for x in out if "REPLACES" in x or "DELETES" in x]
+
+
+def test_adding_a_table_to_a_serverless_source_is_flagged_as_refused(tmp_path, capsys):
+    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "sales")["tables"].remove("public.order_lines"))
+    [line] = [x for x in out if "sales-replication-config: tableMappings" in x]
+    assert line.startswith("!") and "REFUSED" in line and "tables added: public.order_lines" in line
+
+
+def test_a_capacity_change_of_a_running_serverless_replication_is_flagged(tmp_path, capsys):
+    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "sales")["replication"].update(maxCapacityUnits=8))
+    [line] = [x for x in out if "computeConfig.maxCapacityUnits" in x]
+    assert line.startswith("!") and "REFUSED" in line
+
+
+def test_an_endpoint_setting_is_modified_in_place_and_not_flagged(tmp_path, capsys):
+    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "sales").update(sslMode="require"))
+    [line] = [x for x in out if "sales-replication-source: sslMode" in x]
+    assert line.startswith(" ") and "modified in place" in line
+
+
+def test_switching_a_source_to_serverless_deletes_its_task_and_full_loads_again(tmp_path, capsys):
+    def was_instance(config):
+        _source(config, "sales")["replication"] = {"mode": "instance", "instanceClass": "dms.t3.medium"}
+
+    out = _against(tmp_path, capsys, "dev", was_instance)
+    assert any(x.startswith("!") and "sales-replication-task: (declaration) DELETES" in x for x in out)
+    assert any("sales-replication-config: (declaration) creates" in x and "full-loads" in x for x in out)
+
+
+def test_plan_diff_flags_a_replacing_change(capsys):
+    """dev and prod name their endpoints differently: deploying prod's config over dev's would replace them."""
+    assert plan_cli.main(["--diff", "dev", "prod"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    replaced = [x for x in out if "sales-replication-target: endpointId REPLACES" in x]
+    assert replaced and replaced[0].startswith("!") and "task is replaced" in replaced[0]
+
+
+def test_a_force_new_argument_is_a_replacement_of_a_task():
+    assert replacement.effect(replacement.TASK, "sourceEndpointArn") == replacement.REPLACE
+    assert replacement.effect(replacement.TASK, "tableMappings") == replacement.RESUME
+    assert replacement.effect(replacement.CONFIG, "computeConfig.replicationSubnetGroupId") == replacement.REPLACE
+    assert replacement.effect(replacement.CONFIG, "tableMappings") == replacement.REFUSED
