@@ -101,7 +101,7 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
         ),  # fmt: skip
         statement(
             "WarehouseSql",
-            ["redshift-data:ExecuteStatement"],
+            ["redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement"],
             [scope.arn("redshift-serverless", "workgroup/*")],
             {"StringEquals": {f"aws:ResourceTag/{TAG}": env}},
         ),  # fmt: skip
