@@ -567,6 +567,20 @@ def _manage_own_network(scope: Scope) -> list[dict[str, Any]]:
             [ec2("security-group"), ec2("vpc-endpoint"), ec2("security-group-rule")],
             _own(scope),
         ),  # fmt: skip
+        # A separate ingress rule may be tagged just after AuthorizeSecurityGroupIngress (no
+        # TagSpecifications): only an untagged rule, only with this environment's tags.
+        statement(
+            "TagNewRules",
+            ["ec2:CreateTags"],
+            [ec2("security-group-rule")],
+            {
+                "StringEquals": {f"aws:RequestTag/{TAG}": scope.environment, f"aws:RequestTag/{MANAGED_BY}": "pulumi"},
+                "Null": {f"aws:ResourceTag/{TAG}": "true"},
+            },
+        ),
+        # Deleting a security group first deletes the network interfaces DMS left in it
+        # (deleteLingeringENIs): only a detached interface can be deleted.
+        statement("RemoveLingeringInterfaces", ["ec2:DeleteNetworkInterface"], [ec2("network-interface")]),
     ]
 
 

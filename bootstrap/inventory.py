@@ -932,13 +932,24 @@ _REPLICATION = [
 ]
 
 _SG = "ec2/vpc_security_group.go"
+_SG_READ = "findSecurityGroupByID: DescribeSecurityGroups by id (tags come in its output: no DescribeTags)"
+_ENI = (
+    "deleteLingeringENIs (vpc_network_interface.go): ENIs DMS left with the group (description "
+    "DMSNetworkInterface; the program's functions have no VPC config, so no Lambda ENIs) are deleted; one still "
+    "attached would be detached first, which EC2 refuses for a requester-managed interface whatever IAM allows"
+)
+_RULE = "ec2/vpc_security_group_ingress_rule.go"
+_RULES_TAGGED_ON_CREATE = (
+    "egress_rule.go create passes TagSpecifications (issue #38552); the indexed ingress_rule.go does not: "
+    "both ways are allowed"
+)
 _NETWORK = [
     _Type(
         "aws:ec2/securityGroup:SecurityGroup",
         _SG,
         [
-            ("create", "ec2:CreateSecurityGroup", "self", "resourceSecurityGroupCreate", TAGS, "vpc"),
-            ("create", "ec2:CreateSecurityGroup", "vpc", "resourceSecurityGroupCreate", TAGS),
+            ("create", "ec2:CreateSecurityGroup", "self", "resourceSecurityGroupCreate", TAGS, "vpc", _SEEN),
+            ("create", "ec2:CreateSecurityGroup", "vpc", "resourceSecurityGroupCreate", TAGS, _SEEN),
             (
                 "create",
                 "ec2:CreateTags",
@@ -946,8 +957,9 @@ _NETWORK = [
                 "resourceSecurityGroupCreate",
                 TAGS,
                 "create-action:CreateSecurityGroup",
-                {"note": "tag on create (TagSpecifications)"},
+                _seen("TagSpecifications in CreateSecurityGroup"),
             ),
+            ("create", "ec2:DescribeSecurityGroups", "*", "waitSecurityGroupCreated", _seen(_SG_READ)),
             (
                 "create",
                 "ec2:RevokeSecurityGroupEgress",
@@ -955,53 +967,126 @@ _NETWORK = [
                 "resourceSecurityGroupCreate",
                 RT,
                 "vpc",
-                {"note": "the default allow-all egress rule is revoked"},
+                _seen("the default allow-all egress rules (IPv4, then IPv6) are revoked"),
             ),
-            ("read", "ec2:DescribeSecurityGroups", "*", "findSecurityGroupByID"),
-            ("read", "ec2:DescribeSecurityGroupRules", "*", "resourceSecurityGroupRead"),
-            ("update", "ec2:AuthorizeSecurityGroupEgress", "self", "updateSecurityGroupRules", RT, "vpc"),
-            ("update", "ec2:AuthorizeSecurityGroupIngress", "self", "updateSecurityGroupRules", RT, "vpc"),
-            ("update", "ec2:RevokeSecurityGroupEgress", "self", "updateSecurityGroupRules", RT, "vpc"),
-            ("update", "ec2:RevokeSecurityGroupIngress", "self", "updateSecurityGroupRules", RT, "vpc"),
-            ("tag", "ec2:CreateTags", "self", "updateTags", RT, TAGS),
-            ("tag", "ec2:DeleteTags", "self", "updateTags", RT),
-            ("delete", "ec2:DescribeNetworkInterfaces", "*", "deleteLingeringENIs"),
-            ("delete", "ec2:DeleteSecurityGroup", "self", "resourceSecurityGroupDelete", RT, "vpc"),
+            (
+                "create",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "self",
+                "resourceSecurityGroupCreate resourceSecurityGroupUpdate updateSecurityGroupRules",
+                RT,
+                "vpc",
+                _seen(
+                    "Create ends in Update: inline egress rules, authorised on the group only (no TagSpecifications)"
+                ),
+            ),
+            (
+                "create",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "self",
+                "resourceSecurityGroupCreate resourceSecurityGroupUpdate updateSecurityGroupRules",
+                RT,
+                "vpc",
+                _seen("inline ingress rules (the program's groups have none: ingress is separate rules)"),
+            ),
+            (
+                "read",
+                "ec2:DescribeSecurityGroups",
+                "*",
+                "resourceSecurityGroupRead findSecurityGroupByID",
+                _seen(_SG_READ),
+            ),
+            ("update", "ec2:DescribeSecurityGroups", "*", "resourceSecurityGroupUpdate findSecurityGroupByID", _SEEN),
+            ("update", "ec2:AuthorizeSecurityGroupEgress", "self", "updateSecurityGroupRules", RT, "vpc", _SEEN),
+            ("update", "ec2:AuthorizeSecurityGroupIngress", "self", "updateSecurityGroupRules", RT, "vpc", _SEEN),
+            ("update", "ec2:RevokeSecurityGroupEgress", "self", "updateSecurityGroupRules", RT, "vpc", _SEEN),
+            ("update", "ec2:RevokeSecurityGroupIngress", "self", "updateSecurityGroupRules", RT, "vpc", _SEEN),
+            *_transparent_tags("ec2:CreateTags", "ec2:DeleteTags", "self", RT),
+            ("delete", "ec2:DescribeNetworkInterfaces", "*", "resourceSecurityGroupDelete", _seen(_ENI)),
+            (
+                "delete",
+                "ec2:DeleteNetworkInterface",
+                "network-interface",
+                "resourceSecurityGroupDelete",
+                "vpc",
+                _seen(_ENI),
+            ),
+            (
+                "delete",
+                "ec2:DeleteSecurityGroup",
+                "self",
+                "resourceSecurityGroupDelete",
+                RT,
+                "vpc",
+                _seen("retried on DependencyViolation; revoke_rules_on_delete (unset) would revoke first"),
+            ),
+            ("delete", "ec2:DescribeSecurityGroups", "*", "resourceSecurityGroupDelete", _seen("polls until gone")),
         ],
     ),  # fmt: skip
     _Type(
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "ec2/vpc_security_group_ingress_rule.go",
+        _RULE,
         [
             (
                 "create",
                 "ec2:AuthorizeSecurityGroupIngress",
                 "security-group",
-                "securityGroupIngressRule.create",
+                "(r *securityGroupIngressRuleResource) create",
                 RT,
                 "vpc",
+                _seen("security_group_id names the group"),
             ),
-            ("create", "ec2:AuthorizeSecurityGroupIngress", "self", "securityGroupIngressRule.create", TAGS),
+            (
+                "create",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "self",
+                "(r *securityGroupIngressRuleResource) create",
+                TAGS,
+                _seen(_RULES_TAGGED_ON_CREATE),
+            ),
             (
                 "create",
                 "ec2:CreateTags",
                 "self",
-                "securityGroupIngressRule.create",
+                "(r *securityGroupIngressRuleResource) create",
                 TAGS,
                 "create-action:AuthorizeSecurityGroupIngress",
+                _seen(_RULES_TAGGED_ON_CREATE),
             ),
-            ("read", "ec2:DescribeSecurityGroupRules", "*", "findSecurityGroupIngressRuleByID"),
-            ("update", "ec2:ModifySecurityGroupRules", "security-group", "securityGroupRule.Update", RT, "vpc"),
-            ("update", "ec2:ModifySecurityGroupRules", "self", "securityGroupRule.Update", RT),
-            ("tag", "ec2:CreateTags", "self", "updateTags", RT, TAGS),
-            ("tag", "ec2:DeleteTags", "self", "updateTags", RT),
+            (
+                "create",
+                "ec2:CreateTags",
+                "self",
+                "(r *securityGroupRuleResource) Create createTags",
+                TAGS,
+                _seen("the indexed version tags the new, untagged rule after AuthorizeSecurityGroupIngress"),
+            ),
+            (
+                "read",
+                "ec2:DescribeSecurityGroupRules",
+                "*",
+                "(r *securityGroupRuleResource) Read findSecurityGroupIngressRuleByID",
+                _seen("tags come in its output"),
+            ),
+            (
+                "update",
+                "ec2:ModifySecurityGroupRules",
+                "security-group",
+                "(r *securityGroupRuleResource) Update",
+                RT,
+                "vpc",
+                _SEEN,
+            ),
+            ("update", "ec2:ModifySecurityGroupRules", "self", "(r *securityGroupRuleResource) Update", RT, _SEEN),
+            *_transparent_tags("ec2:CreateTags", "ec2:DeleteTags", "self", RT),
             (
                 "delete",
                 "ec2:RevokeSecurityGroupIngress",
                 "security-group",
-                "securityGroupIngressRule.delete",
+                "(r *securityGroupIngressRuleResource) delete",
                 RT,
                 "vpc",
+                _seen("by SecurityGroupRuleIds"),
             ),
         ],
     ),  # fmt: skip

@@ -181,6 +181,8 @@ class Arns:
             return [i["certificateArn"]] if i.get("certificateArn") else []
         if kind in ("vpc", "subnet", "route-table", "security-group"):
             return self._network(kind, r)
+        if kind == "network-interface":  # one a service (DMS) left in the group
+            return [s.arn("ec2", f"network-interface/{_fake_id('eni-', r.name)}")]
         if kind == "dms-serverless-role":
             return [f"arn:aws:iam::{s.account}:role/aws-service-role/dms.amazonaws.com/AWSServiceRoleForDMSServerless"]
         if kind == "redshift-role":
