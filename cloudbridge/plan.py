@@ -267,6 +267,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_DMS_OWN_IDS = (
+    "endpointId", "replicationInstanceId", "replicationTaskId", "replicationConfigIdentifier",
+    "replicationSubnetGroupId", "certificateId",
+)  # fmt: skip
+
+
 class _FakeAws:
     """Mock provider: echoes inputs and adds the computed attributes the program reads."""
 
@@ -321,9 +327,9 @@ class _FakeAws:
                 secret = f"redshift!{inputs.get('namespaceName')}-{inputs.get('adminUsername')}-Ab12Cd"
                 state["adminPasswordSecretArn"] = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret}"
         elif token.startswith("aws:dms/"):
-            ident = next(
-                (v for k, v in inputs.items() if k.endswith(("Id", "Identifier")) and isinstance(v, str)), name
-            )
+            # The resource's own identifier, never another resource's ID among its inputs (whose
+            # order depends on which outputs resolved first, so ARNs would vary between evaluations).
+            ident = next((inputs[k] for k in _DMS_OWN_IDS if isinstance(inputs.get(k), str)), name)
             state["endpointArn"] = f"arn:aws:dms:{self.region}:{self.account}:endpoint:{ident}"
             state["replicationInstanceArn"] = f"arn:aws:dms:{self.region}:{self.account}:rep:{ident}"
             state["replicationTaskArn"] = f"arn:aws:dms:{self.region}:{self.account}:task:{ident}"

@@ -19,8 +19,42 @@ from components.config import ConfigError
 from components.stack_config import parse_stack_config
 
 
-def _findings(stack="dev", config=None):
-    return aws_contract.check_plan(evaluate(stack, config)).findings
+@pytest.fixture(scope="module")
+def findings():
+    """The findings of dev evaluated once with a wrong value of every rule class put back into
+    the program (each test below looks for its own): the program is evaluated once, not per test."""
+
+    class LargerBatches(aws.lambda_.EventSourceMapping):
+        def __init__(self, name, opts=None, **kwargs):
+            super().__init__(name, opts=opts, **{**kwargs, "batch_size": 20, "maximum_batching_window_in_seconds": 0})
+
+    class Swapped(aws.dms.ReplicationTask):
+        def __init__(self, name, opts=None, **kwargs):
+            super().__init__(name, opts=opts, **{**kwargs, "source_endpoint_arn": kwargs["target_endpoint_arn"]})
+
+    instance_getattr, above_zero, s3_settings = (
+        config_models.Instance.__getattribute__,
+        monitoring.above_zero,
+        dms_settings.s3_target_settings,
+    )
+    wrong_instance = {"instance_class": "dms.m5.large", "engine_version": "3.4.6"}
+
+    def instance(self, name):
+        return wrong_instance[name] if name in wrong_instance else instance_getattr(self, name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dms_settings, "DATE_PARTITION_TIMEZONE", "UTC")  # free string
+        patch.setattr(config_models.Instance, "__getattribute__", instance)  # free string; across resources
+        patch.setattr(monitoring, "above_zero", lambda *a, **k: {**above_zero(*a, **k), "period": 90})  # integer set
+        patch.setattr(aws.lambda_, "EventSourceMapping", LargerBatches)  # across fields
+        billing = {"date_partition_enabled": False}  # across fields: date settings without date partitioning
+        patch.setattr(
+            dms_settings,
+            "s3_target_settings",
+            lambda source: {**s3_settings(source), **(billing if source.name == "billing" else {})},
+        )
+        patch.setattr(aws.dms, "ReplicationTask", Swapped)  # across resources
+        return aws_contract.check_plan(evaluate("dev")).findings
 
 
 def _named(findings, resource, argument):
@@ -30,37 +64,24 @@ def _named(findings, resource, argument):
 # --- free strings -----------------------------------------------------------------------------
 
 
-def test_a_time_zone_that_is_not_area_location_is_caught(monkeypatch):
+def test_a_time_zone_that_is_not_area_location_is_caught(findings):
     """DMS documents DatePartitionTimezone as Area/Location; plain "UTC" (the first release's) is not."""
-    monkeypatch.setattr(dms_settings, "DATE_PARTITION_TIMEZONE", "UTC")
-    named = _named(_findings(), "sales-replication-target", "datePartitionTimezone")
+    named = _named(findings, "sales-replication-target", "datePartitionTimezone")
     assert named and "Area/Location" in named[0].problem and named[0].value == "UTC"
 
 
-def test_an_instance_class_dms_does_not_offer_is_caught(monkeypatch):
+def test_an_instance_class_dms_does_not_offer_is_caught(findings):
     """dms.m5.large has the config's shape but is not a family DMS supports."""
-    original = config_models.Instance.__getattribute__
-
-    def m5(self, name):
-        return "dms.m5.large" if name == "instance_class" else original(self, name)
-
-    monkeypatch.setattr(config_models.Instance, "__getattribute__", m5)
-    named = _named(_findings(), "billing-replication-instance", "replicationInstanceClass")
+    named = _named(findings, "billing-replication-instance", "replicationInstanceClass")
     assert named and "c6i" in named[0].problem
 
 
 # --- integer sets ---------------------------------------------------------------------------------
 
 
-def test_an_alarm_period_cloudwatch_refuses_is_caught(monkeypatch):
+def test_an_alarm_period_cloudwatch_refuses_is_caught(findings):
     """10, 20, 30 or a multiple of 60: 90 seconds is none of them."""
-    original = monitoring.above_zero
-
-    def ninety(*args, **kwargs):
-        return {**original(*args, **kwargs), "period": 90}
-
-    monkeypatch.setattr(monitoring, "above_zero", ninety)
-    periods = [f for f in _findings() if f.argument == "period"]
+    periods = [f for f in findings if f.argument == "period"]
     assert periods and {f.value for f in periods} == {90}
     assert "multiple of 60" in periods[0].problem
 
@@ -68,50 +89,30 @@ def test_an_alarm_period_cloudwatch_refuses_is_caught(monkeypatch):
 # --- across fields -----------------------------------------------------------------------------------
 
 
-def test_an_sqs_batch_above_ten_without_a_batching_window_is_caught(monkeypatch):
-    class LargerBatches(aws.lambda_.EventSourceMapping):
-        def __init__(self, name, opts=None, **kwargs):
-            super().__init__(name, opts=opts, **{**kwargs, "batch_size": 20, "maximum_batching_window_in_seconds": 0})
-
-    monkeypatch.setattr(aws.lambda_, "EventSourceMapping", LargerBatches)
-    named = _named(_findings(), "sales-validator-events", "maximumBatchingWindowInSeconds")
+def test_an_sqs_batch_above_ten_without_a_batching_window_is_caught(findings):
+    named = _named(findings, "sales-validator-events", "maximumBatchingWindowInSeconds")
     assert named and "batchSize 20" in named[0].problem
 
 
-def test_date_partition_settings_without_date_partitioning_are_caught(monkeypatch):
-    original = dms_settings.s3_target_settings
-    monkeypatch.setattr(
-        dms_settings, "s3_target_settings", lambda source: {**original(source), "date_partition_enabled": False}
-    )
-    named = _named(_findings(), "sales-replication-target", "datePartitionSequence")
+def test_date_partition_settings_without_date_partitioning_are_caught(findings):
+    named = _named(findings, "billing-replication-target", "datePartitionSequence")
     assert named and "datePartitionEnabled" in named[0].problem
+    assert not _named(findings, "sales-replication-target", "datePartitionSequence")
 
 
 # --- across resources ----------------------------------------------------------------------------------
 
 
-def test_an_engine_too_old_for_the_s3_targets_parquet_op_column_is_caught(monkeypatch):
+def test_an_engine_too_old_for_the_s3_targets_parquet_op_column_is_caught(findings):
     """The config refuses it; the check would too if a code path bypassed the config."""
-    original = config_models.Instance.__getattribute__
-
-    def old_engine(self, name):
-        return "3.4.6" if name == "engine_version" else original(self, name)
-
-    monkeypatch.setattr(config_models.Instance, "__getattribute__", old_engine)
-    named = _named(_findings(), "billing-replication-instance", "engineVersion")
+    named = _named(findings, "billing-replication-instance", "engineVersion")
     assert named and "3.4.7" in named[0].problem and "billing-replication-target" in named[0].problem
 
 
-def test_a_replication_wired_to_the_wrong_endpoint_is_caught(monkeypatch):
-    """A task whose source is the S3 target: each names the declared endpoint and its role."""
-
-    class Swapped(aws.dms.ReplicationTask):
-        def __init__(self, name, opts=None, **kwargs):
-            super().__init__(name, opts=opts, **{**kwargs, "source_endpoint_arn": kwargs["target_endpoint_arn"]})
-
-    monkeypatch.setattr(aws.dms, "ReplicationTask", Swapped)
-    findings = _findings()
-    assert _named(findings, "billing-replication-task", "sourceEndpointArn")
+def test_a_replication_wired_to_the_wrong_endpoint_is_caught(findings):
+    """A task whose source is the S3 target: the reference and the endpoint's role both say so."""
+    named = _named(findings, "billing-replication-task", "sourceEndpointArn")
+    assert any("not a source endpoint" in f.problem for f in named), named
 
 
 # --- the config names the key -------------------------------------------------------------------------

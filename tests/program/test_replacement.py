@@ -5,8 +5,10 @@ Under mocks no provider runs; the effects come from cloudbridge/replacement.py, 
 the terraform-provider-aws code (ForceNew, update functions) per resource type.
 """
 
+import contextlib
 import copy
 import inspect
+import io
 import re
 
 import pulumi_aws as aws
@@ -39,51 +41,63 @@ def test_every_argument_in_the_table_is_one_of_the_pinned_providers(type_):
     assert {a.split(".")[0] for a in named} <= camel
 
 
-def _against(tmp_path, capsys, stack, edit):
+def _against(tmp_path, edit, stack="dev"):
     """``plan --stack S --against <the stack file as it was>``: ``edit`` turns today's config into yesterday's."""
     before = copy.deepcopy(read_stack_config(stack))
     edit(before)
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": before}))
-    assert plan_cli.main(["--stack", stack, "--against", str(path)]) == 0
-    return capsys.readouterr().out.splitlines()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert plan_cli.main(["--stack", stack, "--against", str(path)]) == 0
+    return out.getvalue().splitlines()
 
 
 def _source(config, name):
     return next(s for s in config["cloudbridge:sources"] if s["name"] == name)
 
 
-def test_adding_a_table_to_an_instance_source_stops_and_resumes_without_reloading(tmp_path, capsys):
-    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "billing")["tables"].remove("dbo.payments"))
-    [line] = [x for x in out if "billing-replication-task: tableMappings" in x]
+def _yesterday(config):
+    """dev before four changes: a table added to each source, more capacity, stricter TLS."""
+    _source(config, "billing")["tables"].remove("dbo.payments")
+    _source(config, "sales")["tables"].remove("public.order_lines")
+    _source(config, "sales")["replication"]["maxCapacityUnits"] = 8
+    _source(config, "sales")["sslMode"] = "require"
+
+
+@pytest.fixture(scope="module")
+def changes(tmp_path_factory):
+    """plan --against for _yesterday's dev (evaluated once for the tests below)."""
+    return _against(tmp_path_factory.mktemp("against"), _yesterday)
+
+
+def test_adding_a_table_to_an_instance_source_stops_and_resumes_without_reloading(changes):
+    [line] = [x for x in changes if "billing-replication-task: tableMappings" in x]
     assert line.startswith("!") and "resumes it from its stop position" in line
     assert "tables added: dbo.payments" in line and "not reloaded" in line
-    assert not [x for x in out if "REPLACES" in x or "DELETES" in x]
+    assert not [x for x in changes if "REPLACES" in x or "DELETES" in x]
 
 
-def test_adding_a_table_to_a_serverless_source_is_flagged_as_refused(tmp_path, capsys):
-    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "sales")["tables"].remove("public.order_lines"))
-    [line] = [x for x in out if "sales-replication-config: tableMappings" in x]
+def test_adding_a_table_to_a_serverless_source_is_flagged_as_refused(changes):
+    [line] = [x for x in changes if "sales-replication-config: tableMappings" in x]
     assert line.startswith("!") and "REFUSED" in line and "tables added: public.order_lines" in line
 
 
-def test_a_capacity_change_of_a_running_serverless_replication_is_flagged(tmp_path, capsys):
-    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "sales")["replication"].update(maxCapacityUnits=8))
-    [line] = [x for x in out if "computeConfig.maxCapacityUnits" in x]
+def test_a_capacity_change_of_a_running_serverless_replication_is_flagged(changes):
+    [line] = [x for x in changes if "computeConfig.maxCapacityUnits" in x]
     assert line.startswith("!") and "REFUSED" in line
 
 
-def test_an_endpoint_setting_is_modified_in_place_and_not_flagged(tmp_path, capsys):
-    out = _against(tmp_path, capsys, "dev", lambda c: _source(c, "sales").update(sslMode="require"))
-    [line] = [x for x in out if "sales-replication-source: sslMode" in x]
+def test_an_endpoint_setting_is_modified_in_place_and_not_flagged(changes):
+    [line] = [x for x in changes if "sales-replication-source: sslMode" in x]
     assert line.startswith(" ") and "modified in place" in line
 
 
-def test_switching_a_source_to_serverless_deletes_its_task_and_full_loads_again(tmp_path, capsys):
+def test_switching_a_source_to_serverless_deletes_its_task_and_full_loads_again(tmp_path):
     def was_instance(config):
         _source(config, "sales")["replication"] = {"mode": "instance", "instanceClass": "dms.t3.medium"}
 
-    out = _against(tmp_path, capsys, "dev", was_instance)
+    out = _against(tmp_path, was_instance)
     assert any(x.startswith("!") and "sales-replication-task: (declaration) DELETES" in x for x in out)
     assert any("sales-replication-config: (declaration) creates" in x and "full-loads" in x for x in out)
 
