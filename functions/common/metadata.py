@@ -108,8 +108,15 @@ class Column:
     source_type: str = ""
 
     def types(self) -> tuple[str, ...]:
-        """The types a file may carry for this column (its own, then the accepted ones)."""
-        return (self.type, *self.accept)
+        """The types a file may carry for this column: its own, then the accepted ones the
+        Glue column (``glue_type(self.type)``) can read. Athena reads a parquet column only
+        as its own type or a few widenings, never a string as a boolean or the reverse, so
+        an accepted type with another Glue type is not passed (docs/validation.md)."""
+        return (self.type, *self.readable_accept())
+
+    def readable_accept(self) -> tuple[str, ...]:
+        """The accepted types whose Glue type is the column's own."""
+        return tuple(t for t in self.accept if glue_type(t) == glue_type(self.type))
 
 
 @dataclass(frozen=True)
@@ -251,16 +258,7 @@ class TableMetadata:
             missing = [k for k in primary_key if k not in names]
             if missing:
                 raise ValueError(f"primary key columns {missing} are not columns")
-            raw_dms = data.get("dmsColumns", {})
-            ordering = raw_dms.get("streamPosition") if version == 1 else raw_dms.get("changeSequence")
-            if ordering is not None and not isinstance(ordering, str):
-                raise ValueError("dmsColumns.changeSequence must be a column name or null")
-            dms = DmsColumns(
-                op=raw_dms.get("op", OP_COLUMN),
-                timestamp=raw_dms.get("timestamp", TIMESTAMP_COLUMN),
-                change_sequence=ordering or None,
-                op_in_full_load=bool(raw_dms.get("opInFullLoad", True)),
-            )
+            dms = _dms_columns(data.get("dmsColumns", {}), version)
             clash = dms.names() & set(names)
             if clash:
                 raise ValueError(f"columns {sorted(clash)} clash with the DMS-added columns")
@@ -286,6 +284,24 @@ class TableMetadata:
         except ValueError as exc:
             raise MetadataError(f"metadata {origin}: not JSON ({exc})") from None
         return cls.from_dict(data, origin)
+
+
+def _dms_columns(raw_dms: dict[str, Any], version: int) -> DmsColumns:
+    """The ``dmsColumns`` block; ValueError for what CloudBridge's tasks never write."""
+    ordering = raw_dms.get("streamPosition") if version == 1 else raw_dms.get("changeSequence")
+    if ordering is not None and not isinstance(ordering, str):
+        raise ValueError("dmsColumns.changeSequence must be a column name or null")
+    if raw_dms.get("opInFullLoad", True) is not True:
+        raise ValueError(
+            "dmsColumns.opInFullLoad must be true: CloudBridge always sets IncludeOpForFullLoad, and "
+            "without Op in full-load files their rows could not be told from deletes nor read by one "
+            "Glue table"
+        )
+    return DmsColumns(
+        op=raw_dms.get("op", OP_COLUMN),
+        timestamp=raw_dms.get("timestamp", TIMESTAMP_COLUMN),
+        change_sequence=ordering or None,
+    )
 
 
 def metadata_key(schema: str, table: str) -> str:

@@ -24,6 +24,7 @@ vouch for); page checksums are verified wherever the writer recorded them.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from functions.validator import footer as pf
 from functions.validator import isolation, reader
 from functions.validator.findings import (
     EMPTY_FILE,
+    INVALID_CHANGE_SEQUENCE,
     INVALID_OP,
     NO_ROWS,
     NOT_PARQUET,
@@ -105,6 +107,8 @@ def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: st
         result.fail(NO_ROWS, "the file holds no rows; DMS never writes an empty file")
 
     names = [leaf.path for leaf in meta.leaves]
+    if metadata.dms.change_sequence in names:
+        change_sequence(meta, metadata.dms.change_sequence, key.kind, result)
     required = [c for c in metadata.required_columns(key.kind) if c in names]
     op = metadata.dms.op if metadata.dms.op in names else None
     plan = _Plan(meta, required, op, mode == "full")
@@ -127,6 +131,31 @@ def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: st
             result.fail(INVALID_OP, f"{op!r} holds {bad[:5]} in row group {rg}; only I/U/D are valid")
     result.findings += outcome.decode_findings
     return result
+
+
+# $AR_H_CHANGE_SEQ: YYYYMMDDHHmmSShh + a 19-digit zero-padded counter (35 digits), so it sorts
+# as text; empty in full-load rows. The view orders changes by comparing it as a string.
+CHANGE_SEQUENCE = re.compile(rb"[0-9]{35}")
+
+
+def change_sequence(meta: pf.Footer, column: str, kind: str, result: Result) -> None:
+    """The change sequence's format, from each row group's min and max (in text order every
+    value lies between them): 35 digits in CDC files, empty in full-load files."""
+    for group in meta.row_groups:
+        if group.num_rows == 0:
+            continue
+        stats = group.chunk(column).statistics
+        bounds = [v for v in (stats.min, stats.max) if v is not None]
+        if kind == "load":
+            wrong = [v for v in bounds if v != b""]
+            expected = "empty in full-load rows"
+        else:
+            wrong = [v for v in bounds if not CHANGE_SEQUENCE.fullmatch(v)]
+            expected = "35 digits ($AR_H_CHANGE_SEQ) in CDC rows"
+        if wrong:
+            shown = wrong[0][:60].decode("utf-8", "replace")
+            result.fail(INVALID_CHANGE_SEQUENCE, f"{column!r} holds {shown!r} in row group {group.index}; {expected}")
+            return
 
 
 class _Plan:

@@ -55,10 +55,10 @@ def test_json_round_trip_is_stable():
 def test_expected_columns_depend_on_kind():
     meta = orders()
     assert list(meta.expected_columns("cdc"))[:3] == ["Op", "dms_commit_ts", "dms_change_seq"]
-    no_op = TableMetadata.from_dict(
-        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
-    )
-    assert "Op" not in no_op.expected_columns("load") and "Op" in no_op.expected_columns("cdc")
+    # Without Op in full-load files their rows could not be told from deletes: refused, naming the file.
+    no_op = {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
+    with pytest.raises(MetadataError, match=r"metadata of public/orders.json: dmsColumns.opInFullLoad must be true"):
+        TableMetadata.from_dict(no_op, "public/orders.json")
     # Full-load rows carry no change sequence; CDC rows always do.
     assert meta.required_columns("load") == ("Op", "order_id", "dms_commit_ts")
     assert meta.required_columns("cdc") == ("Op", "order_id", "dms_commit_ts", "dms_change_seq")

@@ -13,7 +13,7 @@ from cloudbridge import dmsfiles
 from functions.common.runtime import ALERT_MARKERS
 from functions.validator import findings, routing
 from functions.validator import footer as pf
-from tests.support.moto_pipeline import FAIL, LANDING, RAW, Pipeline, orders_metadata
+from tests.support.moto_pipeline import FAIL, LANDING, META, RAW, Pipeline, orders_metadata
 
 WHEN = datetime(2024, 3, 5, 13, 45, 12, 345000, tzinfo=UTC)
 
@@ -89,22 +89,29 @@ def test_cdc_file_without_date_folders_is_dated_by_its_name(pipeline):
     assert pipeline.keys(RAW)[0].startswith("public/orders/2024/03/05/")
 
 
-def test_full_load_without_op_passes_when_metadata_says_so(pipeline):
+def _without_op_in_full_load(meta):
+    """The table as a task without IncludeOpForFullLoad would write it (metadata refuses it)."""
+    from dataclasses import replace
+
+    return replace(meta, dms=replace(meta.dms, op_in_full_load=False))
+
+
+def test_metadata_without_op_in_full_load_is_refused_naming_its_file(pipeline):
+    """IncludeOpForFullLoad is always set: metadata saying otherwise is METADATA_INVALID, decided."""
     meta = orders_metadata()
-    meta = type(meta).from_dict(
-        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
-    )
-    pipeline.publish_metadata(meta)
-    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=meta))
-    pipeline.validate(key)
-    assert len(pipeline.keys(RAW)) == 1 and pipeline.keys(FAIL) == []
+    document = {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
+    pipeline.s3.put_object(Bucket=META, Key="public/orders.json", Body=json.dumps(document).encode())
+    key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(3, metadata=_without_op_in_full_load(meta)))
+    message = failed(pipeline, key)[findings.METADATA_INVALID]
+    assert "public/orders.json" in message and "opInFullLoad must be true" in message
 
 
-def test_boolean_written_as_string_is_accepted_when_metadata_allows(pipeline):
+def test_boolean_written_as_string_is_quarantined_because_the_glue_boolean_cannot_read_it(pipeline):
+    """The metadata accepts a string boolean, but Athena reads a parquet string column only as
+    a string: what the validator passes, the catalog must read."""
     data = [dict(r, paid="true" if r["paid"] else "false") for r in rows(4)]
     key = pipeline.land("public/orders/LOAD00000001.parquet", load_file(data=data, overrides={"paid": pa.string()}))
-    pipeline.validate(key)
-    assert len(pipeline.keys(RAW)) == 1
+    assert "'paid' is string, metadata says bool" in failed(pipeline, key)[findings.TYPE_MISMATCH]
 
 
 def test_statistics_decide_without_reading_data(pipeline, capsys):
@@ -227,10 +234,9 @@ def test_missing_column_is_quarantined(pipeline):
 
 def test_op_missing_from_a_cdc_file_is_quarantined(pipeline):
     meta = orders_metadata()
-    no_op = type(meta).from_dict(
-        {**meta.to_dict(), "dmsColumns": {**meta.to_dict()["dmsColumns"], "opInFullLoad": False}}
+    key = pipeline.land(
+        dmsfiles.cdc_key("public", "orders", WHEN), load_file(3, metadata=_without_op_in_full_load(meta))
     )
-    key = pipeline.land(dmsfiles.cdc_key("public", "orders", WHEN), load_file(3, metadata=no_op))
     assert "'Op'" in failed(pipeline, key)[findings.MISSING_COLUMNS]
 
 
@@ -612,3 +618,19 @@ def test_a_million_row_file_is_streamed_with_bounded_memory(pipeline, capsys):
     # Exactly the footer and the key column's chunks, never the file.
     assert line["bytesRead"] <= 1.1 * line["bytesNeeded"] and line["bytesNeeded"] < len(data) / 4, line
     assert pool.max_memory() < 1024 * 1024, pool.max_memory()  # the parent decodes nothing: children do
+
+
+@pytest.mark.parametrize(
+    ("kind", "positions", "words"),
+    [
+        ("cdc", ["1", "2", "3"], "'1'"),  # a number cast to text: no longer sorts as the change order
+        ("cdc", ["2024010100000000" + "1" * 19, "", "2024010100000000" + "2" * 19], "''"),
+        ("load", ["2024010100000000" + "1" * 19] * 3, "empty in full-load rows"),
+    ],
+)
+def test_a_change_sequence_not_in_dms_format_is_quarantined(pipeline, kind, positions, words):
+    """The views compare the change sequence as text: only DMS's fixed-width format sorts right."""
+    name = dmsfiles.cdc_key("public", "orders", WHEN) if kind == "cdc" else "public/orders/LOAD00000001.parquet"
+    body = cdc_file(["I"] * 3, positions=positions) if kind == "cdc" else load_file(3, positions=positions)
+    key = pipeline.land(name, body)
+    assert words in failed(pipeline, key)[findings.INVALID_CHANGE_SEQUENCE]
