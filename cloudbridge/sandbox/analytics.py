@@ -110,3 +110,23 @@ def compare(meta: TableMetadata, source_rows: list[tuple], current_rows: list[tu
 def source_rows(connection: Any, meta: TableMetadata) -> list[tuple]:
     """The source table read exactly as the DMS stand-in reads it."""
     return connection.execute(f"select {select_list(meta)} from {_quote(meta.schema)}.{_quote(meta.table)}").fetchall()
+
+
+def older_than_first_load_row(meta: TableMetadata, files: list[Path], column: str, value: Any) -> int:
+    """Changes to rows where ``column = value`` committed before the newest load's first row
+    was written: what a generation starting at that row's stamp would drop."""
+    from components import views
+
+    paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    stamp, seq = _quote(meta.dms.timestamp), _quote(meta.dms.change_sequence or "")
+    with duckdb.connect() as connection:
+        rows = f"read_parquet([{paths}], union_by_name = true, filename = true)"
+        generation_file = views.GENERATION_FILE.replace("%", "")
+        first = connection.execute(
+            f"select max(s) from (select min({stamp}) as s from {rows} "
+            f"where filename like '%{generation_file}%' group by filename)"
+        ).fetchone()[0]
+        return connection.execute(
+            f"select count(*) from {rows} where coalesce({seq}, '') <> '' and {_quote(column)} = ? and {stamp} < ?",
+            [value, first],
+        ).fetchone()[0]

@@ -8,6 +8,13 @@ group; CDC files are closed by
 interval (CdcMaxBatchInterval) or size (rows), and on a change of a table's columns,
 which DMS writes through (HandleSourceTableAltered) for the validator to catch.
 
+Loads behave as DMS documents them: a table's full load starts (its FullLoadStartTime),
+reads the table, then writes rows stamped with the time each file is written (after the
+read, so a change committed in between is in no snapshot and older than every load row);
+changes to a table committed while it loads are cached and written as CDC once its load
+ends (FullLoadEndTime, TableState "Table completed"). ``describe_table_statistics`` answers
+like DMS's DescribeTableStatistics, from which the generation markers are written.
+
 A test and demo tool: it is never part of a Lambda or of the Pulumi program.
 """
 
@@ -124,6 +131,8 @@ class DmsStandIn:
         self._last_name: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
         self._connection: psycopg.Connection | None = None
+        self._loading: set[tuple[str, str]] = set()  # tables whose changes are cached, not written
+        self.statistics: dict[tuple[str, str], dict[str, Any]] = {}
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -158,36 +167,71 @@ class DmsStandIn:
     # --- full load ---------------------------------------------------------------------
 
     def full_load(self) -> int:
-        """Write every table's full-load files from one consistent snapshot; returns the rows loaded."""
-        stamp = dmsfiles.dms_timestamp(datetime.now(UTC))
+        """Every table's full load from one consistent snapshot; returns the rows loaded."""
+        started = datetime.now(UTC)
         with psycopg.connect(self.conninfo) as connection:
             connection.execute("set transaction isolation level repeatable read")
-            return sum(self._load(connection, meta, stamp) for _, meta in sorted(self.tables.items()))
+            return sum(self._load(connection, meta, started) for _, meta in sorted(self.tables.items()))
 
-    def reload(self, table_id: str) -> int:
-        """What a DMS table reload writes while the task runs: the table read again, as
-        full-load files numbered from LOAD00000001 again, stamped with the time of the
-        reload; CDC carries on meanwhile."""
+    def reload(self, table_id: str, during_load: Callable[[], Any] | None = None) -> int:
+        """What a DMS table reload writes while the task runs: the table read again and written
+        as full-load files numbered from LOAD00000001 again, each row stamped when written;
+        CDC carries on, the table's own changes cached until its load ends. ``during_load``
+        runs after the read and before the first row is written (the window a change can
+        fall into: in no snapshot, older than every load row)."""
         schema, table = table_id.split(".", 1)
-        stamp = dmsfiles.dms_timestamp(datetime.now(UTC))
+        started = datetime.now(UTC)
         with psycopg.connect(self.conninfo) as connection:
             connection.execute("set transaction isolation level repeatable read")
-            return self._load(connection, self.tables[(schema, table)], stamp)
+            return self._load(connection, self.tables[(schema, table)], started, during_load, reloaded=True)
 
-    def _load(self, connection: psycopg.Connection, meta: TableMetadata, stamp: str) -> int:
+    def _load(
+        self,
+        connection: psycopg.Connection,
+        meta: TableMetadata,
+        started: datetime,
+        during_load: Callable[[], Any] | None = None,
+        reloaded: bool = False,
+    ) -> int:
+        key = (meta.schema, meta.table)
+        with self._lock:
+            self._loading.add(key)  # from the load's start, its changes are cached
         columns = {c.name: c.type for c in meta.columns}
         query = f'select {select_list(meta)} from "{meta.schema}"."{meta.table}"'
         loaded = number = 0
-        with connection.cursor(name=f"load_{meta.schema}_{meta.table}") as cursor:
-            cursor.execute(query)
-            while chunk := cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE):
-                number += 1
-                rows = [dict(zip(columns, values, strict=True)) for values in chunk]
-                buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
-                buffer.positions = [LOAD_SEQUENCE] * len(rows)
-                self._write(meta, buffer, dmsfiles.load_key(meta.schema, meta.table, number), "load")
-                loaded += len(rows)
+        try:
+            with connection.cursor(name=f"load_{meta.schema}_{meta.table}") as cursor:
+                cursor.execute(query)
+                chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)  # the snapshot is taken: the table is read
+                if during_load is not None:
+                    during_load()
+                while chunk:
+                    number += 1
+                    rows = [dict(zip(columns, values, strict=True)) for values in chunk]
+                    stamp = dmsfiles.dms_timestamp(datetime.now(UTC))  # when written, after the read
+                    buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
+                    buffer.positions = [LOAD_SEQUENCE] * len(rows)
+                    self._write(meta, buffer, dmsfiles.load_key(meta.schema, meta.table, number), "load")
+                    loaded += len(rows)
+                    chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)
+        finally:
+            self._finish_load(key, meta, started, loaded, reloaded)
         return loaded
+
+    def _finish_load(self, key: tuple[str, str], meta: TableMetadata, started: datetime, rows: int, reloaded: bool):
+        """The load ended: table statistics say so, and the cached changes are written."""
+        with self._lock:
+            self.statistics[key] = {
+                "SchemaName": meta.schema, "TableName": meta.table, "FullLoadRows": rows,
+                "FullLoadStartTime": started, "FullLoadEndTime": datetime.now(UTC),
+                "FullLoadReloaded": reloaded, "TableState": "Table completed",
+            }  # fmt: skip
+            self._loading.discard(key)
+
+    def describe_table_statistics(self) -> dict[str, Any]:
+        """DescribeTableStatistics as DMS answers it, for the tables loaded so far."""
+        with self._lock:
+            return {"TableStatistics": [dict(v) for _, v in sorted(self.statistics.items())]}
 
     # --- CDC ---------------------------------------------------------------------------
 
@@ -245,7 +289,11 @@ class DmsStandIn:
     def flush(self, force: bool = False) -> None:
         """Close the CDC files whose batch interval or row limit is reached (all open ones when ``force``)."""
         now = self.clock()
+        with self._lock:
+            loading = set(self._loading)
         for key, buffer in list(self._buffers.items()):
+            if key in loading:
+                continue  # cached until the table's load ends
             due = now - buffer.opened >= self.cdc_max_batch_interval or len(buffer.rows) >= self.cdc_max_rows
             if buffer.rows and (force or due):
                 self._close(key)

@@ -191,4 +191,11 @@ def _reload_lines(report: dict[str, Any]) -> list[str]:
             f"reloaded with {reload['reloadedRows']}; a union of both loads would differ on "
             f"{reload['unionOfLoadsDiffers']} keys"
         )
+        if reload.get("windowOrder") is not None:
+            lines.append(
+                f"                  order {reload['windowOrder']} committed after the reload read the table and "
+                f"before its first row was written: {reload['windowLines']} lines in no snapshot, "
+                f"{reload['windowRowsOlderThanFirstLoadRow']} changes older than every load row (kept: the "
+                "generation starts at FullLoadStartTime)"
+            )
     return lines

@@ -37,6 +37,7 @@ from cloudbridge.sandbox.runners import SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
+from functions.common import generations
 from functions.common.metadata import TableMetadata
 from functions.common.runtime import NotifierEnv, ValidatorEnv
 from functions.validator.handler import s3_objects
@@ -165,10 +166,20 @@ class _Sandbox:
         self._start_runners(stack)
         loaded = self.dms.full_load()
         self.say(f"full load: {loaded} rows in {len(self.dms.files)} LOAD files")
+        self.mark_generations()
         self.stop_cdc = threading.Event()
         self.cdc = threading.Thread(target=self.dms.run, args=(self.stop_cdc,), name="dms-cdc", daemon=True)
         self.cdc.start()
         stack.callback(lambda: (self.stop_cdc.set(), self.cdc.join(timeout=30)))
+
+    def mark_generations(self) -> None:
+        """The small step after a load: DMS's table statistics say which loads are complete and
+        when they started; each gets its generation marker in raw history (and its partition)."""
+        tables = {t.table_id: t for t in self.tables}
+        keys = generations.write_markers(self.s3, self.res.raw_history, tables, self.dms.describe_table_statistics())
+        partitions = Partitions(self.aws.client("glue"), self.res.glue_database, self.res.raw_history)
+        for key in keys:
+            partitions.try_ensure(key)
 
     def _start_source(self, stack: contextlib.ExitStack, scale: float) -> None:
         self.say("starting PostgreSQL (wal_level=logical) …")
@@ -249,7 +260,7 @@ class _Sandbox:
         self.reload = Reload(RELOADED_TABLE, started + duration * 0.3, started + duration * 0.4)
         last_report, touched = 0.0, set()
         while (elapsed := time.monotonic() - started) < duration:
-            self.reload.step(self.workload.db, self.dms, self.say)
+            self.reload.step(self.workload, self.dms, self.say, self.mark_generations)
             if not touched and time.monotonic() >= changed_at:
                 touched = self.workload.schema_change()
                 self.say(f"schema change: products gains a column; {len(touched)} products updated after it")
@@ -259,7 +270,7 @@ class _Sandbox:
                 last_report = elapsed
                 self._progress()
             time.sleep(max(0.0, self.transactions / rate - (time.monotonic() - started)))
-        self.reload.finish(self.workload.db, self.dms, self.say)
+        self.reload.finish(self.workload, self.dms, self.say, self.mark_generations)
         if not touched:
             self.workload.schema_change()
 
@@ -343,6 +354,9 @@ class _Sandbox:
             if meta.table_id == RELOADED_TABLE and table_files:  # the same view without the generation rule
                 union = analytics.current_state(meta, table_files, database, changes, generations=False)
                 self.reload.union_differences = len(analytics.compare(meta, source, union).differing_keys)
+                self.reload.window_older = analytics.older_than_first_load_row(
+                    meta, table_files, "order_id", self.reload.window_order
+                )
         return comparisons
 
 
@@ -358,29 +372,47 @@ RELOADED_TABLE = "public.order_lines"
 
 
 class Reload:
-    """Truncate the table on the source at ``truncate_at``, reload it at ``reload_at``."""
+    """Truncate the table on the source at ``truncate_at``, reload it at ``reload_at``; while
+    the reload has read the table and not yet written a row, a new order (with its lines) is
+    committed: the window in which a change is in no snapshot and older than every load row."""
 
     def __init__(self, table: str, truncate_at: float, reload_at: float):
         self.table, self.truncate_at, self.reload_at = table, truncate_at, reload_at
         self.truncated = self.reloaded_rows = None
         self.union_differences = 0
+        self.window_order: int | None = None
+        self.window_lines = 0
+        self.window_older = 0  # its CDC rows older than the reload's first load row (lost by that rule)
 
-    def step(self, db: Any, dms: DmsStandIn, say: Callable[[str], None]) -> None:
+    def step(self, workload: Any, dms: DmsStandIn, say: Callable[[str], None], mark: Callable[[], None]) -> None:
         """Truncate or reload when its time has come, and note what it did."""
-        now = time.monotonic()
+        now, db = time.monotonic(), workload.db
         if self.truncated is None and now >= self.truncate_at:
             self.truncated = db.execute(f"select count(*) from {self.table}").fetchone()[0]
             db.execute(f"truncate {self.table}")
             say(f"reload: {self.table} truncated on the source ({self.truncated} rows; DMS does not capture TRUNCATE)")
         if self.truncated is not None and self.reloaded_rows is None and now >= self.reload_at:
-            self.reloaded_rows = dms.reload(self.table)
-            say(f"reload: {self.table} reloaded mid-run ({self.reloaded_rows} rows from LOAD00000001 again)")
 
-    def finish(self, db: Any, dms: DmsStandIn, say: Callable[[str], None]) -> None:
+            def in_the_window() -> None:
+                self.window_order = workload.next_order
+                workload.new_order()
+                self.window_lines = db.execute(
+                    f"select count(*) from {self.table} where order_id = %s", (self.window_order,)
+                ).fetchone()[0]
+
+            self.reloaded_rows = dms.reload(self.table, during_load=in_the_window)
+            mark()
+            say(
+                f"reload: {self.table} reloaded mid-run ({self.reloaded_rows} rows from LOAD00000001 again); "
+                f"order {self.window_order} ({self.window_lines} lines) committed after the read, before the "
+                "first load row was written"
+            )
+
+    def finish(self, workload: Any, dms: DmsStandIn, say: Callable[[str], None], mark: Callable[[], None]) -> None:
         """Truncate and reload now if the run ended before either was due."""
         self.truncate_at = self.reload_at = 0.0  # a run too short to reach them still shows both
-        self.step(db, dms, say)
-        self.step(db, dms, say)
+        self.step(workload, dms, say, mark)
+        self.step(workload, dms, say, mark)
 
     def to_dict(self) -> dict[str, Any]:
         """What the reload did, for the report."""
@@ -389,6 +421,9 @@ class Reload:
             "truncatedRows": self.truncated,
             "reloadedRows": self.reloaded_rows,
             "unionOfLoadsDiffers": self.union_differences,
+            "windowOrder": self.window_order,
+            "windowLines": self.window_lines,
+            "windowRowsOlderThanFirstLoadRow": self.window_older,
         }
 
 
