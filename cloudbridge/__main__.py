@@ -14,6 +14,7 @@ COMMANDS = {
     "urns": ("cloudbridge.urns", "check or accept the recorded resource identities of a stack"),
     "secrets": ("cloudbridge.secrets", "store the Slack webhook URL in the stack's secret, read from stdin"),
     "sandbox": ("cloudbridge.sandbox.run", "run the whole pipeline on this machine, end to end"),
+    "reconcile": ("cloudbridge.reconcile", "compare a source's tables with their current-state views, key by key"),
     "config-doc": ("cloudbridge.configdoc", "write docs/config.md from the config models (or --check it)"),
 }
 

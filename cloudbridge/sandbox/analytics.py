@@ -84,7 +84,8 @@ def current_state(
         return connection.execute(sql).fetchall()
 
 
-def _normal(meta: TableMetadata, row: tuple) -> tuple:
+def normal(meta: TableMetadata, row: tuple) -> tuple:
+    """A row with each value as DMS writes it for its column (what the comparison compares)."""
     out = []
     for column, value in zip(meta.columns, row, strict=True):
         value = to_arrow_value(column.type, value)
@@ -98,8 +99,8 @@ def compare(meta: TableMetadata, source_rows: list[tuple], current_rows: list[tu
     """Compare source rows with current-state rows by primary key, values normalised to the table's types."""
     names = [c.name for c in meta.columns]
     key_at = [names.index(k) for k in meta.primary_key]
-    source = {tuple(r[i] for i in key_at): r for r in (_normal(meta, r) for r in source_rows)}
-    current = {tuple(r[i] for i in key_at): r for r in (_normal(meta, r) for r in current_rows)}
+    source = {tuple(r[i] for i in key_at): r for r in (normal(meta, r) for r in source_rows)}
+    current = {tuple(r[i] for i in key_at): r for r in (normal(meta, r) for r in current_rows)}
     result = Comparison(meta.table_id, len(source), len(current))
     result.missing = [k for k in source if k not in current]
     result.extra = [k for k in current if k not in source]
