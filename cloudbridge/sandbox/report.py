@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from cloudbridge.sandbox.aws import Resources
+from functions.common import generations
 from functions.common.runtime import ALERT_MARKERS, REASONS_TAG, glue_table_name
 from functions.validator.partitions import Partitions
 
 
 def data_objects(s3: Any, bucket: str):
-    """A bucket's files (not the validator's alert markers)."""
+    """A bucket's files (not the validator's alert markers, nor generation markers: neither landed)."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
-            if not obj["Key"].startswith(ALERT_MARKERS):
+            name = obj["Key"].rsplit("/", 1)[-1]
+            if not obj["Key"].startswith(ALERT_MARKERS) and not name.startswith(generations.MARKER_PREFIX):
                 yield obj
 
 
