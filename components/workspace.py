@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,15 @@ def metadata_root() -> Path:
 
 
 @contextlib.contextmanager
-def using(folder: Path) -> Iterator[None]:
-    """Read stack files and metadata from ``folder`` for the duration (tests, the fork check)."""
-    saved = {k: os.environ.get(k) for k in (STACKS_DIR_ENV, METADATA_DIR_ENV)}
-    os.environ[STACKS_DIR_ENV] = str(folder)
-    os.environ.pop(METADATA_DIR_ENV, None)
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the block, then restore them."""
+    saved = {k: os.environ.get(k) for k in values}
     try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         yield
     finally:
         for key, value in saved.items():
@@ -48,3 +51,8 @@ def using(folder: Path) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def using(folder: Path) -> contextlib.AbstractContextManager[None]:
+    """Read stack files and metadata from ``folder`` for the duration (tests, the fork check)."""
+    return environment({STACKS_DIR_ENV: str(folder), METADATA_DIR_ENV: None})

@@ -37,6 +37,7 @@ from cloudbridge.sandbox.runners import SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
+from components.workspace import environment
 from functions.common import generations
 from functions.common.metadata import TableMetadata
 from functions.common.runtime import NotifierEnv, ValidatorEnv
@@ -59,21 +60,6 @@ class Progress:
         """Print one progress line, stamped with the seconds since the run began."""
         if not self.quiet:
             print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]):
-    """Set environment variables for the block, restoring the previous values after it."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @contextlib.contextmanager
