@@ -22,6 +22,7 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 OK, FINDINGS, USAGE = 0, 1, 2
@@ -129,3 +130,19 @@ def aws_client(service: str, stack: str) -> Any:
     from cloudbridge.stackfile import region
 
     return boto3.client(service, region_name=region(stack))
+
+
+def generated_file(path: Path, text: str, check: bool, regenerate: str) -> int:
+    """Write a generated file, or with ``check`` compare it: FINDINGS (one line naming the
+    command that regenerates it) when the committed file is missing or out of date."""
+    from components.workspace import REPO_ROOT
+
+    shown = path.relative_to(REPO_ROOT)
+    if check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{shown} is out of date: run {regenerate}", file=sys.stderr)
+            return FINDINGS
+        return OK
+    path.write_text(text)
+    print(f"wrote {shown}")
+    return OK

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import types
 import typing
 from pathlib import Path
@@ -136,12 +135,4 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("config-doc", __doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/config.md is out of date")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print("docs/config.md is out of date: run python -m cloudbridge config-doc", file=sys.stderr)
-            return cli.FINDINGS
-        return cli.OK
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(DOC.parent.parent)}")
-    return 0
+    return cli.generated_file(DOC, render(), args.check, "python -m cloudbridge config-doc")

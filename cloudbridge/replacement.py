@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloudbridge import cli
 from cloudbridge.plan import PROJECT_ROOT, Plan
 
 DOC = PROJECT_ROOT / "docs" / "replacement.md"
@@ -387,15 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cloudbridge.replacement", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/replacement.md is out of date")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print("docs/replacement.md is out of date: run python -m cloudbridge.replacement", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(PROJECT_ROOT)}")
-    return 0
+    return cli.generated_file(DOC, render(), args.check, "python -m cloudbridge.replacement")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 
+from cloudbridge import cli
 from cloudbridge.plan import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "tests" / "program" / "aws_contract_coverage.txt"
@@ -140,17 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     errors = problems(text)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
-    if args.check:
-        if not REPORT.exists() or REPORT.read_text() != text:
-            print(
-                f"{REPORT.relative_to(PROJECT_ROOT)} is out of date: run python -m cloudbridge.contract.coverage",
-                file=sys.stderr,
-            )
-            return 1
-        return 1 if errors else 0
-    REPORT.write_text(text)
-    print(f"wrote {REPORT.relative_to(PROJECT_ROOT)}")
-    return 1 if errors else 0
+    stale = cli.generated_file(REPORT, text, args.check, "python -m cloudbridge.contract.coverage")
+    return 1 if errors or stale else 0
 
 
 if __name__ == "__main__":
