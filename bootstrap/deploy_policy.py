@@ -71,6 +71,7 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_manage_own_replication(scope),
         *_network(scope),
         *_manage_own_network(scope),
+        *_private_dns(scope),
         statement("WhoAmI", ["sts:GetCallerIdentity"], ["*"]),
     ]
 
@@ -581,6 +582,21 @@ def _manage_own_network(scope: Scope) -> list[dict[str, Any]]:
         # Deleting a security group first deletes the network interfaces DMS left in it
         # (deleteLingeringENIs): only a detached interface can be deleted.
         statement("RemoveLingeringInterfaces", ["ec2:DeleteNetworkInterface"], [ec2("network-interface")]),
+    ]
+
+
+def _private_dns(scope: Scope) -> list[dict[str, Any]]:
+    """Creating the Secrets Manager interface endpoint with private DNS: EC2 associates the VPC
+    with the endpoint's managed private hosted zone (an id AWS assigns) as the caller. Only VPCs
+    of this region (Route 53's route53:VPCs, "VPCId=<vpc-id>,VPCRegion=<region>"; absent, it
+    does not narrow)."""
+    return [
+        statement(
+            "PrivateDnsOfInterfaceEndpoints",
+            ["route53:AssociateVPCWithHostedZone"],
+            ["arn:aws:route53:::hostedzone/*"],
+            {"ForAllValues:StringLike": {"route53:VPCs": [f"VPCId=vpc-*,VPCRegion={scope.region}"]}},
+        )
     ]
 
 

@@ -943,6 +943,23 @@ _RULES_TAGGED_ON_CREATE = (
     "egress_rule.go create passes TagSpecifications (issue #38552); the indexed ingress_rule.go does not: "
     "both ways are allowed"
 )
+_VPCE_WAIT = _seen("waitVPCEndpointAvailable polls findVPCEndpointByID (DescribeVpcEndpoints) until available")
+_VPCE_READ_CALLS = (
+    ("ec2:DescribeVpcEndpoints", "findVPCEndpointByID", "tags come in its output (setTagsOut): no DescribeTags"),
+    ("ec2:DescribePrefixLists", "findPrefixListByName", "the service's prefix list (cidr_blocks, prefix_list_id)"),
+    (
+        "ec2:DescribeNetworkInterfaces",
+        "findSubnetConfigurationsByNetworkInterfaceIDs",
+        "findNetworkInterfaceByID for each interface of an interface endpoint",
+    ),
+)
+
+
+def _vpce_read(phase: str) -> list[tuple]:
+    """resourceVPCEndpointRead (Create and Update end in it)."""
+    return [(phase, a, "*", f"resourceVPCEndpointRead {f}", _seen(n)) for a, f, n in _VPCE_READ_CALLS]
+
+
 _NETWORK = [
     _Type(
         "aws:ec2/securityGroup:SecurityGroup",
@@ -1094,23 +1111,57 @@ _NETWORK = [
         "aws:ec2/vpcEndpoint:VpcEndpoint",
         "ec2/vpc_endpoint.go",
         [
-            ("create", "ec2:CreateVpcEndpoint", "self", "resourceVPCEndpointCreate", TAGS),
+            (
+                "create",
+                "ec2:CreateVpcEndpoint",
+                "self",
+                "resourceVPCEndpointCreate",
+                TAGS,
+                _seen("TagSpecifications (getTagSpecificationsIn) in CreateVpcEndpoint"),
+            ),
             *[
-                ("create", "ec2:CreateVpcEndpoint", on, "resourceVPCEndpointCreate", "vpc")
+                ("create", "ec2:CreateVpcEndpoint", on, "resourceVPCEndpointCreate", "vpc", _seen(f"names the {on}"))
                 for on in ("vpc", "subnet", "route-table", "security-group")
             ],
-            ("create", "ec2:CreateTags", "self", "resourceVPCEndpointCreate", TAGS, "create-action:CreateVpcEndpoint"),
-            ("read", "ec2:DescribeVpcEndpoints", "*", "findVPCEndpointByID"),
-            ("read", "ec2:DescribePrefixLists", "*", "resourceVPCEndpointRead"),
-            ("update", "ec2:ModifyVpcEndpoint", "self", "resourceVPCEndpointUpdate", RT),
+            (
+                "create",
+                "ec2:CreateTags",
+                "self",
+                "resourceVPCEndpointCreate",
+                TAGS,
+                "create-action:CreateVpcEndpoint",
+                _seen("tags in TagSpecifications; createTags only where a partition refuses tag-on-create"),
+            ),
+            (
+                "create",
+                "route53:AssociateVPCWithHostedZone",
+                "private-dns-zone",
+                "resourceVPCEndpointCreate",
+                "route53-vpcs",
+                {
+                    "note": "an interface endpoint with private_dns_enabled: EC2 associates the VPC with the "
+                    "endpoint's managed private hosted zone as the caller (a dependent action of "
+                    "ec2:CreateVpcEndpoint, Service Authorization Reference)"
+                },
+            ),
+            ("create", "ec2:DescribeVpcEndpoints", "*", "waitVPCEndpointAvailable statusVPCEndpoint", _VPCE_WAIT),
+            *_vpce_read("create"),
+            *_vpce_read("read"),
+            ("update", "ec2:ModifyVpcEndpoint", "self", "resourceVPCEndpointUpdate", RT, _SEEN),
             *[
-                ("update", "ec2:ModifyVpcEndpoint", on, "resourceVPCEndpointUpdate", "vpc")
+                ("update", "ec2:ModifyVpcEndpoint", on, "resourceVPCEndpointUpdate", "vpc", _seen(f"Add/Remove {on}s"))
                 for on in ("subnet", "route-table", "security-group")
             ],
-            ("tag", "ec2:CreateTags", "self", "updateTags", RT, TAGS),
-            ("tag", "ec2:DeleteTags", "self", "updateTags", RT),
-            ("delete", "ec2:DeleteVpcEndpoints", "self", "resourceVPCEndpointDelete", RT),
-            ("delete", "ec2:DescribeNetworkInterfaces", "*", "waitVPCEndpointDeleted"),
+            ("update", "ec2:DescribeVpcEndpoints", "*", "waitVPCEndpointAvailable statusVPCEndpoint", _VPCE_WAIT),
+            *_transparent_tags("ec2:CreateTags", "ec2:DeleteTags", "self", RT),
+            ("delete", "ec2:DeleteVpcEndpoints", "self", "resourceVPCEndpointDelete", RT, _SEEN),
+            (
+                "delete",
+                "ec2:DescribeVpcEndpoints",
+                "*",
+                "waitVPCEndpointDeleted statusVPCEndpoint",
+                _seen("polls DescribeVpcEndpoints until gone (not DescribeNetworkInterfaces)"),
+            ),
         ],
     ),  # fmt: skip
 ]

@@ -183,6 +183,9 @@ class Arns:
             return self._network(kind, r)
         if kind == "network-interface":  # one a service (DMS) left in the group
             return [s.arn("ec2", f"network-interface/{_fake_id('eni-', r.name)}")]
+        if kind == "private-dns-zone":  # the managed hosted zone of a private-DNS interface endpoint (AWS's id)
+            zone = f"arn:aws:route53:::hostedzone/{_fake_id('Z', r.name).upper()}"
+            return [zone] if i.get("privateDnsEnabled") else []
         if kind == "dms-serverless-role":
             return [f"arn:aws:iam::{s.account}:role/aws-service-role/dms.amazonaws.com/AWSServiceRoleForDMSServerless"]
         if kind == "redshift-role":
@@ -228,6 +231,8 @@ def context(s: Stack, arns: Arns, row: Row, r: Declared) -> dict:
             out["lambda:FunctionArn"] = arns._function(r.inputs["functionName"])
         elif carried == "policy-arn":
             out["iam:PolicyARN"] = r.inputs["policyArn"]
+        elif carried == "route53-vpcs":  # Route 53's form: VPCId=<vpc-id>,VPCRegion=<region>
+            out["route53:VPCs"] = [f"VPCId={arns.vpc_of(r).rsplit('/', 1)[1]},VPCRegion={s.region}"]
         elif kind == "create-action":
             out["ec2:CreateAction"] = value
         elif kind == "via":

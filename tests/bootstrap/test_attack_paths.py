@@ -21,7 +21,9 @@ def attacks(s):
     region = {REGION_KEY: r}
     own_tags = {f"aws:ResourceTag/{TAG}": env, "aws:ResourceTag/cloudbridge:managed-by": "pulumi", **region}
     foreign_key = s.arn("kms", "key/1234abcd-foreign")
-    return [
+    other_region = "eu-west-1" if r != "eu-west-1" else "us-east-1"
+    env_request = {f"aws:RequestTag/{TAG}": env, "aws:RequestTag/cloudbridge:managed-by": "pulumi"}
+    return [*_network_attacks(s, other_region, env_request),
         ("create an admin role without the boundary", "iam:CreateRole", role, region),
         ("create an admin role with another boundary", "iam:CreateRole", role,
          {**region, "iam:PermissionsBoundary": f"arn:aws:iam::{acct}:policy/loose"}),
@@ -88,6 +90,34 @@ def attacks(s):
          s.arn("redshift-serverless", "namespace/foreign"), {**region, f"aws:RequestTag/{TAG}": env}),
         ("rewrite the trust of a program role that lacks the boundary", "iam:UpdateAssumeRolePolicy",
          f"arn:aws:iam::{acct}:role/cb-{env}-validator", own_tags),
+    ]  # fmt: skip
+
+
+def _network_attacks(s, other_region: str, env_request: dict) -> list[tuple]:
+    """The network grants added for the provider's own calls: tagging new rules (TagNewRules),
+    the interfaces DMS leaves (RemoveLingeringInterfaces), private DNS (PrivateDnsOfInterfaceEndpoints)."""
+    acct, env, r = s.account, s.environment, s.region
+    region = {REGION_KEY: r}
+    rule = s.arn("ec2", "security-group-rule/sgr-0other")
+    eni = "network-interface/eni-0foreign"
+    zone, associate = "arn:aws:route53:::hostedzone/Z0FOREIGN", "route53:AssociateVPCWithHostedZone"
+    other_tag = {f"aws:ResourceTag/{TAG}": "other", "aws:ResourceTag/cloudbridge:managed-by": "pulumi"}
+    return [
+        ("tag a security-group rule already tagged for another environment", "ec2:CreateTags", rule,
+         {**region, **env_request, **other_tag}),
+        ("retag a rule of this environment's bootstrap as the program's", "ec2:CreateTags", rule,
+         {**region, **env_request, f"aws:ResourceTag/{TAG}": env,
+          "aws:ResourceTag/cloudbridge:managed-by": "pulumi-bootstrap"}),
+        ("tag an untagged rule with another environment's tags", "ec2:CreateTags", rule,
+         {**region, f"aws:RequestTag/{TAG}": "other", "aws:RequestTag/cloudbridge:managed-by": "pulumi"}),
+        ("delete a network interface of another account", "ec2:DeleteNetworkInterface",
+         f"arn:aws:ec2:{r}:{FOREIGN}:{eni}", region),
+        ("delete a network interface of another region", "ec2:DeleteNetworkInterface",
+         f"arn:aws:ec2:{other_region}:{acct}:{eni}", {REGION_KEY: other_region}),
+        ("associate a VPC of another region with a private hosted zone", associate, zone,
+         {**region, "route53:VPCs": [f"VPCId=vpc-1,VPCRegion={other_region}"]}),
+        ("associate VPCs of this and another region with a private hosted zone at once", associate, zone,
+         {**region, "route53:VPCs": [f"VPCId=vpc-1,VPCRegion={r}", f"VPCId=vpc-2,VPCRegion={other_region}"]}),
     ]  # fmt: skip
 
 
