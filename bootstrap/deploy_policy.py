@@ -79,13 +79,24 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
 def _storage_and_state(scope: Scope) -> list[dict[str, Any]]:
     """The program's buckets (its own names only) and table metadata; Pulumi's state and its key."""
     buckets = f"arn:aws:s3:::{scope.prefix}*-{scope.account}-{scope.region}"
+    metadata = f"arn:aws:s3:::{scope.prefix}*-meta-{scope.account}-{scope.region}"
     return [
         statement("Buckets", BUCKET_ACTIONS, [buckets]),
+        # The metadata bucket is versioned: deleting a table's object deletes every version of
+        # its key (the provider's deleteAllObjectVersions), in the metadata buckets only.
         statement(
             "PublishTableMetadata",
-            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
-            [f"arn:aws:s3:::{scope.prefix}*-meta-{scope.account}-{scope.region}/*"],
+            [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:GetObjectTagging",
+                "s3:PutObjectTagging",
+            ],
+            [f"{metadata}/*"],
         ),
+        statement("ListTableMetadataVersions", ["s3:ListBucketVersions"], [metadata]),
         statement(
             "PulumiState",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
@@ -320,6 +331,11 @@ def _keys(scope: Scope) -> list[dict[str, Any]]:
         ),
         statement("AliasOwnKeys", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], [keys], _own(scope)),
         statement("ListAliases", ["kms:ListAliases"], ["*"]),
+        # Reading an SSE-KMS object, the provider describes S3's AWS managed key by its alias
+        # (setObjectKMSKeyID): that key, asked for by that alias only.
+        statement(
+            "IdentifyS3ManagedKey", ["kms:DescribeKey"], [keys], {"StringEquals": {"kms:RequestAlias": "alias/aws/s3"}}
+        ),
     ]
 
 

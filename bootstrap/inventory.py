@@ -131,6 +131,196 @@ def _transparent_tags(tag: str, untag: str, on: str = "self", *carries: str) -> 
     ]
 
 
+_FOUND = "RetryWhenNotFound: polls until it reads back"
+_GONE = "RetryUntilNotFound: polls until gone"
+
+
+def _s3_configuration(token: str, path: str, fn: str, put: str, get: str, calls: dict) -> _Type:
+    """A bucket configuration read in ``path``: ``calls`` maps each phase to (action, function suffix, note)."""
+    rows = [
+        (phase, {"put": put, "get": get}[verb], "self", f"{fn}{suffix}", _seen(note))
+        for phase, steps in calls.items()
+        for verb, suffix, note in steps
+    ]
+    return _Type(token, path, rows)
+
+
+_PUT_GET = {"update": [("put", "Update", "the whole configuration"), ("get", "Update Read", "Update ends in Read")]}
+_S3_CONFIGURATIONS = [
+    _s3_configuration(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "s3/bucket_lifecycle_configuration.go",
+        "(r *bucketLifecycleConfigurationResource) ",
+        "s3:PutLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration",
+        {
+            "create": [
+                ("put", "Create", "PutBucketLifecycleConfiguration, retried on NoSuchBucket"),
+                ("get", "Create waitLifecycleConfigEquals", "polls until the rules read back 10 times"),
+            ],
+            "read": [("get", "Read findBucketLifecycleConfiguration", "polled until two reads agree")],
+            "update": [
+                ("put", "Update", "PutBucketLifecycleConfiguration"),
+                ("get", "Update waitLifecycleConfigEquals", "polls until the rules read back"),
+            ],
+            "delete": [
+                ("put", "Delete", "DeleteBucketLifecycle is authorised as s3:PutLifecycleConfiguration"),
+                ("get", "Delete findBucketLifecycleConfiguration", _GONE),
+            ],
+        },
+    ),
+    _s3_configuration(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "s3/bucket_public_access_block.go",
+        "resourceBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+        {
+            "create": [
+                ("put", "Create", "PutPublicAccessBlock, retried on NoSuchBucket"),
+                ("get", "Create findPublicAccessBlockConfiguration", _FOUND + ", then Read"),
+            ],
+            "read": [("get", "Read findPublicAccessBlockConfiguration", "GetPublicAccessBlock")],
+            "update": [("put", "Update", "no Read after Update (eventual consistency)")],
+            "delete": [
+                ("put", "Delete", "DeletePublicAccessBlock is authorised as s3:PutBucketPublicAccessBlock"),
+                ("get", "Delete findPublicAccessBlockConfiguration", _GONE),
+            ],
+        },
+    ),
+    _s3_configuration(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "s3/bucket_server_side_encryption_configuration.go",
+        "resourceBucketServerSideEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetEncryptionConfiguration",
+        {
+            "create": [
+                ("put", "Create", "PutBucketEncryption, retried on NoSuchBucket/OperationAborted"),
+                ("get", "Create findServerSideEncryptionConfiguration", _FOUND + ", then Read"),
+            ],
+            "read": [("get", "Read findServerSideEncryptionConfiguration", "GetBucketEncryption")],
+            **_PUT_GET,
+            "delete": [("put", "Delete", "DeleteBucketEncryption (s3:PutEncryptionConfiguration); no wait")],
+        },
+    ),
+    _s3_configuration(
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "s3/bucket_versioning.go",
+        "resourceBucketVersioning",
+        "s3:PutBucketVersioning",
+        "s3:GetBucketVersioning",
+        {
+            "create": [
+                ("put", "Create", "PutBucketVersioning (status Enabled), retried on NoSuchBucket"),
+                ("get", "Read waitForBucketVersioningStatus", "Create ends in Read, which polls the status"),
+            ],
+            "read": [("get", "Read waitForBucketVersioningStatus statusBucketVersioning", "3 reads in a row")],
+            **_PUT_GET,
+            "delete": [("put", "Delete", "versioning cannot be removed: it is suspended")],
+        },
+    ),
+    _s3_configuration(
+        "aws:s3/bucketNotification:BucketNotification",
+        "s3/bucket_notification.go",
+        "resourceBucketNotification",
+        "s3:PutBucketNotification",
+        "s3:GetBucketNotification",
+        {
+            "create": [
+                ("put", "Put", "PutBucketNotificationConfiguration (Create and Update are one function)"),
+                ("get", "Put findBucketNotificationConfiguration", _FOUND + ", then Read"),
+            ],
+            "read": [("get", "Read findBucketNotificationConfiguration", "GetBucketNotificationConfiguration")],
+            "update": [("put", "Put", "the whole configuration"), ("get", "Read", "Put ends in Read")],
+            "delete": [("put", "Delete", "an empty configuration is put; no wait")],
+        },
+    ),
+]
+
+_UPLOAD = "resourceObjectUpload"
+_S3_KEY = (
+    "setObjectKMSKeyID: an SSE-KMS object's key is compared with S3's AWS managed key, "
+    "read by tfkms.FindKeyByID(alias/aws/s3): DescribeKey by that alias"
+)
+_VERSIONS = (
+    "the metadata bucket is versioned, so version_id is set: deleteAllObjectVersions lists the key's "
+    "versions and deletes each version and delete marker (DeleteObject with VersionId)"
+)
+
+
+def _object_upload(phase: str) -> list[tuple]:
+    """resourceObjectUpload: one PutObject with the tags and SSE-KMS, then Read."""
+    return [
+        (phase, "s3:PutObject", "object", _UPLOAD, _seen("manager.Uploader: a single PutObject for small content")),
+        (
+            phase,
+            "s3:PutObjectTagging",
+            "object",
+            _UPLOAD,
+            _seen("the default tags go in PutObject's Tagging header, which needs s3:PutObjectTagging too"),
+        ),
+        (phase, "kms:GenerateDataKey", "key", _UPLOAD, RT, KMS_VIA_S3, {"note": "S3 asks KMS as the caller"}),
+        *_object_read(phase),
+    ]
+
+
+def _object_read(phase: str) -> list[tuple]:
+    """resourceObjectRead (Upload and Update end in it)."""
+    return [
+        (
+            phase,
+            "s3:GetObject",
+            "object",
+            "resourceObjectRead findObjectByBucketAndKey",
+            _seen("HeadObject (metadata only: no kms:Decrypt)"),
+        ),
+        (
+            phase,
+            "kms:DescribeKey",
+            "s3-managed-key",
+            "resourceObjectRead setObjectKMSKeyID",
+            "request-alias:alias/aws/s3",
+            _seen(_S3_KEY),
+        ),
+    ]
+
+
+_OBJECT = _Type(
+    "aws:s3/bucketObjectv2:BucketObjectv2",
+    "s3/object.go",
+    [
+        *_object_upload("create"),
+        ("create", "s3:GetObjectTagging", "object", "tags.go objectListTags", _seen(_LISTED_AFTER_CREATE)),
+        *_object_read("read"),
+        (
+            "read",
+            "s3:GetObjectTagging",
+            "object",
+            "tags.go objectListTags",
+            _seen("@Tags(identifierAttribute=arn, resourceType=Object)"),
+        ),
+        *_object_upload("update"),
+        ("tag", "s3:GetObjectTagging", "object", "tags.go objectUpdateTags objectListTags", _SEEN),
+        (
+            "tag",
+            "s3:PutObjectTagging",
+            "object",
+            "tags.go objectUpdateTags",
+            _seen("DeleteObjectTagging only when no tags remain (the default tags always do)"),
+        ),
+        ("delete", "s3:ListBucketVersions", "bucket", "resourceObjectDelete deleteAllObjectVersions", _seen(_VERSIONS)),
+        ("delete", "s3:DeleteObjectVersion", "object", "deleteAllObjectVersions deleteObjectVersion", _seen(_VERSIONS)),
+        (
+            "delete",
+            "s3:DeleteObject",
+            "object",
+            "resourceObjectDelete deleteObjectVersion",
+            _seen("an object without version_id (an unversioned bucket)"),
+        ),
+    ],
+)
+
 _STORAGE = [
     _Type(
         "aws:s3/bucket:Bucket",
@@ -174,13 +364,7 @@ _STORAGE = [
             ),
         ],
     ),  # fmt: skip
-    _s3_sub(
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "s3/bucket_lifecycle_configuration.go",
-        "BucketLifecycleConfiguration",
-        "s3:PutLifecycleConfiguration",
-        "s3:GetLifecycleConfiguration",
-    ),
+    *_S3_CONFIGURATIONS,
     _s3_sub(
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "s3/bucket_ownership_controls.go",
@@ -200,56 +384,7 @@ _STORAGE = [
             ("delete", "s3:GetBucketPolicy", "self", "resourceBucketPolicyDelete", _seen("polls until gone")),
         ],
     ),
-    _s3_sub(
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-        "s3/bucket_public_access_block.go",
-        "BucketPublicAccessBlock",
-        "s3:PutBucketPublicAccessBlock",
-        "s3:GetBucketPublicAccessBlock",
-    ),
-    _s3_sub(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "s3/bucket_server_side_encryption_configuration.go",
-        "BucketServerSideEncryptionConfiguration",
-        "s3:PutEncryptionConfiguration",
-        "s3:GetEncryptionConfiguration",
-    ),
-    _s3_sub(
-        "aws:s3/bucketVersioning:BucketVersioning",
-        "s3/bucket_versioning.go",
-        "BucketVersioning",
-        "s3:PutBucketVersioning",
-        "s3:GetBucketVersioning",
-    ),
-    _s3_sub(
-        "aws:s3/bucketNotification:BucketNotification",
-        "s3/bucket_notification.go",
-        "BucketNotification",
-        "s3:PutBucketNotification",
-        "s3:GetBucketNotification",
-    ),
-    _Type(
-        "aws:s3/bucketObjectv2:BucketObjectv2",
-        "s3/object.go",
-        [
-            ("create", "s3:PutObject", "object", "resourceObjectUpload"),
-            (
-                "create",
-                "kms:GenerateDataKey",
-                "key",
-                "resourceObjectUpload",
-                RT,
-                KMS_VIA_S3,
-                {"note": "S3 asks KMS for a data key as the caller (SSE-KMS)"},
-            ),
-            ("read", "s3:GetObject", "object", "findObjectByBucketAndKey", {"note": "HeadObject"}),
-            ("read", "s3:GetObjectTagging", "object", "resourceObjectRead"),
-            ("tag", "s3:PutObjectTagging", "object", "resourceObjectUpdate"),
-            ("update", "s3:PutObject", "object", "resourceObjectUpdate"),
-            ("update", "kms:GenerateDataKey", "key", "resourceObjectUpdate", RT, KMS_VIA_S3),
-            ("delete", "s3:DeleteObject", "object", "resourceObjectDelete"),
-        ],
-    ),  # fmt: skip
+    _OBJECT,
 ]
 
 _IAM = [

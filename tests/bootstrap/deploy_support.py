@@ -183,6 +183,10 @@ class Arns:
             return self._network(kind, r)
         if kind == "network-interface":  # one a service (DMS) left in the group
             return [s.arn("ec2", f"network-interface/{_fake_id('eni-', r.name)}")]
+        if kind == "bucket":  # the bucket an object is in
+            return [self._bucket(i["bucket"])]
+        if kind == "s3-managed-key":  # S3's AWS managed key (aws/s3), read for an SSE-KMS object
+            return [s.arn("kms", f"key/{_fake_id('', r.name)}")] if i.get("kmsKeyId") else []
         if kind == "private-dns-zone":  # the managed hosted zone of a private-DNS interface endpoint (AWS's id)
             zone = f"arn:aws:route53:::hostedzone/{_fake_id('Z', r.name).upper()}"
             return [zone] if i.get("privateDnsEnabled") else []
@@ -233,6 +237,8 @@ def context(s: Stack, arns: Arns, row: Row, r: Declared) -> dict:
             out["iam:PolicyARN"] = r.inputs["policyArn"]
         elif carried == "route53-vpcs":  # Route 53's form: VPCId=<vpc-id>,VPCRegion=<region>
             out["route53:VPCs"] = [f"VPCId={arns.vpc_of(r).rsplit('/', 1)[1]},VPCRegion={s.region}"]
+        elif kind == "request-alias":
+            out["kms:RequestAlias"] = value
         elif kind == "create-action":
             out["ec2:CreateAction"] = value
         elif kind == "via":

@@ -23,7 +23,7 @@ def attacks(s):
     foreign_key = s.arn("kms", "key/1234abcd-foreign")
     other_region = "eu-west-1" if r != "eu-west-1" else "us-east-1"
     env_request = {f"aws:RequestTag/{TAG}": env, "aws:RequestTag/cloudbridge:managed-by": "pulumi"}
-    return [*_network_attacks(s, other_region, env_request),
+    return [*_network_attacks(s, other_region, env_request), *_storage_attacks(s),
         ("create an admin role without the boundary", "iam:CreateRole", role, region),
         ("create an admin role with another boundary", "iam:CreateRole", role,
          {**region, "iam:PermissionsBoundary": f"arn:aws:iam::{acct}:policy/loose"}),
@@ -118,6 +118,28 @@ def _network_attacks(s, other_region: str, env_request: dict) -> list[tuple]:
          {**region, "route53:VPCs": [f"VPCId=vpc-1,VPCRegion={other_region}"]}),
         ("associate VPCs of this and another region with a private hosted zone at once", associate, zone,
          {**region, "route53:VPCs": [f"VPCId=vpc-1,VPCRegion={r}", f"VPCId=vpc-2,VPCRegion={other_region}"]}),
+    ]  # fmt: skip
+
+
+def _storage_attacks(s) -> list[tuple]:
+    """The grants added for the object's delete (every version, metadata buckets only) and read
+    (S3's AWS managed key, by its alias only)."""
+    acct, env, r = s.account, s.environment, s.region
+    region = {REGION_KEY: r}
+    raw = f"arn:aws:s3:::cb-{env}-sales-raw-{acct}-{r}"
+    foreign_key = s.arn("kms", "key/1234abcd-foreign")
+    return [
+        ("destroy an old version of a Pulumi state object", "s3:DeleteObjectVersion",
+         f"arn:aws:s3:::{s.state_bucket}/.pulumi/stacks/cloudbridge/{env}.json", region),
+        ("destroy an old version of a raw-history object", "s3:DeleteObjectVersion", f"{raw}/orders/part-0.parquet",
+         region),
+        ("list the versions of the state bucket", "s3:ListBucketVersions", f"arn:aws:s3:::{s.state_bucket}", region),
+        ("list the versions of a raw-history bucket", "s3:ListBucketVersions", raw, region),
+        ("describe a foreign key by its id", "kms:DescribeKey", foreign_key, region),
+        ("describe a foreign key by another alias", "kms:DescribeKey", foreign_key,
+         {**region, "kms:RequestAlias": "alias/payroll"}),
+        ("decrypt with S3's managed key by its alias", "kms:Decrypt", foreign_key,
+         {**region, "kms:RequestAlias": "alias/aws/s3"}),
     ]  # fmt: skip
 
 
