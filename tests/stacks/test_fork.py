@@ -22,7 +22,7 @@ from components.workspace import METADATA_DIR_ENV, REPO_ROOT, STACKS_DIR_ENV
 ACCOUNTS = ["123456789012", "210987654321", "345678901234"]
 REGION = "us-east-1"
 REPOSITORY = "acme/data-pipes"
-ADDED = "forked"
+ADDED_PREFIX = "forked"
 IGNORED = shutil.ignore_patterns(".git", ".venv", ".build", "__pycache__", ".pytest_cache", ".ruff_cache", ".data")
 
 
@@ -44,22 +44,32 @@ def _retarget(path: Path, account: str, repository: str | None = None) -> None:
     path.write_text(text)
 
 
-def _add_and_remove_a_source(tree: Path, stack: str) -> str:
-    """Add a copy of the stack's first source (its metadata copied) and remove its last one."""
+def _unused_name(tree: Path) -> str:
+    """A source name no stack file and no metadata folder of the tree uses yet."""
+    taken = {p.name for p in (tree / "metadata").iterdir()} if (tree / "metadata").is_dir() else set()
+    for path in tree.glob("Pulumi.*.yaml"):
+        taken |= {s["name"] for s in yaml.safe_load(path.read_text())["config"].get("cloudbridge:sources", [])}
+    return next(f"{ADDED_PREFIX}{i}" for i in range(1, 1000) if f"{ADDED_PREFIX}{i}" not in taken)
+
+
+def _add_and_remove_a_source(tree: Path, stack: str) -> tuple[str, str]:
+    """Add a copy of the stack's first source under a new name (its metadata copied) and remove
+    its last one (the original, when it has only one): (added, removed)."""
     path = tree / f"Pulumi.{stack}.yaml"
     document = yaml.safe_load(path.read_text())
     sources = document["config"]["cloudbridge:sources"]
     template = sources[0]
-    added = {**json.loads(json.dumps(template)), "name": ADDED}
+    name = _unused_name(tree)
+    added = {**json.loads(json.dumps(template)), "name": name}
     added.pop("rdsInstanceIdentifier", None)
     for metadata in (tree / "metadata" / template["name"]).rglob("*.json"):
-        target = tree / "metadata" / ADDED / metadata.relative_to(tree / "metadata" / template["name"])
+        target = tree / "metadata" / name / metadata.relative_to(tree / "metadata" / template["name"])
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(metadata.read_text().replace(f'"source": "{template["name"]}"', f'"source": "{ADDED}"'))
+        target.write_text(metadata.read_text().replace(f'"source": "{template["name"]}"', f'"source": "{name}"'))
     removed = sources.pop()
     sources.append(added)
     path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return removed["name"]
+    return name, removed["name"]
 
 
 @pytest.mark.slow
@@ -73,14 +83,16 @@ def test_a_fork_with_its_own_accounts_region_repository_and_sources_passes_the_s
         if bootstrap.exists():
             _retarget(bootstrap, ACCOUNTS[i % len(ACCOUNTS)], REPOSITORY)
     changed = stacks[0]
-    removed = _add_and_remove_a_source(tree, changed)
+    # The copy's record is brought up to date first, so the test holds whatever the repository recorded.
+    assert run(tree, "-m", "cloudbridge", "urns", "accept", "--stack", changed).returncode == 0
+    added, removed = _add_and_remove_a_source(tree, changed)
 
     # The removal is refused, naming the one acknowledgement and what happens to the data.
     guard = run(tree, "-m", "cloudbridge", "urns", "check", "--stack", changed)
     assert guard.returncode == 1, guard.stdout + guard.stderr
     assert f"python -m cloudbridge urns accept --stack {changed}" in guard.stderr
     assert f"{removed}-raw" in guard.stderr and "retainData" in guard.stderr
-    assert ADDED not in guard.stderr  # additions pass
+    assert added not in guard.stderr  # additions pass
 
     accept = run(tree, "-m", "cloudbridge", "urns", "accept", "--stack", changed)
     assert accept.returncode == 0, accept.stderr
