@@ -62,6 +62,7 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_iam(scope),
         *_service_linked_roles(scope),
         *_functions(scope),
+        *_event_source_mapping_tags(scope),
         *_messaging(scope),
         *_keys(scope),
         *_warehouse_statements(scope),
@@ -254,6 +255,24 @@ def _functions(scope: Scope) -> list[dict[str, Any]]:
             {"ArnLike": {"lambda:FunctionArn": functions}},
         ),
         statement("ListEventSourceMappings", ["lambda:ListEventSourceMappings"], ["*"]),
+    ]
+
+
+def _event_source_mapping_tags(scope: Scope) -> list[dict[str, Any]]:
+    """An event source mapping has its own tags (its ARN holds a UUID AWS assigns): read
+    (resourceEventSourceMappingRead lists them), set on create and changed only with this
+    environment's tag, and removed only from a mapping that carries it."""
+    mappings = [scope.arn("lambda", "event-source-mapping:*")]
+    env = {f"aws:RequestTag/{TAG}": scope.environment}
+    return [
+        statement("ReadEventSourceMappingTags", ["lambda:ListTags"], mappings),
+        statement(
+            "TagOwnEventSourceMappings",
+            ["lambda:TagResource"],
+            mappings,
+            {"StringEquals": env, "StringEqualsIfExists": {f"aws:ResourceTag/{TAG}": scope.environment}},
+        ),
+        statement("UntagOwnEventSourceMappings", ["lambda:UntagResource"], mappings, scope.tagged),
     ]
 
 

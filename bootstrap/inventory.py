@@ -560,6 +560,22 @@ _KEYS = [
     ),
 ]
 
+
+def _esm_read(phase: str, function: str) -> list[tuple]:
+    """GetEventSourceMapping (a wait's poll or resourceEventSourceMappingRead) and the mapping's tags."""
+    return [
+        (phase, "lambda:GetEventSourceMapping", "self", f"{function} findEventSourceMappingByID", "function-arn",
+         _SEEN),
+        (
+            phase,
+            "lambda:ListTags",
+            "self",
+            "resourceEventSourceMappingRead listTags",
+            _seen("the mapping's own tags, by its ARN (EventSourceMappingArn)"),
+        ),
+    ]  # fmt: skip
+
+
 _FN_WAIT = _seen("waitFunctionCreated/Updated poll statusFunctionState with GetFunction")
 _FUNCTIONS = [
     _Type(
@@ -567,6 +583,14 @@ _FUNCTIONS = [
         "lambda/function.go",
         [
             ("create", "lambda:CreateFunction", "self", "resourceFunctionCreate", TAGS, _SEEN),
+            (
+                "create",
+                "lambda:TagResource",
+                "self",
+                "resourceFunctionCreate",
+                TAGS,
+                {"note": "tags in CreateFunction need lambda:TagResource (Lambda guide, tag on create)"},
+            ),
             (
                 "create",
                 "iam:PassRole",
@@ -612,11 +636,31 @@ _FUNCTIONS = [
         "aws:lambda/permission:Permission",
         "lambda/permission.go",
         [
-            ("create", "lambda:AddPermission", "function", "resourcePermissionCreate"),
-            ("read", "lambda:GetPolicy", "function", "findPolicyStatementByTwoPartKey"),
-            ("delete", "lambda:RemovePermission", "function", "resourcePermissionDelete"),
+            (
+                "create",
+                "lambda:AddPermission",
+                "function",
+                "resourcePermissionCreate",
+                _seen("retried on ResourceConflict/ResourceNotFound (propagation)"),
+            ),
+            (
+                "create",
+                "lambda:GetPolicy",
+                "function",
+                "resourcePermissionRead findPolicyStatementByTwoPartKey",
+                _seen("Create ends in Read, retried until the statement reads back"),
+            ),
+            ("read", "lambda:GetPolicy", "function", "resourcePermissionRead findPolicyStatementByTwoPartKey", _SEEN),
+            ("delete", "lambda:RemovePermission", "function", "resourcePermissionDelete", _SEEN),
+            (
+                "delete",
+                "lambda:GetPolicy",
+                "function",
+                "resourcePermissionDelete findPolicyStatementByTwoPartKey",
+                _seen(_GONE),
+            ),
         ],
-    ),
+    ),  # fmt: skip
     _Type(
         "aws:lambda/eventSourceMapping:EventSourceMapping",
         "lambda/event_source_mapping.go",
@@ -625,21 +669,63 @@ _FUNCTIONS = [
                 "create",
                 "lambda:CreateEventSourceMapping",
                 "*",
-                "resourceEventSourceMappingCreate",
+                "resourceEventSourceMappingCreate retryEventSourceMapping",
                 "function-arn",
                 TAGS,
+                _seen("tags in CreateEventSourceMappingInput; retried while the role propagates"),
             ),
-            ("read", "lambda:GetEventSourceMapping", "self", "findEventSourceMappingByID", "function-arn"),
-            ("update", "lambda:UpdateEventSourceMapping", "self", "resourceEventSourceMappingUpdate", "function-arn"),
-            ("delete", "lambda:DeleteEventSourceMapping", "self", "resourceEventSourceMappingDelete", "function-arn"),
+            (
+                "create",
+                "lambda:TagResource",
+                "self",
+                "resourceEventSourceMappingCreate",
+                TAGS,
+                _seen("tag on create needs lambda:TagResource (Lambda guide, 'Using tags on event source mappings')"),
+            ),
+            *_esm_read("create", "waitEventSourceMappingCreated statusEventSourceMappingState"),
+            *_esm_read("read", "resourceEventSourceMappingRead"),
+            (
+                "update",
+                "lambda:UpdateEventSourceMapping",
+                "self",
+                "resourceEventSourceMappingUpdate retryEventSourceMapping",
+                "function-arn",
+                _SEEN,
+            ),
+            *_esm_read("update", "waitEventSourceMappingUpdated statusEventSourceMappingState"),
+            ("tag", "lambda:TagResource", "self", "tags_gen.go updateTags", RT, TAGS, _SEEN),
+            ("tag", "lambda:UntagResource", "self", "tags_gen.go updateTags", RT, _SEEN),
+            (
+                "delete",
+                "lambda:DeleteEventSourceMapping",
+                "self",
+                "resourceEventSourceMappingDelete",
+                "function-arn",
+                _seen("retried on ResourceInUse"),
+            ),
+            (
+                "delete",
+                "lambda:GetEventSourceMapping",
+                "self",
+                "waitEventSourceMappingDeleted statusEventSourceMappingState",
+                "function-arn",
+                _seen("polls until gone"),
+            ),
         ],
     ),  # fmt: skip
     _Type(
         "aws:lambda/invocation:Invocation",
         "lambda/invocation.go",
         [
-            ("create", "lambda:InvokeFunction", "function", "resourceInvocationCreate"),
-            ("update", "lambda:InvokeFunction", "function", "resourceInvocationUpdate"),
+            (
+                "create",
+                "lambda:InvokeFunction",
+                "function",
+                "resourceInvocationCreate invoke",
+                _seen("RequestResponse; resourceInvocationRead makes no call"),
+            ),
+            ("update", "lambda:InvokeFunction", "function", "resourceInvocationUpdate invoke", _SEEN),
+            # Delete invokes only with lifecycle_scope CRUD; the program keeps the default CREATE_ONLY.
         ],
     ),
 ]

@@ -23,7 +23,7 @@ def attacks(s):
     foreign_key = s.arn("kms", "key/1234abcd-foreign")
     other_region = "eu-west-1" if r != "eu-west-1" else "us-east-1"
     env_request = {f"aws:RequestTag/{TAG}": env, "aws:RequestTag/cloudbridge:managed-by": "pulumi"}
-    return [*_network_attacks(s, other_region, env_request), *_storage_attacks(s),
+    return [*_network_attacks(s, other_region, env_request), *_storage_attacks(s), *_mapping_attacks(s, env_request),
         ("create an admin role without the boundary", "iam:CreateRole", role, region),
         ("create an admin role with another boundary", "iam:CreateRole", role,
          {**region, "iam:PermissionsBoundary": f"arn:aws:iam::{acct}:policy/loose"}),
@@ -140,6 +140,22 @@ def _storage_attacks(s) -> list[tuple]:
          {**region, "kms:RequestAlias": "alias/payroll"}),
         ("decrypt with S3's managed key by its alias", "kms:Decrypt", foreign_key,
          {**region, "kms:RequestAlias": "alias/aws/s3"}),
+    ]  # fmt: skip
+
+
+def _mapping_attacks(s, env_request: dict) -> list[tuple]:
+    """The event source mappings' own tags (TagOwnEventSourceMappings, UntagOwnEventSourceMappings)."""
+    region = {REGION_KEY: s.region}
+    mapping = s.arn("lambda", "event-source-mapping:0f1e2d3c-foreign")
+    other = {f"aws:ResourceTag/{TAG}": "other"}
+    return [
+        ("retag another environment's event source mapping as this one's", "lambda:TagResource", mapping,
+         {**region, **env_request, **other}),
+        ("tag an event source mapping with another environment's tag", "lambda:TagResource", mapping,
+         {**region, f"aws:RequestTag/{TAG}": "other"}),
+        ("untag another environment's event source mapping", "lambda:UntagResource", mapping, {**region, **other}),
+        ("tag another environment's function through the mapping grant", "lambda:TagResource",
+         s.arn("lambda", "function:cb-other-validator"), {**region, **env_request}),
     ]  # fmt: skip
 
 
