@@ -1106,61 +1106,104 @@ _MONITORING = [
     ),  # fmt: skip
 ]
 
+_GLUE_TABLE = ("self", "database", "catalog")
+_TABLE_READ = (
+    ("glue:GetTable", "resourceCatalogTableRead findTableByThreePartKey"),
+    ("glue:GetPartitionIndexes", "resourceCatalogTableRead findPartitionIndexes"),
+)
+
 _ANALYTICS = [
     _Type(
         "aws:glue/catalogDatabase:CatalogDatabase",
         "glue/catalog_database.go",
         [
-            ("create", "glue:CreateDatabase", "self", "resourceCatalogDatabaseCreate", TAGS),
-            ("create", "glue:CreateDatabase", "catalog", "resourceCatalogDatabaseCreate", TAGS),
-            ("read", "glue:GetDatabase", "self", "findDatabaseByName"),
-            ("read", "glue:GetDatabase", "catalog", "findDatabaseByName"),
-            ("read", "glue:GetTags", "self", "listTags"),
-            ("update", "glue:UpdateDatabase", "self", "resourceCatalogDatabaseUpdate"),
-            ("update", "glue:UpdateDatabase", "catalog", "resourceCatalogDatabaseUpdate"),
-            ("tag", "glue:TagResource", "self", "updateTags", TAGS),
-            ("tag", "glue:UntagResource", "self", "updateTags"),
-            ("delete", "glue:DeleteDatabase", "self", "resourceCatalogDatabaseDelete"),
-            ("delete", "glue:DeleteDatabase", "catalog", "resourceCatalogDatabaseDelete"),
+            *[
+                ("create", "glue:CreateDatabase", on, "resourceCatalogDatabaseCreate", TAGS, _seen("Tags in the input"))
+                for on in ("self", "catalog")
+            ],
+            (
+                "create",
+                "glue:TagResource",
+                "self",
+                "resourceCatalogDatabaseCreate",
+                TAGS,
+                {"note": "if Glue authorises the tags in CreateDatabase as glue:TagResource (granted either way)"},
+            ),
+            *[
+                ("create", "glue:GetDatabase", on, "resourceCatalogDatabaseRead findDatabaseByTwoPartKey", _SEEN)
+                for on in ("self", "catalog")
+            ],
+            ("create", "glue:GetTags", "self", "tags_gen.go listTags", _seen(_LISTED_AFTER_CREATE)),
+            *[
+                ("read", "glue:GetDatabase", on, "resourceCatalogDatabaseRead findDatabaseByTwoPartKey", _SEEN)
+                for on in ("self", "catalog")
+            ],
+            ("read", "glue:GetTags", "self", "tags_gen.go listTags", _seen("@Tags(identifierAttribute=arn)")),
+            *[
+                ("update", "glue:UpdateDatabase", on, "resourceCatalogDatabaseUpdate", _SEEN)
+                for on in ("self", "catalog")
+            ],
+            *[("update", "glue:GetDatabase", on, "resourceCatalogDatabaseRead", _SEEN) for on in ("self", "catalog")],
+            *_transparent_tags("glue:TagResource", "glue:UntagResource"),
+            *[
+                ("delete", "glue:DeleteDatabase", on, "resourceCatalogDatabaseDelete", _seen("no wait"))
+                for on in ("self", "catalog")
+            ],
         ],
-    ),
+    ),  # fmt: skip
     _Type(
         "aws:glue/catalogTable:CatalogTable",
         "glue/catalog_table.go",
         [
             *[
-                ("create", "glue:CreateTable", on, "resourceCatalogTableCreate")
-                for on in ("self", "database", "catalog")
+                ("create", "glue:CreateTable", on, "resourceCatalogTableCreate", _seen("no tags: tables have none"))
+                for on in _GLUE_TABLE
             ],
-            *[("read", "glue:GetTable", on, "findTableByName") for on in ("self", "database", "catalog")],
+            *[(p, a, on, f, _SEEN) for p in ("create", "read") for a, f in _TABLE_READ for on in _GLUE_TABLE],
             *[
-                ("read", "glue:GetPartitionIndexes", on, "resourceCatalogTableRead")
-                for on in ("self", "database", "catalog")
+                (
+                    "update",
+                    "glue:GetTable",
+                    on,
+                    "resourceCatalogTableUpdate findTableByThreePartKey",
+                    _seen("reads the managed parameters to add them back"),
+                )
+                for on in _GLUE_TABLE
             ],
-            *[
-                ("update", "glue:UpdateTable", on, "resourceCatalogTableUpdate")
-                for on in ("self", "database", "catalog")
-            ],
-            *[
-                ("delete", "glue:DeleteTable", on, "resourceCatalogTableDelete")
-                for on in ("self", "database", "catalog")
-            ],
+            *[("update", "glue:UpdateTable", on, "resourceCatalogTableUpdate", _SEEN) for on in _GLUE_TABLE],
+            *[("update", a, on, f, _SEEN) for a, f in _TABLE_READ for on in _GLUE_TABLE],
+            *[("delete", "glue:DeleteTable", on, "resourceCatalogTableDelete", _seen("no wait")) for on in _GLUE_TABLE],
         ],
     ),  # fmt: skip
     _Type(
         "aws:athena/workgroup:Workgroup",
         "athena/workgroup.go",
         [
-            ("create", "athena:CreateWorkGroup", "self", "resourceWorkGroupCreate", TAGS),
-            ("create", "athena:TagResource", "self", "resourceWorkGroupCreate", TAGS),
-            ("read", "athena:GetWorkGroup", "self", "findWorkGroupByName"),
-            ("read", "athena:ListTagsForResource", "self", "listTags"),
-            ("update", "athena:UpdateWorkGroup", "self", "resourceWorkGroupUpdate"),
-            ("tag", "athena:TagResource", "self", "updateTags"),
-            ("tag", "athena:UntagResource", "self", "updateTags"),
-            ("delete", "athena:DeleteWorkGroup", "self", "resourceWorkGroupDelete"),
+            (
+                "create",
+                "athena:CreateWorkGroup",
+                "self",
+                "resourceWorkGroupCreate",
+                TAGS,
+                _seen("tags in CreateWorkGroupInput; retried while a role propagates"),
+            ),
+            ("create", "athena:TagResource", "self", "resourceWorkGroupCreate", TAGS, _seen("tags in CreateWorkGroup")),
+            ("create", "athena:GetWorkGroup", "self", "resourceWorkGroupRead findWorkGroupByName", _SEEN),
+            ("create", "athena:ListTagsForResource", "self", "tags_gen.go listTags", _seen(_LISTED_AFTER_CREATE)),
+            ("read", "athena:GetWorkGroup", "self", "resourceWorkGroupRead findWorkGroupByName", _SEEN),
+            ("read", "athena:ListTagsForResource", "self", "tags_gen.go listTags", _seen("Read sets no tags itself")),
+            (
+                "update",
+                "athena:UpdateWorkGroup",
+                "self",
+                "resourceWorkGroupUpdate",
+                _seen("also on create when state is DISABLED (the program keeps it enabled)"),
+            ),
+            ("update", "athena:GetWorkGroup", "self", "resourceWorkGroupRead", _SEEN),
+            *_transparent_tags("athena:TagResource", "athena:UntagResource"),
+            ("delete", "athena:DeleteWorkGroup", "self", "resourceWorkGroupDelete", _seen("no wait")),
         ],
-    ),
+    ),  # fmt: skip
 ]
 
 
