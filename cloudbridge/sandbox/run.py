@@ -98,6 +98,19 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
     return condition()
 
 
+def wait_while_progressing(remaining: Callable[[], int], stalled_after: float, cap: float) -> bool:
+    """Poll ``remaining`` until it is 0; give up once it has not fallen for ``stalled_after``
+    seconds (or after ``cap``): a slow machine still drains, a stuck pipeline is reported."""
+    started = last_progress = time.monotonic()
+    best = remaining()
+    while best > 0 and time.monotonic() - last_progress < stalled_after and time.monotonic() - started < cap:
+        time.sleep(0.2)
+        now = remaining()
+        if now < best:
+            best, last_progress = now, time.monotonic()
+    return best == 0 or remaining() == 0
+
+
 def queue_depth(sqs: Any, url: str) -> int:
     """Messages in a queue, visible or in flight."""
     attributes = sqs.get_queue_attributes(
@@ -273,8 +286,8 @@ class _Sandbox:
         self.stop_cdc.set()
         self.cdc.join(timeout=60)
         res, s3, sqs = self.res, self.s3, self.sqs
-        self.drained = wait_until(
-            lambda: count_objects(s3, res.landing) == 0 and queue_depth(sqs, res.validator_queue) == 0, timeout=120
+        self.drained = wait_while_progressing(
+            lambda: count_objects(s3, res.landing) + queue_depth(sqs, res.validator_queue), stalled_after=90, cap=900
         )
         wait_until(lambda: queue_depth(sqs, res.notifier_queue) == 0, timeout=60)
 

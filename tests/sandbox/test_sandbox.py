@@ -23,10 +23,11 @@ def report():
 def test_microsecond_sources_rebuild_equal_too():
     """timestampUnit us: files, metadata and the comparison all carry microseconds."""
     report = run(duration=4, scale=0.2, rate=30, batch_interval=1.0, quiet=True, timestamp_unit="us")
+    assert report["files"]["drained"], ("files were left unvalidated", report["files"], report["handlerErrors"])
     assert report["timestampUnit"] == "us" and report["timestampColumns"]["public.orders"] == ["timestamp(us)"]
     for table in ("public.customers", "public.orders", "public.order_lines"):
         t = report["tables"][table]
-        assert t["sourceRows"] > 0 and t["missing"] == t["extra"] == t["different"] == [], table
+        assert t["sourceRows"] > 0 and t["missing"] == t["extra"] == t["different"] == [], (table, report["files"])
 
 
 def test_current_state_equals_the_source_after_inserts_updates_and_deletes(report):
