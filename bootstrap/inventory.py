@@ -440,8 +440,16 @@ _IAM = [
                 _seen("DMS's two roles trust DMS, fixed at creation: their trust is never rewritten"),
             ),
             ("update", "iam:PutRolePermissionsBoundary", "self", "resourceRoleUpdate", "boundary", RT, _SEEN),
-            ("tag", "iam:TagRole", "self", "roleUpdateTags", "boundary", RT, TAGS),
-            ("tag", "iam:UntagRole", "self", "roleUpdateTags", "boundary", RT),
+            (
+                "tag",
+                "iam:UntagRole",
+                "self",
+                "resourceRoleUpdate tags.go roleUpdateTags",
+                "boundary",
+                RT,
+                _seen("removed keys first (UntagRole), then changed ones (TagRole); system tags ignored"),
+            ),
+            ("tag", "iam:TagRole", "self", "resourceRoleUpdate tags.go roleUpdateTags", "boundary", RT, TAGS, _SEEN),
             ("delete", "iam:ListInstanceProfilesForRole", "self", "deleteRoleInstanceProfiles", _SEEN),
             (
                 "delete",
@@ -1352,7 +1360,14 @@ _REPLICATION = [
         "aws:dms/s3Endpoint:S3Endpoint",
         "dms/s3_endpoint.go",
         [
-            ("create", "dms:CreateEndpoint", "*", "resourceS3EndpointCreate", TAGS),
+            (
+                "create",
+                "dms:CreateEndpoint",
+                "*",
+                "resourceS3EndpointCreate",
+                TAGS,
+                _seen("tags in the input; retried on AccessDeniedFault (the role propagating)"),
+            ),
             (
                 "create",
                 "iam:PassRole",
@@ -1363,10 +1378,33 @@ _REPLICATION = [
             ),
             ("create", "kms:DescribeKey", "key", "resourceS3EndpointCreate", RT, "via:dms", _DMS_KEY),
             ("create", "kms:CreateGrant", "key", "resourceS3EndpointCreate", RT, "via:dms", _DMS_KEY),
-            ("read", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead"),
-            ("update", "dms:ModifyEndpoint", "self", "resourceS3EndpointUpdate", RT),
+            (
+                "create",
+                "dms:ModifyEndpoint",
+                "self",
+                "resourceS3EndpointCreate resourceS3EndpointUpdate",
+                RT,
+                _seen(
+                    "server_side_encryption_kms_key_id is set: Create ends in Update ('ssekki is ignored on "
+                    "create'), one ModifyEndpoint with the S3 settings and the service access role"
+                ),
+            ),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceS3EndpointUpdate",
+                "passed-to:dms.amazonaws.com",
+                {"note": "ModifyEndpoint names the service access role again"},
+            ),
+            ("create", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead findEndpointByID", _SEEN),
+            ("create", "dms:ListTagsForResource", "self", "tags_gen.go listTags", RT, _seen(_LISTED_AFTER_CREATE)),
+            ("read", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead findEndpointByID", _SEEN),
+            ("update", "dms:ModifyEndpoint", "self", "resourceS3EndpointUpdate", RT, _seen("retried on AccessDenied")),
             ("update", "iam:PassRole", "role", "resourceS3EndpointUpdate", "passed-to:dms.amazonaws.com"),
-            ("delete", "dms:DeleteEndpoint", "self", "resourceS3EndpointDelete", RT),
+            ("update", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead", _SEEN),
+            ("delete", "dms:DeleteEndpoint", "self", "resourceS3EndpointDelete", RT, _SEEN),
+            ("delete", "dms:DescribeEndpoints", "*", "waitEndpointDeleted", _seen("polls until gone")),
             *_dms_tags("S3Endpoint"),
         ],
     ),  # fmt: skip
