@@ -1246,6 +1246,24 @@ def _dms_tags(stem: str) -> list[tuple]:
     ]
 
 
+def _replication_started(phase: str, function: str) -> list[tuple]:
+    """startReplication (start_replication is set): the replication is read, started and polled until running."""
+    return [
+        (phase, "dms:DescribeReplications", "*", f"{function} findReplicationByReplicationConfigARN"),
+        (phase, "dms:StartReplication", "self", function, RT, _seen("unless it is already running")),
+        (phase, "dms:DescribeReplications", "*", "waitReplicationRunning statusReplication"),
+    ]
+
+
+def _replication_stopped(phase: str, function: str) -> list[tuple]:
+    """stopReplication: the replication is read, stopped unless stopped, created or failed, and polled until stopped."""
+    return [
+        (phase, "dms:DescribeReplications", "*", f"{function} findReplicationByReplicationConfigARN"),
+        (phase, "dms:StopReplication", "self", function, RT),
+        (phase, "dms:DescribeReplications", "*", "waitReplicationStopped statusReplication"),
+    ]
+
+
 _DMS_KEY = {"note": "DMS uses the stack's key on the caller's behalf"}
 
 _REPLICATION = [
@@ -1308,9 +1326,9 @@ _REPLICATION = [
                 "endpoint",
                 "resourceReplicationConfigCreate",
                 TAGS,
-                {"seen": False},
+                _seen("names the source and target endpoints"),
             ),
-            ("create", "dms:CreateReplicationConfig", "*", "resourceReplicationConfigCreate", TAGS, {"seen": False}),
+            ("create", "dms:CreateReplicationConfig", "*", "resourceReplicationConfigCreate", TAGS, _SEEN),
             (
                 "create",
                 "iam:CreateServiceLinkedRole",
@@ -1321,13 +1339,33 @@ _REPLICATION = [
             ),
             ("create", "kms:DescribeKey", "key", "resourceReplicationConfigCreate", RT, "via:dms", _DMS_KEY),
             ("create", "kms:CreateGrant", "key", "resourceReplicationConfigCreate", RT, "via:dms", _DMS_KEY),
-            ("read", "dms:DescribeReplicationConfigs", "*", "findReplicationConfigs"),
-            ("read", "dms:DescribeReplications", "*", "findReplications"),
+            *_replication_started("create", "resourceReplicationConfigCreate startReplication"),
+            (
+                "create",
+                "dms:DescribeReplicationConfigs",
+                "*",
+                "resourceReplicationConfigRead findReplicationConfigByARN",
+            ),
+            (
+                "read",
+                "dms:DescribeReplicationConfigs",
+                "*",
+                "resourceReplicationConfigRead findReplicationConfigByARN",
+                _seen("Read reads the config only (not its replication)"),
+            ),
+            *_replication_stopped("update", "resourceReplicationConfigUpdate stopReplication"),
             ("update", "dms:ModifyReplicationConfig", "self", "resourceReplicationConfigUpdate", RT),
-            ("update", "dms:StartReplication", "self", "startReplication", RT),
-            ("update", "dms:StopReplication", "self", "stopReplication", RT),
-            ("delete", "dms:StopReplication", "self", "resourceReplicationConfigDelete", RT),
+            *_replication_started("update", "resourceReplicationConfigUpdate startReplication"),
+            ("update", "dms:DescribeReplicationConfigs", "*", "resourceReplicationConfigRead"),
+            *_replication_stopped("delete", "resourceReplicationConfigDelete stopReplication"),
             ("delete", "dms:DeleteReplicationConfig", "self", "resourceReplicationConfigDelete", RT),
+            (
+                "delete",
+                "dms:DescribeReplications",
+                "*",
+                "waitReplicationDeleted statusReplication",
+                _seen("polls the replication until gone"),
+            ),
             *_dms_tags("ReplicationConfig"),
         ],
         seen=True,
@@ -1351,7 +1389,14 @@ _REPLICATION = [
             ("update", "dms:ModifyEndpoint", "self", "resourceEndpointUpdate", RT),
             ("update", "dms:ModifyEndpoint", "certificate", "resourceEndpointUpdate"),
             ("update", "iam:PassRole", "role", "resourceEndpointUpdate", "passed-to:dms.amazonaws.com"),
-            ("delete", "dms:DeleteEndpoint", "self", "resourceEndpointDelete", RT, {"seen": False}),
+            ("delete", "dms:DeleteEndpoint", "self", "resourceEndpointDelete", RT, _SEEN),
+            (
+                "delete",
+                "dms:DescribeEndpoints",
+                "*",
+                "resourceEndpointDelete waitEndpointDeleted",
+                _seen("polls until gone"),
+            ),
             *_dms_tags("Endpoint"),
         ],
         seen=True,
