@@ -1264,6 +1264,15 @@ def _replication_stopped(phase: str, function: str) -> list[tuple]:
     ]
 
 
+def _task_started(phase: str, function: str) -> list[tuple]:
+    """startReplicationTask (start_replication_task is set): read, started unless running, polled until running."""
+    return [
+        (phase, "dms:DescribeReplicationTasks", "*", f"{function} findReplicationTaskByID"),
+        (phase, "dms:StartReplicationTask", "self", function, RT, _seen("resumes a task that is not ready")),
+        (phase, "dms:DescribeReplicationTasks", "*", "waitReplicationTaskRunning statusReplicationTask"),
+    ]
+
+
 _DMS_KEY = {"note": "DMS uses the stack's key on the caller's behalf"}
 
 _REPLICATION = [
@@ -1289,7 +1298,14 @@ _REPLICATION = [
                 "*",
                 "resourceReplicationInstanceCreate",
                 TAGS,
-                {"seen": False},
+                _seen("tags, subnet group and security groups in the input"),
+            ),
+            (
+                "create",
+                "dms:DescribeReplicationInstances",
+                "*",
+                "waitReplicationInstanceCreated, then resourceReplicationInstanceRead findReplicationInstanceByID",
+                _seen("polls until available, then Read"),
             ),
             ("create", "kms:DescribeKey", "key", "resourceReplicationInstanceCreate", RT, "via:dms", _DMS_KEY),
             ("create", "kms:CreateGrant", "key", "resourceReplicationInstanceCreate", RT, "via:dms", _DMS_KEY),
@@ -1304,14 +1320,21 @@ _REPLICATION = [
         "aws:dms/replicationTask:ReplicationTask",
         "dms/replication_task.go",
         [
-            ("create", "dms:CreateReplicationTask", "endpoint", "resourceReplicationTaskCreate", TAGS, {"seen": False}),
-            ("create", "dms:CreateReplicationTask", "rep", "resourceReplicationTaskCreate", TAGS, {"seen": False}),
-            ("read", "dms:DescribeReplicationTasks", "*", "FindReplicationTaskByID", {"seen": False}),
+            ("create", "dms:CreateReplicationTask", "endpoint", "resourceReplicationTaskCreate", TAGS, _SEEN),
+            ("create", "dms:CreateReplicationTask", "rep", "resourceReplicationTaskCreate", TAGS, _SEEN),
+            ("create", "dms:DescribeReplicationTasks", "*", "waitReplicationTaskReady statusReplicationTask"),
+            *_task_started("create", "resourceReplicationTaskCreate startReplicationTask"),
+            ("create", "dms:DescribeReplicationTasks", "*", "resourceReplicationTaskRead findReplicationTaskByID"),
+            ("read", "dms:DescribeReplicationTasks", "*", "resourceReplicationTaskRead findReplicationTaskByID"),
+            ("update", "dms:DescribeReplicationTasks", "*", "resourceReplicationTaskUpdate stopReplicationTask"),
+            ("update", "dms:StopReplicationTask", "self", "stopReplicationTask", RT, _seen("only a running task")),
             ("update", "dms:ModifyReplicationTask", "self", "resourceReplicationTaskUpdate", RT),
-            ("update", "dms:StartReplicationTask", "self", "startReplicationTask", RT),
-            ("update", "dms:StopReplicationTask", "self", "stopReplicationTask", RT),
-            ("delete", "dms:StopReplicationTask", "self", "resourceReplicationTaskDelete", RT),
+            ("update", "dms:DescribeReplicationTasks", "*", "waitReplicationTaskModified statusReplicationTask"),
+            *_task_started("update", "resourceReplicationTaskUpdate startReplicationTask"),
+            ("delete", "dms:DescribeReplicationTasks", "*", "resourceReplicationTaskDelete stopReplicationTask"),
+            ("delete", "dms:StopReplicationTask", "self", "resourceReplicationTaskDelete stopReplicationTask", RT),
             ("delete", "dms:DeleteReplicationTask", "self", "resourceReplicationTaskDelete", RT),
+            ("delete", "dms:DescribeReplicationTasks", "*", "waitReplicationTaskDeleted", _seen("polls until gone")),
             *_dms_tags("ReplicationTask"),
         ],
         seen=True,
