@@ -82,20 +82,6 @@ RT, TAGS = "resource-tag", "request-tag"
 KMS_VIA_S3 = "via:s3"
 
 
-def _s3_sub(token: str, path: str, stem: str, put: str, get: str, delete: str | None = None) -> _Type:
-    """A bucket sub-resource: Put on create and update, Get on read; delete is a Put (or Delete)."""
-    return _Type(
-        token,
-        path,
-        [
-            ("create", put, "self", f"resource{stem}Create"),
-            ("read", get, "self", f"resource{stem}Read"),
-            ("update", put, "self", f"resource{stem}Update"),
-            ("delete", delete or put, "self", f"resource{stem}Delete"),
-        ],
-    )
-
-
 _BUCKET_READS = (
     ("s3:GetBucketPolicy", "findBucketPolicy"), ("s3:GetBucketAcl", "findBucketACL"),
     ("s3:GetBucketCORS", "findCORSRules"), ("s3:GetBucketWebsite", "findBucketWebsite"),
@@ -365,12 +351,27 @@ _STORAGE = [
         ],
     ),  # fmt: skip
     *_S3_CONFIGURATIONS,
-    _s3_sub(
+    _s3_configuration(
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "s3/bucket_ownership_controls.go",
-        "BucketOwnershipControls",
+        "resourceBucketOwnershipControls",
         "s3:PutBucketOwnershipControls",
         "s3:GetBucketOwnershipControls",
+        {
+            "create": [
+                ("put", "Create", "PutBucketOwnershipControls (BucketOwnerEnforced)"),
+                ("get", "Read", "Create ends in Read"),
+            ],
+            "read": [("get", "Read", "GetBucketOwnershipControls")],
+            **_PUT_GET,
+            "delete": [
+                (
+                    "put",
+                    "Delete",
+                    "DeleteBucketOwnershipControls (s3:PutBucketOwnershipControls), retried on OperationAborted",
+                )
+            ],
+        },
     ),
     _Type(
         "aws:s3/bucketPolicy:BucketPolicy",
