@@ -5,11 +5,13 @@ action each call is authorised as, what the call is authorised on, and what it c
 One row is one call. ``on`` names the ARN the call is authorised on, as a kind that
 ``tests/bootstrap/test_deploy_inventory.py`` turns into the concrete ARN of each declared
 resource (``self``: the resource's own ARN; ``*``: IAM authorises the action on ``*``
-only; ``key``, ``role``, ``layer``, ``subnet``, ...: another resource the call names).
+only; ``key``, ``role``, ``layer``, ``subnet``, ``bucket`` (an object's), ...: another resource the
+call names; ``private-dns-zone``, ``s3-managed-key``, ``network-interface``: one AWS owns or assigns).
 ``carries`` names the request context the real call has (``request-tag``: the provider's
 default tags in the request; ``resource-tag``: the resource's own tags; ``boundary``: the
 role's permissions boundary; ``passed-to:<service>``; ``vpc``; ``function-arn``;
-``policy-arn``; ``create-action:<Action>``; ``via:<service>``; ``service-name:<service>``).
+``policy-arn``; ``create-action:<Action>``; ``via:<service>``; ``service-name:<service>``;
+``request-alias:<alias>``: the KMS alias the call names; ``route53-vpcs``: Route 53's VPC list).
 
 ``source`` cites the terraform-provider-aws file and function the call was read from
 (pulumi-aws bridges it; ``pulumi-aws`` marks what the bridge itself does, e.g. the
