@@ -94,6 +94,12 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
             [scope.arn("sqs", f"{p}*")],
         ),  # fmt: skip
         statement("OwnTopics", ["sns:Publish"], [scope.arn("sns", f"{p}*")]),
+        # The generation-marker writers read their own replication's table statistics.
+        statement(
+            "ReadOwnReplicationStatistics",
+            ["dms:DescribeReplicationTableStatistics", "dms:DescribeTableStatistics"],
+            [scope.arn("dms", f"replication-config:{p}*"), scope.arn("dms", f"task:{p}*")],
+        ),  # fmt: skip
         statement(
             "OwnFunctionLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents"],

@@ -35,6 +35,7 @@ class MonitoringArgs:
     replication_arns: list[pulumi.Input[str]]
     validator_function_name: pulumi.Input[str]
     validator_dead_letter_queue_name: pulumi.Input[str]
+    generations_function_name: pulumi.Input[str]
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -52,6 +53,7 @@ class Monitoring(pulumi.ComponentResource):
             self._cdc_lag_alarm()
             self._freshness_alarm()
         self._validator_alarms()
+        self._generations_alarm()
         if args.source.engine == "postgres" and args.source.rds_instance_identifier:
             self._slot_lag_alarm()
         self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
@@ -163,6 +165,15 @@ class Monitoring(pulumi.ComponentResource):
             "validator-dlq",
             "the validator's dead-letter queue holds events that could not be processed",
             **queue_not_empty(args.validator_dead_letter_queue_name),
+        )
+
+    def _generations_alarm(self) -> None:
+        """The marker writer failed: reloads stay invisible in the current-state views until it succeeds."""
+        self._alarm(
+            "generations-errors",
+            "the generation-marker writer raised errors (DMS refused the statistics, or a marker could not "
+            "be written): a completed load stays invisible in the current-state views until it succeeds",
+            **above_zero("AWS/Lambda", "Errors", {"FunctionName": self._args.generations_function_name}, "Sum"),
         )
 
     def _slot_lag_alarm(self) -> None:

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components import iam
 from components.catalog import Catalog, CatalogArgs
 from components.function import LambdaFunction, LambdaFunctionArgs
+from components.generations import GenerationMarkers, GenerationMarkersArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs, SourceScope
@@ -48,6 +49,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     queue: aws.sqs.Queue
     dead_letter_queue: aws.sqs.Queue
     validator: LambdaFunction
+    generations: GenerationMarkers
     catalog: Catalog
     monitoring: Monitoring
 
@@ -68,6 +70,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         self._validator_events()
         self.catalog = self._catalog()
         self._publish_metadata()
+        self.generations = self._generations()
         self.monitoring = self._monitoring()
         self.register_outputs(
             {
@@ -301,6 +304,25 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+    def _generations(self) -> GenerationMarkers:
+        """The scheduled writer of this source's load-generation markers (docs/analytics.md)."""
+        args = self._args
+        return GenerationMarkers(
+            f"{self._prefix}-generations",
+            GenerationMarkersArgs(
+                scope=args.scope,
+                # The config's or the task's ARN: the first of the replication's ARNs.
+                statistics_arn=self.replication.arns[0],
+                raw_history_bucket_name=self.raw_history.name,
+                raw_history_bucket_arn=self.raw_history.arn,
+                metadata_bucket_name=self.metadata.name,
+                metadata_bucket_arn=self.metadata.arn,
+                layers=args.validator_layers,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _monitoring(self) -> Monitoring:
         args = self._args
         return Monitoring(
@@ -314,6 +336,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 replication_arns=self.replication.arns,
                 validator_function_name=self.validator.function.name,
                 validator_dead_letter_queue_name=self.dead_letter_queue.name,
+                generations_function_name=self.generations.function.function.name,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -87,8 +87,12 @@ def marker_bytes(meta: TableMetadata, started: datetime, ended: datetime) -> byt
 
 
 def write_markers(s3: Any, bucket: str, tables: dict[str, TableMetadata], statistics: dict[str, Any]) -> list[str]:
-    """Write a marker for every completed load in ``statistics`` (idempotent: same key,
-    same bytes); returns the keys written. ``tables`` maps ``schema.table`` to metadata."""
+    """Write a marker for every completed load in ``statistics``; returns the keys written.
+    ``tables`` maps ``schema.table`` to metadata.
+
+    Idempotent: a marker's key and bytes follow from the load's start and end, and it is
+    put only if absent (``If-None-Match: *``), so a marker already written is not written
+    again (no new version in the versioned raw-history bucket) and is not returned."""
     written = []
     for entry in completed_loads(statistics):
         meta = tables.get(f"{entry.get('SchemaName')}.{entry.get('TableName')}")
@@ -96,6 +100,11 @@ def write_markers(s3: Any, bucket: str, tables: dict[str, TableMetadata], statis
             continue
         started, ended = entry["FullLoadStartTime"], entry["FullLoadEndTime"]
         key = marker_key(meta, started, ended)
-        s3.put_object(Bucket=bucket, Key=key, Body=marker_bytes(meta, started, ended))
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=marker_bytes(meta, started, ended), IfNoneMatch="*")
+        except Exception as exc:  # botocore's ClientError, without importing botocore here
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") not in ("412", "PreconditionFailed"):
+                raise
+            continue  # written already
         written.append(key)
     return written

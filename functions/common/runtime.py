@@ -23,6 +23,18 @@ class ValidatorEnv:
     BUCKET_FOLDER = "DMS_BUCKET_FOLDER"  # optional: the DMS target's BucketFolder, if set
 
 
+class GenerationsEnv:
+    """The generation-marker writer's environment."""
+
+    ENVIRONMENT = ValidatorEnv.ENVIRONMENT
+    SOURCE = ValidatorEnv.SOURCE
+    RAW_HISTORY_BUCKET = ValidatorEnv.RAW_HISTORY_BUCKET
+    METADATA_BUCKET = ValidatorEnv.METADATA_BUCKET
+    GLUE_DATABASE = ValidatorEnv.GLUE_DATABASE
+    # The replication task's ARN (instance mode) or the replication config's (serverless).
+    STATISTICS_ARN = "DMS_STATISTICS_ARN"
+
+
 class NotifierEnv:
     """The Slack notifier function's environment."""
 

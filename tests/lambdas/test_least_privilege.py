@@ -51,6 +51,9 @@ CALL_ACTIONS = {
     ("sns", "Publish"): [("sns:Publish", "topic"), ("kms:GenerateDataKey", "key"), ("kms:Decrypt", "key")],
     ("secretsmanager", "GetSecretValue"): [("secretsmanager:GetSecretValue", "secret")],
     # Glue authorizes a partition write on the catalog, the database and the table (Glue developer guide).
+    # Both resource-level: the replication task, or the serverless replication config.
+    ("dms", "DescribeTableStatistics"): [("dms:DescribeTableStatistics", "statistics")],
+    ("dms", "DescribeReplicationTableStatistics"): [("dms:DescribeReplicationTableStatistics", "statistics")],
     ("glue", "BatchCreatePartition"): [
         ("glue:BatchCreatePartition", "catalog"), ("glue:BatchCreatePartition", "database"),
         ("glue:BatchCreatePartition", "table"),
@@ -97,7 +100,7 @@ class Recorder:
 
 def _needs(calls, arns):
     """(action, resource ARN, call) for every recorded call."""
-    services = {"sns": "sns", "s3": "s3", "secretsmanager": "secretsmanager", "glue": "glue"}
+    services = {"sns": "sns", "s3": "s3", "secretsmanager": "secretsmanager", "glue": "glue", "dms": "dms"}
     out = []
     for service, operation, params in calls:
         mapping = CALL_ACTIONS.get((services[service], operation))
@@ -222,6 +225,59 @@ def test_the_validator_role_allows_exactly_what_its_calls_need(pipeline, dev_pla
     assert set(unused) <= set(NOT_CALLED_BY_CODE), (
         f"granted but never needed: {sorted(set(unused) - set(NOT_CALLED_BY_CODE))}"
     )
+
+
+MARKER_WRITER_NOT_CALLED_BY_CODE = {
+    **{k: v for k, v in NOT_CALLED_BY_CODE.items() if k.startswith("logs:")},
+    "s3:ListBucket": "GetObject of a table without metadata answers 404 (unknown table, skipped) only with "
+    "ListBucket on the bucket, 403 without it (S3 GetObject reference)",
+}
+
+
+@pytest.mark.parametrize("source", ["sales", "billing"])  # dev: serverless, instance
+def test_the_marker_writers_role_allows_exactly_what_its_calls_need(pipeline, dev_plan, source):
+    from botocore.stub import Stubber
+
+    from functions.generation_marker import handler as marker
+
+    variables = dev_plan.named(f"{source}-generations", "aws:lambda/function:Function").given["environment"][
+        "variables"
+    ]
+    arn = variables[marker.GenerationsEnv.STATISTICS_ARN]
+    settings = marker.Settings("dev", source, RAW, META, arn, GLUE_DATABASE)
+    dms = boto3.client("dms", region_name="eu-west-2")
+    stubber = Stubber(dms)
+    operation, field = (
+        ("describe_replication_table_statistics", "ReplicationTableStatistics")
+        if settings.serverless
+        else ("describe_table_statistics", "TableStatistics")
+    )
+    from datetime import UTC, datetime
+
+    completed = {
+        "SchemaName": "public", "TableName": "orders", "TableState": "Table completed",
+        "FullLoadStartTime": datetime(2026, 3, 5, 10, tzinfo=UTC),
+        "FullLoadEndTime": datetime(2026, 3, 5, 11, tzinfo=UTC),
+    }  # fmt: skip
+    unknown = {**completed, "TableName": "ghost"}
+    for _ in range(2):  # the marker written, then found written already
+        stubber.add_response(operation, {field: [completed, unknown]})
+    stubber.activate()
+    recorder = Recorder(dms, pipeline.s3, pipeline.glue)
+    writer = marker.MarkerWriter(settings, dms, pipeline.s3, pipeline.glue)
+    assert len(recorder.during(writer.poll)["written"]) == 1
+    assert recorder.during(writer.poll)["written"] == []
+    operations = {op for _, op, _ in recorder.calls}
+    assert {"PutObject", "GetObject", "BatchCreatePartition"} <= operations
+
+    outputs = dev_plan.outputs["pipelines"][source]
+    arns = {
+        RAW: outputs["rawHistoryBucket"], META: outputs["metadataBucket"], "statistics": arn,
+        "key": dev_plan.named("key", "aws:kms/key:Key").inputs["arn"], GLUE_DATABASE: variables["GLUE_DATABASE"],
+    }  # fmt: skip
+    denied, unused = _check(_policy(dev_plan, f"{source}-generations"), _needs(recorder.calls, arns))
+    assert denied == [], f"the marker writer's role lacks: {denied}"
+    assert set(unused) <= set(MARKER_WRITER_NOT_CALLED_BY_CODE), unused
 
 
 def test_the_notifier_role_allows_exactly_what_its_calls_need(aws, dev_plan):

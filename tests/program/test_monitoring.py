@@ -37,7 +37,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(plan):
 
 def test_each_source_has_its_alarms(plan, stack):
     for source in sources(stack):
-        expected = {"validator-errors", "validator-throttles", "validator-dlq"}
+        expected = {"validator-errors", "validator-throttles", "validator-dlq", "generations-errors"}
         if source.get("cdc", True):
             expected |= {"cdc-lag", "freshness"}
         if source.get("rdsInstanceIdentifier"):

@@ -13,6 +13,7 @@ CONTRACT = sorted(
     {
         *[v for k, v in vars(runtime.ValidatorEnv).items() if not k.startswith("_")],
         *[v for k, v in vars(runtime.NotifierEnv).items() if not k.startswith("_")],
+        *[v for k, v in vars(runtime.GenerationsEnv).items() if not k.startswith("_")],
         runtime.OUTCOME_TAG,
         runtime.REASONS_TAG,
         runtime.REPLAYED_TAG,

@@ -20,7 +20,9 @@ PER_PIPELINE = {
     "aws:dms/s3Endpoint:S3Endpoint": 1,
     "aws:sqs/queue:Queue": 2,
     "aws:s3/bucketNotification:BucketNotification": 1,
-    "aws:lambda/function:Function": 1,
+    "aws:lambda/function:Function": 2,  # the validator and the generation-marker writer
+    "aws:cloudwatch/eventRule:EventRule": 2,  # DMS events and the marker writer's schedule
+    "aws:lambda/permission:Permission": 1,  # the schedule invokes the marker writer
     "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
     "aws:glue/catalogDatabase:CatalogDatabase": 1,
 }

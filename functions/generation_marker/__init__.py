@@ -1,0 +1,1 @@
+"""Generation-marker writer Lambda (scheduled): DMS table statistics to raw-history markers."""
