@@ -96,6 +96,7 @@ _BUCKET_READS = (
     ("s3:GetBucketObjectLockConfiguration", "findObjectLockConfiguration"),
 )  # fmt: skip
 _SEEN = {"seen": True}
+_AUTH = "an authorisation AWS makes on the caller, not a provider call"
 
 
 def _seen(note: str) -> dict:
@@ -248,7 +249,18 @@ def _object_upload(phase: str) -> list[tuple]:
             _UPLOAD,
             _seen("the default tags go in PutObject's Tagging header, which needs s3:PutObjectTagging too"),
         ),
-        (phase, "kms:GenerateDataKey", "key", _UPLOAD, RT, KMS_VIA_S3, {"note": "S3 asks KMS as the caller"}),
+        (
+            phase,
+            "kms:GenerateDataKey",
+            "key",
+            _UPLOAD,
+            RT,
+            KMS_VIA_S3,
+            {
+                "note": f"{_AUTH}: S3 asks KMS for the object's data key as the caller (S3 User Guide, 'Using "
+                "SSE-KMS': kms:GenerateDataKey)"
+            },
+        ),
         *_object_read(phase),
     ]
 
@@ -491,22 +503,71 @@ _IAM = [
         [
             ("create", "iam:AttachRolePolicy", "role", "attachPolicyToRole", "boundary", "policy-arn", _SEEN),
             ("read", "iam:ListAttachedRolePolicies", "role", "resourceRolePolicyAttachmentRead", _SEEN),
-            ("delete", "iam:DetachRolePolicy", "role", "resourceRolePolicyAttachmentDelete", "boundary", "policy-arn"),
+            (
+                "delete",
+                "iam:DetachRolePolicy",
+                "role",
+                "resourceRolePolicyAttachmentDelete DetachPolicyFromRole",
+                "boundary",
+                "policy-arn",
+                _seen("NoSuchEntity ignored; no wait"),
+            ),
         ],
     ),  # fmt: skip
     _Type(
         "aws:iam/policy:Policy",
         "iam/policy.go",
         [
-            ("create", "iam:CreatePolicy", "self", "resourcePolicyCreate"),
-            ("read", "iam:GetPolicy", "self", "findPolicyByARN"),
-            ("read", "iam:GetPolicyVersion", "self", "findPolicyVersion"),
-            ("update", "iam:CreatePolicyVersion", "self", "resourcePolicyUpdate"),
-            ("update", "iam:ListPolicyVersions", "self", "policyPruneVersions"),
-            ("update", "iam:DeletePolicyVersion", "self", "policyDeleteVersion"),
-            ("tag", "iam:TagPolicy", "self", "policyUpdateTags"),
-            ("tag", "iam:UntagPolicy", "self", "policyUpdateTags"),
-            ("delete", "iam:DeletePolicy", "self", "resourcePolicyDelete"),
+            ("create", "iam:CreatePolicy", "self", "resourcePolicyCreate", TAGS, _seen("tags in CreatePolicy")),
+            (
+                "create",
+                "iam:TagPolicy",
+                "self",
+                "resourcePolicyCreate",
+                TAGS,
+                _seen(
+                    f"{_AUTH}: tags in CreatePolicy need iam:TagPolicy (IAM guide, 'Tagging customer managed policies')"
+                ),
+            ),
+            (
+                "create",
+                "iam:GetPolicy",
+                "self",
+                "resourcePolicyRead findPolicyByARN",
+                _seen("Create ends in Read, retried while the new policy is not found"),
+            ),
+            ("create", "iam:GetPolicyVersion", "self", "resourcePolicyRead findPolicyVersion", _SEEN),
+            ("read", "iam:GetPolicy", "self", "resourcePolicyRead findPolicyByARN", _seen("tags come in its output")),
+            ("read", "iam:GetPolicyVersion", "self", "resourcePolicyRead findPolicyVersion", _SEEN),
+            ("update", "iam:ListPolicyVersions", "self", "policyPruneVersions findPolicyVersionsByARN", _SEEN),
+            (
+                "update",
+                "iam:DeletePolicyVersion",
+                "self",
+                "policyPruneVersions policyDeleteVersion",
+                _seen("the oldest non-default version, only when there are 5"),
+            ),
+            ("update", "iam:CreatePolicyVersion", "self", "resourcePolicyUpdate", _seen("SetAsDefault false")),
+            ("update", "iam:SetDefaultPolicyVersion", "self", "resourcePolicyUpdate", _seen("5 s after creating")),
+            ("update", "iam:GetPolicy", "self", "resourcePolicyRead findPolicyByARN", _seen("Update ends in Read")),
+            ("update", "iam:GetPolicyVersion", "self", "resourcePolicyRead findPolicyVersion", _SEEN),
+            ("tag", "iam:TagPolicy", "self", "tags.go policyUpdateTags", TAGS, _SEEN),
+            ("tag", "iam:UntagPolicy", "self", "tags.go policyUpdateTags", _SEEN),
+            ("delete", "iam:ListPolicyVersions", "self", "resourcePolicyDelete findPolicyVersionsByARN", _SEEN),
+            (
+                "delete",
+                "iam:DeletePolicyVersion",
+                "self",
+                "resourcePolicyDelete policyDeleteVersion",
+                _seen("every non-default version"),
+            ),
+            (
+                "delete",
+                "iam:DeletePolicy",
+                "self",
+                "resourcePolicyDelete",
+                _seen("no ListEntitiesForPolicy: attachments are not detached"),
+            ),
         ],
         deployer="administrator",
     ),
@@ -514,11 +575,51 @@ _IAM = [
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "iam/openid_connect_provider.go",
         [
-            ("create", "iam:CreateOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderCreate", TAGS),
-            ("read", "iam:GetOpenIDConnectProvider", "self", "findOpenIDConnectProviderByARN"),
-            ("update", "iam:UpdateOpenIDConnectProviderThumbprint", "self", "resourceOpenIDConnectProviderUpdate"),
-            ("tag", "iam:TagOpenIDConnectProvider", "self", "openIDConnectProviderUpdateTags"),
-            ("delete", "iam:DeleteOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderDelete"),
+            ("create", "iam:CreateOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderCreate", TAGS, _SEEN),
+            (
+                "create",
+                "iam:TagOpenIDConnectProvider",
+                "self",
+                "resourceOpenIDConnectProviderCreate",
+                TAGS,
+                _seen(
+                    f"{_AUTH}: tags in CreateOpenIDConnectProvider need iam:TagOpenIDConnectProvider "
+                    "(IAM guide, 'Tagging OpenID Connect (OIDC) identity providers')"
+                ),
+            ),
+            (
+                "create",
+                "iam:GetOpenIDConnectProvider",
+                "self",
+                "resourceOpenIDConnectProviderRead findOpenIDConnectProviderByARN",
+                _seen("Create ends in Read; tags come in its output"),
+            ),
+            (
+                "read",
+                "iam:GetOpenIDConnectProvider",
+                "self",
+                "resourceOpenIDConnectProviderRead findOpenIDConnectProviderByARN",
+                _SEEN,
+            ),
+            (
+                "update",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+                "self",
+                "resourceOpenIDConnectProviderUpdate",
+                _seen("only a non-empty thumbprint_list"),
+            ),
+            ("update", "iam:AddClientIDToOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderUpdate", _SEEN),
+            (
+                "update",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                "self",
+                "resourceOpenIDConnectProviderUpdate",
+                _SEEN,
+            ),
+            ("update", "iam:GetOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderRead", _SEEN),
+            ("tag", "iam:TagOpenIDConnectProvider", "self", "tags.go openIDConnectProviderUpdateTags", TAGS, _SEEN),
+            ("tag", "iam:UntagOpenIDConnectProvider", "self", "tags.go openIDConnectProviderUpdateTags", _SEEN),
+            ("delete", "iam:DeleteOpenIDConnectProvider", "self", "resourceOpenIDConnectProviderDelete", _SEEN),
         ],
         deployer="administrator",
     ),
@@ -550,8 +651,16 @@ _KEYS = [
             ("update", "kms:UpdateKeyDescription", "self", "updateKeyDescription", RT, _SEEN),
             ("update", "kms:DescribeKey", "self", "waitKeyDescriptionPropagated", RT, _SEEN),
             ("update", "kms:EnableKeyRotation", "self", "updateKeyRotationEnabled", RT, _SEEN),
-            ("tag", "kms:TagResource", "self", "updateTags", RT, TAGS),
-            ("tag", "kms:UntagResource", "self", "updateTags", RT),
+            ("tag", "kms:TagResource", "self", "tags_gen.go updateTags", RT, TAGS, _SEEN),
+            ("tag", "kms:UntagResource", "self", "tags_gen.go updateTags", RT, _SEEN),
+            (
+                "tag",
+                "kms:ListResourceTags",
+                "self",
+                "tags_gen.go updateTags waitTagsPropagated",
+                RT,
+                _seen("after tagging, polls listTags until the tags read back"),
+            ),
             ("delete", "kms:ScheduleKeyDeletion", "self", "resourceKeyDelete", RT, _SEEN),
             ("delete", "kms:DescribeKey", "self", "waitKeyDeleted", RT, _SEEN),
         ],
@@ -622,7 +731,10 @@ _FUNCTIONS = [
                 "self",
                 "resourceFunctionCreate",
                 TAGS,
-                {"note": "tags in CreateFunction need lambda:TagResource (Lambda guide, tag on create)"},
+                {
+                    "note": f"{_AUTH}: tags in CreateFunction need lambda:TagResource (Lambda guide, 'Using tags "
+                    "on Lambda functions')"
+                },
             ),
             (
                 "create",
@@ -630,14 +742,20 @@ _FUNCTIONS = [
                 "role",
                 "resourceFunctionCreate",
                 "passed-to:lambda.amazonaws.com",
-                {"note": "Lambda authorises passing the execution role on the caller"},
+                {
+                    "note": f"{_AUTH}: Lambda authorises passing the execution role (Lambda guide, 'Lambda "
+                    "execution role'; IAM guide, 'Granting a user permissions to pass a role')"
+                },
             ),
             (
                 "create",
                 "lambda:GetLayerVersion",
                 "layer",
                 "resourceFunctionCreate",
-                {"note": "Lambda authorises each named layer version on the caller"},
+                {
+                    "note": f"{_AUTH}: Lambda authorises each named layer version (Lambda API reference, "
+                    "CreateFunction Layers; Service Authorization Reference, lambda:GetLayerVersion)"
+                },
             ),
             ("create", "lambda:GetFunction", "self", "resourceFunctionCreate findFunctionByName", _FN_WAIT),
             (
@@ -656,12 +774,28 @@ _FUNCTIONS = [
                 _seen("commercial partition, regions with AWS Signer, zip packages"),
             ),
             ("update", "lambda:UpdateFunctionConfiguration", "self", "resourceFunctionUpdate", _SEEN),
-            ("update", "iam:PassRole", "role", "resourceFunctionUpdate", "passed-to:lambda.amazonaws.com"),
-            ("update", "lambda:GetLayerVersion", "layer", "resourceFunctionUpdate"),
+            (
+                "update",
+                "iam:PassRole",
+                "role",
+                "resourceFunctionUpdate",
+                "passed-to:lambda.amazonaws.com",
+                {
+                    "note": f"{_AUTH}: UpdateFunctionConfiguration Role (IAM guide, 'Granting a user permissions "
+                    "to pass a role')"
+                },
+            ),
+            (
+                "update",
+                "lambda:GetLayerVersion",
+                "layer",
+                "resourceFunctionUpdate",
+                {"note": f"{_AUTH}: UpdateFunctionConfiguration Layers (Lambda API reference)"},
+            ),
             ("update", "lambda:UpdateFunctionCode", "self", "resourceFunctionUpdate", _SEEN),
             ("update", "lambda:GetFunction", "self", "resourceFunctionUpdate waitFunctionUpdated", _FN_WAIT),
-            ("tag", "lambda:TagResource", "self", "updateTags", TAGS),
-            ("tag", "lambda:UntagResource", "self", "updateTags"),
+            ("tag", "lambda:TagResource", "self", "tags_gen.go updateTags", TAGS, _SEEN),
+            ("tag", "lambda:UntagResource", "self", "tags_gen.go updateTags", _SEEN),
             ("delete", "lambda:DeleteFunction", "self", "resourceFunctionDelete", _SEEN),
         ],
     ),  # fmt: skip
@@ -1160,7 +1294,10 @@ _ANALYTICS = [
                 "self",
                 "resourceCatalogDatabaseCreate",
                 TAGS,
-                {"note": "if Glue authorises the tags in CreateDatabase as glue:TagResource (granted either way)"},
+                {
+                    "note": f"{_AUTH}, if Glue authorises the tags in CreateDatabase as glue:TagResource (granted"
+                    " either way; Glue API reference, CreateDatabase Tags; Glue guide, 'AWS tags in AWS Glue')"
+                },
             ),
             *[
                 ("create", "glue:GetDatabase", on, "resourceCatalogDatabaseRead findDatabaseByTwoPartKey", _SEEN)
@@ -1276,7 +1413,10 @@ def _task_started(phase: str, function: str) -> list[tuple]:
     ]
 
 
-_DMS_KEY = {"note": "DMS uses the stack's key on the caller's behalf"}
+_DMS_KEY = {
+    "note": f"{_AUTH}: DMS uses the stack's key on the caller's behalf (DMS guide, 'Using a KMS key for data "
+    "encryption'; KMS guide, 'kms:ViaService')"
+}
 
 _REPLICATION = [
     _Type(
@@ -1361,7 +1501,11 @@ _REPLICATION = [
                 "dms-serverless-role",
                 "resourceReplicationConfigCreate",
                 "service-name:dms.amazonaws.com",
-                {"seen": False, "note": "DMS Serverless creates its service-linked role on first use"},
+                {
+                    "seen": False,
+                    "note": f"{_AUTH}: DMS Serverless creates its service-linked role on first use (DMS guide, "
+                    "'Using service-linked roles for AWS DMS')",
+                },
             ),
             ("create", "kms:DescribeKey", "key", "resourceReplicationConfigCreate", RT, "via:dms", _DMS_KEY),
             ("create", "kms:CreateGrant", "key", "resourceReplicationConfigCreate", RT, "via:dms", _DMS_KEY),
@@ -1445,7 +1589,10 @@ _REPLICATION = [
                 "role",
                 "resourceS3EndpointCreate",
                 "passed-to:dms.amazonaws.com",
-                {"note": "service_access_role_arn is passed to DMS"},
+                {
+                    "note": f"{_AUTH}: service_access_role_arn is passed to DMS (DMS guide, 'IAM permissions "
+                    "needed to use AWS DMS'; IAM guide, 'Granting a user permissions to pass a role')"
+                },
             ),
             ("create", "kms:DescribeKey", "key", "resourceS3EndpointCreate", RT, "via:dms", _DMS_KEY),
             ("create", "kms:CreateGrant", "key", "resourceS3EndpointCreate", RT, "via:dms", _DMS_KEY),
@@ -1466,13 +1613,23 @@ _REPLICATION = [
                 "role",
                 "resourceS3EndpointUpdate",
                 "passed-to:dms.amazonaws.com",
-                {"note": "ModifyEndpoint names the service access role again"},
+                {
+                    "note": f"{_AUTH}: ModifyEndpoint names the service access role again (DMS API reference, "
+                    "ModifyEndpoint)"
+                },
             ),
             ("create", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead findEndpointByID", _SEEN),
             ("create", "dms:ListTagsForResource", "self", "tags_gen.go listTags", RT, _seen(_LISTED_AFTER_CREATE)),
             ("read", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead findEndpointByID", _SEEN),
             ("update", "dms:ModifyEndpoint", "self", "resourceS3EndpointUpdate", RT, _seen("retried on AccessDenied")),
-            ("update", "iam:PassRole", "role", "resourceS3EndpointUpdate", "passed-to:dms.amazonaws.com"),
+            (
+                "update",
+                "iam:PassRole",
+                "role",
+                "resourceS3EndpointUpdate",
+                "passed-to:dms.amazonaws.com",
+                {"note": f"{_AUTH}: ModifyEndpoint S3Settings ServiceAccessRoleArn (DMS API reference)"},
+            ),
             ("update", "dms:DescribeEndpoints", "*", "resourceS3EndpointRead", _SEEN),
             ("delete", "dms:DeleteEndpoint", "self", "resourceS3EndpointDelete", RT, _SEEN),
             ("delete", "dms:DescribeEndpoints", "*", "waitEndpointDeleted", _seen("polls until gone")),
@@ -1700,7 +1857,7 @@ _NETWORK = [
                 "resourceVPCEndpointCreate",
                 "route53-vpcs",
                 {
-                    "note": "an interface endpoint with private_dns_enabled: EC2 associates the VPC with the "
+                    "note": f"{_AUTH}: an interface endpoint with private_dns_enabled: EC2 associates the VPC with the "
                     "endpoint's managed private hosted zone as the caller (a dependent action of "
                     "ec2:CreateVpcEndpoint, Service Authorization Reference)"
                 },
@@ -1749,7 +1906,11 @@ _WAREHOUSE = [
                 "role",
                 f"{_NS}Create",
                 "passed-to:redshift.amazonaws.com",
-                {"note": "the namespace's IAM roles are passed to Redshift"},
+                {
+                    "note": f"{_AUTH}: the namespace's IAM roles are passed to Redshift (Redshift Serverless API "
+                    "reference, CreateNamespace iamRoles; IAM guide, 'Granting a user permissions to pass a "
+                    "role')"
+                },
             ),
             (
                 "create",
@@ -1757,7 +1918,10 @@ _WAREHOUSE = [
                 "redshift-role",
                 f"{_NS}Create",
                 "service-name:redshift.amazonaws.com",
-                {"note": "Redshift creates its service-linked role on first use"},
+                {
+                    "note": f"{_AUTH}: Redshift creates its service-linked role on first use (Redshift guide, "
+                    "'Using service-linked roles for Amazon Redshift')"
+                },
             ),
             ("read", "redshift-serverless:GetNamespace", "self", f"{_NS}Read findNamespaceByName", RT, _SEEN),
             ("read", "redshift-serverless:ListTagsForResource", "self", "tags_gen.go listTags", RT, _SEEN),
@@ -1770,7 +1934,14 @@ _WAREHOUSE = [
                 _seen("one UpdateNamespace per changed group of attributes"),
             ),
             ("update", "redshift-serverless:GetNamespace", "self", f"{_NS}Update waitNamespaceUpdated", RT, _SEEN),
-            ("update", "iam:PassRole", "role", f"{_NS}Update", "passed-to:redshift.amazonaws.com"),
+            (
+                "update",
+                "iam:PassRole",
+                "role",
+                f"{_NS}Update",
+                "passed-to:redshift.amazonaws.com",
+                {"note": f"{_AUTH}: UpdateNamespace iamRoles (Redshift Serverless API reference)"},
+            ),
             ("tag", "redshift-serverless:TagResource", "self", "tags_gen.go updateTags", RT, TAGS, _SEEN),
             ("tag", "redshift-serverless:UntagResource", "self", "tags_gen.go updateTags", RT, _SEEN),
             (
@@ -1809,10 +1980,25 @@ _WAREHOUSE = [
                 "ec2:DescribeVpcs",
                 "*",
                 "resourceWorkgroupCreate",
-                {"note": "Redshift checks the network as the caller"},
+                {
+                    "note": f"{_AUTH}: Redshift checks the network as the caller (Redshift guide, 'Amazon "
+                    "Redshift Serverless identity-based policies')"
+                },
             ),
-            ("create", "ec2:DescribeSubnets", "*", "resourceWorkgroupCreate"),
-            ("create", "ec2:DescribeSecurityGroups", "*", "resourceWorkgroupCreate"),
+            (
+                "create",
+                "ec2:DescribeSubnets",
+                "*",
+                "resourceWorkgroupCreate",
+                {"note": f"{_AUTH}: CreateWorkgroup subnetIds (Redshift Serverless API reference)"},
+            ),
+            (
+                "create",
+                "ec2:DescribeSecurityGroups",
+                "*",
+                "resourceWorkgroupCreate",
+                {"note": f"{_AUTH}: CreateWorkgroup securityGroupIds (Redshift Serverless API reference)"},
+            ),
             ("create", "redshift-serverless:GetWorkgroup", "self", _WG_WAIT, RT, _seen("polls until AVAILABLE")),
             (
                 "create",
@@ -1867,7 +2053,18 @@ _PROVIDER = [
     _Type(
         "pulumi:providers:aws",
         "provider",
-        [("read", "sts:GetCallerIdentity", "*", f"{PROVIDER} provider configure: allowedAccountIds check")],
+        [
+            (
+                "read",
+                "sts:GetCallerIdentity",
+                "*",
+                f"{PROVIDER} provider configure: allowedAccountIds check",
+                {
+                    "note": "a provider call outside internal/service (STS API reference, GetCallerIdentity; "
+                    "needs no permission)"
+                },
+            )
+        ],
     )
 ]
 
