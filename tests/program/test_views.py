@@ -87,20 +87,24 @@ def _seq(moment: str, n: int) -> str:
     return moment + f"{n:019d}"
 
 
+# One products row, as the sample schema's metadata describes it.
+PRODUCT = {
+    "product_id": 1,
+    "sku": "a",
+    "name": "v1",
+    "unit_price": None,
+    "weight_kg": None,
+    "stock": 1,
+    "released_on": None,
+}
+
+
 def test_a_reload_replaces_the_earlier_load_and_only_later_changes_apply(tmp_path: Path):
     """Generation rule: the newest marked generation (by its start, not by arrival) counts:
     earlier loads and changes committed before it began are ignored; an unmarked reload is
     not visible yet."""
     meta = metadata_of("sales")["public.products"]
-    row = {
-        "product_id": 1,
-        "sku": "a",
-        "name": "v1",
-        "unit_price": None,
-        "weight_kg": None,
-        "stock": 1,
-        "released_on": None,
-    }
+    row = dict(PRODUCT)
     first = datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
     reload = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
     files = {
@@ -147,15 +151,7 @@ def test_a_change_committed_between_the_read_and_the_first_load_row_is_kept(tmp_
     between is not in the snapshot and its CDC row is older than every load row. The
     generation starts at the load's start (table statistics), so the change applies."""
     meta = metadata_of("sales")["public.products"]
-    row = {
-        "product_id": 1,
-        "sku": "a",
-        "name": "v1",
-        "unit_price": None,
-        "weight_kg": None,
-        "stock": 1,
-        "released_on": None,
-    }
+    row = dict(PRODUCT)
     started = datetime(2024, 1, 2, 10, 0, 0, 250000, tzinfo=UTC)  # FullLoadStartTime; the read follows
     committed_at = started + timedelta(milliseconds=300)  # after the read, before the first row is written
     written = started + timedelta(seconds=2)
@@ -181,15 +177,7 @@ def test_a_change_committed_between_the_read_and_the_first_load_row_is_kept(tmp_
 def test_latest_change_wins_full_load_first_and_deletes_vanish(tmp_path: Path):
     """The translated view over DMS-shaped files: the semantics the sandbox relies on."""
     meta = metadata_of("sales")["public.products"]
-    row = {
-        "product_id": 1,
-        "sku": "a",
-        "name": "first",
-        "unit_price": None,
-        "weight_kg": None,
-        "stock": 1,
-        "released_on": None,
-    }
+    row = {**PRODUCT, "name": "first"}
     load = dmsfiles.dms_table(meta, "load", [row, {**row, "product_id": 2}, {**row, "product_id": 3}])
     cdc = dmsfiles.dms_table(
         meta, "cdc",
