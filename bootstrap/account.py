@@ -125,7 +125,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         deploy = self._role(
             "deploy",
             config.deploy_role_name,
-            lambda arn: policies.deploy_trust(arn, repo, deploy_env),
+            lambda arn: policies.deploy_trust(arn, repo, deploy_env, config.subject_repository),
             scope.apply(deploy_statements),
             f"CloudBridge {env}: pulumi up, from pulumi-up.yml on main in the gated GitHub environment {deploy_env}",
             self._tags,
@@ -133,7 +133,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         preview = self._role(
             "preview",
             config.preview_role_name,
-            lambda arn: policies.preview_trust(arn, repo, preview_env),
+            lambda arn: policies.preview_trust(arn, repo, preview_env, config.subject_repository),
             scope.apply(policies.preview_statements),
             f"CloudBridge {env}: read-only previews and drift checks, in the GitHub environment {preview_env}",
             self._tags,

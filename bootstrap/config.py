@@ -27,6 +27,10 @@ BUCKET_NAME_MAX = 63  # S3's limit on a bucket name
 PREVIEW_ENVIRONMENT_PREFIX = "preview-"
 
 
+# The ``repo`` claim of a repository with immutable subject claims: owner@id/name@id.
+IMMUTABLE_SUBJECT = r"^([A-Za-z0-9_.-]{1,39})@(\d{1,20})/([A-Za-z0-9_.-]{1,100})@(\d{1,20})$"
+
+
 class BootstrapError(ValueError):
     """A bootstrap stack file value that is missing or invalid; the message names each key."""
 
@@ -43,6 +47,10 @@ class BootstrapConfig(BaseModel):
     environment: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
     # owner/name of the GitHub repository whose workflows deploy this account.
     repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,39}/[A-Za-z0-9_.-]{1,100}$")]
+    # Repositories with GitHub's immutable subject claims (new repositories from 15 July 2026,
+    # or opted in) send the ``repo`` claim as ``<owner>@<owner-id>/<name>@<repo-id>``: the trust
+    # must spell it so. ``gh api repos/<owner>/<name> --jq '"\(.owner.login)@\(.owner.id)/\(.name)@\(.id)"'``
+    immutable_subject: Annotated[str, StringConstraints(pattern=IMMUTABLE_SUBJECT)] | None = None
     # The account may already trust GitHub's OIDC issuer (one provider per URL per account):
     # created outside CloudBridge, or by another environment's bootstrap in the same account.
     existing_oidc_provider_arn: str | None = None
@@ -65,6 +73,14 @@ class BootstrapConfig(BaseModel):
         if value is not None and not OIDC_PROVIDER_ARN.match(value):
             raise ValueError("not the ARN of a token.actions.githubusercontent.com OIDC provider")
         return value
+
+    @model_validator(mode="after")
+    def _immutable_subject_names_the_repository(self) -> BootstrapConfig:
+        if self.immutable_subject is not None:
+            match = re.match(IMMUTABLE_SUBJECT, self.immutable_subject)
+            if f"{match.group(1)}/{match.group(3)}" != self.repository:  # type: ignore[union-attr]
+                raise ValueError("immutableSubject: must name the same owner and repository as repository")
+        return self
 
     @model_validator(mode="after")
     def _same_account_and_short_names(self) -> BootstrapConfig:
@@ -96,6 +112,11 @@ class BootstrapConfig(BaseModel):
     def preview_role_name(self) -> str:
         """The read-only preview role (pull requests and the drift check)."""
         return f"cloudbridge-preview-{self.environment}"
+
+    @property
+    def subject_repository(self) -> str:
+        """The ``repo`` claim GitHub sends for this repository: with immutable ids, or its name."""
+        return self.immutable_subject or self.repository
 
     @property
     def deploy_github_environment(self) -> str:
@@ -137,7 +158,7 @@ def _line(error: Any) -> str:
     return f"  - {NAMESPACE}:{key}: {message}"
 
 
-KEYS = ("account", "environment", "repository", "existingOidcProviderArn", "legacyStateNames")
+KEYS = ("account", "environment", "repository", "immutableSubject", "existingOidcProviderArn", "legacyStateNames")
 
 
 def raw_config(values: dict[str, Any]) -> dict[str, Any]:

@@ -132,43 +132,54 @@ DRIFT_WORKFLOW = "drift.yml"
 
 
 def github_subject(
-    repository: str, github_environment: str, ref: str, workflow: str, workflow_ref: str | None = None
+    repository: str,
+    github_environment: str,
+    ref: str,
+    workflow: str,
+    workflow_ref: str | None = None,
+    repo_claim: str | None = None,
 ) -> str:
     """The ``sub`` claim, under ``SUBJECT_CLAIM_KEYS``, of a job bound to ``github_environment``
     in a run for ``ref``, the job defined by ``workflow`` of this repository at ``workflow_ref``
-    (the run's ref unless given: a workflow of the run itself, or one it calls with ``$/``)."""
+    (the run's ref unless given: a workflow of the run itself, or one it calls with ``$/``).
+    ``repo_claim`` is the ``repo`` claim when it is not the name (immutable subject claims)."""
     defined_by = f"{repository}/{WORKFLOWS}/{workflow}@{ref if workflow_ref is None else workflow_ref}"
-    return f"repo:{repository}:environment:{github_environment}:ref:{ref}:job_workflow_ref:{defined_by}"
+    repo = repo_claim or repository
+    return f"repo:{repo}:environment:{github_environment}:ref:{ref}:job_workflow_ref:{defined_by}"
 
 
-def deploy_subjects(repository: str, github_environment: str) -> list[str]:
+def deploy_subjects(repository: str, github_environment: str, repo_claim: str | None = None) -> list[str]:
     """The one subject the deploy role trusts (``StringEquals``): the reusable deployment
     ``pulumi-up.yml`` as it is on main, in a run of main, in the stack's gated environment.
     A pull request's run (its own workflows, or main's deployment called from one), another
     branch, another workflow of main and another environment all carry another subject."""
-    return [github_subject(repository, github_environment, MAIN, DEPLOY_WORKFLOW)]
+    return [github_subject(repository, github_environment, MAIN, DEPLOY_WORKFLOW, repo_claim=repo_claim)]
 
 
-def preview_subjects(repository: str, github_environment: str) -> list[str]:
+def preview_subjects(repository: str, github_environment: str, repo_claim: str | None = None) -> list[str]:
     """The subjects the preview role trusts (``StringLike``): ``preview.yml`` in any pull
     request's run, and ``drift.yml`` in a run of main (the schedule, or by hand from main), in
     the stack's ``preview-<env>`` environment. Pinning the file does not fence off pull-request
     code (a pull request may rewrite preview.yml): the role's read-only policy does that. It
     keeps every other workflow, and every branch push, out of the role."""
     return [
-        github_subject(repository, github_environment, PULL_REQUEST_REFS, PREVIEW_WORKFLOW),
-        github_subject(repository, github_environment, MAIN, DRIFT_WORKFLOW),
+        github_subject(repository, github_environment, PULL_REQUEST_REFS, PREVIEW_WORKFLOW, repo_claim=repo_claim),
+        github_subject(repository, github_environment, MAIN, DRIFT_WORKFLOW, repo_claim=repo_claim),
     ]
 
 
-def deploy_trust(provider_arn: str, repository: str, github_environment: str) -> dict[str, Any]:
+def deploy_trust(
+    provider_arn: str, repository: str, github_environment: str, repo_claim: str | None = None
+) -> dict[str, Any]:
     """The deploy role's trust: exactly ``deploy_subjects``."""
-    return github_trust(provider_arn, deploy_subjects(repository, github_environment))
+    return github_trust(provider_arn, deploy_subjects(repository, github_environment, repo_claim))
 
 
-def preview_trust(provider_arn: str, repository: str, github_environment: str) -> dict[str, Any]:
+def preview_trust(
+    provider_arn: str, repository: str, github_environment: str, repo_claim: str | None = None
+) -> dict[str, Any]:
     """The preview role's trust: ``preview_subjects``, the pull request's number left open."""
-    return github_trust(provider_arn, preview_subjects(repository, github_environment), like=True)
+    return github_trust(provider_arn, preview_subjects(repository, github_environment, repo_claim), like=True)
 
 
 def github_trust(provider_arn: str, subjects: list[str], like: bool = False) -> dict[str, Any]:

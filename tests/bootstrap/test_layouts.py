@@ -139,3 +139,24 @@ def test_the_provider_named_must_be_in_the_stacks_account_and_the_environment_is
     (folder / "bootstrap" / "Pulumi.qa.yaml").write_text(text)  # a copy still saying dev
     with pytest.raises(BootstrapError, match="environment: must be the stack's name"):
         evaluate_in(folder, "qa")
+
+
+IMMUTABLE = {env: {"immutableSubject": "acme@1000123/data-pipes@987654321"} for env in ENVIRONMENTS}
+
+
+@pytest.mark.parametrize("check", ["config", "trust"])
+def test_a_repository_with_immutable_subject_claims(tmp_path, check):
+    """GitHub sends such a repository's ``repo`` claim with ids: the roles trust that spelling
+    and refuse the bare name (a recycled name's token); the checks render tokens both ways."""
+    folder = write_layout(tmp_path, FORK, "three accounts", **IMMUTABLE)
+    assert bootstrap_checks.CHECKS[check](folder) == []
+    config = bootstrap_checks.configs(folder)["prod"]
+    tokens = bootstrap_checks.subjects(config, [])
+    assert tokens["the name without its ids"][0] is None
+    assert "repo:acme@1000123/data-pipes@987654321:environment:prod:" in tokens["deploy"][1]
+
+
+def test_an_immutable_subject_must_name_the_repository(tmp_path):
+    folder = write_layout(tmp_path, FORK, "three accounts", dev={"immutableSubject": "acme@1/other@2"})
+    problems = bootstrap_checks.CHECKS["config"](folder)
+    assert any("immutableSubject: must name the same owner and repository" in p for p in problems), problems

@@ -140,7 +140,7 @@ def subjects(config: BootstrapConfig, others: list[BootstrapConfig]) -> dict[str
     deploy_env, preview_env = config.deploy_github_environment, config.preview_github_environment
     up, preview, drift = "pulumi-up.yml", "preview.yml", "drift.yml"
 
-    def token(environment, ref, workflow, event="push", repository=repo):
+    def token(environment, ref, workflow, event="push", repository=config.subject_repository):
         return rendered_sub(repository, ref, workflow, environment, event)
 
     tried = {
@@ -171,6 +171,11 @@ def subjects(config: BootstrapConfig, others: list[BootstrapConfig]) -> dict[str
         "shared preview environment": (None, token("preview", PR, workflow_at(repo, preview, PR), "pull_request")),
         "another repository": (None, token(deploy_env, MAIN, workflow_at(repo, up, MAIN), repository=f"{repo}-fork")),
         "another environment": (None, token(f"{env}x", MAIN, workflow_at(repo, up, MAIN))),
+        # With immutable subject claims GitHub sends ids: a name-only claim is another repository's (recycled name).
+        "the name without its ids": (
+            None if config.immutable_subject else "deploy",
+            token(deploy_env, MAIN, workflow_at(repo, up, MAIN), repository=repo),
+        ),
         # The default template (before the repository's subject template is set) names no workflow.
         "default-template deploy": (None, f"repo:{repo}:environment:{deploy_env}"),
         "default-template preview": (None, f"repo:{repo}:environment:{preview_env}"),
