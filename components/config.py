@@ -262,6 +262,34 @@ class Instance(_Model):
 
 Replication = Annotated[Serverless | Instance, Field(discriminator="mode")]
 
+# An ISO 8601 UTC time, to the second: what DMS's CdcStartTime takes as a timestamp.
+UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# schema.table.column with DMS '%' wildcards.
+COLUMN_PATTERN = re.compile(r"^[A-Za-z0-9_$%]+\.[A-Za-z0-9_$%]+\.[A-Za-z0-9_$%]+$")
+
+
+class CdcStart(_Model):
+    """Where a CDC-only replication starts: a native position or a commit time, not both."""
+
+    # A DMS CDC start position: a checkpoint ("checkpoint:V1#...") or a native position
+    # (a PostgreSQL LSN like 0/3A0001C8, an Oracle SCN, a SQL Server LSN, a MySQL binlog position).
+    position: Str | None = None
+    # A UTC time, YYYY-MM-DDTHH:MM:SSZ: DMS starts from the changes committed after it.
+    time: Str | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None and not UTC_TIME.match(value):
+            raise ValueError("a UTC time to the second, like 2026-01-31T22:30:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> CdcStart:
+        if (self.position is None) == (self.time is None):
+            raise ValueError("set exactly one of position or time")
+        return self
+
 
 class Source(_Model):
     """One source database: one extraction pipeline."""
@@ -292,6 +320,18 @@ class Source(_Model):
     credentials_kms_key_arn: str | None = None
     # schema.table entries to replicate; % is a wildcard (DMS object-locator rules).
     tables: list[str] = Field(min_length=1)
+    # Serverless only: tables added after the replication first started, one list per deploy that
+    # adds some. DMS refuses to change a started serverless replication's tables, so each list is a
+    # replication of its own that full-loads only its tables; the first one is never touched
+    # (docs/replacement.md, "Adding a table"). Instance tasks add tables in place: list them in tables.
+    added_tables: list[list[str]] = Field(default_factory=list)
+    # Columns kept out of the lake, as schema.table.column (% wildcards): DMS drops them at the
+    # source (remove-column rules), metadata marks them excluded and the validator refuses a file
+    # that still carries one (docs/operating.md, "Keeping columns out of the lake").
+    exclude_columns: list[str] = Field(default_factory=list)
+    # CDC only, from a position or a time instead of a full load (a source loaded elsewhere, a
+    # restart from a checkpoint): {position: <DMS CDC start position>} or {time: <ISO 8601 UTC>}.
+    cdc_start: CdcStart | None = None
     # Unit of the parquet TIMESTAMP columns DMS writes (ParquetTimestampInMillisecond):
     # ms is what Athena and Glue read best; the metadata and the validator follow it.
     timestamp_unit: Literal["ms", "us"] = "ms"
@@ -338,6 +378,75 @@ class Source(_Model):
             raise ValueError(f"entries at positions {dupes} repeat earlier entries")
         return value
 
+    @field_validator("added_tables")
+    @classmethod
+    def _added_tables(cls, value: list[list[str]]) -> list[list[str]]:
+        for i, batch in enumerate(value):
+            if not batch:
+                raise ValueError(f"entry {i} is empty: each entry lists the tables one deploy adds")
+            bad = [t for t in batch if not TABLE_PATTERN.match(t)]
+            if bad:
+                raise ValueError(f"entry {i}: {', '.join(bad)} must be schema.table (with % wildcards)")
+        return value
+
+    @field_validator("exclude_columns")
+    @classmethod
+    def _exclude_columns(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if not COLUMN_PATTERN.match(c)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} must be schema.table.column (with % wildcards)")
+        dupes = sorted({c for i, c in enumerate(value) if value.index(c) != i})
+        if dupes:
+            raise ValueError(f"{', '.join(dupes)} listed more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _table_sets(self) -> Source:
+        if self.added_tables and not isinstance(self.replication, Serverless):
+            raise ValueError(
+                "addedTables is for serverless replications (DMS refuses to change a started one's tables); "
+                "an instance task adds tables in place: list them in tables"
+            )
+        sets = self.table_sets
+        for i, batch in enumerate(sets):
+            for table in batch:
+                for j, other in enumerate(sets[i + 1 :], start=i + 1):
+                    clash = [p for p in other if _like(p, table) or _like(table, p)]
+                    if clash:
+                        where = "tables" if j == 0 else f"addedTables[{j - 1}]"
+                        raise ValueError(
+                            f"{table} is also selected by {where} ({', '.join(clash)}): two replications "
+                            "would capture it twice"
+                        )
+        flat = [t for batch in sets for t in batch]
+        dupes = sorted({t for i, t in enumerate(flat) if flat.index(t) != i})
+        if dupes:
+            raise ValueError(f"{', '.join(dupes)} listed more than once in tables and addedTables")
+        unmatched = [
+            c
+            for c in self.exclude_columns
+            if not any(_like(t, c.rsplit(".", 1)[0]) or _like(c.rsplit(".", 1)[0], t) for t in flat)
+        ]
+        if unmatched:
+            raise ValueError(f"excludeColumns {', '.join(unmatched)} name no table in tables or addedTables")
+        return self
+
+    @model_validator(mode="after")
+    def _cdc_start(self) -> Source:
+        if self.cdc_start is not None and not self.cdc:
+            raise ValueError("cdcStart starts change capture: it needs cdc: true")
+        return self
+
+    @property
+    def table_sets(self) -> list[list[str]]:
+        """The tables of each replication: ``tables`` first, then each ``addedTables`` entry."""
+        return [list(self.tables), *(list(b) for b in self.added_tables)]
+
+    @property
+    def all_tables(self) -> list[str]:
+        """Every selected table pattern, over all replications."""
+        return [t for batch in self.table_sets for t in batch]
+
     @field_validator("ca_certificate_arn")
     @classmethod
     def _certificate(cls, value: str | None) -> str | None:
@@ -379,7 +488,17 @@ class Source(_Model):
     @property
     def table_patterns(self) -> list[tuple[str, str]]:
         """The selected tables as (schema, table) DMS patterns."""
-        return [tuple(t.split(".", 1)) for t in self.tables]  # type: ignore[misc]
+        return [tuple(t.split(".", 1)) for t in self.all_tables]  # type: ignore[misc]
+
+    def excluded_columns(self, schema: str, table: str) -> list[str]:
+        """The exclusion patterns (column part) that apply to one concrete table."""
+        name = f"{schema}.{table}"
+        return [c.rsplit(".", 1)[1] for c in self.exclude_columns if _like(c.rsplit(".", 1)[0], name)]
+
+
+def _like(pattern: str, name: str) -> bool:
+    """DMS object-locator matching: % matches any run of characters, the rest literally."""
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), name) is not None
 
 
 # Regions where Redshift Serverless offers a base capacity above 512 RPUs (in steps of 32).
