@@ -327,7 +327,7 @@ class Source(_Model):
     added_tables: list[list[str]] = Field(default_factory=list)
     # Columns kept out of the lake, as schema.table.column (% wildcards): DMS drops them at the
     # source (remove-column rules), metadata marks them excluded and the validator refuses a file
-    # that still carries one (docs/operating.md, "Keeping columns out of the lake").
+    # that still carries one (docs/validation.md, "Excluded columns").
     exclude_columns: list[str] = Field(default_factory=list)
     # CDC only, from a position or a time instead of a full load (a source loaded elsewhere, a
     # restart from a checkpoint): {position: <DMS CDC start position>} or {time: <ISO 8601 UTC>}.

@@ -27,11 +27,12 @@ def replication_type(source: Source) -> str:
     return "full-load-and-cdc" if source.cdc else "full-load"
 
 
-def table_mappings(source: Source) -> dict[str, Any]:
-    """Selection rules from ``tables``, the change-sequence column on every table, and
-    TIME columns cast to text (parquet TIME is unreadable for Athena and Glue)."""
+def table_mappings(source: Source, table_set: int = 0) -> dict[str, Any]:
+    """Selection rules for one table set (``tables``, or an ``addedTables`` entry), the
+    change-sequence column on every table, and TIME columns cast to text (parquet TIME is
+    unreadable for Athena and Glue)."""
     rules: list[dict[str, Any]] = []
-    for schema, table in source.table_patterns:
+    for schema, table in (t.split(".", 1) for t in source.table_sets[table_set]):
         n = len(rules) + 1
         rules.append(
             {

@@ -70,6 +70,11 @@ class Naming:
         """``<schema>__<table>``: unique across schemas, in Athena's identifier alphabet."""
         return glue_table_name(schema, table)
 
+    def replication_id(self, source: str, table_set: int = 0) -> str:
+        """The DMS identifier of a source's replication for one table set: ``cb-<env>-<source>``
+        for ``tables``, ``cb-<env>-<source>-set<n>`` (n from 2) for each ``addedTables`` entry."""
+        return self.name(source) if table_set == 0 else self.name(source, f"set{table_set + 1}")
+
     def dms_arn(self, kind: str, resource_identifier: str) -> str:
         """A DMS resource's ARN: ``replication-config`` and ``task`` ARNs end in the
         ResourceIdentifier the program sets, so they are known before the resource exists."""
