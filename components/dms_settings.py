@@ -6,6 +6,7 @@ diffed and reused by the local sandbox.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from components.config import Source
@@ -23,14 +24,17 @@ DATE_PARTITION_TIMEZONE = "Etc/UTC"
 
 
 def replication_type(source: Source) -> str:
-    """The DMS migration type: full load, with or without CDC."""
+    """The DMS migration type: full load, with or without CDC, or CDC only from cdcStart."""
+    if source.cdc_start is not None:
+        return "cdc"
     return "full-load-and-cdc" if source.cdc else "full-load"
 
 
 def table_mappings(source: Source, table_set: int = 0) -> dict[str, Any]:
     """Selection rules for one table set (``tables``, or an ``addedTables`` entry), the
-    change-sequence column on every table, and TIME columns cast to text (parquet TIME is
-    unreadable for Athena and Glue)."""
+    change-sequence column on every table, TIME columns cast to text (parquet TIME is
+    unreadable for Athena and Glue), then one ``remove-column`` rule per ``excludeColumns``
+    entry that can match the set's tables."""
     rules: list[dict[str, Any]] = []
     for schema, table in (t.split(".", 1) for t in source.table_sets[table_set]):
         n = len(rules) + 1
@@ -67,7 +71,51 @@ def table_mappings(source: Source, table_set: int = 0) -> dict[str, Any]:
             "data-type": {"type": "string", "length": dms.TIME_AS_STRING_LENGTH},
         }
     )
+    # After every other rule, so a source without exclusions keeps its document (and ids) unchanged.
+    for schema, table, column in excluded_columns(source, table_set):
+        n = len(rules) + 1
+        rules.append(
+            {
+                "rule-type": "transformation",
+                "rule-id": str(n),
+                "rule-name": f"exclude-column-{n}",
+                "rule-target": "column",
+                "object-locator": {"schema-name": schema, "table-name": table, "column-name": column},
+                "rule-action": "remove-column",
+            }
+        )
     return {"rules": rules}
+
+
+def excluded_columns(source: Source, table_set: int = 0) -> list[tuple[str, str, str]]:
+    """The ``excludeColumns`` entries, as (schema, table, column) patterns, that can name a column of
+    a table this table set selects: its replication gets a ``remove-column`` rule for each
+    (docs/validation.md, "Excluded columns"). Another set's exclusions stay out of its mappings,
+    so excluding a column of an added table leaves the other replications' documents alone."""
+    selected = [t.split(".", 1) for t in source.table_sets[table_set]]
+    out = []
+    for entry in source.exclude_columns:
+        schema, table, column = entry.split(".")
+        if any(patterns_overlap(schema, s) and patterns_overlap(table, t) for s, t in selected):
+            out.append((schema, table, column))
+    return out
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether some name matches both DMS object-locator patterns (``%`` matches any run of
+    characters, everything else itself)."""
+
+    @cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "%":
+            return meet(i + 1, j) or (j < len(b) and meet(i, j + 1))
+        if j < len(b) and b[j] == "%":
+            return meet(i, j + 1) or (i < len(a) and meet(i + 1, j))
+        return i < len(a) and j < len(b) and a[i] == b[j] and meet(i + 1, j + 1)
+
+    return meet(0, 0)
 
 
 def task_settings(source: Source) -> dict[str, Any]:

@@ -30,8 +30,9 @@ class GenerationMarkersArgs:
     """Inputs of one source's marker writer."""
 
     scope: SourceScope
-    # The replication task's ARN (instance mode) or the replication config's (serverless).
-    statistics_arn: str
+    # The replication task's ARN (instance mode), or each replication config's (serverless:
+    # one per table set).
+    statistics_arns: Sequence[str]
     raw_history_bucket_name: pulumi.Input[str]
     raw_history_bucket_arn: pulumi.Input[str]
     metadata_bucket_name: pulumi.Input[str]
@@ -52,12 +53,14 @@ class GenerationMarkers(pulumi.ComponentResource):
         self._tags = args.scope.naming.tags(args.scope.source.name)
         self.function = self._function()
         self.schedule = self._schedule()
-        self.register_outputs({"function_name": self.function.function.name, "statistics_arn": args.statistics_arn})
+        self.register_outputs(
+            {"function_name": self.function.function.name, "statistics_arns": list(args.statistics_arns)}
+        )
 
     @property
     def serverless(self) -> bool:
         """Whether the statistics come from a serverless replication config."""
-        return ":replication-config:" in self._args.statistics_arn
+        return ":replication-config:" in self._args.statistics_arns[0]
 
     def _function(self) -> LambdaFunction:
         args, naming, source = self._args, self._args.scope.naming, self._args.scope.source
@@ -82,7 +85,7 @@ class GenerationMarkers(pulumi.ComponentResource):
                     GenerationsEnv.RAW_HISTORY_BUCKET: args.raw_history_bucket_name,
                     GenerationsEnv.METADATA_BUCKET: args.metadata_bucket_name,
                     GenerationsEnv.GLUE_DATABASE: naming.glue_database(source.name),
-                    GenerationsEnv.STATISTICS_ARN: args.statistics_arn,
+                    GenerationsEnv.STATISTICS_ARN: ",".join(args.statistics_arns),
                 },
                 layers=args.layers,  # pyarrow, as the validator's
                 timeout_seconds=TIMEOUT_SECONDS,
@@ -103,8 +106,8 @@ class GenerationMarkers(pulumi.ComponentResource):
         database = naming.glue_database(args.scope.source.name)
         action = "dms:DescribeReplicationTableStatistics" if self.serverless else "dms:DescribeTableStatistics"
         return [
-            # Resource-level: this source's replication config or task only.
-            iam.statement("ReadTableStatistics", [action], [args.statistics_arn]),
+            # Resource-level: this source's replication configs or task only.
+            iam.statement("ReadTableStatistics", [action], list(args.statistics_arns)),
             iam.statement(
                 "ReadTableMetadata", ["s3:GetObject"], [pulumi.Output.concat(args.metadata_bucket_arn, "/*")]
             ),

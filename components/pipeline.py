@@ -311,8 +311,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
             f"{self._prefix}-generations",
             GenerationMarkersArgs(
                 scope=args.scope,
-                # The config's or the task's ARN: the first of the replication's ARNs.
-                statistics_arn=self.replication.arns[0],
+                statistics_arns=self.replication.statistics_arns,
                 raw_history_bucket_name=self.raw_history.name,
                 raw_history_bucket_arn=self.raw_history.arn,
                 metadata_bucket_name=self.metadata.name,

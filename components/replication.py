@@ -47,7 +47,11 @@ class Replication(pulumi.ComponentResource):
     security_group: aws.ec2.SecurityGroup
     log_group: aws.cloudwatch.LogGroup
     identifier: str
+    # One DMS identifier per table set (serverless: a config each; instance: the one task).
+    identifiers: list[str]
     config: aws.dms.ReplicationConfig | None = None
+    # Serverless: the config of each table set, ``tables`` first (``config`` is configs[0]).
+    configs: list[aws.dms.ReplicationConfig]
     instance: aws.dms.ReplicationInstance | None = None
     task: aws.dms.ReplicationTask | None = None
 
@@ -55,7 +59,8 @@ class Replication(pulumi.ComponentResource):
         super().__init__("cloudbridge:replication:Replication", name, None, opts)
         self._prefix, self._args = name, args
         self._tags = args.scope.naming.tags(args.scope.source.name)
-        self.identifier = args.scope.naming.name(args.scope.source.name)
+        self.identifier = args.scope.naming.replication_id(args.scope.source.name)
+        self.identifiers, self.configs = [self.identifier], []
         self.security_group = self._security_group()
         secrets_role, secrets_policy = self._secrets_role()
         target_role, target_policy = self._target_role()
@@ -68,14 +73,19 @@ class Replication(pulumi.ComponentResource):
         # What DMS events name in "resources": the config or task ARN is fixed by its resource
         # identifier; the instance's carries a DMS-generated id, so its output is used.
         naming = args.scope.naming
+        self.statistics_arns = [
+            naming.dms_arn("replication-config" if self.config is not None else "task", identifier)
+            for identifier in self.identifiers
+        ]
         self.arns = (
-            [naming.dms_arn("replication-config", self.identifier)]
+            list(self.statistics_arns)
             if self.config is not None
-            else [naming.dms_arn("task", self.identifier), self.instance.replication_instance_arn]
+            else [*self.statistics_arns, self.instance.replication_instance_arn]
         )
         self.register_outputs(
             {
                 "identifier": self.identifier,
+                "identifiers": self.identifiers,
                 "source_endpoint_arn": self.source_endpoint.endpoint_arn,
                 "target_endpoint_arn": self.target_endpoint.endpoint_arn,
             }
@@ -250,22 +260,38 @@ class Replication(pulumi.ComponentResource):
 
     # --- the replication ---------------------------------------------------------------
 
-    def _documents(self) -> tuple[str, str, str]:
+    def _documents(self, table_set: int = 0) -> tuple[str, str, str]:
         """Table mappings, task settings and migration type (JSON, sorted: stable diffs)."""
         source = self._args.scope.source
-        mappings = json.dumps(dms_settings.table_mappings(source), sort_keys=True)
+        mappings = json.dumps(dms_settings.table_mappings(source, table_set), sort_keys=True)
         settings = json.dumps(dms_settings.task_settings(source), sort_keys=True)
         return mappings, settings, dms_settings.replication_type(source)
 
     def _serverless(self, replication: Serverless) -> None:
-        args, name = self._args, self._prefix
-        mappings, settings, migration_type = self._documents()
+        # DMS refuses to change a started config's tables, so each addedTables entry is a config
+        # of its own that full-loads only its tables; the first keeps its name and its URN.
+        source, naming = self._args.scope.source, self._args.scope.naming
+        for table_set in range(len(source.table_sets)):
+            suffix = "" if table_set == 0 else f"-set{table_set + 1}"
+            identifier = naming.replication_id(source.name, table_set)
+            log_group, config = self._serverless_config(replication, table_set, self._prefix + suffix, identifier)
+            self.configs.append(config)
+            if table_set == 0:
+                self.log_group, self.config = log_group, config
+            else:
+                self.identifiers.append(identifier)
+
+    def _serverless_config(
+        self, replication: Serverless, table_set: int, name: str, identifier: str
+    ) -> tuple[aws.cloudwatch.LogGroup, aws.dms.ReplicationConfig]:
+        args = self._args
+        mappings, settings, migration_type = self._documents(table_set)
         # DMS Serverless logs to dms-serverless-replication-<resource identifier>.
-        self.log_group = self._log_group(name, f"dms-serverless-replication-{self.identifier}", args, self._tags)
-        self.config = aws.dms.ReplicationConfig(
+        log_group = self._log_group(name, f"dms-serverless-replication-{identifier}", args, self._tags)
+        config = aws.dms.ReplicationConfig(
             f"{name}-config",
-            replication_config_identifier=self.identifier,
-            resource_identifier=self.identifier,
+            replication_config_identifier=identifier,
+            resource_identifier=identifier,
             replication_type=migration_type,
             source_endpoint_arn=self.source_endpoint.endpoint_arn,
             target_endpoint_arn=self.target_endpoint.endpoint_arn,
@@ -279,14 +305,18 @@ class Replication(pulumi.ComponentResource):
                 multi_az=replication.multi_az,
                 kms_key_id=args.scope.kms_key_arn,
             ),
-            start_replication=True,
+            # A CDC-only start from a position or time: `python -m cloudbridge start` starts it
+            # (the provider's ReplicationConfig has no start position).
+            start_replication=args.scope.source.cdc_start is None,
             tags=self._tags,
             # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, args.scope.endpoints]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, args.scope.endpoints]),
         )
+        return log_group, config
 
     def _instance_and_task(self, replication: Instance) -> None:
         args, name = self._args, self._prefix
+        cdc_start = args.scope.source.cdc_start
         mappings, settings, migration_type = self._documents()
         self.log_group = self._log_group(name, f"dms-tasks-{self.identifier}", args, self._tags)
         self.instance = aws.dms.ReplicationInstance(
@@ -315,6 +345,9 @@ class Replication(pulumi.ComponentResource):
             target_endpoint_arn=self.target_endpoint.endpoint_arn,
             table_mappings=mappings,
             replication_task_settings=settings,
+            # A CDC-only task starts from the position or time cdcStart gives.
+            cdc_start_position=cdc_start.position if cdc_start else None,
+            cdc_start_time=cdc_start.time if cdc_start else None,
             start_replication_task=True,
             tags=self._tags,
             # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.

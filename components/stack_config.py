@@ -26,6 +26,7 @@ from components.config import (
     ConfigError,
     StackConfig,
 )
+from components.naming import Naming
 from components.workspace import stacks_dir
 
 # --- turning pydantic's locations into stack-file keys -------------------------------
@@ -149,6 +150,7 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
                 problems.append(
                     (f"cloudbridge:sources[{i}].{key}", f"{noun} is in {region}, the stack deploys to {config.region}")
                 )
+    problems += _replication_ids(config)
     layer_region = LAYER_ARN.match(config.lambdas.validator_layer_arn).group(1)
     if layer_region != config.region:
         problems.append(
@@ -157,6 +159,25 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
                 f"layer is in {layer_region}, the stack deploys to {config.region}",
             )
         )
+    return problems
+
+
+def _replication_ids(config: StackConfig) -> list[tuple[str, str]]:
+    """A source named like another's added table set ("sales-set2") would share its DMS name."""
+    naming = Naming(config.environment, config.account.id, config.region)
+    owner: dict[str, str] = {}
+    problems = []
+    for i, source in enumerate(config.sources):
+        for table_set in range(len(source.table_sets)):
+            identifier = naming.replication_id(source.name, table_set)
+            if identifier in owner:
+                problems.append(
+                    (
+                        f"cloudbridge:sources[{i}].name",
+                        f"its replication {identifier} collides with {owner[identifier]}'s: rename the source",
+                    )
+                )
+            owner[identifier] = source.name
     return problems
 
 

@@ -62,7 +62,8 @@ class Settings:
     source: str
     raw_history_bucket: str
     metadata_bucket: str
-    statistics_arn: str  # a replication task's ARN, or a replication config's
+    # A replication task's ARN, or the replication configs' (one per table set), comma-separated.
+    statistics_arn: str
     glue_database: str = ""  # where raw-history partitions are registered ("" = nowhere)
 
     @classmethod
@@ -79,8 +80,13 @@ class Settings:
         )
 
     @property
+    def statistics_arns(self) -> list[str]:
+        """Each replication whose statistics are read: a task, or one config per table set."""
+        return [arn for arn in self.statistics_arn.split(",") if arn]
+
+    @property
     def serverless(self) -> bool:
-        """Whether the ARN is a serverless replication config's (else a task's)."""
+        """Whether the ARNs are serverless replication configs' (else a task's)."""
         return ":replication-config:" in self.statistics_arn
 
 
@@ -90,8 +96,15 @@ def error_code(exc: Exception) -> str:
 
 
 def table_statistics(dms: Any, settings: Settings) -> list[dict[str, Any]]:
-    """Every table's statistics, all pages, in the instance API's shape (``TableStatistics``)."""
-    if settings.serverless:
+    """Every table's statistics over the source's replications, all pages, in the instance
+    API's shape (``TableStatistics``). Table sets select disjoint tables (the config refuses
+    overlaps), so a table appears once."""
+    return [entry for arn in settings.statistics_arns for entry in _statistics_of(dms, arn)]
+
+
+def _statistics_of(dms: Any, arn: str) -> list[dict[str, Any]]:
+    """One replication's table statistics, all pages."""
+    if ":replication-config:" in arn:
         call, arn_name, field = (
             dms.describe_replication_table_statistics,
             "ReplicationConfigArn",
@@ -100,7 +113,7 @@ def table_statistics(dms: Any, settings: Settings) -> list[dict[str, Any]]:
     else:
         call, arn_name, field = dms.describe_table_statistics, "ReplicationTaskArn", "TableStatistics"
     tables: list[dict[str, Any]] = []
-    request: dict[str, Any] = {arn_name: settings.statistics_arn, "MaxRecords": PAGE_SIZE}
+    request: dict[str, Any] = {arn_name: arn, "MaxRecords": PAGE_SIZE}
     while True:
         page = call(**request)
         tables += page.get(field, [])

@@ -155,4 +155,24 @@ def test_settings_come_from_the_environment(monkeypatch):
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     settings = marker.Settings.from_env()
-    assert settings.serverless and settings.glue_database == ""
+    assert settings.statistics_arns == [CONFIG_ARN] and settings.glue_database == ""
+
+
+def test_every_table_set_of_a_serverless_source_is_polled(pipeline):
+    """A source with addedTables has one config per table set: a table completed in the second
+    config gets its marker like one in the first."""
+    second = CONFIG_ARN + "-set2"
+    dms = Dms("serverless")
+    dms.answers([entry(table="unlisted", state="Before load", end=None)])
+    dms.stubber.add_response(
+        "describe_replication_table_statistics",
+        {"ReplicationTableStatistics": [entry()]},
+        {"ReplicationConfigArn": second, "MaxRecords": marker.PAGE_SIZE},
+    )
+    settings = marker.Settings(
+        environment="test", source="sales", raw_history_bucket=RAW, metadata_bucket=META,
+        statistics_arn=f"{CONFIG_ARN},{second}", glue_database=GLUE_DATABASE,
+    )  # fmt: skip
+    result = marker.MarkerWriter(settings, dms.client, pipeline.s3, pipeline.glue).poll()
+    dms.stubber.assert_no_pending_responses()
+    assert result["tables"] == 2 and result["written"] == [generations.marker_key(orders_metadata(), START, END)]
