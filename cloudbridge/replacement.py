@@ -267,7 +267,13 @@ def _table_note(before: Any, after: Any, effect_: str) -> str:
         bits.append(
             "existing tables resume from their stop position and are not reloaded (StartReplicationTaskType "
             "resume-processing); whether DMS full-loads an added table on resume is not documented: check its "
-            "table statistics after the deploy and reload that table alone if needed (aws dms reload-tables)"
+            "table statistics after the deploy and reload that table alone if needed "
+            "(python -m cloudbridge reload --table)"
+        )
+    if effect_ == REFUSED and added:
+        bits.append(
+            "DMS refuses this once the replication has started: list the added tables as a new addedTables entry "
+            "instead (a replication of their own; the started one is untouched)"
         )
     return "; ".join(bits)
 
@@ -371,14 +377,20 @@ def _adding_a_table() -> list[str]:
         '  "replicate[s] the changes from the last stop position"; only reload-target loads all tables again).',
         "  Whether DMS full-loads the added table on resume is not documented in the sources read: after the",
         "  deploy, check the table's statistics and reload that one table if it has no full load",
-        "  (`aws dms reload-tables`; with TargetTablePrepMode DO_NOTHING nothing else is touched).",
+        "  (`python -m cloudbridge reload --table schema.table`; with TargetTablePrepMode DO_NOTHING nothing",
+        "  else is touched).",
         "- **serverless** (ReplicationConfig): DMS refuses to modify a config whose replication has started, even",
-        "  stopped (ModifyReplicationConfig, DMS API reference; provider issue #35650). The provider stops the",
-        "  replication before the refused call, so the deploy fails and leaves it stopped. The program cannot",
-        "  make this change in place; `plan --against` flags it before the deploy. The choices, each a decision",
-        "  for the source's owner: keep the table list and add the table as a source of its own (a second",
-        "  replication that full-loads only it), or replace the config (`pulumi up --replace <config URN>`),",
-        "  which re-runs the full load of every table.",
+        "  stopped (ModifyReplicationConfig, DMS API reference; provider issue #35650); the provider stops the",
+        "  replication before the refused call, so such a deploy would fail and leave it stopped. So a table is",
+        "  never added to a started config: list it in a new `addedTables` entry of the source",
+        "  (`addedTables: [[public.refunds]]`). Each entry is a replication config of its own",
+        "  (`cb-<env>-<source>-set<n>`) that full-loads only its tables into the same landing bucket, Glue",
+        "  database and views; the first config's arguments stay byte-identical, so the deploy does not touch it",
+        "  (tests/program/test_table_sets.py). Each config holds its own replication slot on a PostgreSQL source",
+        "  (count them against `max_replication_slots`) and its own capacity. `plan --against` flags a table added",
+        "  to `tables` of a serverless source and says to use `addedTables`. To fold the sets into one later,",
+        "  move every table into `tables` and replace the first config on purpose (`pulumi up --replace <URN>`):",
+        "  that re-runs the full load of every table, as a new generation each.",
         "",
     ]
 

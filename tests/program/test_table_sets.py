@@ -105,3 +105,17 @@ def test_a_source_named_like_another_sources_table_set_is_refused():
     with pytest.raises(ConfigError) as info:
         parse_stack_config("dev", raw(config))
     assert any("collides" in message and key.endswith(".name") for key, message in info.value.problems)
+
+
+def test_plan_flags_a_table_added_to_a_started_config_and_passes_an_added_set(before_and_after):
+    from cloudbridge import replacement
+
+    source, added, before, after = before_and_after
+    into_tables = copy.deepcopy(read_stack_config("dev"))  # the same table appended to `tables`
+    refused = [c for c in replacement.impact(before, evaluate("dev", into_tables)) if c.flagged]
+    assert [(c.argument, c.effect) for c in refused] == [("tableMappings", replacement.REFUSED)]
+    assert "addedTables" in refused[0].note and added in refused[0].note
+
+    changes = replacement.impact(before, after)
+    assert not [c for c in changes if c.flagged], [c.line() for c in changes]
+    assert {(c.type, c.effect) for c in changes} == {(CONFIG, replacement.CREATE)}

@@ -193,7 +193,14 @@ def test_preview_on_pull_requests_keeps_its_text_and_holds_no_pull_request_grant
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assert not any(s.get("with", {}).get("comment-on-pr") for s in steps(job))
     [run] = [s for s in steps(job) if "pulumi preview" in s.get("run", "")]
-    assert '| tee "$RUNNER_TEMP/preview.txt"' in run["run"] and "set -o pipefail" in run["run"]
+    assert '| tee -a "$RUNNER_TEMP/preview.txt"' in run["run"] and "set -o pipefail" in run["run"]
+    # The replication impact against the base branch heads the comment and fails the job when
+    # DMS would refuse a change to a started replication (docs/replacement.md).
+    [impact] = [s for s in steps(job) if "--against HEAD^1" in s.get("run", "")]
+    assert "set -o pipefail" in impact["run"] and '| tee "$RUNNER_TEMP/impact.txt"' in impact["run"]
+    assert steps(job).index(impact) < steps(job).index(run) and 'cat "$RUNNER_TEMP/impact.txt"' in run["run"]
+    [checkout] = [s for s in steps(job) if action(s) == "actions/checkout"]
+    assert checkout["with"]["fetch-depth"] == 2  # HEAD^1 of the merge commit is the base branch
     [upload] = [s for s in steps(job) if action(s) == "actions/upload-artifact"]
     assert upload["with"]["name"] == "preview-${{ matrix.stack }}"
     assert upload["with"]["path"] == "${{ runner.temp }}/preview.txt"
