@@ -35,6 +35,10 @@ REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 # "cb-<env>-<source>-landing-<account>-<region>" stays within S3's 63 characters.
 SOURCE_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$")
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+# Aurora cluster endpoints: <name>.cluster-[ro-|custom-]<id>.<region>.rds.amazonaws.com (RDS instances
+# have <name>.<id>.<region>.rds.amazonaws.com).
+AURORA_WRITER_HOST = re.compile(r"^([^.]+)\.cluster-[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com$", re.IGNORECASE)
+AURORA_HOST = re.compile(r"\.cluster-(?:ro-|custom-)?[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com$", re.IGNORECASE)
 # schema.table with DMS '%' wildcards; names are case-sensitive in DMS.
 TABLE_PATTERN = re.compile(r"^[A-Za-z0-9_$%]+\.[A-Za-z0-9_$%]+$")
 
@@ -346,10 +350,21 @@ class Source(_Model):
     # statistics: schema from the footer, values from statistics (and the pages they cannot
     # vouch for); full: also decode every page of every column. See docs/validation.md.
     validation: Literal["statistics", "full"] = "statistics"
-    # Postgres on RDS: watch the replication slot's retained WAL on that DB instance.
+    # Postgres on RDS or Aurora: the DB instance whose replication slot's retained WAL, transaction logs
+    # and (RDS only) free storage are watched (docs/source-prerequisites.md, "Watching the source's disk").
+    # On Aurora prefer rdsClusterIdentifier for the transaction logs: an instance's role changes on failover.
     rds_instance_identifier: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")] | None = None
     # With rdsInstanceIdentifier: alarm when the slot retains more WAL than this.
     replication_slot_lag_alarm_mb: int = Field(default=10240, ge=100)
+    # Aurora PostgreSQL (a host like sales.cluster-c1a2b3c4d5e6.eu-west-2.rds.amazonaws.com): the DB cluster
+    # whose writer's transaction logs are watched (TransactionLogsDiskUsage by role WRITER: follows a failover).
+    rds_cluster_identifier: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")] | None = None
+    # With rdsInstanceIdentifier or rdsClusterIdentifier: alarm when transaction logs (WAL) take more disk
+    # than this (TransactionLogsDiskUsage), or when the metric is not reported at all.
+    transaction_logs_alarm_mb: int = Field(default=10240, ge=100)
+    # RDS instances only (not Aurora, whose storage is the cluster volume), with rdsInstanceIdentifier:
+    # alarm when the instance's free storage (FreeStorageSpace) falls below this; lower it on small instances.
+    free_storage_alarm_mb: int = Field(default=10240, ge=1024)
 
     @field_validator("name")
     @classmethod
@@ -479,10 +494,46 @@ class Source(_Model):
         """sslMode, defaulting to verify-full for RDS/Aurora hosts and require elsewhere."""
         return self.ssl_mode or ("verify-full" if self.is_rds else "require")
 
+    @property
+    def is_aurora(self) -> bool:
+        """Whether the host is an Aurora cluster endpoint (writer, reader or custom)."""
+        return bool(AURORA_HOST.search(self.host))
+
     @model_validator(mode="after")
     def _rds_only_for_postgres(self) -> Source:
         if self.rds_instance_identifier and self.engine != "postgres":
             raise ValueError("rdsInstanceIdentifier applies to postgres sources only (replication slot lag)")
+        if self.rds_cluster_identifier and self.engine != "postgres":
+            raise ValueError("rdsClusterIdentifier applies to postgres sources only (transaction logs disk usage)")
+        return self
+
+    @model_validator(mode="after")
+    def _disk_alarms(self) -> Source:
+        given = self.model_fields_set
+        if self.rds_cluster_identifier and not self.is_aurora:
+            raise ValueError(
+                "rdsClusterIdentifier is for Aurora PostgreSQL clusters (host <name>.cluster-<id>.<region>."
+                "rds.amazonaws.com); an RDS instance is watched with rdsInstanceIdentifier"
+            )
+        writer = AURORA_WRITER_HOST.match(self.host)
+        if self.rds_cluster_identifier and writer and writer.group(1).lower() != self.rds_cluster_identifier:
+            raise ValueError(
+                "rdsClusterIdentifier is not the cluster the host names (a cluster endpoint starts with the "
+                "cluster's identifier)"
+            )
+        if "free_storage_alarm_mb" in given and self.is_aurora:
+            raise ValueError(
+                "freeStorageAlarmMb applies to RDS instances only: Aurora keeps its data in the cluster volume, "
+                "which grows on its own; AWS's Aurora metrics list no FreeStorageSpace, and FreeLocalStorage is "
+                "each instance's temporary storage, not the volume"
+            )
+        if "transaction_logs_alarm_mb" in given and not (self.rds_instance_identifier or self.rds_cluster_identifier):
+            raise ValueError(
+                "transactionLogsAlarmMb needs rdsInstanceIdentifier or rdsClusterIdentifier: without one no alarm "
+                "watches the transaction logs"
+            )
+        if "free_storage_alarm_mb" in given and not self.rds_instance_identifier:
+            raise ValueError("freeStorageAlarmMb needs rdsInstanceIdentifier: without it no alarm watches free storage")
         return self
 
     @property

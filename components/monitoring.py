@@ -54,8 +54,8 @@ class Monitoring(pulumi.ComponentResource):
             self._freshness_alarm()
         self._validator_alarms()
         self._generations_alarm()
-        if args.source.engine == "postgres" and args.source.rds_instance_identifier:
-            self._slot_lag_alarm()
+        if args.source.engine == "postgres":
+            self._source_disk_alarms()
         self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
 
     def _alarm(self, key: str, description: str, **kwargs) -> None:
@@ -176,6 +176,54 @@ class Monitoring(pulumi.ComponentResource):
             **above_zero("AWS/Lambda", "Errors", {"FunctionName": self._args.generations_function_name}, "Sum"),
         )
 
+    def _source_disk_alarms(self) -> None:
+        """A slot that does not advance keeps WAL until the source's disk is full: watch the slot, the
+        transaction logs and (RDS instances; Aurora's volume grows on its own) the free storage."""
+        source = self._args.source
+        if source.rds_instance_identifier:
+            self._slot_lag_alarm()
+        if dimensions := transaction_logs_dimensions(source):
+            self._transaction_logs_alarm(dimensions)
+        if source.rds_instance_identifier and not source.is_aurora:
+            self._free_storage_alarm()
+
+    def _transaction_logs_alarm(self, dimensions: dict[str, str]) -> None:
+        source = self._args.source
+        where = " ".join(f"{k}={v}" for k, v in dimensions.items())
+        self._alarm(
+            "transaction-logs",
+            f"transaction logs (WAL) on {where} take more than {source.transaction_logs_alarm_mb} MB of disk "
+            "(a replication slot that does not advance keeps them), or no TransactionLogsDiskUsage is reported "
+            "(wrong identifier, or the database is gone)",
+            namespace="AWS/RDS",
+            metric_name="TransactionLogsDiskUsage",
+            dimensions=dimensions,
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=3,
+            comparison_operator="GreaterThanThreshold",
+            threshold=source.transaction_logs_alarm_mb * 1024 * 1024,  # the metric is in bytes
+            # Aurora reports -1 while it keeps no transaction logs: below any threshold, never alarms.
+            treat_missing_data="breaching",  # a wrong identifier or a deleted source must not look healthy
+        )
+
+    def _free_storage_alarm(self) -> None:
+        source = self._args.source
+        self._alarm(
+            "free-storage",
+            f"free storage of DB instance {source.rds_instance_identifier} below {source.free_storage_alarm_mb} MB, "
+            "or no FreeStorageSpace reported (wrong identifier, or the instance is gone)",
+            namespace="AWS/RDS",
+            metric_name="FreeStorageSpace",
+            dimensions={"DBInstanceIdentifier": source.rds_instance_identifier},
+            statistic="Minimum",
+            period=300,
+            evaluation_periods=3,
+            comparison_operator="LessThanThreshold",
+            threshold=source.free_storage_alarm_mb * 1024 * 1024,  # the metric is in bytes
+            treat_missing_data="breaching",  # a wrong identifier or a deleted source must not look healthy
+        )
+
     def _slot_lag_alarm(self) -> None:
         source = self._args.source
         self._alarm(
@@ -192,6 +240,19 @@ class Monitoring(pulumi.ComponentResource):
             threshold=source.replication_slot_lag_alarm_mb * 1024 * 1024,
             treat_missing_data="breaching",  # a wrong instance identifier must not look healthy
         )
+
+
+def transaction_logs_dimensions(source: Source) -> dict[str, str] | None:
+    """Where AWS/RDS reports the source's TransactionLogsDiskUsage, or None when nothing identifies it.
+
+    RDS for PostgreSQL reports it per DB instance. Aurora PostgreSQL reports it per instance too, on
+    the writer only ("Primary for Aurora PostgreSQL"); AWS advises alarming on Aurora through the
+    cluster's WRITER role rather than one instance, whose role changes on failover."""
+    if source.rds_cluster_identifier:
+        return {"DBClusterIdentifier": source.rds_cluster_identifier, "Role": "WRITER"}
+    if source.rds_instance_identifier:
+        return {"DBInstanceIdentifier": source.rds_instance_identifier}
+    return None
 
 
 def above_zero(namespace: str, metric: str, dimensions: dict, statistic: str) -> dict:

@@ -42,6 +42,10 @@ def test_each_source_has_its_alarms(plan, stack):
             expected |= {"cdc-lag", "freshness"}
         if source.get("rdsInstanceIdentifier"):
             expected.add("slot-lag")
+        if source.get("rdsInstanceIdentifier") or source.get("rdsClusterIdentifier"):
+            expected.add("transaction-logs")  # the source's disk: test_source_disk_alarms.py
+            if source.get("rdsInstanceIdentifier") and ".cluster-" not in source["host"]:
+                expected.add("free-storage")
         assert set(alarms(plan, source["name"])) == expected, source["name"]
 
 
