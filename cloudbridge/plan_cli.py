@@ -165,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     if gate.refused(plans.values()):  # a value AWS would refuse: one line each, exit 1
         return cli.FINDINGS
     if args.against:
-        before = evaluate(args.stack, replacement.baseline_config(args.stack, args.against))
+        baseline = replacement.baseline_config(args.stack, args.against)
+        if baseline is None:
+            print(f"replication impact: {args.stack} is a new stack at {args.against}: nothing runs yet")
+            return 0
+        before = evaluate(args.stack, baseline)
         lines = list(difflib.unified_diff(describe(before), described[args.stack], "before", "after", lineterm="", n=0))
         print("\n".join(lines + replacement.report(before, plan)))
         # A change DMS refuses on a started replication fails the deploy and leaves it stopped.

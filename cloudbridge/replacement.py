@@ -300,8 +300,9 @@ def impact(before: Plan, after: Plan) -> list[Change]:
     return changes
 
 
-def baseline_config(stack: str, against: str) -> dict[str, Any]:
-    """The ``config:`` of the stack as it was: a stack file path, or a git ref to read the stack's file at."""
+def baseline_config(stack: str, against: str) -> dict[str, Any] | None:
+    """The ``config:`` of the stack as it was: a stack file path, or a git ref to read the stack's file at
+    (None: the ref exists but has no such stack file, so the stack is new there)."""
     import yaml
 
     from cloudbridge.plan import stack_file
@@ -319,6 +320,14 @@ def baseline_config(stack: str, against: str) -> dict[str, Any]:
         )
         if done.returncode != 0:
             from cloudbridge.cli import CommandError
+
+            ref = subprocess.run(
+                ["git", "-C", str(current.parent), "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}"],
+                capture_output=True,
+                check=False,
+            )
+            if ref.returncode == 0:
+                return None
 
             raise CommandError(f"--against {against}: neither a file nor a git ref with {current.name}")
         text = done.stdout

@@ -10,6 +10,7 @@ import copy
 import inspect
 import io
 import re
+import sys
 
 import pulumi_aws as aws
 import pytest
@@ -117,3 +118,32 @@ def test_a_force_new_argument_is_a_replacement_of_a_task():
     assert replacement.effect(replacement.TASK, "tableMappings") == replacement.RESUME
     assert replacement.effect(replacement.CONFIG, "computeConfig.replicationSubnetGroupId") == replacement.REPLACE
     assert replacement.effect(replacement.CONFIG, "tableMappings") == replacement.REFUSED
+
+
+def test_against_a_git_ref_reads_the_stack_file_there_and_a_new_stack_passes(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from components.workspace import stacks_dir
+
+    repo = tmp_path / "repo"
+    shutil.copytree(stacks_dir(), repo)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "metadata"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "metadata only"], check=True)
+    monkeypatch.setenv("CLOUDBRIDGE_STACKS_DIR", str(repo))
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert plan_cli.main(["--stack", "dev", "--against", "HEAD"]) == 0  # no Pulumi.dev.yaml there yet
+    assert "new stack" in out.getvalue()
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "stacks"], check=True)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert plan_cli.main(["--stack", "dev", "--against", "HEAD"]) == 0
+    assert "replication impact: no DMS resource changes" in out.getvalue()
+    with pytest.raises(SystemExit) as info, contextlib.redirect_stderr(io.StringIO()):
+        sys.exit(plan_cli.main(["--stack", "dev", "--against", "no-such-ref"]))
+    assert info.value.code == 2
