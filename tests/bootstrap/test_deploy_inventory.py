@@ -78,3 +78,34 @@ def test_the_program_roles_stay_within_the_boundary(name):
                     if decide(s.boundary, {}, action, resource, ctx) != "allow":
                         outside.append(f"{policy.name}: {action} on {resource}")
     assert outside == [], "the boundary cuts what a program role needs:\n" + "\n".join(outside)
+
+
+def test_the_deploy_role_may_deploy_added_table_sets_and_cdc_only_starts():
+    """Source options that add DMS resources or arguments (a serverless ``addedTables`` set, a
+    ``cdcStart`` on either mode) are deployable by the same role: every call on the dev stack
+    with them, like the test above (the fixture stacks use neither)."""
+    import copy
+    import dataclasses
+
+    from cloudbridge.plan import evaluate, read_stack_config
+
+    base = stack("dev")
+    config = copy.deepcopy(read_stack_config("dev"))
+    sources = config["cloudbridge:sources"]
+    serverless = next(s for s in sources if s["replication"]["mode"] == "serverless")
+    serverless["addedTables"] = [[serverless["tables"].pop()]]
+    for source in sources:
+        source["cdcStart"] = {"time": "2026-11-30T23:00:00Z"}
+    s = dataclasses.replace(base, program=evaluate("dev", config))
+    assert len(s.program.of_type("aws:dms/replicationConfig:ReplicationConfig")) > len(
+        base.program.of_type("aws:dms/replicationConfig:ReplicationConfig")
+    )
+    arns, denied = Arns(s), []
+    for r in declared(s.program):
+        if not r.type.startswith(("aws:dms/", "aws:cloudwatch/logGroup", "aws:lambda/", "aws:iam/")):
+            continue
+        for row in rows_of(r.type):
+            for arn in arns.of(row, r):
+                if decide_all(s.deploy, row.action, arn, context(s, arns, row, r)) != "allow":
+                    denied.append(f"{r.name}: {row.action} on {arn}")
+    assert denied == [], "\n".join(sorted(set(denied)))
