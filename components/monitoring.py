@@ -31,7 +31,8 @@ class MonitoringArgs:
     source: Source
     topic_arn: pulumi.Input[str]
     events_dead_letter_arn: pulumi.Input[str]
-    replication_identifier: str
+    # The DMS identifier of each replication of the source (serverless: one per table set).
+    replication_identifiers: list[str]
     replication_arns: list[pulumi.Input[str]]
     validator_function_name: pulumi.Input[str]
     validator_dead_letter_queue_name: pulumi.Input[str]
@@ -99,11 +100,16 @@ class Monitoring(pulumi.ComponentResource):
         return rule
 
     def _cdc_lag_alarm(self) -> None:
+        """One alarm per replication: cdc-lag for ``tables``, cdc-lag-set<n> for each added set."""
+        for table_set, identifier in enumerate(self._args.replication_identifiers):
+            self._cdc_lag_alarm_of(identifier, "cdc-lag" if table_set == 0 else f"cdc-lag-set{table_set + 1}")
+
+    def _cdc_lag_alarm_of(self, identifier: str, key: str) -> None:
         source = self._args.source
         self._alarm(
-            "cdc-lag",
-            f"DMS CDC lag (source + target latency) above {source.cdc_lag_alarm_seconds} s for 5 minutes, "
-            "or no lag reported at all (replication stopped, or not publishing under this dimension)",
+            key,
+            f"DMS CDC lag of {identifier} (source + target latency) above {source.cdc_lag_alarm_seconds} s for "
+            "5 minutes, or no lag reported at all (replication stopped, or not publishing under this dimension)",
             comparison_operator="GreaterThanThreshold",
             threshold=source.cdc_lag_alarm_seconds,
             evaluation_periods=5,
@@ -121,7 +127,7 @@ class Monitoring(pulumi.ComponentResource):
                         metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
                             namespace="AWS/DMS",
                             metric_name=metric,
-                            dimensions=dms_dimensions(source, self._args.replication_identifier),
+                            dimensions=dms_dimensions(source, identifier),
                             period=60,
                             stat="Maximum",
                         ),

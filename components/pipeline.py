@@ -331,7 +331,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 source=args.scope.source,
                 topic_arn=args.alerts_topic_arn,
                 events_dead_letter_arn=args.alerts_dead_letter_arn,
-                replication_identifier=self.replication.identifier,
+                replication_identifiers=self.replication.identifiers,
                 replication_arns=self.replication.arns,
                 validator_function_name=self.validator.function.name,
                 validator_dead_letter_queue_name=self.dead_letter_queue.name,

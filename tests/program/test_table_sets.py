@@ -119,3 +119,16 @@ def test_plan_flags_a_table_added_to_a_started_config_and_passes_an_added_set(be
     changes = replacement.impact(before, after)
     assert not [c for c in changes if c.flagged], [c.line() for c in changes]
     assert {(c.type, c.effect) for c in changes} == {(CONFIG, replacement.CREATE)}
+
+
+def test_each_table_set_has_its_cdc_lag_alarm_and_its_dms_events(before_and_after):
+    source, _, before, after = before_and_after
+    alarms = {r.given["name"]: r for r in after.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    second = alarms[f"cb-dev-{source}-cdc-lag-set2"]
+    dimensions = [q["metric"]["dimensions"] for q in second.given["metricQueries"] if q.get("metric")]
+    assert dimensions and all(d == {"ReplicationConfigIdentifier": f"cb-dev-{source}-set2"} for d in dimensions)
+    assert f"cb-dev-{source}-cdc-lag" in alarms
+    rule = after.named(f"{source}-monitoring-dms-events", "aws:cloudwatch/eventRule:EventRule")
+    assert any(
+        arn.endswith(f":replication-config:cb-dev-{source}-set2") for arn in rule.json("eventPattern")["resources"]
+    )
