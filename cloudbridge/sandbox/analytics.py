@@ -108,6 +108,13 @@ def compare(meta: TableMetadata, source_rows: list[tuple], current_rows: list[tu
     return result
 
 
+def keys(meta: TableMetadata, rows: list[tuple]) -> set[tuple]:
+    """The primary keys of rows in the table's column order (as the view returns them)."""
+    names = [c.name for c in meta.columns]
+    key_at = [names.index(k) for k in meta.primary_key]
+    return {tuple(row[i] for i in key_at) for row in rows}
+
+
 def source_rows(connection: Any, meta: TableMetadata) -> list[tuple]:
     """The source table read exactly as the DMS stand-in reads it."""
     return connection.execute(f"select {select_list(meta)} from {_quote(meta.schema)}.{_quote(meta.table)}").fetchall()

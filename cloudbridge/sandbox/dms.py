@@ -15,14 +15,30 @@ changes to a table committed while it loads are cached and written as CDC once i
 ends (FullLoadEndTime, TableState "Table completed"). ``describe_table_statistics`` answers
 like DMS's DescribeTableStatistics, from which the generation markers are written.
 
+Table mappings: given the task's table-mappings document (the one the program builds,
+components/dms_settings.py), the stand-in captures the tables its selection rules select and
+drops every column a ``remove-column`` transformation rule names (``%`` wildcards) from the
+full load and from every change, a column added later included (cloudbridge/sandbox/mappings.py).
+
+Operations, as the DMS API drives them: ``reload_tables`` is ReloadTables /
+ReloadReplicationTables (the task keeps running; each table gets a new full load — a new
+generation — next to the old one, TargetTablePrepMode DO_NOTHING); ``reload_target`` is
+StartReplication(Task) with ``reload-target`` on a stopped or failed task: a fresh slot,
+created before any table is read, then a new full load of every table while CDC runs from
+that slot. When the slot disappears under CDC the task fails as DMS's does (a fatal error,
+``describe_replication`` says so, ``on_event`` gets the EventBridge event); changes read but
+not yet written are lost with it. A broken connection alone is retried.
+
 A test and demo tool: it is never part of a Lambda or of the Pulumi program.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +49,7 @@ import pyarrow as pa
 
 from cloudbridge import dmsfiles
 from cloudbridge.sandbox.decoding import Change, parse_change, parse_commit, python_value
+from cloudbridge.sandbox.mappings import TableMappings
 from functions.common.dms import ROW_GROUP_LENGTH
 from functions.common.metadata import TableMetadata, arrow_type
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
@@ -40,6 +57,17 @@ from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 _MS = timedelta(milliseconds=1)
 LOAD_SEQUENCE = ""  # full-load rows carry no change sequence: they sort before every change
 FULL_LOAD_ROWS_PER_FILE = 100_000
+# How the stand-in's connections show in pg_stat_activity: the CDC reader (what holds the slot)
+# and the full loads.
+READER_APPLICATION = "cloudbridge-dms-cdc"
+LOAD_APPLICATION = "cloudbridge-dms-load"
+RUNNING, STARTING, FAILED = "running", "starting", "failed"
+MAX_RECONNECTS = 10  # consecutive broken connections before the task fails
+SANDBOX_REPLICATION_ARN = "arn:aws:dms:eu-west-2:123456789012:replication-config:cb-sandbox-sales"
+
+
+class InvalidResourceStateError(RuntimeError):
+    """What DMS answers (InvalidResourceStateFault) to an operation the task's state does not allow."""
 
 
 def to_arrow_value(portable: str, value: Any) -> Any:
@@ -62,11 +90,15 @@ def to_arrow_value(portable: str, value: Any) -> Any:
     return value
 
 
-def select_list(meta: TableMetadata) -> str:
-    """Columns as the load reads them: string-typed ones as Postgres prints them (which is
-    what logical decoding emits too), so full load and CDC agree value for value."""
+def select_list(meta: TableMetadata, names: Iterable[str] | None = None) -> str:
+    """Columns as the load reads them (all of them, or those ``names``): string-typed ones as
+    Postgres prints them (which is what logical decoding emits too), so full load and CDC agree
+    value for value."""
     parts = []
+    wanted = None if names is None else set(names)
     for column in meta.columns:
+        if wanted is not None and column.name not in wanted:
+            continue
         quoted = '"' + column.name.replace('"', '""') + '"'
         parts.append(f"{quoted}::text" if column.type == "string" else quoted)
     return ", ".join(parts)
@@ -119,13 +151,24 @@ class DmsStandIn:
         cdc_max_rows: int = 100_000,
         row_group_length: int = ROW_GROUP_LENGTH,
         clock: Callable[[], float] = time.monotonic,
+        table_mappings: dict[str, Any] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        replication_arn: str = SANDBOX_REPLICATION_ARN,
     ):
         self.conninfo, self.s3, self.bucket, self.slot = conninfo, s3, bucket, slot
-        self.tables = {(t.schema, t.table): t for t in tables}
+        # The task's table mappings (None: every table given, every column).
+        self.mappings = TableMappings(table_mappings) if table_mappings is not None else None
+        self.tables = {
+            (t.schema, t.table): t for t in tables if self.mappings is None or self.mappings.selects(t.schema, t.table)
+        }
         self.cdc_max_batch_interval, self.cdc_max_rows = cdc_max_batch_interval, cdc_max_rows
         self.row_group_length, self.clock = row_group_length, clock
+        self.on_event, self.replication_arn = on_event, replication_arn
         self.files: list[LandedFile] = []
         self.changes_captured = 0
+        self.changes_lost = 0  # read from the slot, not yet written when the task failed
+        self.state, self.failure = RUNNING, None
+        self._reconnects = 0
         self._sequence = 0  # the task-wide change counter of $AR_H_CHANGE_SEQ
         self._buffers: dict[tuple[str, str], _Buffer] = {}
         self._last_name: dict[tuple[str, str], datetime] = {}
@@ -137,10 +180,21 @@ class DmsStandIn:
     # --- set-up ------------------------------------------------------------------------
 
     def connection(self) -> psycopg.Connection:
-        """The stand-in's replication connection, opened on first use."""
+        """The stand-in's replication connection, opened on first use (and again after it broke)."""
+        if self._connection is not None and self._connection.closed:
+            self._connection = None
         if self._connection is None:
-            self._connection = psycopg.connect(self.conninfo, autocommit=True)
+            self._connection = psycopg.connect(self.conninfo, autocommit=True, application_name=READER_APPLICATION)
         return self._connection
+
+    def removed_columns(self, schema: str, table: str, columns: Iterable[str]) -> list[str]:
+        """The columns, of those given, that the table mappings' remove-column rules drop."""
+        return self.mappings.removed(schema, table, columns) if self.mappings else []
+
+    def _kept(self, meta: TableMetadata) -> dict[str, str]:
+        """The table's columns as its files carry them (removed ones left out): name → portable type."""
+        removed = set(self.removed_columns(meta.schema, meta.table, (c.name for c in meta.columns)))
+        return {c.name: c.type for c in meta.columns if c.name not in removed}
 
     def create_slot(self) -> str:
         """The slot is created before the full load, so no change falls between the two."""
@@ -161,7 +215,8 @@ class DmsStandIn:
     def close(self) -> None:
         """Close the replication connection."""
         if self._connection is not None:
-            self._connection.close()
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()
             self._connection = None
 
     # --- full load ---------------------------------------------------------------------
@@ -169,21 +224,58 @@ class DmsStandIn:
     def full_load(self) -> int:
         """Every table's full load from one consistent snapshot; returns the rows loaded."""
         started = datetime.now(UTC)
-        with psycopg.connect(self.conninfo) as connection:
+        with psycopg.connect(self.conninfo, application_name=LOAD_APPLICATION) as connection:
             connection.execute("set transaction isolation level repeatable read")
             return sum(self._load(connection, meta, started) for _, meta in sorted(self.tables.items()))
 
-    def reload(self, table_id: str, during_load: Callable[[], Any] | None = None) -> int:
-        """What a DMS table reload writes while the task runs: the table read again and written
-        as full-load files numbered from LOAD00000001 again, each row stamped when written;
-        CDC carries on, the table's own changes cached until its load ends. ``during_load``
-        runs after the read and before the first row is written (the window a change can
-        fall into: in no snapshot, older than every load row)."""
-        schema, table = table_id.split(".", 1)
-        started = datetime.now(UTC)
-        with psycopg.connect(self.conninfo) as connection:
-            connection.execute("set transaction isolation level repeatable read")
-            return self._load(connection, self.tables[(schema, table)], started, during_load, reloaded=True)
+    def reload_tables(
+        self, tables: Iterable[tuple[str, str]], during_load: Callable[[], Any] | None = None
+    ) -> dict[str, int]:
+        """ReloadTables (ReloadReplicationTables): while the task runs, each table is read again
+        and written as full-load files numbered from LOAD00000001 again, each row stamped when
+        written — a new load generation; TargetTablePrepMode DO_NOTHING, so nothing earlier is
+        removed. CDC carries on, the table's own changes cached until its load ends.
+        ``during_load`` runs after each read and before its first row is written (the window a
+        change can fall into: in no snapshot, older than every load row). Rows loaded per table."""
+        keys = [(schema, table) for schema, table in tables]
+        unknown = [f"{s}.{t}" for s, t in keys if (s, t) not in self.tables]
+        if unknown:
+            raise ValueError(f"ReloadTables: {', '.join(unknown)} not in the task's table mappings")
+        with self._lock:
+            if self.state != RUNNING:
+                raise InvalidResourceStateError(f"ReloadTables: the task is {self.state}, not running")
+        return self._load_each(keys, during_load, reloaded=True)
+
+    def reload_target(self) -> dict[str, int]:
+        """StartReplication with reload-target, on a stopped or failed task (after its slot was
+        lost): a new slot first, so every change from then on is captured; then each table's new
+        full load (its own FullLoadStartTime, read after the slot exists) while CDC runs from the
+        new slot, each table's changes cached until its load ends. A change committed while
+        there was no slot is in the new snapshots. Rows loaded per table."""
+        with self._lock:
+            if self.state == RUNNING:
+                raise InvalidResourceStateError("StartReplication reload-target: the task is running; stop it first")
+            self.state = STARTING
+        self.close()
+        self.drop_slot()  # a slot left behind by the old task is of no use: its position is not the new snapshot's
+        self.create_slot()
+        with self._lock:
+            self._loading.update(self.tables)  # cached from now until each table's load ends
+            self.state, self.failure, self._reconnects = RUNNING, None, 0
+        return self._load_each(sorted(self.tables), None, reloaded=False)
+
+    def _load_each(
+        self, keys: list[tuple[str, str]], during_load: Callable[[], Any] | None, reloaded: bool
+    ) -> dict[str, int]:
+        """One full load per table, each from its own snapshot, started when its load starts."""
+        loaded = {}
+        for key in keys:
+            started = datetime.now(UTC)
+            with psycopg.connect(self.conninfo, application_name=LOAD_APPLICATION) as connection:
+                connection.execute("set transaction isolation level repeatable read")
+                meta = self.tables[key]
+                loaded[meta.table_id] = self._load(connection, meta, started, during_load, reloaded=reloaded)
+        return loaded
 
     def _load(
         self,
@@ -196,8 +288,8 @@ class DmsStandIn:
         key = (meta.schema, meta.table)
         with self._lock:
             self._loading.add(key)  # from the load's start, its changes are cached
-        columns = {c.name: c.type for c in meta.columns}
-        query = f'select {select_list(meta)} from "{meta.schema}"."{meta.table}"'
+        columns = self._kept(meta)  # what the remove-column rules leave
+        query = f'select {select_list(meta, columns)} from "{meta.schema}"."{meta.table}"'
         loaded = number = 0
         try:
             with connection.cursor(name=f"load_{meta.schema}_{meta.table}") as cursor:
@@ -265,10 +357,11 @@ class DmsStandIn:
             meta = self.tables.get(key)
             if meta is None or change.action == "TRUNCATE":
                 continue  # not selected; DMS does not capture TRUNCATE
-            known = {c.name: c.type for c in meta.columns}
+            known = self._kept(meta)
             buffer = self._buffers.get(key)
             columns = dict(buffer.columns) if buffer else dict(known)
-            new = [name for name in change.columns if name not in columns]
+            removed = set(self.removed_columns(change.schema, change.table, change.columns))
+            new = [name for name in change.columns if name not in columns and name not in removed]
             if new:
                 if buffer and buffer.rows:
                     self._close(key)  # a file never mixes two column sets
@@ -336,10 +429,73 @@ class DmsStandIn:
                 )
             )
 
+    # --- the task's state -----------------------------------------------------------------
+
     def run(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
-        """Continuous CDC until ``stop``; then the open files are closed."""
+        """Continuous CDC until ``stop`` (while the task runs: a failed task reads nothing until
+        ``reload_target``); then the open files are closed."""
         while not stop.is_set():
-            self.poll()
+            self.step()
             stop.wait(poll_interval)
-        self.poll()
+        self.step()
         self.flush(force=True)
+
+    def step(self) -> None:
+        """One CDC poll, if the task runs. The slot gone is fatal, as for DMS; a broken
+        connection is retried (reconnecting) up to MAX_RECONNECTS times in a row."""
+        with self._lock:
+            if self.state != RUNNING:
+                return
+        try:
+            self.poll()
+            self._reconnects = 0
+        except psycopg.errors.UndefinedObject as exc:  # replication slot "…" does not exist
+            self.fail(f"the replication slot is gone: {str(exc).strip()}")
+        except psycopg.OperationalError as exc:  # the connection was closed or terminated
+            self.close()
+            self._reconnects += 1
+            if self._reconnects > MAX_RECONNECTS:
+                self.fail(f"lost the source connection {self._reconnects} times in a row: {str(exc).strip()}")
+
+    def fail(self, reason: str) -> None:
+        """The task stops with a fatal error: nothing more is read or written; changes read but not
+        yet written are lost with it (recovered by ``reload_target``)."""
+        with self._lock:
+            self.state, self.failure = FAILED, reason
+            lost = sum(len(b.rows) for b in self._buffers.values())
+            self._buffers.clear()
+            self.changes_lost += lost
+        self.close()
+        if self.on_event is not None:
+            self.on_event(self.failure_event(reason))
+
+    def describe_replication(self) -> dict[str, Any]:
+        """The replication as DescribeReplications shows it: its status and, once failed, why."""
+        with self._lock:
+            answer: dict[str, Any] = {"ReplicationConfigArn": self.replication_arn, "Status": self.state}
+            if self.failure:
+                answer |= {"StopReason": "FATAL_ERROR", "FailureMessages": [self.failure]}
+            return answer
+
+    def failure_event(self, reason: str) -> dict[str, Any]:
+        """The EventBridge event DMS sends when a replication fails (what the program's
+        aws.dms rule forwards to the alerts topic)."""
+        _, _, _, region, account, _ = self.replication_arn.split(":", 5)
+        identifier = self.replication_arn.rsplit(":", 1)[-1]
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "DMS Replication State Change",
+            "source": "aws.dms",
+            "account": account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region,
+            "resources": [self.replication_arn],
+            "detail": {
+                "type": "REPLICATION_STATE_CHANGE",
+                "category": "Failure",
+                "eventType": "REPLICATION_FAILED",
+                "detailMessage": f"Last Error {reason} Stop Reason FATAL_ERROR Error Level FATAL",
+                "resourceLink": f"https://console.aws.amazon.com/dms/v2/home?region={region}#replications/{identifier}",
+            },
+        }

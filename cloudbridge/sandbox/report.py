@@ -173,12 +173,17 @@ def render(report: dict[str, Any]) -> str:
         f"end-to-end lag    commit → validated file: p50 {lag['p50']}s, max {lag['max']}s "
         f"over {lag['files']} CDC files",
         f"alerts to Slack   {alerts['sent']} {alerts['kinds']}",
+        *_slot_loss_lines(report),
         *_reload_lines(report),
-        "current state vs source (DuckDB over the validated parquet):",
+        *_exclusion_lines(report),
+        "current state vs source (DuckDB over the validated parquet; the source minus excluded columns):",
     ]
+    excluded = (report.get("exclusion") or {}).get("inSource", {})
     for table, t in report["tables"].items():
         differing = len(t["missing"]) + len(t["extra"]) + len(t["different"])
         note = "identical" if differing == 0 else f"{differing} row(s) differ"
+        if excluded.get(table):
+            note += f" (without {', '.join(excluded[table])})"
         lines.append(f"  {table:22} {t['sourceRows']:6} source rows · {t['currentRows']:6} current rows · {note}")
     lines.append(f"result            {'OK' if report['ok'] else 'NOT OK'} in {report['seconds']}s")
     return "\n".join(lines)
@@ -200,4 +205,49 @@ def _reload_lines(report: dict[str, Any]) -> list[str]:
                 f"{reload['windowRowsOlderThanFirstLoadRow']} changes older than every load row (kept: the "
                 "generation starts at FullLoadStartTime)"
             )
+    return lines
+
+
+def _slot_loss_lines(report: dict[str, Any]) -> list[str]:
+    loss = report.get("slotLoss")
+    if not loss:
+        return []
+    union = ", ".join(f"{n} keys of {table}" for table, n in sorted(loss["unionOfLoadsDiffers"].items()) if n)
+    lines = [
+        f"slot loss         slot {loss['slot']} dropped mid-traffic → DMS failed: {loss['failure']} "
+        f"({loss['changesLostWithTheTask']} changes read, not yet written, lost with the task; "
+        f"{loss['changesWithoutSlot']} changes committed without a slot)",
+        f"                  recovered with reload-target: a new slot, then {len(loss['reloadedTables'] or {})} "
+        f"tables loaded again (a new generation each; the task {loss['statusAfter']}); "
+        f"order {loss['deletedOrder']} deleted without a slot {_shown(not loss['deletedOrderInView'], 'gone from')}, "
+        f"order {loss['newOrder']} created without a slot {_shown(loss['newOrderInView'], 'in')}; "
+        f"a union of all loads would differ on {union or 'no keys'}",
+    ]
+    if loss.get("recoveryError"):
+        lines.append(f"                  recovery failed: {loss['recoveryError']}")
+    return lines
+
+
+def _shown(good: bool | None, where: str) -> str:
+    return f"is {where} the view" if good else f"is NOT {where} the view"
+
+
+def _exclusion_lines(report: dict[str, Any]) -> list[str]:
+    exclusion = report.get("exclusion")
+    if not exclusion or not exclusion["excludeColumns"]:
+        return []
+    by_table = "; ".join(
+        f"{table}: {n['load']} full-load, {n['cdc']} CDC, {n['marker']} marker"
+        for table, n in exclusion["filesByTable"].items()
+    )
+    carrying = exclusion["filesCarryingExcluded"]
+    lines = [
+        f"excluded columns  {', '.join(exclusion['excludeColumns'])} (in the source: {exclusion['inSource']}); "
+        f"{exclusion['removeColumnRules']} remove-column rule(s) in the table mappings",
+        f"                  {exclusion['filesScanned']} raw-history parquet files scanned ({by_table}): "
+        f"{len(carrying)} carry an excluded column"
+        + (f" — {', '.join(c['key'] for c in carrying[:5])}" if carrying else ""),
+    ]
+    if exclusion["publishedWithExcluded"]:
+        lines.append(f"                  published metadata still has it: {exclusion['publishedWithExcluded']}")
     return lines

@@ -6,6 +6,12 @@ slot; the real validator and Slack notifier handlers driven by their event sourc
 webhook sink for Slack; DuckDB rebuilding each table's current state from the validated
 change log and checking it equals the source. Everything it starts is stopped and
 removed on exit, Ctrl-C included.
+
+Mid-traffic (cloudbridge/sandbox/operations.py): the replication slot is lost and the task
+recovered with reload-target, one table is truncated and reloaded (ReloadTables), and a
+column changes the schema. Throughout, one personal-data column (``excludeColumns`` of the
+sandbox's source, mappings.py) is dropped by the task's remove-column rule: every table must
+end equal to the source minus that column, which no raw-history file may carry.
 """
 
 from __future__ import annotations
@@ -32,6 +38,20 @@ from cloudbridge.replay import replay
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import ACCOUNT, LocalAws
 from cloudbridge.sandbox.dms import DmsStandIn
+from cloudbridge.sandbox.mappings import (
+    EXCLUDED_COLUMNS,
+    TableMappings,
+    published,
+    sandbox_source,
+    table_mappings,
+)
+from cloudbridge.sandbox.operations import (
+    RELOADED_TABLE,
+    Reload,
+    SlotLoss,
+    excluded_in_source,
+    scan_exclusions,
+)
 from cloudbridge.sandbox.report import build_report, count_objects, quarantine_state, render, unregistered_days
 from cloudbridge.sandbox.runners import SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
@@ -127,9 +147,10 @@ def run(
     quiet: bool = False,
     metadata_root: Path = METADATA_ROOT,
     timestamp_unit: str = "ms",
+    exclude_columns: tuple[str, ...] = EXCLUDED_COLUMNS,
 ) -> dict[str, Any]:
     """The whole sandbox: Postgres, local AWS, DMS stand-in, traffic, validation, replay, views; the report."""
-    sandbox = _Sandbox(Progress(quiet), metadata_root, timestamp_unit)
+    sandbox = _Sandbox(Progress(quiet), metadata_root, timestamp_unit, exclude_columns)
     with contextlib.ExitStack() as stack:
         sandbox.start(stack, scale, batch_interval)
         sandbox.traffic(duration, rate)
@@ -146,14 +167,27 @@ def run(
 class _Sandbox:
     """One run of the whole loop; each phase a method, in the order ``run`` calls them."""
 
-    def __init__(self, say: Callable[[str], None], metadata_root: Path, timestamp_unit: str):
+    def __init__(
+        self, say: Callable[[str], None], metadata_root: Path, timestamp_unit: str, exclude_columns: tuple[str, ...]
+    ):
         self.say, self.timestamp_unit = say, timestamp_unit
-        # As a source with this timestampUnit would have extracted it (ParquetTimestampInMillisecond).
-        self.tables = [t.with_timestamp_unit(timestamp_unit) for t in committed(metadata_root, SOURCE).values()]
+        # As a source with this timestampUnit would have extracted it (ParquetTimestampInMillisecond):
+        # every column of the source table, which is what DMS reads.
+        self.source_tables = [t.with_timestamp_unit(timestamp_unit) for t in committed(metadata_root, SOURCE).values()]
+        # The sandbox's source as a stack configures it, and the table mappings DMS gets for it.
+        self.source = sandbox_source([t.table_id for t in self.source_tables], exclude_columns, timestamp_unit)
+        self.mappings = table_mappings(self.source)
+        self.rules = TableMappings(self.mappings)
+        self.tables = [self.publishable(t) for t in self.source_tables]
         self.naming = Naming(environment=ENVIRONMENT, account_id=ACCOUNT, region="eu-west-2")
         self.validated_at: dict[str, float] = {}
         self.started = time.monotonic()
         self.transactions = 0
+
+    def publishable(self, meta: TableMetadata) -> TableMetadata:
+        """A table's metadata as published (validator, Glue, views): without the columns the
+        task's remove-column rules drop."""
+        return published(meta, self.rules.removed(meta.schema, meta.table, (c.name for c in meta.columns)))
 
     # --- start ---------------------------------------------------------------------------
 
@@ -217,12 +251,20 @@ class _Sandbox:
         )
 
     def _start_dms(self, stack: contextlib.ExitStack, batch_interval: float) -> None:
+        sns, topic = self.aws.client("sns"), self.res.topic_arn
+
+        def to_alerts(event: dict[str, Any]) -> None:  # the program's aws.dms EventBridge rule → the alerts topic
+            sns.publish(TopicArn=topic, Message=json.dumps(event))
+
         self.dms = DmsStandIn(
             self.pg.conninfo,
             self.aws.client("s3"),
             self.res.landing,
-            self.tables,
+            self.source_tables,  # DMS reads the source's tables; the mappings drop excluded columns
             cdc_max_batch_interval=batch_interval,
+            table_mappings=self.mappings,
+            on_event=to_alerts,
+            replication_arn=self.naming.dms_arn("replication-config", self.naming.replication_id(SOURCE)),
         )
         stack.callback(self.dms.close)
         self.dms.create_slot()
@@ -252,15 +294,17 @@ class _Sandbox:
     # --- traffic ---------------------------------------------------------------------------
 
     def traffic(self, duration: float, rate: float) -> None:
-        """OLTP traffic with, along the way, a truncate-and-reload and a schema change."""
+        """OLTP traffic with, along the way and in this order: the slot lost and the task
+        recovered (reload-target), a truncate-and-reload of one table, a schema change."""
         self.say(f"CDC running; OLTP traffic for {duration:.0f}s at ~{rate:.0f} transactions/s")
         started = time.monotonic()
         changed_at = started + duration * 0.6
+        self.slot_loss = SlotLoss(started + duration * 0.2, duration * 0.05)
         self.reload = Reload(RELOADED_TABLE, started + duration * 0.3, started + duration * 0.4)
         last_report, touched = 0.0, set()
         while (elapsed := time.monotonic() - started) < duration:
-            self.reload.step(self.workload, self.dms, self.say, self.mark_generations)
-            if not touched and time.monotonic() >= changed_at:
+            self._operations()
+            if not touched and time.monotonic() >= changed_at and self.reload.done:
                 touched = self.workload.schema_change()
                 self.say(f"schema change: products gains a column; {len(touched)} products updated after it")
             self.workload.step()
@@ -269,9 +313,20 @@ class _Sandbox:
                 last_report = elapsed
                 self._progress()
             time.sleep(max(0.0, self.transactions / rate - (time.monotonic() - started)))
+        self.slot_loss.finish(self.workload, self.dms, self.say, self.mark_generations)
+        self.reload.not_before(self.slot_loss.finished_at)
         self.reload.finish(self.workload, self.dms, self.say, self.mark_generations)
         if not touched:
             self.workload.schema_change()
+
+    def _operations(self) -> None:
+        """The slot loss first; the table reload once the recovery's loads are well behind it."""
+        args = (self.workload, self.dms, self.say, self.mark_generations)
+        if not self.slot_loss.done:
+            self.slot_loss.step(*args)
+            return
+        self.reload.not_before(self.slot_loss.finished_at)
+        self.reload.step(*args)
 
     def _progress(self) -> None:
         passed, failed = count_objects(self.s3, self.res.raw_history), count_objects(self.s3, self.res.fail)
@@ -297,7 +352,7 @@ class _Sandbox:
         res = self.res
         self.quarantine = quarantine_state(self.s3, res.fail)
         self.say(f"schema evolution: {sum(self.quarantine[0].values())} file(s) quarantined; regenerating metadata …")
-        self.tables = evolve(self.pg.dsn, self.tables, self.timestamp_unit)
+        self.tables = [self.publishable(t) for t in evolve(self.pg.dsn, self.tables, self.timestamp_unit)]
         self.aws.publish_tables(res, self.naming, self.tables, "postgres")
         self.replayed = replay(
             self.s3,
@@ -336,13 +391,18 @@ class _Sandbox:
         )
         report["unregisteredPartitions"] = unregistered
         report["reload"] = self.reload.to_dict()
-        report["ok"] = report["ok"] and not unregistered
+        report["slotLoss"] = self.slot_loss.to_dict(self.dms, len(self.tables))
+        report["slotLoss"]["ok"] = report["slotLoss"]["ok"] and report["alerts"]["kinds"].get("dms event", 0) >= 1
+        report["exclusion"] = self._exclusion()
+        report["ok"] = report["ok"] and not unregistered and report["slotLoss"]["ok"] and report["exclusion"]["ok"]
         return report
 
     def _comparisons(self) -> dict[str, analytics.Comparison]:
-        """DuckDB current state (the deployed view's SQL) of every table against the source."""
+        """DuckDB current state (the deployed view's SQL) of every table against the source
+        (minus the excluded columns: the published metadata has none of them)."""
         self.say("analytics: DuckDB current state from the validated parquet vs the source …")
-        files = analytics.download(self.s3, self.res.raw_history, self.scratch / "raw")
+        self.raw_root = self.scratch / "raw"
+        files = self.raw_files = analytics.download(self.s3, self.res.raw_history, self.raw_root)
         database, comparisons = self.res.glue_database, {}
         for meta in self.tables:
             changes = self.naming.glue_table(meta.schema, meta.table)
@@ -350,88 +410,47 @@ class _Sandbox:
             current = analytics.current_state(meta, table_files, database, changes) if table_files else []
             source = analytics.source_rows(self.db, meta)
             comparisons[meta.table_id] = analytics.compare(meta, source, current)
-            if meta.table_id == RELOADED_TABLE and table_files:  # the same view without the generation rule
-                union = analytics.current_state(meta, table_files, database, changes, generations=False)
-                self.reload.union_differences = len(analytics.compare(meta, source, union).differing_keys)
+            # The same view without the generation rule: what a plain union of the loads would show.
+            union = (
+                analytics.current_state(meta, table_files, database, changes, generations=False) if table_files else []
+            )
+            union_differences = len(analytics.compare(meta, source, union).differing_keys)
+            self.slot_loss.observe(meta, analytics.keys(meta, current), union_differences)
+            if meta.table_id == RELOADED_TABLE and table_files:
+                self.reload.union_differences = union_differences
                 self.reload.window_older = analytics.older_than_first_load_row(
                     meta, table_files, "order_id", self.reload.window_order
                 )
         return comparisons
+
+    def _exclusion(self) -> dict[str, Any]:
+        """The excluded column: real at the source, in no published metadata, in no raw-history file."""
+        scan = scan_exclusions(self.raw_files, self.raw_root, self.source)
+        at_source = excluded_in_source(self.db, self.source, [t.table_id for t in self.source_tables])
+        published_with = [
+            t.table_id for t in self.tables if set(at_source.get(t.table_id, ())) & {c.name for c in t.columns}
+        ]
+        ok = (
+            all(at_source.get(t) for t in at_source)
+            and bool(at_source) == bool(self.source.exclude_columns)
+            and not published_with
+            and scan["filesScanned"] > 0
+            and not scan["filesCarryingExcluded"]
+        )
+        return {
+            "ok": ok,
+            "excludeColumns": list(self.source.exclude_columns),
+            "inSource": at_source,
+            "removeColumnRules": sum(1 for r in self.mappings["rules"] if r.get("rule-action") == "remove-column"),
+            "publishedWithExcluded": published_with,
+            **scan,
+        }
 
 
 def evolve(dsn: str, tables: list[TableMetadata], timestamp_unit: str) -> list[TableMetadata]:
     """``cloudbridge metadata extract`` against the live source, for the sandbox's tables."""
     report = inspect_source(dsn, SOURCE, "postgres", [t.table_id for t in tables], timestamp_unit)
     return sorted(report.tables, key=lambda t: t.table_id)
-
-
-# A table reloaded mid-run, after a TRUNCATE on the source that DMS does not capture: its
-# current state must come from the reload plus the changes after it, not from both loads.
-RELOADED_TABLE = "public.order_lines"
-
-
-TRUNCATE_TO_RELOAD_SECONDS = 1.5
-
-
-class Reload:
-    """Truncate the table on the source at ``truncate_at``, reload it at ``reload_at``; while
-    the reload has read the table and not yet written a row, a new order (with its lines) is
-    committed: the window in which a change is in no snapshot and older than every load row."""
-
-    def __init__(self, table: str, truncate_at: float, reload_at: float):
-        self.table, self.truncate_at, self.reload_at = table, truncate_at, reload_at
-        self.truncated = self.reloaded_rows = None
-        self.union_differences = 0
-        self.window_order: int | None = None
-        self.window_lines = 0
-        self.window_older = 0  # its CDC rows older than the reload's first load row (lost by that rule)
-
-    def step(self, workload: Any, dms: DmsStandIn, say: Callable[[str], None], mark: Callable[[], None]) -> None:
-        """Truncate or reload when its time has come, and note what it did."""
-        now, db = time.monotonic(), workload.db
-        if self.truncated is None and now >= self.truncate_at:
-            self.truncated = db.execute(f"select count(*) from {self.table}").fetchone()[0]
-            db.execute(f"truncate {self.table}")
-            # A generation starts at FullLoadStartTime floored to the second, so an uncaptured
-            # TRUNCATE less than a second before the reload could bring rows back
-            # (docs/analytics.md, limits): like an operator, reload well after it.
-            self.reload_at = max(self.reload_at, time.monotonic() + TRUNCATE_TO_RELOAD_SECONDS)
-            say(f"reload: {self.table} truncated on the source ({self.truncated} rows; DMS does not capture TRUNCATE)")
-        if self.truncated is not None and self.reloaded_rows is None and now >= self.reload_at:
-
-            def in_the_window() -> None:
-                self.window_order = workload.next_order
-                workload.new_order()
-                self.window_lines = db.execute(
-                    f"select count(*) from {self.table} where order_id = %s", (self.window_order,)
-                ).fetchone()[0]
-
-            self.reloaded_rows = dms.reload(self.table, during_load=in_the_window)
-            mark()
-            say(
-                f"reload: {self.table} reloaded mid-run ({self.reloaded_rows} rows from LOAD00000001 again); "
-                f"order {self.window_order} ({self.window_lines} lines) committed after the read, before the "
-                "first load row was written"
-            )
-
-    def finish(self, workload: Any, dms: DmsStandIn, say: Callable[[str], None], mark: Callable[[], None]) -> None:
-        """Truncate and reload now if the run ended before either was due."""
-        self.truncate_at = 0.0  # a run too short to reach them still shows both
-        self.step(workload, dms, say, mark)
-        time.sleep(max(0.0, self.reload_at - time.monotonic()))
-        self.step(workload, dms, say, mark)
-
-    def to_dict(self) -> dict[str, Any]:
-        """What the reload did, for the report."""
-        return {
-            "table": self.table,
-            "truncatedRows": self.truncated,
-            "reloadedRows": self.reloaded_rows,
-            "unionOfLoadsDiffers": self.union_differences,
-            "windowOrder": self.window_order,
-            "windowLines": self.window_lines,
-            "windowRowsOlderThanFirstLoadRow": self.window_older,
-        }
 
 
 def positive(text: str) -> float:
