@@ -1,9 +1,21 @@
 """The committed table metadata (``metadata/<source>/<schema>/<table>.json``) each
 source's config selects. Missing or mismatched metadata is a config error, raised before
-any resource is declared."""
+any resource is declared.
+
+What is published carries the source's ``excludeColumns`` in each table's ``excluded``, even
+when the committed file predates them, so the validator refuses a file that still carries an
+excluded column from the first deploy of the exclusion on. A committed file that still lists
+such a column in ``columns`` is a config error rather than something dropped here: the
+committed file is the reviewed description of what the lake holds (Glue tables, views, the
+drift check compare against it), so the column leaves it the way every column change does,
+by ``python -m cloudbridge metadata extract``, which moves it to ``excluded``. Likewise a file
+excluding what ``excludeColumns`` no longer names (DMS would send the column again and the
+validator would refuse every file of the table until the metadata lists it).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from components.config import ConfigError, Source, StackConfig
@@ -19,7 +31,8 @@ def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tupl
     tables: dict[str, tuple[TableMetadata, ...]] = {}
     for i, source in enumerate(config.sources):
         available = _committed(config, i, source, root, problems)
-        tables[source.name] = _selected(config, i, source, available, problems)
+        selected = _selected(config, i, source, available, problems)
+        tables[source.name] = tuple(_with_exclusions(config, i, source, meta, problems) for meta in selected)
     if problems:
         raise ConfigError(f"Pulumi.{config.environment}.yaml", problems)
     return tables
@@ -94,3 +107,38 @@ def _selected(
             )
         selected.update(matched)
     return tuple(selected[k] for k in sorted(selected))
+
+
+def _with_exclusions(
+    config: StackConfig, i: int, source: Source, meta: TableMetadata, problems: list[tuple[str, str]]
+) -> TableMetadata:
+    """The table's metadata with the source's exclusions for it in ``excluded`` (module docstring)."""
+    key = f"cloudbridge:sources[{i}].excludeColumns"
+    relative = f"metadata/{source.name}/{meta.schema}/{meta.table}.json"
+    regenerate = (
+        "regenerate it with `python -m cloudbridge metadata extract "
+        f"--stack {config.environment} --source {source.name}`"
+    )
+    patterns = source.excluded_columns(meta.schema, meta.table)
+    listed = [c.name for c in meta.columns if any(locator_matches(p, c.name) for p in patterns)]
+    if listed:
+        problems.append(
+            (key, f"{relative} lists {listed} in columns, which excludeColumns keeps out of the lake; {regenerate}")
+        )
+        return meta
+    stale = [p for p in meta.excluded if p not in patterns]
+    if stale:
+        problems.append(
+            (
+                key,
+                f"{relative} excludes {stale}, which excludeColumns no longer names for {meta.table_id}: DMS would "
+                f"send the column and the validator refuse every file; {regenerate}",
+            )
+        )
+        return meta
+    merged = replace(meta, excluded=tuple(sorted(set(meta.excluded) | set(patterns))))
+    try:  # the same checks as any metadata file: no excluded pattern may match a DMS column
+        return TableMetadata.from_dict(merged.to_dict(), relative)
+    except MetadataError as exc:
+        problems.append((key, str(exc)))
+        return meta

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.common import dms
+
 # --- table mappings --------------------------------------------------------------------
 
 RULE_TYPES = {"selection", "transformation", "table-settings"}
@@ -109,9 +111,38 @@ def _check_transformation(at: str, rule: dict, action: Any, locator: dict) -> li
             problems.append((f"{at}.value", "add-column needs the new column's name in value"))
     if action == "change-data-type" and "column-name" not in locator:
         problems.append((f"{at}.object-locator", "change-data-type needs column-name (may be %)"))
+    if action == "remove-column":
+        problems += _check_remove_column(at, rule, locator)
     expression = rule.get("expression")
     if isinstance(expression, str) and expression.startswith("$AR_") and expression not in HEADERS:
         problems.append((f"{at}.expression", f"{expression!r} is not a documented header column"))
+    return problems
+
+
+# Columns CloudBridge's files must carry (docs/dms.md, "Columns DMS adds"): no rule may remove them.
+KEPT_COLUMNS = (dms.OP_COLUMN, dms.TIMESTAMP_COLUMN, dms.CHANGE_SEQUENCE_COLUMN)
+
+
+def _check_remove_column(at: str, rule: dict, locator: dict) -> list[tuple[str, str]]:
+    """A remove-column rule names its table and column (the user guide's example: schema-name,
+    table-name and column-name, % wildcards allowed) and never a column the pipeline needs."""
+    problems = []
+    for key in ("table-name", "column-name"):
+        if not isinstance(locator.get(key), str) or not locator.get(key):
+            problems.append((f"{at}.object-locator", f"remove-column needs {key} (may hold % wildcards)"))
+    for key in sorted({"value", "expression", "data-type"} & set(rule)):
+        problems.append((f"{at}.{key}", "remove-column takes no value, expression or data type"))
+    column = locator.get("column-name")
+    if isinstance(column, str) and column:
+        kept = [name for name in KEPT_COLUMNS if dms.locator_matches(column, name)]
+        if kept:
+            problems.append(
+                (
+                    f"{at}.object-locator.column-name",
+                    f"{column!r} would remove {', '.join(kept)}, which every file must carry (Op, the commit "
+                    "time and the change sequence order and validate the changes)",
+                )
+            )
     return problems
 
 

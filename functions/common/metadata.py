@@ -8,6 +8,13 @@ parquet (docs/dms.md, "Type mapping"), and to Glue/Athena types:
 
 A column may list other portable types it also ``accept``s (a Postgres boolean is
 written as BOOLEAN or as a string depending on the DMS version and endpoint setting).
+
+``excluded`` (optional; absent means none) lists the columns kept out of the lake, by name or
+as DMS ``%`` patterns: the stack's ``excludeColumns`` that apply to the table. DMS removes
+them, none is in ``columns`` (so neither in Glue nor in the views), and the validator fails a
+file that still carries one (``EXCLUDED_COLUMN``). It is an addition to format version 2, not
+a new version: a reader that ignores the key still fails such a file, as a column not in the
+metadata (``UNEXPECTED_COLUMNS``), and files without it read as before.
 Pure Python; pyarrow is imported only by ``arrow_type``.
 """
 
@@ -18,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.common.dms import OP_COLUMN, TIMESTAMP_COLUMN
+from functions.common.dms import OP_COLUMN, TIMESTAMP_COLUMN, locator_matches
 
 FORMAT_VERSION = 2
 # Version 1 named the ordering column "streamPosition" and made it mandatory.
@@ -146,11 +153,21 @@ class TableMetadata:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     dms: DmsColumns = field(default_factory=DmsColumns)
+    # Column names, or DMS % patterns, kept out of the lake (the stack's excludeColumns).
+    excluded: tuple[str, ...] = ()
 
     @property
     def table_id(self) -> str:
         """``schema.table``."""
         return f"{self.schema}.{self.table}"
+
+    def is_excluded(self, name: str) -> bool:
+        """Whether a column called ``name`` is one the lake must not hold."""
+        return any(locator_matches(pattern, name) for pattern in self.excluded)
+
+    def excluded_in(self, names: list[str] | tuple[str, ...]) -> list[str]:
+        """The excluded columns among ``names``, in their order."""
+        return [name for name in names if self.is_excluded(name)]
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""
@@ -215,6 +232,7 @@ class TableMetadata:
                 }
                 for c in self.columns
             ],
+            **({"excluded": list(self.excluded)} if self.excluded else {}),
             "dmsColumns": {
                 "op": self.dms.op,
                 "timestamp": self.dms.timestamp,
@@ -262,6 +280,7 @@ class TableMetadata:
             clash = dms.names() & set(names)
             if clash:
                 raise ValueError(f"columns {sorted(clash)} clash with the DMS-added columns")
+            excluded = _excluded(data.get("excluded", []), names, dms)
             return cls(
                 source=str(data["source"]),
                 engine=str(data["engine"]),
@@ -270,6 +289,7 @@ class TableMetadata:
                 columns=tuple(columns),
                 primary_key=primary_key,
                 dms=dms,
+                excluded=excluded,
             )
         except KeyError as exc:
             raise MetadataError(f"metadata of {where}: missing key {exc}") from None
@@ -302,6 +322,23 @@ def _dms_columns(raw_dms: dict[str, Any], version: int) -> DmsColumns:
         timestamp=raw_dms.get("timestamp", TIMESTAMP_COLUMN),
         change_sequence=ordering or None,
     )
+
+
+def _excluded(raw: Any, names: list[str], dms: DmsColumns) -> tuple[str, ...]:
+    """The ``excluded`` list; ValueError when it is not a list of distinct names or patterns, or
+    when one of them matches a column the files must carry (a listed column, a DMS column)."""
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+        raise ValueError("excluded must be a list of column names (or DMS % patterns)")
+    if len(set(raw)) != len(raw):
+        raise ValueError("excluded lists a column twice")
+    for pattern in raw:
+        kept = [n for n in [*names, *sorted(dms.names())] if locator_matches(pattern, n)]
+        if kept:
+            raise ValueError(
+                f"excluded {pattern!r} matches {kept}, which the files carry: an excluded column is never "
+                "in columns (nor one of the DMS columns)"
+            )
+    return tuple(raw)
 
 
 def metadata_key(schema: str, table: str) -> str:
