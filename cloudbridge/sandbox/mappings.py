@@ -11,14 +11,13 @@ the full load and from every change. A test and demo tool: nothing of it is depl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from components import dms_settings
 from components.config import Source
+from functions.common.dms import locator_matches
 from functions.common.metadata import TableMetadata
 
 SOURCE = "sales"
@@ -82,15 +81,10 @@ def _is_remove_column(rule: dict[str, Any]) -> bool:
     )
 
 
-@cache
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in text.split("%")), re.S)
-
-
 def like(pattern: str, name: str) -> bool:
     """DMS object-locator matching: ``%`` matches any run of characters, the rest literally
     (names are case-sensitive in transformation rules)."""
-    return _pattern(pattern).fullmatch(name) is not None
+    return locator_matches(pattern, name)
 
 
 @dataclass(frozen=True)
@@ -148,17 +142,18 @@ class TableMappings:
         return [c for c in columns if self.removes(schema, table, c)]
 
 
-def published(meta: TableMetadata, removed: Iterable[str]) -> TableMetadata:
-    """A table's metadata as published for the validator when the task drops ``removed``:
-    without those columns (and naming them as excluded where the metadata format has a place
-    for that)."""
-    removed = sorted(set(removed))
-    if not removed:
-        return meta
+def published(meta: TableMetadata, removed: Iterable[str], patterns: Iterable[str] = ()) -> TableMetadata:
+    """A table's metadata as published for the validator when the task drops the columns
+    ``removed``: without them, and with the source's exclusion ``patterns`` for the table as
+    its ``excluded`` list (where the metadata format has that field), as ``metadata extract``
+    writes it."""
+    removed, patterns = set(removed), tuple(sorted(set(patterns) | set(getattr(meta, "excluded", ()))))
     key = [k for k in meta.primary_key if k in removed]
     if key:
         raise ValueError(f"{meta.table_id}: primary-key column(s) {key} cannot be excluded")
     columns = tuple(c for c in meta.columns if c.name not in removed)
     fields = getattr(type(meta), "__dataclass_fields__", {})
-    extra: dict[str, Any] = {"excluded": tuple(removed)} if "excluded" in fields else {}
+    extra: dict[str, Any] = {"excluded": patterns} if "excluded" in fields and patterns else {}
+    if columns == meta.columns and not extra:
+        return meta
     return replace(meta, columns=columns, **extra)

@@ -187,7 +187,8 @@ class _Sandbox:
     def publishable(self, meta: TableMetadata) -> TableMetadata:
         """A table's metadata as published (validator, Glue, views): without the columns the
         task's remove-column rules drop."""
-        return published(meta, self.rules.removed(meta.schema, meta.table, (c.name for c in meta.columns)))
+        removed = self.rules.removed(meta.schema, meta.table, (c.name for c in meta.columns))
+        return published(meta, removed, self.source.excluded_columns(meta.schema, meta.table))
 
     # --- start ---------------------------------------------------------------------------
 
@@ -352,7 +353,8 @@ class _Sandbox:
         res = self.res
         self.quarantine = quarantine_state(self.s3, res.fail)
         self.say(f"schema evolution: {sum(self.quarantine[0].values())} file(s) quarantined; regenerating metadata …")
-        self.tables = [self.publishable(t) for t in evolve(self.pg.dsn, self.tables, self.timestamp_unit)]
+        extracted = evolve(self.pg.dsn, self.tables, self.timestamp_unit, self.source.exclude_columns)
+        self.tables = [self.publishable(t) for t in extracted]
         self.aws.publish_tables(res, self.naming, self.tables, "postgres")
         self.replayed = replay(
             self.s3,
@@ -447,9 +449,15 @@ class _Sandbox:
         }
 
 
-def evolve(dsn: str, tables: list[TableMetadata], timestamp_unit: str) -> list[TableMetadata]:
-    """``cloudbridge metadata extract`` against the live source, for the sandbox's tables."""
-    report = inspect_source(dsn, SOURCE, "postgres", [t.table_id for t in tables], timestamp_unit)
+def evolve(
+    dsn: str, tables: list[TableMetadata], timestamp_unit: str, exclude: tuple[str, ...] | list[str] = ()
+) -> list[TableMetadata]:
+    """``cloudbridge metadata extract`` against the live source, for the sandbox's tables (its
+    exclusions passed on where the extraction takes them; the caller drops them either way)."""
+    import inspect
+
+    options = {"exclude": list(exclude)} if "exclude" in inspect.signature(inspect_source).parameters else {}
+    report = inspect_source(dsn, SOURCE, "postgres", [t.table_id for t in tables], timestamp_unit, **options)
     return sorted(report.tables, key=lambda t: t.table_id)
 
 
