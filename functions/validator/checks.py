@@ -36,6 +36,7 @@ from functions.validator import footer as pf
 from functions.validator import isolation, reader
 from functions.validator.findings import (
     EMPTY_FILE,
+    EXCLUDED_COLUMN,
     INVALID_CHANGE_SEQUENCE,
     INVALID_OP,
     NO_ROWS,
@@ -105,8 +106,9 @@ def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: st
         return result
     if result.rows == 0:
         result.fail(NO_ROWS, "the file holds no rows; DMS never writes an empty file")
-
     names = [leaf.path for leaf in meta.leaves]
+    if excluded_columns(names, metadata, result):
+        return result  # decided: nothing more of a file holding excluded data is read
     if metadata.dms.change_sequence in names:
         change_sequence(meta, metadata.dms.change_sequence, key.kind, result)
     required = [c for c in metadata.required_columns(key.kind) if c in names]
@@ -131,6 +133,21 @@ def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: st
             result.fail(INVALID_OP, f"{op!r} holds {bad[:5]} in row group {rg}; only I/U/D are valid")
     result.findings += outcome.decode_findings
     return result
+
+
+def excluded_columns(paths: list[str], metadata: TableMetadata, result: Result) -> bool:
+    """Whether the file carries a column the metadata excludes (the stack's ``excludeColumns``),
+    from the footer's schema alone: then it fails with ``EXCLUDED_COLUMN``, whatever else is
+    wrong with it, and none of its data is read."""
+    tops = list(dict.fromkeys(path.split(".", 1)[0] for path in paths))  # a nested column by its top name
+    found = metadata.excluded_in(tops)
+    if found:
+        result.fail(
+            EXCLUDED_COLUMN,
+            f"the file carries excluded column(s) {found} (excludeColumns {list(metadata.excluded)}): the "
+            "replication's remove-column rule did not apply; this file must not reach raw-history",
+        )
+    return bool(found)
 
 
 # $AR_H_CHANGE_SEQ: YYYYMMDDHHmmSShh + a 19-digit zero-padded counter (35 digits), so it sorts
