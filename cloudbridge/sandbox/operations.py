@@ -73,11 +73,13 @@ def _changes(workload: Any) -> int:
 
 class SlotLoss:
     """At ``drop_at`` the slot is dropped mid-traffic; ``recover_after`` seconds later (once the
-    stand-in has failed) the recovery starts, in the background while traffic goes on; when its
-    loads are complete their generation markers are written."""
+    stand-in has failed, and two seconds or more after ``last_load_ended``, the tables' previous
+    loads) the recovery starts, in the background while traffic goes on; when its loads are
+    complete their generation markers are written."""
 
-    def __init__(self, drop_at: float, recover_after: float):
+    def __init__(self, drop_at: float, recover_after: float, last_load_ended: float = 0.0):
         self.drop_at, self.recover_after = drop_at, max(recover_after, TRUNCATE_TO_RELOAD_SECONDS)
+        self.last_load_ended = last_load_ended
         self.dropped_at: float | None = None
         self.finished_at: float | None = None  # the recovery's loads complete and marked
         self.failure: str | None = None
@@ -96,6 +98,11 @@ class SlotLoss:
         """Whether the recovery has finished (or failed)."""
         return self.finished_at is not None
 
+    def recover_at(self) -> float:
+        """When the recovery is due: after a slot-less while (an uncaptured delete more than a
+        second before the new loads start), the tables' previous loads two seconds behind."""
+        return max((self.dropped_at or 0.0) + self.recover_after, self.last_load_ended + LOADS_APART_SECONDS)
+
     def step(self, workload: Any, dms: DmsStandIn, say: Say, mark: Mark) -> None:
         """Drop the slot, start the recovery, or finish it, when each is due."""
         now = time.monotonic()
@@ -103,7 +110,7 @@ class SlotLoss:
             if now >= self.drop_at:
                 self._drop(workload, dms, say)
         elif self.recovery is None:
-            if now >= self.dropped_at + self.recover_after and dms.state == FAILED:
+            if now >= self.recover_at() and dms.state == FAILED:
                 self._recover(workload, dms, say)
         elif not self.done and not self.recovery.is_alive():
             self.recovery.join()
@@ -157,7 +164,7 @@ class SlotLoss:
         deadline = time.monotonic() + FAILURE_TIMEOUT_SECONDS
         while dms.state != FAILED and self.recovery is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(max(0.0, (self.dropped_at or 0.0) + self.recover_after - time.monotonic()))
+        time.sleep(max(0.0, self.recover_at() - time.monotonic()))
         self.step(workload, dms, say, mark)
         if self.recovery is None:
             self.error = f"the DMS stand-in did not fail within {FAILURE_TIMEOUT_SECONDS:.0f}s of the slot's loss"

@@ -201,6 +201,7 @@ class _Sandbox:
         loaded = self.dms.full_load()
         self.say(f"full load: {loaded} rows in {len(self.dms.files)} LOAD files")
         self.mark_generations()
+        self.loaded_at = time.monotonic()
         self.stop_cdc = threading.Event()
         self.cdc = threading.Thread(target=self.dms.run, args=(self.stop_cdc,), name="dms-cdc", daemon=True)
         self.cdc.start()
@@ -300,7 +301,7 @@ class _Sandbox:
         self.say(f"CDC running; OLTP traffic for {duration:.0f}s at ~{rate:.0f} transactions/s")
         started = time.monotonic()
         changed_at = started + duration * 0.6
-        self.slot_loss = SlotLoss(started + duration * 0.2, duration * 0.05)
+        self.slot_loss = SlotLoss(started + duration * 0.2, duration * 0.05, self.loaded_at)
         self.reload = Reload(RELOADED_TABLE, started + duration * 0.3, started + duration * 0.4)
         last_report, touched = 0.0, set()
         while (elapsed := time.monotonic() - started) < duration:
