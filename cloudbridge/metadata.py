@@ -1,9 +1,10 @@
 """``python -m cloudbridge metadata {extract,diff}``: table metadata from the live source.
 
-extract  inspects the selected ``schema.table`` patterns with SQLAlchemy's inspector and
-         writes ``metadata/<source>/<schema>/<table>.json`` (stable order and text, so an
-         unchanged database gives no diff), reporting tables without a primary key and
-         LOB columns at risk of truncation.
+extract  inspects the selected ``schema.table`` patterns (``tables`` and ``addedTables``) with
+         SQLAlchemy's inspector and writes ``metadata/<source>/<schema>/<table>.json`` (stable
+         order and text, so an unchanged database gives no diff), reporting tables without a
+         primary key and LOB columns at risk of truncation. Columns the source's
+         ``excludeColumns`` names are left out of ``columns`` and listed under ``excluded``.
 diff     compares the live schema with the committed files and exits 1 listing every
          change: the scheduled drift check.
 
@@ -29,7 +30,7 @@ from cloudbridge import cli
 from cloudbridge.stackfile import source_entry
 from components.workspace import metadata_root
 from functions.common.dms import locator_matches
-from functions.common.metadata import Column, TableMetadata
+from functions.common.metadata import Column, DmsColumns, TableMetadata
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
 DRIVERS = {
@@ -52,6 +53,8 @@ class Report:
     lob_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unmatched_patterns: list[str] = field(default_factory=list)
+    excluded_columns: list[str] = field(default_factory=list)  # schema.table.column left out
+    unmatched_exclusions: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The report as lines for the terminal: counts, warnings, LOB columns, notes, patterns that matched nothing."""
@@ -65,7 +68,27 @@ class Report:
         ]
         out += [f"NOTE {n}" for n in self.notes]
         out += [f"WARNING pattern {p!r} matches no table" for p in self.unmatched_patterns]
+        out += [f"EXCLUDED {c}: kept out of the lake (excludeColumns)" for c in self.excluded_columns]
+        out += [
+            f"WARNING excludeColumns {p!r} matches no column of the selected tables: check its spelling "
+            "(names are case-sensitive)"
+            for p in self.unmatched_exclusions
+        ]
         return out
+
+
+class ExclusionError(ValueError):
+    """An ``excludeColumns`` entry the pipeline cannot honour (a primary-key or DMS column)."""
+
+
+def exclusions_for(exclude: Sequence[str], schema: str, table: str) -> list[str]:
+    """The column patterns of the ``schema.table.column`` exclusions that apply to one table."""
+    out = []
+    for entry in exclude:
+        s, t, column = entry.split(".")
+        if locator_matches(s, schema) and locator_matches(t, table) and column not in out:
+            out.append(column)
+    return out
 
 
 # --- inspection -----------------------------------------------------------------------------
@@ -139,8 +162,11 @@ def inspect_source(
     patterns: Sequence[str],
     timestamp_unit: str = "ms",
     connect_timeout: int = CONNECT_TIMEOUT_S,
+    *,
+    exclude: Sequence[str] = (),
 ) -> Report:
-    """Read the selected tables' columns, types and keys from a live source database into table metadata."""
+    """Read the selected tables' columns, types and keys from a live source database into table
+    metadata, leaving out the columns ``exclude`` (``schema.table.column`` patterns) names."""
     import warnings
 
     from sqlalchemy import exc as sa_exc
@@ -153,35 +179,79 @@ def inspect_source(
             warnings.simplefilter("ignore", sa_exc.SAWarning)  # unknown types are reported below
             inspector = inspect(connection)
             selected, report.unmatched_patterns = select_tables(inspector, patterns)
-            problems: list[str] = []
-            for schema, table in selected:
-                columns = [
-                    column
-                    for raw in inspector.get_columns(table, schema=schema)
-                    if (
-                        column := _column(
-                            connection, engine_kind, (schema, table), raw, timestamp_unit, report, problems
-                        )
-                    )
-                ]
-                primary_key = tuple(inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or ())
-                if not primary_key:
-                    report.without_primary_key.append(f"{schema}.{table}")
-                report.tables.append(
-                    TableMetadata(
-                        source=source,
-                        engine=engine_kind,
-                        schema=schema,
-                        table=table,
-                        columns=tuple(columns),
-                        primary_key=primary_key,
-                    )
-                )
-            if problems:
-                raise UnsupportedTypeError("unsupported column types:\n  " + "\n  ".join(problems))
+            extraction = _Extraction(connection, inspector, source, engine_kind, timestamp_unit, list(exclude), report)
+            report.tables += [extraction.table(schema, table) for schema, table in selected]
+            report.unmatched_exclusions = [e for e in exclude if e not in extraction.used]
+            if extraction.problems:
+                raise UnsupportedTypeError("unsupported column types:\n  " + "\n  ".join(extraction.problems))
     finally:
         engine.dispose()
     return report
+
+
+@dataclass
+class _Extraction:
+    """One inspection of a source: what every table's metadata is read with, and what it found."""
+
+    connection: Any
+    inspector: Any
+    source: str
+    engine_kind: str
+    timestamp_unit: str
+    exclude: list[str]
+    report: Report
+    problems: list[str] = field(default_factory=list)  # unsupported column types
+    used: set[str] = field(default_factory=set)  # exclusions that matched a column
+
+    def table(self, schema: str, table: str) -> TableMetadata:
+        """One table's metadata; its excluded columns are neither mapped nor listed in ``columns``
+        (a type the mapping does not support is no obstacle to excluding its column)."""
+        excluded = tuple(sorted(exclusions_for(self.exclude, schema, table)))
+        kept = [n for n in sorted(DmsColumns().names()) for p in excluded if locator_matches(p, n)]
+        if kept:
+            raise ExclusionError(
+                f"excludeColumns would remove {kept} from {schema}.{table}: every file must carry them"
+            )
+        primary_key = tuple(self.inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or ())
+        columns = []
+        for raw in self.inspector.get_columns(table, schema=schema):
+            hits = [e for e in self.exclude if _excludes(e, schema, table, raw["name"])]
+            if not hits:
+                column = _column(
+                    self.connection,
+                    self.engine_kind,
+                    (schema, table),
+                    raw,
+                    self.timestamp_unit,
+                    self.report,
+                    self.problems,
+                )
+                columns += [column] if column else []
+                continue
+            if raw["name"] in primary_key:
+                raise ExclusionError(
+                    f"excludeColumns {', '.join(hits)} names {schema}.{table}.{raw['name']}, a primary-key column: "
+                    "the current-state views and DMS's updates and deletes need it"
+                )
+            self.used.update(hits)
+            self.report.excluded_columns.append(f"{schema}.{table}.{raw['name']}")
+        if not primary_key:
+            self.report.without_primary_key.append(f"{schema}.{table}")
+        return TableMetadata(
+            source=self.source,
+            engine=self.engine_kind,
+            schema=schema,
+            table=table,
+            columns=tuple(columns),
+            primary_key=primary_key,
+            excluded=excluded,
+        )
+
+
+def _excludes(entry: str, schema: str, table: str, column: str) -> bool:
+    """Whether the ``schema.table.column`` exclusion names this column."""
+    s, t, c = entry.split(".")
+    return locator_matches(s, schema) and locator_matches(t, table) and locator_matches(c, column)
 
 
 def _column(
@@ -284,6 +354,8 @@ def diff(old: dict[str, TableMetadata], new: dict[str, TableMetadata]) -> list[s
                 changes.append(f"{table_id}.{name}: nullable {x.nullable} -> {y.nullable}")
         if a.primary_key != b.primary_key:
             changes.append(f"{table_id}: primary key {list(a.primary_key)} -> {list(b.primary_key)}")
+        if a.excluded != b.excluded:
+            changes.append(f"{table_id}: excluded {list(a.excluded)} -> {list(b.excluded)}")
         if [c.name for c in a.columns if c.name in b_cols] != [c.name for c in b.columns if c.name in a_cols]:
             changes.append(f"{table_id}: column order changed")
     return changes
@@ -392,6 +464,11 @@ def add_credential_options(parser: Any) -> None:
     )
 
 
+def selected_patterns(entry: dict[str, Any]) -> list[str]:
+    """Every ``schema.table`` pattern a stack entry selects: ``tables``, then each ``addedTables`` list."""
+    return [*entry["tables"], *(t for batch in entry.get("addedTables") or [] for t in batch)]
+
+
 @cli.command("metadata")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge metadata extract|diff``: write or compare a source's table metadata."""
@@ -410,8 +487,16 @@ def main(argv: list[str] | None = None) -> int:
     url = source_url(entry, args.stack, args.from_secret)
     try:
         report = inspect_source(
-            url, args.source, entry["engine"], entry["tables"], entry.get("timestampUnit", "ms"), args.connect_timeout
+            url,
+            args.source,
+            entry["engine"],
+            selected_patterns(entry),
+            entry.get("timestampUnit", "ms"),
+            args.connect_timeout,
+            exclude=list(entry.get("excludeColumns") or []),
         )
+    except ExclusionError as exc:  # the stack file asks for what the pipeline cannot do
+        raise cli.CommandError(f"source {args.source!r}: {exc}; remove it from excludeColumns") from None
     except UnsupportedTypeError as exc:  # a finding about the source (preflight reports it as a failed check)
         print(f"cloudbridge metadata: {exc}", file=sys.stderr)
         return cli.FINDINGS
