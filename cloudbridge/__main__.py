@@ -15,6 +15,8 @@ COMMANDS = {
     "secrets": ("cloudbridge.secrets", "store the Slack webhook URL in the stack's secret, read from stdin"),
     "sandbox": ("cloudbridge.sandbox.run", "run the whole pipeline on this machine, end to end"),
     "reconcile": ("cloudbridge.reconcile", "compare a source's tables with their current-state views, key by key"),
+    "reload": ("cloudbridge.reload", "load tables again (all, re-anchored, after a lost slot) and follow them"),
+    "start": ("cloudbridge.start", "start a CDC-only serverless source from its cdcStart, a position or a time"),
     "config-doc": ("cloudbridge.configdoc", "write docs/config.md from the config models (or --check it)"),
 }
 
