@@ -452,6 +452,12 @@ class Follower:
         try:
             self.s3.head_object(Bucket=self.target.raw_bucket, Key=key)
         except Exception as exc:  # botocore's ClientError
+            if _code(exc) in ("403", "AccessDenied"):
+                raise cli.CommandError(
+                    f"HeadObject on s3://{self.target.raw_bucket}/{key} was refused (403): the marker check needs "
+                    "s3:GetObject on the raw-history bucket, and s3:ListBucket so that a marker not yet written is "
+                    "a 404; the reload itself was requested"
+                ) from None
             if _code(exc) not in MISSING:
                 raise
             return key, False

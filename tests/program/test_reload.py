@@ -370,6 +370,17 @@ def test_a_reload_that_does_not_finish_in_time_is_exit_1(aws, capsys):
     assert clock.slept == [30.0, 30.0]
 
 
+def test_a_marker_check_without_list_permission_says_which_permission(aws, capsys):
+    dms, s3, _ = aws
+    task_status(dms, "cb-dev-billing", "running")
+    task_stats(dms, "cb-dev-billing", [entry("dbo.invoices")])
+    dms.add_response("reload_tables", {}, None)
+    task_stats(dms, "cb-dev-billing", [entry("dbo.invoices", load=NEW)])
+    s3.add_client_error("head_object", service_error_code="403", http_status_code=403)  # S3's answer without ListBucket
+    code, _, err = run_main(capsys, "--stack", "dev", "--source", "billing", "--table", "dbo.invoices", "--yes")
+    assert code == 2 and "s3:ListBucket so that a marker not yet written is a 404" in err and len(err.splitlines()) == 1
+
+
 def test_a_cdc_only_source_is_refused(table_sets, monkeypatch, capsys):
     path = table_sets / "Pulumi.dev.yaml"
     document = yaml.safe_load(path.read_text())
