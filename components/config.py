@@ -426,7 +426,7 @@ class Source(_Model):
         for i, batch in enumerate(sets):
             for table in batch:
                 for j, other in enumerate(sets[i + 1 :], start=i + 1):
-                    clash = [p for p in other if _like(p, table) or _like(table, p)]
+                    clash = [p for p in other if _overlap(p, table)]
                     if clash:
                         where = "tables" if j == 0 else f"addedTables[{j - 1}]"
                         raise ValueError(
@@ -437,11 +437,7 @@ class Source(_Model):
         dupes = sorted({t for i, t in enumerate(flat) if flat.index(t) != i})
         if dupes:
             raise ValueError(f"{', '.join(dupes)} listed more than once in tables and addedTables")
-        unmatched = [
-            c
-            for c in self.exclude_columns
-            if not any(_like(t, c.rsplit(".", 1)[0]) or _like(c.rsplit(".", 1)[0], t) for t in flat)
-        ]
+        unmatched = [c for c in self.exclude_columns if not any(_overlap(t, c.rsplit(".", 1)[0]) for t in flat)]
         if unmatched:
             raise ValueError(f"excludeColumns {', '.join(unmatched)} name no table in tables or addedTables")
         return self
@@ -547,6 +543,23 @@ class Source(_Model):
         return [c.rsplit(".", 1)[1] for c in self.exclude_columns if _like(c.rsplit(".", 1)[0], name)]
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Whether some name matches both DMS patterns (% = any run of characters)."""
+    from functools import cache
+
+    @cache
+    def both(i: int, j: int) -> bool:
+        if i == len(a) or j == len(b):  # the rest of the other must be able to match nothing
+            return set(a[i:] + b[j:]) <= {"%"}
+        if a[i] == "%":
+            return both(i + 1, j) or both(i, j + 1)
+        if b[j] == "%":
+            return both(i, j + 1) or both(i + 1, j)
+        return a[i] == b[j] and both(i + 1, j + 1)
+
+    return both(0, 0)
+
+
 def _like(pattern: str, name: str) -> bool:
     """DMS object-locator matching: % matches any run of characters, the rest literally."""
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), name) is not None
@@ -603,6 +616,59 @@ class Analytics(_Model):
     redshift: Redshift = Field(default_factory=Redshift)
 
 
+class DisasterRecovery(_Model):
+    """A second region holding replicas of each source's raw history and metadata, queryable there."""
+
+    # Off by default. On: S3 Cross-Region Replication of each source's raw-history and metadata buckets
+    # into buckets of this region (under a key of this region), a Glue catalog and Athena workgroup over
+    # the replicas there, and the region's own alerts topic and Slack notifier (docs/disaster-recovery.md).
+    enabled: bool = False
+    # The DR region: another region than aws:region.
+    region: str | None = None
+    # Secrets Manager secret in the DR region holding the Slack webhook URL (a replica of the primary
+    # secret, aws secretsmanager replicate-secret-to-regions): the DR notifier reads it there, so alerts
+    # still reach Slack while the primary region is down.
+    slack_webhook_secret_arn: str | None = None
+    # Also replicate each source's fail bucket (the quarantine, expiring like the primary's).
+    replicate_fail: bool = False
+    # S3 Replication Time Control: 99.99% of new objects replicated within 15 minutes (its SLA), and the
+    # replication metrics; off: the metrics only (no SLA, no RTC charge).
+    replication_time_control: bool = True
+    # Alarm (in the DR region) when a replication rule's ReplicationLatency exceeds this many seconds.
+    latency_alarm_seconds: int = Field(default=900, ge=60, le=86400)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION.match(value):
+            raise ValueError("not an AWS region (like eu-west-1)")
+        return value
+
+    @field_validator("slack_webhook_secret_arn")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        return None if value is None else _secret_arn(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> DisasterRecovery:
+        if self.enabled and (self.region is None or self.slack_webhook_secret_arn is None):
+            raise ValueError("enabled needs region and slackWebhookSecretArn (a secret in that region)")
+        return self
+
+
+class DataProtection(_Model):
+    """How the raw history and metadata (the system of record) are kept from deletion."""
+
+    # Deny DeleteBucket, DeleteObjectVersion, PutLifecycleConfiguration, PutBucketPolicy and
+    # DeleteBucketPolicy on the raw-history and metadata buckets (and their DR replicas) to every
+    # principal but the environment's break-glass role, cloudbridge-breakglass-<env>, which the
+    # bootstrap creates (docs/disaster-recovery.md, "The deletion guard"). Default: on, except in dev.
+    deletion_guard: bool | None = None
+    # Days a superseded (noncurrent) version of a raw-history or metadata object is kept: the window to
+    # recover an overwritten or deleted file. Default: 90, except 30 in dev.
+    noncurrent_version_days: int | None = Field(default=None, ge=1, le=36500)
+
+
 class StackConfig(_Model):
     """A whole stack file, validated."""
 
@@ -624,11 +690,27 @@ class StackConfig(_Model):
     # Buckets holding data, KMS keys and Glue databases stay in the account when they leave
     # the program (a source removed from config, a refactor). Default: on, except in dev.
     retain_data: bool | None = None
+    # A second region with replicas of the raw history and metadata, queryable there (off by default).
+    dr: DisasterRecovery = Field(default_factory=DisasterRecovery)
+    # The deletion guard and version retention of the raw-history and metadata buckets.
+    data_protection: DataProtection = Field(default_factory=DataProtection)
 
     @property
     def retains_data(self) -> bool:
         """Whether data-holding resources stay in the account when they leave the program."""
         return self.retain_data if self.retain_data is not None else self.environment != "dev"
+
+    @property
+    def guards_deletion(self) -> bool:
+        """Whether the raw-history and metadata buckets deny deletion to all but the break-glass role."""
+        guard = self.data_protection.deletion_guard
+        return guard if guard is not None else self.environment != "dev"
+
+    @property
+    def noncurrent_version_days(self) -> int:
+        """How long superseded versions of raw-history and metadata objects are kept."""
+        days = self.data_protection.noncurrent_version_days
+        return days if days is not None else (30 if self.environment == "dev" else 90)
 
     @field_validator("sources")
     @classmethod

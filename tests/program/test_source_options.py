@@ -82,3 +82,16 @@ def test_cdc_start_takes_a_position_or_a_utc_time(dev):
     assert "exactly one" in refused(dev, cdcStart={"time": "2026-11-30T23:00:00Z", "position": "0/1"})
     assert "UTC time" in refused(dev, cdcStart={"time": "2026-11-30 23:00"})
     assert "cdc: true" in refused(dev, cdc=False, cdcStart={"position": "0/1"})
+
+
+def test_wildcard_patterns_that_can_select_the_same_table_overlap():
+    from components.config import _overlap
+
+    assert _overlap("sales.cust%", "sales.%ers")  # both select sales.customers
+    assert not _overlap("public.x%", "public.y%") and not _overlap("a.b", "a.c")
+
+
+def test_an_exclusion_whose_pattern_only_overlaps_the_tables_pattern_is_accepted(dev):
+    schema = dev["sources"][0]["tables"][0].split(".")[0]
+    source = parsed(dev, tables=[f"{schema}.%ers"], excludeColumns=[f"{schema}.cust%.email"])
+    assert source.excluded_columns(schema, "customers") == ["email"]
