@@ -168,7 +168,9 @@ class DmsStandIn:
         self.changes_captured = 0
         self.changes_lost = 0  # read from the slot, not yet written when the task failed
         self.state, self.failure = RUNNING, None
+        self.event_errors: list[str] = []  # events on_event could not take
         self._reconnects = 0
+        self._kept_columns: dict[tuple[str, str], dict[str, str]] = {}
         self._sequence = 0  # the task-wide change counter of $AR_H_CHANGE_SEQ
         self._buffers: dict[tuple[str, str], _Buffer] = {}
         self._last_name: dict[tuple[str, str], datetime] = {}
@@ -193,8 +195,11 @@ class DmsStandIn:
 
     def _kept(self, meta: TableMetadata) -> dict[str, str]:
         """The table's columns as its files carry them (removed ones left out): name → portable type."""
-        removed = set(self.removed_columns(meta.schema, meta.table, (c.name for c in meta.columns)))
-        return {c.name: c.type for c in meta.columns if c.name not in removed}
+        key = (meta.schema, meta.table)
+        if key not in self._kept_columns:
+            removed = set(self.removed_columns(meta.schema, meta.table, (c.name for c in meta.columns)))
+            self._kept_columns[key] = {c.name: c.type for c in meta.columns if c.name not in removed}
+        return dict(self._kept_columns[key])
 
     def create_slot(self) -> str:
         """The slot is created before the full load, so no change falls between the two."""
@@ -360,8 +365,9 @@ class DmsStandIn:
             known = self._kept(meta)
             buffer = self._buffers.get(key)
             columns = dict(buffer.columns) if buffer else dict(known)
-            removed = set(self.removed_columns(change.schema, change.table, change.columns))
-            new = [name for name in change.columns if name not in columns and name not in removed]
+            unknown = [name for name in change.columns if name not in columns]  # removed, or a schema change
+            removed = self.removed_columns(change.schema, change.table, unknown) if unknown else []
+            new = [name for name in unknown if name not in removed]
             if new:
                 if buffer and buffer.rows:
                     self._close(key)  # a file never mixes two column sets
@@ -467,7 +473,10 @@ class DmsStandIn:
             self.changes_lost += lost
         self.close()
         if self.on_event is not None:
-            self.on_event(self.failure_event(reason))
+            try:
+                self.on_event(self.failure_event(reason))
+            except Exception as exc:  # the alert is lost, not the task's state
+                self.event_errors.append(f"{type(exc).__name__}: {exc}")
 
     def describe_replication(self) -> dict[str, Any]:
         """The replication as DescribeReplications shows it: its status and, once failed, why."""

@@ -206,6 +206,7 @@ class SlotLoss:
             "reloadedTables": self.reloaded,
             "unionOfLoadsDiffers": self.union_differences,
             "recoveryError": self.error,
+            "eventErrors": list(dms.event_errors),
             "statusAfter": dms.describe_replication()["Status"],
         }
 
