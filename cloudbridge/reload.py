@@ -278,8 +278,8 @@ def _wait_stopped(dms: Any, replication: Replication, poll: float) -> None:
     while (status := replication_status(dms, replication)) not in STOPPED:
         if CLOCK.monotonic() >= deadline:
             raise cli.CommandError(
-                f"{replication.identifier} is still {status} after {STOP_TIMEOUT_SECONDS} s: nothing was restarted; "
-                "run the command again once it has stopped",
+                f"{replication.identifier} is still {status} after {STOP_TIMEOUT_SECONDS} s, so it was not restarted "
+                "(replications listed before it were): run the command again once it has stopped",
                 code=cli.FINDINGS,
             )
         CLOCK.sleep(poll)
@@ -480,7 +480,8 @@ def report(target: Target, progress: list[Progress]) -> None:
     for item in progress:
         entry = item.entry
         rows = entry.get("FullLoadRows")
-        load = f"loaded {entry['FullLoadStartTime']:%Y-%m-%d %H:%M:%S} to {entry['FullLoadEndTime']:%H:%M:%S} UTC"
+        started, ended = (entry[k].astimezone(UTC) for k in ("FullLoadStartTime", "FullLoadEndTime"))
+        load = f"loaded {started:%Y-%m-%d %H:%M:%S} to {ended:%Y-%m-%d %H:%M:%S} UTC"  # botocore: local time zone
         load += f", {rows} rows" if rows is not None else ""
         where = f"s3://{target.raw_bucket}/{item.marker}" if not item.marker.startswith("none") else item.marker
         print(f"{item.table}: {load}; generation marker {where}")
@@ -518,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         raise cli.CommandError("--timeout and --poll-seconds must be greater than 0")
     target = load_target(args.stack, args.source)
     check_source(target)
-    groups = assign(target, args.table) if args.table else dict.fromkeys(target.replications, [])
+    groups = assign(target, args.table) if args.table else {r: [] for r in target.replications}
     dms = cli.aws_client("dms", args.stack)
     statuses = {r: replication_status(dms, r) for r in groups}
     check_states(target, statuses, args.reanchor)

@@ -9,7 +9,7 @@ import io
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import boto3
 import botocore.session
@@ -176,10 +176,12 @@ def test_an_instance_table_goes_through_reload_tables(aws, capsys):
         {"ReplicationTaskArn": task_arn("cb-dev-billing"), "TablesToReload": to_reload("dbo.invoices"),
          "ReloadOption": "data-reload"},
     )  # fmt: skip
-    task_stats(dms, "cb-dev-billing", [entry("dbo.invoices", load=NEW)])
+    elsewhere = timezone(timedelta(hours=2))  # botocore gives DMS's times in the machine's time zone
+    task_stats(dms, "cb-dev-billing", [entry("dbo.invoices", load=tuple(t.astimezone(elsewhere) for t in NEW))])
     head(s3, "billing", "dbo.invoices")
     code, out, err = run_main(capsys, "--stack", "dev", "--source", "billing", "--table", "dbo.invoices", "--yes")
     assert (code, err) == (0, "") and "ReloadTables data-reload" in out
+    assert f"loaded {NEW[0]:%Y-%m-%d %H:%M:%S} to {NEW[1]:%Y-%m-%d %H:%M:%S} UTC" in out
 
 
 def test_all_reloads_every_table_of_the_source(aws, capsys):
