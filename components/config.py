@@ -343,6 +343,16 @@ class Source(_Model):
     replication: Replication
     # Ongoing change capture after the full load; false: full load only.
     cdc: bool = True
+    # Parquet page compression DMS writes (S3 CompressionType): gzip reads and stores about a
+    # third of none (benchmarks/RESULTS.md). Changing it on a running replication modifies its S3
+    # endpoint, which DMS refuses while the replication runs (docs/replacement.md).
+    compression: Literal["gzip", "none"] = "gzip"
+    # DMS writes a CDC file when this many seconds passed (CdcMaxBatchInterval) or the next size is
+    # reached, whichever first. Per source (one S3 endpoint): raise both for a quiet source to get
+    # fewer, larger files; the freshness of the views follows the interval.
+    cdc_max_batch_interval_seconds: int = Field(default=60, ge=1, le=86400)
+    # ... or this many kilobytes (CdcMinFileSize; DMS's default is 32000 KB).
+    cdc_min_file_size_kb: int = Field(default=32000, ge=1, le=1048576)
     # Alarm when source + target CDC latency stays above this (or is not reported).
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
     # Alarm when no file passed validation for this long (CDC sources only).

@@ -176,7 +176,10 @@ def s3_target_settings(source: Source) -> dict[str, Any]:
         # DMS wants an IANA Area/Location name here (S3Settings.DatePartitionTimezone); plain
         # "UTC" is not one. Etc/UTC keeps the folders on UTC dates.
         "date_partition_timezone": DATE_PARTITION_TIMEZONE,
-        "cdc_max_batch_interval": 60,
-        "cdc_min_file_size": 32000,
+        "cdc_max_batch_interval": source.cdc_max_batch_interval_seconds,
+        "cdc_min_file_size": source.cdc_min_file_size_kb,
+        # The provider's spelling (GZIP | NONE), sent as given: its own default "NONE" goes to
+        # DMS in every create, so DMS takes the upper case (docs/dms.md, "Compression").
+        "compression_type": source.compression.upper(),
         "encryption_mode": "SSE_KMS",
     }

@@ -192,6 +192,12 @@ REDSHIFT_PORT = Documented(
     botocore_doc("redshift-serverless", "CreateWorkgroupRequest", "port"),
     "documented range",
 )
+COMPRESSION_TYPE_SOURCE = (
+    "terraform-provider-aws internal/service/dms/s3_endpoint.go: compression_type validated with "
+    'StringInSlice(CompressionTypeValue_Values(), true) (either case), Default "NONE", sent as given '
+    "(s3Settings: s3s.CompressionType = v), so DMS receives the upper case from every provider user; "
+    + botocore_doc("dms", "S3Settings", "CompressionType")
+)
 ENCRYPTION_MODE_SOURCE = (
     "terraform-provider-aws internal/service/dms/s3_endpoint.go s3Settings() sends encryption_mode as given; "
     + botocore_doc("dms", "S3Settings", "EncryptionMode")
@@ -223,7 +229,10 @@ CONTRACTS: dict[str, Contract] = {
         # s3Settings(): `s3s.EncryptionMode = awstypes.EncryptionModeValue(v.(string))` (no
         # case change); consts.go encryptionMode_Values() = SSE_KMS, SSE_S3. DMS's own text for
         # S3Settings.EncryptionMode spells them SSE_S3 / SSE_KMS (the model's enum: sse-s3, sse-kms).
-        verbatim={"encryptionMode": (("SSE_S3", "SSE_KMS"), ENCRYPTION_MODE_SOURCE)},
+        verbatim={
+            "encryptionMode": (("SSE_S3", "SSE_KMS"), ENCRYPTION_MODE_SOURCE),
+            "compressionType": (("GZIP", "NONE"), COMPRESSION_TYPE_SOURCE),
+        },
     ),
     "aws:dms/replicationConfig:ReplicationConfig": Contract(
         "dms",
@@ -483,6 +492,15 @@ CONTRACTS: dict[str, Contract] = {
     ),
     "aws:s3/bucketVersioning:BucketVersioning": Contract(
         "s3", "PutBucketVersioningRequest", aws.s3.BucketVersioning
+    ),
+    # terraform-provider-aws s3/bucket_replication_configuration.go: role and rules become
+    # PutBucketReplication's ReplicationConfiguration (expandReplicationRules; a filter sends the V2
+    # schema with its Priority).
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": Contract(
+        "s3",
+        "PutBucketReplicationRequest",
+        aws.s3.BucketReplicationConfig,
+        renames={"role": "ReplicationConfiguration.Role", "rules": "ReplicationConfiguration.Rules"},
     ),
     "aws:sns/topic:Topic": Contract(
         "sns",
