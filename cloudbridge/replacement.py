@@ -37,10 +37,11 @@ S3_ENDPOINT = "aws:dms/s3Endpoint:S3Endpoint"
 SUBNET_GROUP = "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup"
 
 # What each effect means for the data; "flag" effects are marked with ! in plan's output.
-REPLACE, RESUME, REFUSED, MODIFY, MAINTENANCE, NONE = (
+REPLACE, RESUME, REFUSED, BUSY, MODIFY, MAINTENANCE, NONE = (
     "replace",
     "stop-resume",
     "refused",
+    "refused-while-running",
     "modify",
     "maintenance",
     "none",
@@ -51,13 +52,17 @@ MEANING = {
     RESUME: "STOPS the running replication, modifies it, resumes it from its stop position (resume-processing)",
     REFUSED: "is REFUSED by DMS once the replication has started: the provider stops it first, so a failed update "
     "leaves it stopped",
-    MODIFY: "modified in place (ModifyEndpoint / ModifyReplicationSubnetGroup); the provider stops nothing",
+    BUSY: "ModifyEndpoint while a replication using the endpoint runs: DMS refuses it (terraform-provider-aws "
+    "issue #27661, why aws_dms_endpoint gained pause_replication_tasks in PR #34316; the program leaves that off and "
+    "the S3 endpoint has none), so the deploy fails and the replication keeps running untouched: stop the "
+    "replication, deploy, resume it (docs/replacement.md, 'Changing an endpoint')",
+    MODIFY: "modified in place (ModifyReplicationSubnetGroup); the provider stops nothing",
     MAINTENANCE: "modified in place at the next maintenance window (the provider sends ApplyImmediately false)",
     NONE: "no API call that touches the replication (tags, provider-side switches)",
     DELETE: "DELETES the resource (its declaration is gone); the files it wrote stay in S3",
     CREATE: "creates the resource; a new replication full-loads its tables",
 }
-FLAGGED = (REPLACE, RESUME, REFUSED, DELETE)
+FLAGGED = (REPLACE, RESUME, REFUSED, BUSY, DELETE)
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ RESOURCES: dict[str, Resource] = {
             "secrets when they change, not postgres_settings (in the version read)",
         ),
         {"endpointId": "ForceNew", "kmsKeyArn": "ForceNew"},
-        MODIFY,
+        BUSY,
         {"tags": NONE},
         "the replication's sourceEndpointArn changes: a task is replaced (ForceNew), a started config refuses it",
     ),
@@ -174,7 +179,7 @@ RESOURCES: dict[str, Resource] = {
             "no pause_replication_tasks)",
         ),
         {"endpointId": "ForceNew", "kmsKeyArn": "ForceNew", "ignoreHeaderRows": "ForceNew"},
-        MODIFY,
+        BUSY,
         {"tags": NONE},
         "the replication's targetEndpointArn changes: a task is replaced (ForceNew), a started config refuses it",
     ),
@@ -371,8 +376,29 @@ def render() -> str:
             lines.append(f"| `{argument}` | {MEANING[kind]} | update function |")
         lines.append(f"| any other | {MEANING[resource.default]} | update function |")
         lines += ["", f"Replacing it: {resource.replacement}.", ""]
+    lines += _changing_an_endpoint()
     lines += _adding_a_table()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _changing_an_endpoint() -> list[str]:
+    return [
+        "## Changing an endpoint",
+        "",
+        "A source or landing endpoint setting (sslMode, `compression`, the CDC file interval and size, ...) is",
+        "sent with ModifyEndpoint. DMS refuses to modify an endpoint that a running replication uses; the",
+        "provider stops the tasks first only on `aws_dms_endpoint` with `pause_replication_tasks`, which the",
+        "program leaves off (its resume skips a task whose endpoint test is still running, provider issue",
+        "#46139), and `aws_dms_s3_endpoint` has no such switch. Nothing is stopped, so a refused deploy leaves",
+        "the replication running as it was. To make the change: stop the replication",
+        "(`aws dms stop-replication --replication-config-arn <arn>` / `aws dms stop-replication-task",
+        "--replication-task-arn <arn>`), deploy, then resume it from where it stopped",
+        "(`aws dms start-replication --start-replication-type resume-processing ...` /",
+        "`aws dms start-replication-task --start-replication-task-type resume-processing ...`). A serverless",
+        "config's own settings stay unchangeable (above); its endpoints are separate resources. New files",
+        "follow the new settings; files already written keep theirs (the validator reads both compressions).",
+        "",
+    ]
 
 
 def _adding_a_table() -> list[str]:

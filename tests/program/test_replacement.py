@@ -91,9 +91,19 @@ def test_a_capacity_change_of_a_running_serverless_replication_is_flagged(change
     assert line.startswith("!") and "REFUSED" in line
 
 
-def test_an_endpoint_setting_is_modified_in_place_and_not_flagged(changes):
+def test_an_endpoint_setting_is_flagged_as_refused_while_its_replication_runs(changes):
     [line] = [x for x in changes if "sales-replication-source: sslMode" in x]
-    assert line.startswith(" ") and "modified in place" in line
+    assert line.startswith("!") and "DMS refuses it" in line and "stop the replication, deploy, resume" in line
+
+
+def test_turning_compression_on_for_a_running_source_is_flagged_and_does_not_fail_the_plan(tmp_path):
+    def uncompressed(config):
+        for source in config["cloudbridge:sources"]:
+            source["compression"] = "none"
+
+    out = _against(tmp_path, uncompressed)  # exit 0: a refused ModifyEndpoint leaves the replication running
+    flagged = [x for x in out if "replication-target: compressionType" in x]
+    assert len(flagged) == 2 and all(x.startswith("!") and "DMS refuses it" in x for x in flagged)
 
 
 def test_switching_a_source_to_serverless_deletes_its_task_and_full_loads_again(tmp_path):
