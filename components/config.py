@@ -278,8 +278,12 @@ class CdcStart(_Model):
     # A DMS CDC start position: a checkpoint ("checkpoint:V1#...") or a native position
     # (a PostgreSQL LSN like 0/3A0001C8, an Oracle SCN, a SQL Server LSN, a MySQL binlog position).
     position: Str | None = None
-    # A UTC time, YYYY-MM-DDTHH:MM:SSZ: DMS starts from the changes committed after it.
+    # A UTC time, YYYY-MM-DDTHH:MM:SSZ: DMS starts from the changes committed after it (not for
+    # PostgreSQL, which DMS cannot start from a time).
     time: Str | None = None
+    # PostgreSQL with a position: the logical replication slot (test_decoding) created at that
+    # position beforehand; DMS checks it exists and reads from it (PostgreSQLSettings.SlotName).
+    slot_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,63}$")] | None = None
 
     @field_validator("time")
     @classmethod
@@ -454,8 +458,23 @@ class Source(_Model):
 
     @model_validator(mode="after")
     def _cdc_start(self) -> Source:
-        if self.cdc_start is not None and not self.cdc:
+        start = self.cdc_start
+        if start is None:
+            return self
+        if not self.cdc:
             raise ValueError("cdcStart starts change capture: it needs cdc: true")
+        if self.engine == "postgres" and start.time is not None:
+            raise ValueError(
+                "DMS cannot start a PostgreSQL source from a time: give cdcStart.position (an LSN) and "
+                "cdcStart.slotName, the slot created at that position (docs/operating.md)"
+            )
+        if self.engine == "postgres" and start.slot_name is None:
+            raise ValueError(
+                "a PostgreSQL start from a position reads an existing logical replication slot: set "
+                "cdcStart.slotName (DMS checks the slot exists, PostgreSQLSettings.SlotName)"
+            )
+        if self.engine != "postgres" and start.slot_name is not None:
+            raise ValueError("cdcStart.slotName is for PostgreSQL sources only")
         return self
 
     @property
@@ -672,7 +691,8 @@ class DataProtection(_Model):
     # Deny DeleteBucket, DeleteObjectVersion, PutLifecycleConfiguration, PutBucketPolicy and
     # DeleteBucketPolicy on the raw-history and metadata buckets (and their DR replicas) to every
     # principal but the environment's break-glass role, cloudbridge-breakglass-<env>, which the
-    # bootstrap creates (docs/disaster-recovery.md, "The deletion guard"). Default: on, except in dev.
+    # bootstrap creates (docs/disaster-recovery.md, "The deletion guard"). Default: on wherever
+    # retainData is (every stack but dev); it needs retainData, whose deletions it would refuse.
     deletion_guard: bool | None = None
     # Days a superseded (noncurrent) version of a raw-history or metadata object is kept: the window to
     # recover an overwritten or deleted file. Default: 90, except 30 in dev.
@@ -714,7 +734,7 @@ class StackConfig(_Model):
     def guards_deletion(self) -> bool:
         """Whether the raw-history and metadata buckets deny deletion to all but the break-glass role."""
         guard = self.data_protection.deletion_guard
-        return guard if guard is not None else self.environment != "dev"
+        return guard if guard is not None else self.retains_data
 
     @property
     def noncurrent_version_days(self) -> int:

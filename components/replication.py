@@ -236,6 +236,8 @@ class Replication(pulumi.ComponentResource):
                 heartbeat_frequency=5,
                 fail_tasks_on_lob_truncation=True,
                 map_boolean_as_boolean=True,
+                # A CDC-only start from a position reads the slot created at that position.
+                slot_name=source.cdc_start.slot_name if source.cdc_start else None,
             )
             if source.engine == "postgres"
             else None,

@@ -95,7 +95,12 @@ def test_the_deploy_role_may_deploy_added_table_sets_and_cdc_only_starts():
     serverless = next(s for s in sources if s["replication"]["mode"] == "serverless")
     serverless["addedTables"] = [[serverless["tables"].pop()]]
     for source in sources:
-        source["cdcStart"] = {"time": "2026-11-30T23:00:00Z"}
+        postgres = source["engine"] == "postgres"
+        source["cdcStart"] = (
+            {"position": "0/3A0001C8", "slotName": "cloudbridge_start"}
+            if postgres
+            else {"time": "2026-11-30T23:00:00Z"}
+        )
     s = dataclasses.replace(base, program=evaluate("dev", config))
     assert len(s.program.of_type("aws:dms/replicationConfig:ReplicationConfig")) > len(
         base.program.of_type("aws:dms/replicationConfig:ReplicationConfig")

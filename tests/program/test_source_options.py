@@ -18,6 +18,8 @@ def parsed(config, **edits):
     config = copy.deepcopy(config)
     serverless = next(s for s in config["sources"] if s["replication"]["mode"] == "serverless")
     serverless.update(edits)
+    for key in [k for k, v in edits.items() if v is None]:
+        del serverless[key]
     return next(s for s in parse_stack_config("dev", config).sources if s.name == serverless["name"])
 
 
@@ -77,11 +79,22 @@ def test_bad_exclusions_are_refused(dev, columns, words):
 
 
 def test_cdc_start_takes_a_position_or_a_utc_time(dev):
-    assert parsed(dev, cdcStart={"time": "2026-11-30T23:00:00Z"}).cdc_start.time == "2026-11-30T23:00:00Z"
-    assert parsed(dev, cdcStart={"position": "0/3A0001C8"}).cdc_start.position == "0/3A0001C8"
-    assert "exactly one" in refused(dev, cdcStart={"time": "2026-11-30T23:00:00Z", "position": "0/1"})
-    assert "UTC time" in refused(dev, cdcStart={"time": "2026-11-30 23:00"})
-    assert "cdc: true" in refused(dev, cdc=False, cdcStart={"position": "0/1"})
+    # PostgreSQL takes neither a time nor a slot-less position: the source as a SQL Server one.
+    other = {"engine": "sqlserver", "port": 1433, "rdsInstanceIdentifier": None, "rdsClusterIdentifier": None}
+    assert parsed(dev, **other, cdcStart={"time": "2026-11-30T23:00:00Z"}).cdc_start.time == "2026-11-30T23:00:00Z"
+    assert parsed(dev, **other, cdcStart={"position": "0/3A0001C8"}).cdc_start.position == "0/3A0001C8"
+    assert "exactly one" in refused(dev, **other, cdcStart={"time": "2026-11-30T23:00:00Z", "position": "0/1"})
+    assert "UTC time" in refused(dev, **other, cdcStart={"time": "2026-11-30 23:00"})
+    assert "cdc: true" in refused(dev, **other, cdc=False, cdcStart={"position": "0/1"})
+    assert "PostgreSQL sources only" in refused(dev, **other, cdcStart={"position": "0/1", "slotName": "s"})
+
+
+def test_a_postgres_cdc_start_is_a_position_read_through_a_named_slot(dev):
+    postgres = {"engine": "postgres", "port": 5432}
+    source = parsed(dev, **postgres, cdcStart={"position": "0/3A0001C8", "slotName": "cloudbridge_sales"})
+    assert source.cdc_start.slot_name == "cloudbridge_sales"
+    assert "slotName" in refused(dev, **postgres, cdcStart={"position": "0/3A0001C8"})
+    assert "from a time" in refused(dev, **postgres, cdcStart={"time": "2026-11-30T23:00:00Z"})
 
 
 def test_wildcard_patterns_that_can_select_the_same_table_overlap():

@@ -78,12 +78,15 @@ def test_the_marker_writer_reads_every_table_set(before_and_after):
 
 def test_a_cdc_only_start_reaches_the_task_and_waits_for_start_when_serverless():
     config = copy.deepcopy(read_stack_config("dev"))
-    _serverless(config)["cdcStart"] = {"position": "0/3A0001C8"}
+    _serverless(config)["cdcStart"] = {"position": "0/3A0001C8", "slotName": "cloudbridge_start"}
     _instance(config)["cdcStart"] = {"time": "2026-11-30T23:00:00Z"}
     plan = evaluate("dev", config)
     (serverless,) = _configs(plan, _serverless(config)["name"])
     assert serverless.given["replicationType"] == "cdc"
     assert serverless.given["startReplication"] is False  # `python -m cloudbridge start` starts it
+    source = plan.named(f"{_serverless(config)['name']}-replication-source", "aws:dms/endpoint:Endpoint")
+    if source.given["engineName"] == "postgres":  # DMS reads the position through the named slot
+        assert source.given["postgresSettings"]["slotName"] == "cloudbridge_start"
     (task,) = plan.of_type(TASK)
     assert task.given["migrationType"] == "cdc"
     assert task.given["cdcStartTime"] == "2026-11-30T23:00:00Z"
