@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cloudbridge import compaction_local as local
+from components import compaction_sql as csql
 from components import views
 from functions.common.metadata import TableMetadata
 from tests.support import current_state_model as model
@@ -44,9 +46,9 @@ event = st.one_of(
 )
 
 
-def play(coarse: bool, initial: tuple, events: list[tuple]) -> model.History:
+def play(coarse: bool, initial: tuple, events: list[tuple], start: int = 0) -> model.History:
     """Run a generated history through the simulator: an initial load, then the events."""
-    h = model.History(coarse=coarse)
+    h = model.History(coarse=coarse, now=start)
     for key in range(3):
         h.source[key] = key  # rows before the task starts: only the full load carries them
     _, before, window, during, marked, files = initial
@@ -64,9 +66,9 @@ def play(coarse: bool, initial: tuple, events: list[tuple]) -> model.History:
     return h
 
 
-def view(rows: list[model.Row]) -> dict[int, int | None]:
-    """The view's DuckDB SQL over the rows, as Athena would see the table (with "$path")."""
-    table = pa.table(
+def arrow(rows: list[model.Row]) -> pa.Table:
+    """The rows as the change table holds them (with the "$path" Athena gives each row)."""
+    return pa.table(
         {
             "Op": pa.array([r.op for r in rows], pa.string()),
             "dms_commit_ts": pa.array([r.ts for r in rows], pa.string()),
@@ -76,6 +78,11 @@ def view(rows: list[model.Row]) -> dict[int, int | None]:
             "$path": pa.array([r.path for r in rows], pa.string()),
         }
     )
+
+
+def view(rows: list[model.Row]) -> dict[int, int | None]:
+    """The view's DuckDB SQL over the rows, as Athena would see the table (with "$path")."""
+    table = arrow(rows)
     with duckdb.connect() as db:
         db.execute('create schema "cb"')
         db.register("_rows", table)
@@ -106,3 +113,75 @@ def test_the_view_equals_the_reference_model_and_the_source(coarse, initial, eve
     assert {k: expected.get(k, "missing") for k in truth} == truth, "a committed change was lost"
     extra = set(expected) - set(truth)
     assert extra <= h.rekeyed, f"rows resurrected: {sorted(extra - h.rekeyed)}"
+
+
+# --- compaction: the state at each run, and the view over state + tail ----------------------
+
+NAMES = csql.Names("cb", "t")
+# Every file is validated within half a second of being written; commit times rounded to the
+# second are up to a second older than the commit: a two-second overlap covers both.
+SETTINGS = csql.Settings(overlap_seconds=2)
+MOST_LATE = 500_000
+MIDNIGHT = 86_400_000_000  # EPOCH + one day: histories starting just before it span two partitions
+
+
+def compacted(h: model.History, arrival: dict[str, int], cuts: list[int], mode: str = "run") -> list[str]:
+    """Compact at each cut (the files arrived by then); after each run the state must equal the
+    model's current state of those files, and at every moment after it (up to the next run and
+    at the end) the view over state + tail must equal the model's current state. Returns the
+    runs' modes."""
+    modes, last = [], local.Run("wait")
+    moments = sorted(set(cuts)) + [max(arrival.values())]
+    with duckdb.connect() as db:
+        for i, cut in enumerate(moments):
+            rows = model.arrived_by(h.rows, arrival, cut)
+            local.register_table(db, NAMES, arrow(rows))
+            shown = dict(local.current_state(db, META, NAMES, last))
+            assert shown == model.current_state(rows), f"view after the run at {last.plan.get('tail_ts')}, at {cut}"
+            if i == len(moments) - 1:
+                break
+            run = local.compact(db, META, NAMES, cut=model.text(cut), settings=SETTINGS, mode=mode)
+            modes.append(run.mode)
+            if run.compacted:
+                last = run
+                assert dict(local.state_rows(db, META, NAMES)) == model.current_state(rows), f"state at {cut}"
+    return modes
+
+
+# Mostly marked: an unmarked first load is never compacted (the view stays the full one).
+first_load = st.tuples(
+    st.just("reload"),
+    transactions,
+    transactions,
+    transactions,
+    st.sampled_from([True, True, True, False]),
+    st.integers(1, 3),
+)
+
+
+def timeline(h: model.History, arrival: dict[str, int], start: int, fractions: list[int]) -> list[int]:
+    """Run moments spread over the history (thousandths of its span)."""
+    span = max(arrival.values()) - start
+    return [start + span * f // 1000 for f in fractions]
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)  # fmt: skip
+@given(
+    coarse=st.booleans(),
+    initial=first_load,
+    events=st.lists(event, max_size=12),
+    order=st.integers(0, 2**16),
+    fractions=st.lists(st.integers(0, 1000), max_size=5),
+    before_midnight=st.integers(0, 8_000_000),
+)
+def test_the_compacted_state_and_view_equal_the_reference_model(
+    coarse, initial, events, order, fractions, before_midnight
+):
+    start = MIDNIGHT - before_midnight  # some histories span two days: two partitions
+    h = play(coarse, initial, events, start)
+    arrival = model.arrivals(h, order, MOST_LATE)
+    compacted(h, arrival, timeline(h, arrival, start, fractions))

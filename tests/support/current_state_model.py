@@ -79,6 +79,11 @@ def text(us: int) -> str:
     return generations.dms_text(EPOCH + timedelta(microseconds=us))
 
 
+def day(us: int) -> str:
+    """The yyyy/MM/dd raw-history folder of a moment."""
+    return (EPOCH + timedelta(microseconds=us)).strftime("%Y/%m/%d")
+
+
 def sequence(us: int, counter: int) -> str:
     """$AR_H_CHANGE_SEQ: commit time to the hundredth of a second, then a 19-digit counter."""
     moment = EPOCH + timedelta(microseconds=us)
@@ -103,6 +108,7 @@ class History:
     caching: bool = False
     files: int = 0
     last_end: int = -(10**9)
+    written: dict[str, int] = field(default_factory=dict)  # path -> when its file was written
 
     def commit(self, changes: list[tuple]) -> None:
         """One source transaction: its changes share a commit time."""
@@ -134,7 +140,8 @@ class History:
         if not self.pending:
             return
         self.files += 1
-        path = f"t/2024/01/01/cdc-{self.files:05d}.parquet"
+        path = f"t/{day(self.pending[0][0])}/cdc-{self.files:05d}.parquet"  # the commit date's folder
+        self.written[path] = self.now
         for stamp, op, key, value, counter in self.pending:
             self.rows.append(Row(path, op, text(stamp), sequence(stamp, counter), key, value))
         self.pending = []
@@ -168,7 +175,8 @@ def load(history: History, before_read: list, window: list, during: list, *, mar
     chunks = _split(snapshot, files)
     for number, chunk in enumerate(chunks, start=1):
         h.now += 1
-        path = f"t/2024/01/01/LOAD{number:08X}-g{h.generation}.parquet"
+        path = f"t/{day(h.now)}/LOAD{number:08X}-g{h.generation}.parquet"  # the day it landed
+        h.written[path] = h.now
         h.rows += [Row(path, "I", text(h.now), "", k, v) for k, v in chunk]
         if number == 1 and during:
             for tx in during:
@@ -196,7 +204,8 @@ def _split(rows: list, files: int) -> list[list]:
 
 def _write_marker(h: History, started: int, ended: int) -> None:
     start, end = generations.bounds(EPOCH + timedelta(microseconds=started), EPOCH + timedelta(microseconds=ended))
-    path = f"t/2024/01/01/{generations.MARKER_PREFIX}g{h.generation}.parquet"
+    path = f"t/{day(ended)}/{generations.MARKER_PREFIX}g{h.generation}.parquet"  # the day the load ended
+    h.written[path] = ended
     h.rows += [Row(path, None, start, generations.START, None, None), Row(path, None, end, generations.END, None, None)]
 
 
@@ -208,3 +217,15 @@ def shuffled(rows: list[Row], seed: int) -> list[Row]:
     paths = sorted(by_file)
     random.Random(seed).shuffle(paths)
     return [r for p in paths for r in by_file[p]]
+
+
+def arrivals(history: History, seed: int, most_late: int) -> dict[str, int]:
+    """When each file reaches raw history: written, then validated up to ``most_late``
+    microseconds later (files land and are validated in any order)."""
+    rng = random.Random(seed)
+    return {path: at + rng.randrange(most_late + 1) for path, at in sorted(history.written.items())}
+
+
+def arrived_by(rows: list[Row], arrival: dict[str, int], moment: int) -> list[Row]:
+    """The rows of the files in raw history at ``moment``."""
+    return [r for r in rows if arrival[r.path] <= moment]
