@@ -165,11 +165,24 @@ def _window(meta: TableMetadata, names: Names) -> str:
         f"_cb_window AS (SELECT {_q(views.PATH_COLUMN)} AS _cb_path, {stamp} AS _cb_ts, COALESCE({seq}, '') AS _cb_seq "
         f"FROM {names.qualified(names.changes)} "
         f"WHERE {_q(PARTITION)} >= '{{{{window_dt}}}}' AND {stamp} >= '{{{{window_ts}}}}'), "
-        "_cb_marks AS (SELECT _cb_path, "
-        f"max(CASE WHEN _cb_seq = '{markers.START}' THEN _cb_ts END) AS _cb_s, "
-        f"max(CASE WHEN _cb_seq = '{markers.END}' THEN _cb_ts END) AS _cb_e "
-        f"FROM _cb_window WHERE _cb_path LIKE '{MARKER}' GROUP BY _cb_path), "
-        "_cb_newest AS (SELECT max(_cb_s) AS _cb_s FROM _cb_marks WHERE _cb_e IS NOT NULL)"
+        f"_cb_marks AS ({_marks('_cb_window', '_cb_path', '_cb_seq', '_cb_ts')}), "
+        "_cb_newest AS (SELECT max(_cb_s) AS _cb_s FROM _cb_marks)"
+    )
+
+
+def _marks(source: str, path: str, seq: str, stamp: str) -> str:
+    """Each marker whose END row is in ``source``: its START from its name (the marker writer
+    names it after the load's start: ``generations.marker_key``; floored to the second, as its
+    START row), its END from that row. A long load's START row can be older than a window
+    its END row is in."""
+    digits = f"regexp_extract({path}, '{markers.MARKER_PREFIX}(\\d{{8}}-\\d{{6}})', 1)"
+    parts = ", ".join(
+        f"substr({digits}, {a}, {n})" + (f", '{sep}'" if sep else "")
+        for a, n, sep in ((1, 4, "-"), (5, 2, "-"), (7, 2, " "), (10, 2, ":"), (12, 2, ":"), (14, 2, ".000000"))
+    )
+    return (
+        f"SELECT {path} AS _cb_path, concat({parts}) AS _cb_s, max({stamp}) AS _cb_e FROM {source} "
+        f"WHERE {path} LIKE '{MARKER}' AND {seq} = '{markers.END}' GROUP BY {path}"
     )
 
 
@@ -285,9 +298,10 @@ def _trino(hive: str) -> str:
 def view_sql(meta: TableMetadata, names: Names) -> str:
     """The analysts' view: the state (tombstones and watermark row left out) plus the tail, the
     changes stamped since the tail start, resolved by the view's rule. A marker in the tail
-    newer than the state's generation switches to it, computed from the tail alone (the tail
-    holds the whole of a load marked after the run, see ``plan_sql``). Placeholders: tail_dt,
-    tail_ts, gen_start, gen_end."""
+    newer than the state's generation, whose load started since the tail start, switches to
+    it, computed from the tail alone (the run holds the tail back to a load in progress, see
+    ``plan_sql``); an older start waits for the next run. Placeholders: tail_dt, tail_ts,
+    gen_start, gen_end."""
     names_only = [c.name for c in meta.columns]
     columns = ", ".join(_q(n) for n in names_only)
     keys = ", ".join(_q(k) for k in meta.primary_key)
@@ -302,12 +316,9 @@ def view_sql(meta: TableMetadata, names: Names) -> str:
         f"WHERE {_q(PARTITION)} >= '{{{{tail_dt}}}}' AND {stamp} >= '{{{{tail_ts}}}}')"
     )
     marks = (
-        "_cb_marks AS (SELECT _cb_path, "
-        f"max(CASE WHEN {SEQ} = '{markers.START}' THEN {TS} END) AS _cb_s, "
-        f"max(CASE WHEN {SEQ} = '{markers.END}' THEN {TS} END) AS _cb_e "
-        f"FROM _cb_tail WHERE _cb_path LIKE '{MARKER}' GROUP BY _cb_path), "
+        f"_cb_marks AS ({_marks('_cb_tail', '_cb_path', SEQ, TS)}), "
         "_cb_newer AS (SELECT _cb_s, max(_cb_e) AS _cb_e FROM _cb_marks WHERE _cb_s = (SELECT max(_cb_s) "
-        "FROM _cb_marks WHERE _cb_e IS NOT NULL AND _cb_s > '{{gen_start}}') GROUP BY _cb_s), "
+        "FROM _cb_marks WHERE _cb_s > '{{gen_start}}' AND _cb_s >= '{{tail_ts}}') GROUP BY _cb_s), "
         "_cb_generation AS (SELECT COALESCE(max(_cb_s), '{{gen_start}}') AS _cb_start, "
         "COALESCE(max(_cb_e), '{{gen_end}}') AS _cb_end, count(*) = 0 AS _cb_kept FROM _cb_newer)"
     )

@@ -152,10 +152,13 @@ class History:
         self.truncated_at, self.unfixed = self.now, True
 
 
-def load(history: History, before_read: list, window: list, during: list, *, marked: bool, files: int) -> None:
+def load(
+    history: History, before_read: list, window: list, during: list, *, marked: bool, files: int, duration: int = 0
+) -> None:
     """A full load (or reload): start; ``before_read`` commits; the table is read; ``window``
     commits before the first row is written; rows are written (stamped when written) in
-    ``files`` files while ``during`` commits; changes meanwhile are cached and written after."""
+    ``files`` files while ``during`` commits; changes meanwhile are cached and written after;
+    the load ends ``duration`` microseconds after its last row."""
     h = history
     if h.truncated_at is not None and h.now - h.truncated_at < 1_000_000:
         h.now = h.truncated_at + 1_000_000  # documented limit: an uncaptured operation a second before the reload
@@ -186,7 +189,7 @@ def load(history: History, before_read: list, window: list, during: list, *, mar
         for tx in during:
             h.now += 1
             h.commit(tx)
-    h.now += 1
+    h.now += 1 + duration  # a long load: its rows written, the table still being read
     ended = h.last_end = h.now
     h.caching = False
     h.flush()  # cached changes, written after the load
@@ -204,7 +207,8 @@ def _split(rows: list, files: int) -> list[list]:
 
 def _write_marker(h: History, started: int, ended: int) -> None:
     start, end = generations.bounds(EPOCH + timedelta(microseconds=started), EPOCH + timedelta(microseconds=ended))
-    path = f"t/{day(ended)}/{generations.MARKER_PREFIX}g{h.generation}.parquet"  # the day the load ended
+    name = (EPOCH + timedelta(microseconds=started)).strftime("%Y%m%d-%H%M%S%f")  # as generations.marker_key names it
+    path = f"t/{day(ended)}/{generations.MARKER_PREFIX}{name}.parquet"  # under the day the load ended
     h.written[path] = ended
     h.rows += [Row(path, None, start, generations.START, None, None), Row(path, None, end, generations.END, None, None)]
 
