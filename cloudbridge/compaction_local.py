@@ -13,6 +13,7 @@ precondition Athena enforces.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,3 +179,59 @@ def state_rows(db: Any, meta: TableMetadata, names: csql.Names) -> list[tuple]:
     return db.execute(
         f"select {columns} from {names.qualified(names.state)} where {csql.OP} not in ('D', '{csql.WATERMARK}')"
     ).fetchall()
+
+
+# --- the state as an Iceberg table (PyIceberg, offline) --------------------------------------
+
+
+def iceberg_schema(meta: TableMetadata) -> Any:
+    """The state table's Iceberg schema (what Athena's CREATE TABLE declares), every field optional."""
+    from pyiceberg import types as t
+    from pyiceberg.schema import Schema
+
+    simple = {
+        "int": t.IntegerType, "bigint": t.LongType, "string": t.StringType, "timestamp": t.TimestampType,
+        "boolean": t.BooleanType, "double": t.DoubleType, "float": t.FloatType, "date": t.DateType,
+        "binary": t.BinaryType,
+    }  # fmt: skip
+    fields = []
+    for number, (name, hive) in enumerate(csql.state_columns(meta), start=1):
+        if hive.startswith("decimal("):
+            precision, scale = (int(x) for x in hive[len("decimal(") : -1].split(","))
+            kind = t.DecimalType(precision, scale)
+        else:
+            kind = simple[hive]()
+        fields.append(t.NestedField(number, name, kind, required=False))
+    return Schema(*fields)
+
+
+class IcebergState:
+    """The state kept in an Iceberg table too: after each run, its rows are upserted by primary
+    key (tombstones included) and its watermark row replaced, as the MERGE leaves them."""
+
+    def __init__(self, catalog: Any, identifier: str, meta: TableMetadata, location: str):
+        self.meta = meta
+        schema = iceberg_schema(meta)
+        self.table = catalog.create_table_if_not_exists(identifier, schema=schema, location=location)
+
+    def apply(self, db: Any, names: csql.Names) -> Any:
+        """Mirror the DuckDB state table; returns PyIceberg's upsert result."""
+        from pyiceberg.expressions import EqualTo
+
+        state = names.qualified(names.state)
+        schema = self.table.schema().as_arrow()
+        rows = db.sql(f"select * from {state} where {csql.OP} <> '{csql.WATERMARK}'").to_arrow_table()
+        result = self.table.upsert(rows.cast(schema), join_cols=list(self.meta.primary_key))
+        watermark = db.sql(f"select * from {state} where {csql.OP} = '{csql.WATERMARK}'").to_arrow_table()
+        with warnings.catch_warnings():  # the first run finds no watermark row to replace
+            warnings.filterwarnings("ignore", "Delete operation did not match any records")
+            self.table.overwrite(watermark.cast(schema), overwrite_filter=EqualTo(csql.OP, csql.WATERMARK))
+        return result
+
+    def rows(self) -> Any:
+        """The Iceberg table's rows (arrow)."""
+        return self.table.scan().to_arrow()
+
+    def data_bytes(self) -> int:
+        """Bytes of the current snapshot's data files: what a reader of the state reads at most."""
+        return sum(f["file_size_in_bytes"] for f in self.table.inspect.files().to_pylist())
