@@ -7,9 +7,11 @@ nothing else happens here.
 import pulumi
 import pulumi_aws as aws
 
+from components.database import CdcReadyPostgres, CdcReadyPostgresArgs
+from components.dr import DisasterRecovery, DisasterRecoveryArgs, DrSource, ReplicatedBucket
 from components.metadata_files import load_tables
 from components.naming import Naming
-from components.pipeline import ExtractionPipeline, PipelineArgs
+from components.pipeline import FAIL_RETENTION_DAYS, ExtractionPipeline, PipelineArgs
 from components.platform import Platform, PlatformArgs
 from components.replication import SourceScope
 from components.stack_config import load_stack_config
@@ -49,17 +51,38 @@ platform = Platform(
     opts=in_account,
 )
 
+# A CDC-ready RDS for PostgreSQL for each source that asks for one (provision:, docs/provisioned-postgres.md).
+databases = {
+    source.name: CdcReadyPostgres(
+        f"{source.name}-database",
+        CdcReadyPostgresArgs(
+            naming=naming,
+            source=source,
+            vpc_id=config.network.vpc_id,
+            subnet_ids=config.network.subnet_ids,
+            kms_key_arn=platform.key.arn,
+            retain_data=config.retains_data,
+            dr_region=config.dr.region if config.dr.enabled else None,
+        ),
+        opts=in_account,
+    )
+    for source in config.sources
+    if source.provision is not None
+}
+
 pipelines = {
     source.name: ExtractionPipeline(
         source.name,
         PipelineArgs(
             scope=SourceScope(
                 naming=naming,
-                source=source,
+                # A provisioned source's disk alarms watch its database, its replication connects to it.
+                source=databases[source.name].monitored(source) if source.name in databases else source,
                 vpc_id=config.network.vpc_id,
                 subnet_group_id=platform.subnet_group.replication_subnet_group_id,
                 endpoints=platform.endpoints,
                 kms_key_arn=platform.key.arn,
+                database=databases[source.name].link if source.name in databases else None,
             ),
             alerts_topic_arn=platform.alerts.topic.arn,
             alerts_dead_letter_arn=platform.alerts.dead_letter_queue.arn,
@@ -68,11 +91,63 @@ pipelines = {
             tables=tables[source.name],
             log_retention_days=config.lambdas.log_retention_days,
             retain_data=config.retains_data,
+            deletion_guard_arn=naming.break_glass_role_arn if config.guards_deletion else None,
+            noncurrent_version_days=config.noncurrent_version_days,
         ),
         opts=in_account,
     )
     for source in config.sources
 }
+
+# The system of record replicated into a second region and usable there (docs/disaster-recovery.md).
+if config.dr.enabled:
+    dr = DisasterRecovery(
+        "dr",
+        DisasterRecoveryArgs(
+            naming=naming,
+            config=config.dr,
+            sources=tuple(
+                DrSource(
+                    name=source.name,
+                    engine=source.engine,
+                    tables=tables[source.name],
+                    buckets=(
+                        ReplicatedBucket("raw", pipelines[source.name].raw_history),
+                        ReplicatedBucket("meta", pipelines[source.name].metadata),
+                        *(
+                            (ReplicatedBucket("fail", pipelines[source.name].fail, FAIL_RETENTION_DAYS),)
+                            if config.dr.replicate_fail
+                            else ()
+                        ),
+                    ),
+                )
+                for source in config.sources
+            ),
+            primary_key_arn=platform.key.arn,
+            notifier_bundle=platform.notifier_bundle,
+            log_retention_days=config.lambdas.log_retention_days,
+            retain_data=config.retains_data,
+            deletion_guard_arn=naming.break_glass_role_arn if config.guards_deletion else None,
+            noncurrent_version_days=config.noncurrent_version_days,
+            bytes_scanned_cutoff_gb=config.analytics.bytes_scanned_cutoff_per_query_gb,
+            results_expire_days=config.analytics.results_expire_days,
+        ),
+        opts=in_account,
+    )
+    pulumi.export(
+        "dr",
+        {
+            "region": config.dr.region,
+            "alertsTopicArn": dr.alerts.topic.arn,
+            "athenaWorkgroup": dr.analytics.workgroup.name,
+            "backfillRoleArn": dr.backfill_role.arn,
+            "reportsBucket": dr.reports.name,
+            "rules": [
+                {"source": r.source, "rule": r.rule_id, "sourceBucket": r.source_bucket.name, "replica": r.replica.name}
+                for r in dr.rules
+            ],
+        },
+    )
 
 redshift = config.analytics.redshift
 if redshift.enabled:
@@ -111,6 +186,29 @@ if redshift.enabled:
     )
 
 pulumi.export("alertsTopicArn", platform.alerts.topic.arn)
+if databases:
+    pulumi.export(
+        "databases",
+        {
+            name: {
+                "identifier": db.identifier,
+                "address": db.instance.address,
+                "port": db.instance.port,
+                "dmsSecretArn": db.dms_secret.arn,
+                "dmsUserReady": db.link.ready,
+            }
+            for name, db in databases.items()
+        },
+    )
+pulumi.export(
+    "dataProtection",
+    {
+        "retainData": config.retains_data,
+        "deletionGuard": config.guards_deletion,
+        "breakGlassRoleArn": naming.break_glass_role_arn,
+        "noncurrentVersionDays": config.noncurrent_version_days,
+    },
+)
 pulumi.export("athenaWorkgroup", platform.analytics.workgroup.name)
 pulumi.export(
     "pipelines",

@@ -72,6 +72,18 @@ class Plan:
                 yield r
                 yield from self.descendants(r.urn)
 
+    @property
+    def home_region(self) -> str:
+        """The stack's own region (``aws:region``): its first provider's."""
+        providers = self.of_type("pulumi:providers:aws")
+        return str(providers[0].inputs.get("region", "")) if providers else ""
+
+    def region_of(self, resource: Declared) -> str:
+        """The region a resource is declared in: its provider's (the DR region's provider, say)."""
+        urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        regions = {p.urn: p.inputs.get("region") for p in self.of_type("pulumi:providers:aws")}
+        return str(regions.get(urn) or self.home_region)
+
     def counts(self) -> dict[str, int]:
         """How many AWS resources of each type, sorted by type (components not counted)."""
         out: dict[str, int] = {}
@@ -279,8 +291,18 @@ class _FakeAws:
     def __init__(self, account: str, region: str):
         self.account, self.region = account, region
         self.given: dict[tuple[str, str], dict[str, Any]] = {}
+        self.provider_regions: dict[str, str] = {}  # provider id -> its region (a second region's provider)
 
     def new_resource(self, args):
+        """A resource's computed attributes, its ARNs in its provider's region (the DR region's, say)."""
+        home, provider_id = self.region, (args.provider or "").rsplit("::", 1)[-1]
+        self.region = self.provider_regions.get(provider_id, home)
+        try:
+            return self._new_resource(args)
+        finally:
+            self.region = home
+
+    def _new_resource(self, args):
         from pulumi.runtime.mocks import MockResourceArgs  # noqa: F401 (type of args)
 
         inputs = dict(args.inputs)
@@ -289,6 +311,8 @@ class _FakeAws:
         name = inputs.get("name") or args.name
         state = dict(inputs)
         if token.startswith("pulumi:providers:"):
+            if inputs.get("region"):
+                self.provider_regions[f"{args.name}-provider-id"] = inputs["region"]
             return f"{args.name}-provider-id", state
         service = token.split(":")[1].split("/")[0]
         arn = f"arn:aws:{service}:{self.region}:{self.account}:{name}"
@@ -326,6 +350,10 @@ class _FakeAws:
             if kind == "namespace" and inputs.get("manageAdminPassword"):
                 secret = f"redshift!{inputs.get('namespaceName')}-{inputs.get('adminUsername')}-Ab12Cd"
                 state["adminPasswordSecretArn"] = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret}"
+        elif token == "aws:secretsmanager/secret:Secret":  # AWS adds six characters to the name
+            arn = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-Ab12Cd"
+        elif token.startswith("aws:rds/"):
+            arn = self._rds(token, inputs, state, args.name)
         elif token.startswith("aws:dms/"):
             # The resource's own identifier, never another resource's ID among its inputs (whose
             # order depends on which outputs resolved first, so ARNs would vary between evaluations).
@@ -337,6 +365,28 @@ class _FakeAws:
             arn = f"arn:aws:dms:{self.region}:{self.account}:replication-config:{ident}"
         state.setdefault("arn", arn)
         return f"{args.name}-id", state
+
+    def _rds(self, token: str, inputs: dict, state: dict, name: str) -> str:
+        """RDS ARNs end in the identifier the program sets; an instance's endpoint and master secret are RDS's."""
+        base = f"arn:aws:rds:{self.region}:{self.account}"
+        if token == "aws:rds/instance:Instance":
+            ident = inputs.get("identifier") or name
+            state.setdefault("address", f"{ident}.c1a2b3c4d5e6.{self.region}.rds.amazonaws.com")
+            state.setdefault("endpoint", f"{state['address']}:{inputs.get('port') or 5432}")
+            secret = f"rds!db-{uuid.uuid5(uuid.NAMESPACE_URL, ident)}-Ab12Cd"
+            state.setdefault(
+                "masterUserSecrets",
+                [{"secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret}",
+                  "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"), "secretStatus": "active"}],
+            )  # fmt: skip
+            return f"{base}:db:{ident}"
+        if token == "aws:rds/parameterGroup:ParameterGroup":
+            return f"{base}:pg:{inputs.get('name') or name}"
+        if token == "aws:rds/subnetGroup:SubnetGroup":
+            return f"{base}:subgrp:{inputs.get('name') or name}"
+        if token == "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+            return f"{base}:auto-backup:ab-{uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:26]}"
+        return f"{base}:{name}"
 
     def call(self, args):
         return {}

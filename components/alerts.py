@@ -31,6 +31,17 @@ class SlackAlertsArgs:
     webhook_secret_arn: str
     bundle: LambdaBundle
     log_retention_days: int
+    # Another instance in the same stack (the DR region's): prefixes its logical and physical names,
+    # ``<prefix>-alerts-topic`` and ``cb-<env>-<prefix>-alerts``. Empty: the primary's, unchanged.
+    prefix: str = ""
+
+    def logical(self, name: str) -> str:
+        """A child's logical name."""
+        return f"{self.prefix}-{name}" if self.prefix else name
+
+    def physical(self, *parts: str) -> str:
+        """A child's physical name, ``cb-<env>-[<prefix>-]<parts>``."""
+        return self.naming.name(*((self.prefix,) if self.prefix else ()), *parts)
 
 
 class SlackAlerts(pulumi.ComponentResource):
@@ -54,14 +65,14 @@ class SlackAlerts(pulumi.ComponentResource):
         """The alerts topic: encrypted; alarms and events of this account publish, over TLS only."""
         naming, child = self._args.naming, pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(
-            "alerts-topic",
-            name=naming.name("alerts"),
+            self._args.logical("alerts-topic"),
+            name=self._args.physical("alerts"),
             kms_master_key_id=self._args.kms_key_arn,
             tags=naming.tags(),
             opts=child,
         )
         aws.sns.TopicPolicy(
-            "alerts-topic-policy",
+            self._args.logical("alerts-topic-policy"),
             arn=topic.arn,
             policy=iam.document(
                 [
@@ -85,15 +96,15 @@ class SlackAlerts(pulumi.ComponentResource):
         naming, child = self._args.naming, pulumi.ResourceOptions(parent=self)
         account = naming.account_id
         queue = aws.sqs.Queue(
-            "notifier-dlq",
-            name=naming.name("notifier-dlq"),
+            self._args.logical("notifier-dlq"),
+            name=self._args.physical("notifier-dlq"),
             kms_master_key_id=self._args.kms_key_arn,
             message_retention_seconds=14 * 24 * 3600,
             tags=naming.tags(),
             opts=child,
         )
         aws.sqs.QueuePolicy(
-            "notifier-dlq-policy",
+            self._args.logical("notifier-dlq-policy"),
             queue_url=queue.url,
             policy=iam.document(
                 [
@@ -127,9 +138,9 @@ class SlackAlerts(pulumi.ComponentResource):
         """The function posting to Slack; it reads the webhook secret by ARN at run time."""
         args, naming = self._args, self._args.naming
         account = naming.account_id
-        function_name = naming.name("slack-notifier")
+        function_name = args.physical("slack-notifier")
         return LambdaFunction(
-            "slack-notifier",
+            args.logical("slack-notifier"),
             LambdaFunctionArgs(
                 function_name=function_name,
                 description="Posts CloudBridge alerts from SNS to Slack",
@@ -161,7 +172,7 @@ class SlackAlerts(pulumi.ComponentResource):
         """The notifier subscribed to the topic, undeliverable alerts redriven to the queue."""
         child = pulumi.ResourceOptions(parent=self)
         permission = aws.lambda_.Permission(
-            "slack-notifier-invoke",
+            self._args.logical("slack-notifier-invoke"),
             action="lambda:InvokeFunction",
             function=self.notifier.function.name,
             principal="sns.amazonaws.com",
@@ -169,7 +180,7 @@ class SlackAlerts(pulumi.ComponentResource):
             opts=child,
         )
         aws.sns.TopicSubscription(
-            "slack-notifier-subscription",
+            self._args.logical("slack-notifier-subscription"),
             topic=self.topic.arn,
             protocol="lambda",
             endpoint=self.notifier.function.arn,
@@ -182,8 +193,8 @@ class SlackAlerts(pulumi.ComponentResource):
         reach Slack if Slack is what fails, but it stays red in CloudWatch)."""
         naming, child = self._args.naming, pulumi.ResourceOptions(parent=self)
         aws.cloudwatch.MetricAlarm(
-            "notifier-dlq-alarm",
-            name=naming.name("notifier-dlq"),
+            self._args.logical("notifier-dlq-alarm"),
+            name=self._args.physical("notifier-dlq"),
             alarm_description=alarm_description(
                 "platform", "alerts that could not be delivered are in the notifier dead-letter queue"
             ),

@@ -6,7 +6,7 @@ carry account and region because S3 names are global.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from functions.common.runtime import (
     NAME_PREFIX,
@@ -31,6 +31,17 @@ def permissions_boundary_name(environment: str) -> str:
 def permissions_boundary_arn(account_id: str, environment: str) -> str:
     """The ARN of the environment's permissions boundary (an IAM managed policy)."""
     return f"arn:aws:iam::{account_id}:policy/{permissions_boundary_name(environment)}"
+
+
+def break_glass_role_name(environment: str) -> str:
+    """``cloudbridge-breakglass-<env>``: the one role the deletion guard lets delete or unguard the
+    system of record (created by the bootstrap, like the deploy role; docs/disaster-recovery.md)."""
+    return f"{PROJECT}-breakglass-{environment}"
+
+
+def break_glass_role_arn(account_id: str, environment: str) -> str:
+    """The ARN of the environment's break-glass role."""
+    return f"arn:aws:iam::{account_id}:role/{break_glass_role_name(environment)}"
 
 
 def environment_of(physical_name: str) -> str:
@@ -79,6 +90,19 @@ class Naming:
         """A DMS resource's ARN: ``replication-config`` and ``task`` ARNs end in the
         ResourceIdentifier the program sets, so they are known before the resource exists."""
         return f"arn:aws:dms:{self.region}:{self.account_id}:{kind}:{resource_identifier}"
+
+    def in_region(self, region: str) -> Naming:
+        """The same stack's names in another region (the DR region's buckets, topics, keys)."""
+        return replace(self, region=region)
+
+    @property
+    def break_glass_role_arn(self) -> str:
+        """The environment's break-glass role: the only principal the deletion guard lets through."""
+        return break_glass_role_arn(self.account_id, self.environment)
+
+    def replication_rule_id(self, purpose: str, destination_region: str) -> str:
+        """The S3 replication rule of a bucket purpose into a region: ``<purpose>-to-<region>``."""
+        return f"{purpose}-to-{destination_region}"
 
     @property
     def permissions_boundary_arn(self) -> str:

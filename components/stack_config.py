@@ -127,6 +127,7 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
     secrets += [
         (f"cloudbridge:sources[{i}].credentialsSecretArn", s.credentials_secret_arn)
         for i, s in enumerate(config.sources)
+        if s.credentials_secret_arn  # a provisioned database's secret is the program's own
     ]
     for key, arn in secrets:
         region = SECRET_ARN.match(arn).group(1)
@@ -151,6 +152,8 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
                     (f"cloudbridge:sources[{i}].{key}", f"{noun} is in {region}, the stack deploys to {config.region}")
                 )
     problems += _replication_ids(config)
+    problems += _database_checks(config)
+    problems += _dr_checks(config)
     layer_region = LAYER_ARN.match(config.lambdas.validator_layer_arn).group(1)
     if layer_region != config.region:
         problems.append(
@@ -159,6 +162,56 @@ def _cross_checks(config: StackConfig) -> list[tuple[str, str]]:
                 f"layer is in {layer_region}, the stack deploys to {config.region}",
             )
         )
+    return problems
+
+
+def _dr_checks(config: StackConfig) -> list[tuple[str, str]]:
+    """The deletion guard only with retained data; the DR region is another known region, and its
+    notifier's secret is in it."""
+    problems = []
+    if config.data_protection.deletion_guard and not config.retains_data:
+        problems.append(
+            (
+                "cloudbridge:dataProtection.deletionGuard",
+                "needs retainData: with retainData off the program would delete the buckets the guard keeps "
+                "everyone but the break-glass role from deleting",
+            )
+        )
+    dr = config.dr
+    if not dr.enabled:
+        return problems
+    if not _known_region(dr.region):
+        return [*problems, ("cloudbridge:dr.region", "not an AWS region (like eu-west-1)")]
+    if dr.region == config.region:
+        problems.append(("cloudbridge:dr.region", "is the stack's own region: replicas must be in another region"))
+    secret_region = SECRET_ARN.match(dr.slack_webhook_secret_arn).group(1)
+    if secret_region != dr.region:
+        problems.append(
+            (
+                "cloudbridge:dr.slackWebhookSecretArn",
+                f"secret is in {secret_region}, the DR region is {dr.region}: the DR notifier must read it "
+                "there (replicate the secret to the DR region)",
+            )
+        )
+    return problems
+
+
+# Environments whose provisioned databases run Multi-AZ, and the fewest days of backups prod keeps.
+MULTI_AZ_ENVIRONMENTS = ("preprod", "prod")
+PROD_BACKUP_DAYS = 7
+
+
+def _database_checks(config: StackConfig) -> list[tuple[str, str]]:
+    """A provisioned database is Multi-AZ in preprod and prod, and prod keeps at least a week of backups."""
+    problems = []
+    for i, source in enumerate(config.sources):
+        provision, key = source.provision, f"cloudbridge:sources[{i}].provision"
+        if provision is None:
+            continue
+        if provision.multi_az is False and config.environment in MULTI_AZ_ENVIRONMENTS:
+            problems.append((f"{key}.multiAz", f"{config.environment} runs its databases Multi-AZ: remove the key"))
+        if config.environment == "prod" and provision.backup_retention_days < PROD_BACKUP_DAYS:
+            problems.append((f"{key}.backupRetentionDays", f"prod keeps at least {PROD_BACKUP_DAYS} days of backups"))
     return problems
 
 
@@ -181,7 +234,9 @@ def _replication_ids(config: StackConfig) -> list[tuple[str, str]]:
     return problems
 
 
-TOP_LEVEL_KEYS = ("account", "network", "alerts", "lambda", "sources", "analytics", "retainData")
+TOP_LEVEL_KEYS = (
+    "account", "network", "alerts", "lambda", "sources", "analytics", "retainData", "dr", "dataProtection",
+)  # fmt: skip
 
 
 def load_stack_config() -> StackConfig:

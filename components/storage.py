@@ -1,7 +1,15 @@
-"""SecureBucket: an S3 bucket that is encrypted, private and TLS-only by construction."""
+"""SecureBucket: an S3 bucket that is encrypted, private and TLS-only by construction.
+
+A bucket holding the system of record (raw history, metadata, their DR replicas) can carry the
+deletion guard: its policy denies deleting the bucket or an object version, suspending
+versioning, and changing the lifecycle or the policy itself to every principal but one, the
+environment's break-glass role (docs/disaster-recovery.md, "The deletion guard"). The policy is
+put last, after the versioning and lifecycle it protects, and it is retained with its bucket.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -27,12 +35,26 @@ class SecureBucketArgs:
     # Leave the bucket (and what keeps it private and encrypted) in the account when it
     # leaves the program: removing a source must never delete its data.
     retain_on_delete: bool = False
+    # The deletion guard: the one principal (the break-glass role's ARN) the bucket policy lets
+    # delete the bucket or object versions, suspend versioning, or change the lifecycle or policy.
+    guard_principal_arn: str | None = None
+
+
+# What the deletion guard denies to everyone but the break-glass role: the bucket, then its objects.
+GUARDED_BUCKET_ACTIONS = (
+    "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
+    "s3:PutLifecycleConfiguration",
+)  # fmt: skip
+GUARDED_OBJECT_ACTIONS = ("s3:DeleteObjectVersion",)
+GUARD_SID_PREFIX = "DenyDeleting"  # every guard statement's Sid starts so (the runbook lifts them by it)
 
 
 class SecureBucket(pulumi.ComponentResource):
     """A bucket with encryption, TLS-only policy, public access blocked and lifecycle rules."""
 
     bucket: aws.s3.Bucket
+    versioning: aws.s3.BucketVersioning | None
+    policy: aws.s3.BucketPolicy
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
 
@@ -44,10 +66,10 @@ class SecureBucket(pulumi.ComponentResource):
         self._owner_enforced()
         public_access = self._public_access_blocked()
         self._encrypted()
-        self._tls_only(public_access)
-        if args.versioning:
-            self._versioned()
-        self._lifecycle()
+        self.versioning = self._versioned() if args.versioning else None
+        lifecycle = self._lifecycle()
+        # Put after what it guards: with the deletion guard, a later lifecycle put is refused.
+        self.policy = self._policy([public_access, lifecycle, *([self.versioning] if self.versioning else [])])
         self.arn = self.bucket.arn
         self.name = self.bucket.bucket
         self.register_outputs({"arn": self.arn, "name": self.name})
@@ -89,38 +111,57 @@ class SecureBucket(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _tls_only(self, public_access: aws.s3.BucketPublicAccessBlock) -> None:
-        """Every request over TLS 1.2 or later."""
+    def _policy(self, before: list[pulumi.Resource]) -> aws.s3.BucketPolicy:
+        """Every request over TLS 1.2 or later, and the deletion guard where configured."""
         objects = self.bucket.arn.apply(lambda arn: f"{arn}/*")
-        aws.s3.BucketPolicy(
+        statements = [
+            iam.deny_insecure_transport("DenyInsecureTransport", ["s3:*"], [self.bucket.arn, objects]),
+            iam.statement(
+                "DenyOutdatedTls",
+                ["s3:*"],
+                [self.bucket.arn, objects],
+                effect="Deny",
+                principal={"AWS": "*"},
+                condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            ),
+        ]
+        if self._args.guard_principal_arn:
+            statements += self._deletion_guard(objects)
+        return aws.s3.BucketPolicy(
             f"{self._prefix}-policy",
             bucket=self.bucket.id,
-            policy=iam.document(
-                [
-                    iam.deny_insecure_transport("DenyInsecureTransport", ["s3:*"], [self.bucket.arn, objects]),
-                    iam.statement(
-                        "DenyOutdatedTls",
-                        ["s3:*"],
-                        [self.bucket.arn, objects],
-                        effect="Deny",
-                        principal={"AWS": "*"},
-                        condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-                    ),
-                ]
-            ),
-            # A policy put before the public access block races with it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            policy=iam.document(statements),
+            # A policy put before the public access block races with it; the guard refuses a
+            # versioning or lifecycle put after it. Kept with the bucket: a retained bucket
+            # stays TLS-only and guarded.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before, retain_on_delete=self._args.retain_on_delete),
         )
 
-    def _versioned(self) -> None:
-        aws.s3.BucketVersioning(
+    def _deletion_guard(self, objects: pulumi.Input[str]) -> list[dict]:
+        """Deny deleting, unversioning and unguarding to all but the break-glass role. The Sid carries
+        a fingerprint of the lifecycle arguments: a lifecycle change (put once the break-glass role
+        has lifted the guard) changes the policy too, so the same deploy puts the guard back."""
+        args = self._args
+        lifecycle = repr((args.versioning, args.expire_after_days, args.noncurrent_expire_after_days))
+        fingerprint = hashlib.sha256(lifecycle.encode()).hexdigest()[:8]
+        others = {"ArnNotEquals": {"aws:PrincipalArn": args.guard_principal_arn}}
+        deny = dict(effect="Deny", principal={"AWS": "*"}, condition=others)
+        return [
+            iam.statement(
+                f"{GUARD_SID_PREFIX}BucketOrGuard{fingerprint}", GUARDED_BUCKET_ACTIONS, [self.bucket.arn], **deny
+            ),
+            iam.statement(f"{GUARD_SID_PREFIX}ObjectVersions", GUARDED_OBJECT_ACTIONS, [objects], **deny),
+        ]
+
+    def _versioned(self) -> aws.s3.BucketVersioning:
+        return aws.s3.BucketVersioning(
             f"{self._prefix}-versioning",
             bucket=self.bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=self._child,
         )
 
-    def _lifecycle(self) -> None:
+    def _lifecycle(self) -> aws.s3.BucketLifecycleConfiguration:
         """Abandoned multipart uploads go; objects and old versions expire where configured."""
         args = self._args
         rules = [
@@ -153,6 +194,6 @@ class SecureBucket(pulumi.ComponentResource):
                     ),
                 )
             )
-        aws.s3.BucketLifecycleConfiguration(
+        return aws.s3.BucketLifecycleConfiguration(
             f"{self._prefix}-lifecycle", bucket=self.bucket.id, rules=rules, opts=self._child
         )

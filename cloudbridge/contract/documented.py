@@ -178,6 +178,9 @@ ABORT_DAYS = between(
     0, None, "cfn-lint 1.58.0 schema AWS::S3::Bucket AbortIncompleteMultipartUpload.DaysAfterInitiation (minimum 0)"
 )
 LIFECYCLE_RULE_ID = matching(r".{1,255}", "at most 255 characters", botocore_doc("s3", "LifecycleRule", "ID"))
+REPLICATION_RULE_ID = matching(r".{1,255}", "at most 255 characters", botocore_doc("s3", "ReplicationRule", "ID"))
+# "Valid value: 15" (S3 Replication Time Control's threshold, and the metrics' event threshold).
+REPLICATION_MINUTES = one_of((15,), botocore_doc("s3", "ReplicationTimeValue", "Minutes"))
 # General purpose bucket naming rules (S3 user guide, "Bucket naming rules").
 BUCKET_NAME = Documented(
     "3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, no '..', "

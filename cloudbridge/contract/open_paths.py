@@ -34,6 +34,7 @@ LOGS = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
@@ -126,6 +127,10 @@ REFERENCES: dict[tuple[str, str], Reference] = {
         "rules.applyServerSideEncryptionByDefault.kmsMasterKeyId",
     ): Reference((KEY,)),
     ("aws:s3/bucketVersioning:BucketVersioning", "bucket"): Reference((BUCKET,)),
+    (REPLICATION, "bucket"): Reference((BUCKET,)),
+    (REPLICATION, "role"): Reference((ROLE,)),
+    (REPLICATION, "rules.destination.bucket"): Reference((BUCKET,)),
+    (REPLICATION, "rules.destination.encryptionConfiguration.replicaKmsKeyId"): Reference((KEY,)),
     ("aws:sns/topic:Topic", "kmsMasterKeyId"): Reference((KEY,)),
     ("aws:sns/topicPolicy:TopicPolicy", "arn"): Reference((TOPIC,)),
     ("aws:sns/topicSubscription:TopicSubscription", "endpoint"): Reference((QUEUE, FUNCTION)),
@@ -173,6 +178,9 @@ DOCUMENTED: dict[tuple[str, str], doc.Documented] = {
     (LIFECYCLE, "rules.noncurrentVersionExpiration.noncurrentDays"): doc.POSITIVE_NONCURRENT_DAYS,
     (LIFECYCLE, "rules.abortIncompleteMultipartUpload.daysAfterInitiation"): doc.ABORT_DAYS,
     (LIFECYCLE, "rules.id"): doc.LIFECYCLE_RULE_ID,
+    (REPLICATION, "rules.id"): doc.REPLICATION_RULE_ID,
+    (REPLICATION, "rules.destination.replicationTime.time.minutes"): doc.REPLICATION_MINUTES,
+    (REPLICATION, "rules.destination.metrics.eventThreshold.minutes"): doc.REPLICATION_MINUTES,
     (BUCKET, "bucket"): doc.BUCKET_NAME,
     ("aws:s3/bucketObjectv2:BucketObjectv2", "contentType"): doc.MIME_TYPE,
     (TOPIC, "name"): doc.SNS_TOPIC_NAME,
@@ -220,6 +228,9 @@ TYPE_ONLY: dict[tuple[str, str], str] = {
     (ALARM, "threshold"): "any number: it is compared with the metric",
     (ALARM, "Metrics.label"): _LABEL + " on graphs",
     (LIFECYCLE, "rules.filter.prefix"): "any object key prefix; empty selects the whole bucket",
+    (REPLICATION, "rules.filter.prefix"): "any object key prefix; empty selects the whole bucket",
+    (REPLICATION, "rules.priority"): "any integer: it only orders rules with the same destination "
+    "(botocore s3 ReplicationRule.Priority documentation)",
     ("aws:lambda/invocation:Invocation", "input"): "the payload of the program's own function, read by its "
     "handler (tests/lambdas/test_warehouse_sql.py)",
     ("aws:redshiftserverless/namespace:Namespace", "adminUsername"): "Redshift documents no format in "

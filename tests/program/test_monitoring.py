@@ -15,10 +15,11 @@ def sources(stack):
 
 
 def alarms(plan, source):
+    """A source's alarms in the stack's own region (the DR region's: tests/program/test_dr.py)."""
     return {
         r.inputs["name"].removeprefix(f"cb-{plan.stack}-{source}-"): r.inputs
         for r in plan.of_type(ALARM)
-        if r.inputs["name"].startswith(f"cb-{plan.stack}-{source}-")
+        if r.inputs["name"].startswith(f"cb-{plan.stack}-{source}-") and plan.region_of(r) == plan.home_region
     }
 
 
@@ -27,10 +28,13 @@ def topic_arn(plan):
 
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(plan):
-    topic = topic_arn(plan)
+    """An alarm's actions name the alerts topic of its own region (a DR region has its own)."""
+    topics = {plan.region_of(t): t.inputs["arn"] for t in plan.of_type("aws:sns/topic:Topic")}
+    assert topics[plan.home_region] == topic_arn(plan)
     declared = plan.of_type(ALARM)
     assert declared
     for alarm in declared:
+        topic = topics[plan.region_of(alarm)]
         assert alarm.inputs["alarmActions"] == [topic] and alarm.inputs["okActions"] == [topic], alarm.name
         assert alarm.inputs["alarmDescription"].startswith("[cloudbridge:source=")
 

@@ -83,8 +83,14 @@ def sibling(plan, bucket, type_):
     return found[0]
 
 
+def keys(plan):
+    """The stack's key in each region it deploys to (the platform's; the DR region's)."""
+    return {plan.region_of(k): k.inputs["arn"] for k in plan.of_type("aws:kms/key:Key")}
+
+
 def test_buckets_are_kms_encrypted_with_the_platform_key(plan):
     key = plan.named("key")
+    assert keys(plan)[plan.home_region] == key.inputs["arn"]
     for bucket in buckets(plan).values():
         sse = sibling(
             plan, bucket, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -92,7 +98,7 @@ def test_buckets_are_kms_encrypted_with_the_platform_key(plan):
         rule = sse.inputs["rules"][0]
         assert rule["applyServerSideEncryptionByDefault"] == {
             "sseAlgorithm": "aws:kms",
-            "kmsMasterKeyId": key.inputs["arn"],
+            "kmsMasterKeyId": keys(plan)[plan.region_of(sse)],
         }
         assert rule["bucketKeyEnabled"] is True
 
@@ -125,18 +131,17 @@ def test_landing_is_unversioned_and_fail_expires(plan):
         assert "abort-incomplete-multipart-uploads" in rules
         if "-landing-" in name:
             assert versioning == [], "DMS target buckets must not be versioned"
-        elif "-athena-results-" in name:
-            assert versioning == [], "query results are disposable"
+        elif "-athena-results-" in name or "-dr-reports-" in name:
+            assert versioning == [], "query results and Batch Replication reports are disposable"
         else:
             assert versioning and versioning[0].inputs["versioningConfiguration"]["status"] == "Enabled"
-        if "-fail-" in name or "-athena-results-" in name:
+        if "-fail-" in name or "-athena-results-" in name or "-dr-reports-" in name:
             assert rules["expire-objects"]["expiration"]["days"] > 0
         else:
             assert "expire-objects" not in rules
 
 
 def test_queues_topics_and_logs_are_encrypted(plan):
-    key_arn = plan.named("key").inputs["arn"]
     for type_, attribute in [
         ("aws:sqs/queue:Queue", "kmsMasterKeyId"),
         ("aws:sns/topic:Topic", "kmsMasterKeyId"),
@@ -145,7 +150,7 @@ def test_queues_topics_and_logs_are_encrypted(plan):
         resources = plan.of_type(type_)
         assert resources
         for r in resources:
-            assert r.inputs[attribute] == key_arn, r.name
+            assert r.inputs[attribute] == keys(plan)[plan.region_of(r)], r.name
 
 
 def test_log_groups_have_retention(plan, stack):

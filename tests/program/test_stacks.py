@@ -74,16 +74,17 @@ def test_every_resource_goes_through_the_stack_provider(plan, stack):
     """One explicit provider, locked to the stack's account, using the workflow's ambient
     credentials: it assumes no role, so a pull request's preview never holds deploy rights."""
     providers = plan.of_type("pulumi:providers:aws")
-    assert [p.name for p in providers] == ["aws"]
-    provider = providers[0]
+    dr = (read_stack_config(stack).get("cloudbridge:dr") or {}).get("enabled")
+    assert [p.name for p in providers] == ["aws", "aws-dr"] if dr else ["aws"]  # the DR region's: test_dr.py
     account = read_stack_config(stack)["cloudbridge:account"]
-    assert json.loads(provider.inputs["allowedAccountIds"]) == [account["id"]]
-    assert "assumeRoles" not in provider.given and "assumeRole" not in provider.given
-    assert not any("deploy" in str(v) for v in provider.given.values())
+    for provider in providers:
+        assert json.loads(provider.inputs["allowedAccountIds"]) == [account["id"]]
+        assert "assumeRoles" not in provider.given and "assumeRole" not in provider.given
+        assert not any("deploy" in str(v) for v in provider.given.values())
     aws_resources = [r for r in plan.resources if r.custom and r.type.startswith("aws:")]
     assert aws_resources
     for r in aws_resources:
-        assert r.provider.startswith(provider.urn + "::"), (
+        assert any(r.provider.startswith(p.urn + "::") for p in providers), (
             f"{r.name} ({r.type}) uses {r.provider or 'the default provider'}"
         )
 
@@ -93,6 +94,7 @@ def test_components_parent_their_resources(plan):
     top = [r for r in plan.resources if r.parent.endswith(f"pulumi:pulumi:Stack::cloudbridge-{plan.stack}")]
     assert {r.type for r in top} <= {
         "pulumi:providers:aws", "cloudbridge:platform:Platform", PIPELINE, "cloudbridge:warehouse:Warehouse",
+        "cloudbridge:dr:DisasterRecovery",
     }  # fmt: skip
 
 

@@ -11,6 +11,8 @@ policies   no wildcard action or unscoped resource, and nothing parliament flags
 tags       every resource carries the project, environment and managed-by tags; a source's
            resources carry its name
 retention  outside dev, buckets, key and Glue databases outlive their declarations
+data-safety  outside dev, the stack keeps its data (cloudbridge:retainData is not turned off) and its
+           raw history and metadata carry the deletion guard (dataProtection.deletionGuard)
 urns       no recorded resource that holds data would be deleted (urns/<stack>.urns)
 bootstrap  the bootstrap stacks (bootstrap/Pulumi.<stack>.yaml): tests/support/bootstrap_checks.py
            (config, trust, policies, names, program)
@@ -49,12 +51,16 @@ def policies(plan: Plan) -> list[str]:
 
 
 def tags(plan: Plan) -> list[str]:
-    """The provider's default tags name the project and the stack; a source's resources name it."""
-    [provider] = plan.of_type("pulumi:providers:aws")
-    default = json.loads(provider.inputs["defaultTags"])["tags"]
-    problems = [f"default tag {k} missing" for k in (TAG_PROJECT, TAG_MANAGED_BY) if not default.get(k)]
-    if default.get(TAG_ENVIRONMENT) != plan.stack:
-        problems.append(f"default tag {TAG_ENVIRONMENT} is not the stack name {plan.stack}")
+    """Each provider's default tags (the DR region's too) name the project and the stack; a source's
+    resources name it."""
+    problems = []
+    for provider in plan.of_type("pulumi:providers:aws"):
+        default = json.loads(provider.inputs["defaultTags"])["tags"]
+        problems += [
+            f"{provider.name}: default tag {k} missing" for k in (TAG_PROJECT, TAG_MANAGED_BY) if not default.get(k)
+        ]
+        if default.get(TAG_ENVIRONMENT) != plan.stack:
+            problems.append(f"{provider.name}: default tag {TAG_ENVIRONMENT} is not the stack name {plan.stack}")
     for pipeline in plan.of_type(PIPELINE):
         for r in plan.descendants(pipeline.urn):
             if "tags" in r.inputs and (r.inputs["tags"] or {}).get(TAG_SOURCE) != pipeline.name:
@@ -73,6 +79,26 @@ def retention(plan: Plan) -> list[str]:
     ]
 
 
+def data_safety(plan: Plan) -> list[str]:
+    """Outside dev, a pull request cannot quietly drop what keeps the system of record: the stack file
+    turning retainData or the deletion guard off is a finding (the program exports what it decided)."""
+    if plan.stack == "dev":
+        return []
+    decided = plan.outputs.get("dataProtection") or {}
+    problems = []
+    if not decided.get("retainData"):
+        problems.append(
+            f"Pulumi.{plan.stack}.yaml turns cloudbridge:retainData off: removing a source would delete its raw "
+            "history, metadata, key and catalog (remove the key, or set it to true)"
+        )
+    if not decided.get("deletionGuard"):
+        problems.append(
+            f"Pulumi.{plan.stack}.yaml turns cloudbridge:dataProtection.deletionGuard off: any principal allowed "
+            "S3 could delete raw-history versions or the buckets (docs/disaster-recovery.md, 'The deletion guard')"
+        )
+    return problems
+
+
 def urn_guard(plan: Plan) -> list[str]:
     """No resource recorded in urns/<stack>.urns that holds data would be deleted."""
     _, message = urns.guard(plan.stack, plan)
@@ -84,6 +110,7 @@ PLAN_CHECKS: dict[str, Callable[[Plan], list[str]]] = {
     "policies": policies,
     "tags": tags,
     "retention": retention,
+    "data-safety": data_safety,
     "urns": urn_guard,
 }
 
