@@ -136,7 +136,12 @@ def load_target(stack: str, source_name: str) -> Target:
         model["region"] = raw["aws:region"]
     config = parse_stack_config(stack, model)
     source = next(s for s in config.sources if s.name == source_name)
-    naming = Naming(config.environment, config.account.id, config.region)
+    return target_of(stack, source, Naming(config.environment, config.account.id, config.region))
+
+
+def target_of(stack: str, source: Any, naming: Any) -> Target:
+    """A parsed source's replications and their DMS identities under ``naming`` (no stack file
+    read: the local sandbox builds its source's target this way)."""
     serverless = source.replication.mode == "serverless"
     kind = "replication-config" if serverless else "task"
     replications = []
