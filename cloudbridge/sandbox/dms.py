@@ -25,7 +25,13 @@ ReloadReplicationTables (the task keeps running; each table gets a new full load
 generation — next to the old one, TargetTablePrepMode DO_NOTHING); ``reload_target`` is
 StartReplication(Task) with ``reload-target`` on a stopped or failed task: a fresh slot,
 created before any table is read, then a new full load of every table while CDC runs from
-that slot. When the slot disappears under CDC the task fails as DMS's does (a fatal error,
+that slot; ``stop`` is StopReplication, ``resume`` StartReplication with resume-processing.
+Each operation is also split into its synchronous acceptance (``check_reload``,
+``accept_reload_target``: what DMS refuses at once) and its loads (``load_tables``,
+``run_reload_target``), which cloudbridge/sandbox/dms_api.py runs in the background behind a
+boto3-shaped client, as DMS does. While a table loads its statistics say so (``Before load``,
+``Full load``, ``Table is being reloaded``), and a load that fails leaves it in ``Table error``.
+When the slot disappears under CDC the task fails as DMS's does (a fatal error,
 ``describe_replication`` says so, ``on_event`` gets the EventBridge event); changes read but
 not yet written are lost with it. A broken connection alone is retried.
 
@@ -62,6 +68,10 @@ FULL_LOAD_ROWS_PER_FILE = 100_000
 READER_APPLICATION = "cloudbridge-dms-cdc"
 LOAD_APPLICATION = "cloudbridge-dms-load"
 RUNNING, STARTING, FAILED = "running", "starting", "failed"
+STOPPING, STOPPED = "stopping", "stopped"
+# TableState values of DescribeTableStatistics.
+BEFORE_LOAD, FULL_LOAD, RELOADING = "Before load", "Full load", "Table is being reloaded"
+COMPLETED, TABLE_ERROR = "Table completed", "Table error"
 MAX_RECONNECTS = 10  # consecutive broken connections before the task fails
 SANDBOX_REPLICATION_ARN = "arn:aws:dms:eu-west-2:123456789012:replication-config:cb-sandbox-sales"
 
@@ -177,7 +187,13 @@ class DmsStandIn:
         self._lock = threading.Lock()
         self._connection: psycopg.Connection | None = None
         self._loading: set[tuple[str, str]] = set()  # tables whose changes are cached, not written
+        self._cdc_lock = threading.Lock()  # one CDC poll at a time; StopReplication waits for it
         self.statistics: dict[tuple[str, str], dict[str, Any]] = {}
+        self.start_type = "start-replication"  # the last StartReplicationType
+        self.load_errors: list[str] = []  # loads that failed (their tables are in Table error)
+        # Runs in each ReloadTables load after the read, before the first row is written, when
+        # the caller gives none (how the scenario reaches that window through the DMS API).
+        self.during_reload: Callable[[], Any] | None = None
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -242,6 +258,11 @@ class DmsStandIn:
         removed. CDC carries on, the table's own changes cached until its load ends.
         ``during_load`` runs after each read and before its first row is written (the window a
         change can fall into: in no snapshot, older than every load row). Rows loaded per table."""
+        return self.load_tables(self.check_reload(tables), during_load)
+
+    def check_reload(self, tables: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """What ReloadTables refuses at once (a table the mappings do not select: ValueError; a task
+        not running: InvalidResourceStateError); else each table is marked as being reloaded."""
         keys = [(schema, table) for schema, table in tables]
         unknown = [f"{s}.{t}" for s, t in keys if (s, t) not in self.tables]
         if unknown:
@@ -249,7 +270,14 @@ class DmsStandIn:
         with self._lock:
             if self.state != RUNNING:
                 raise InvalidResourceStateError(f"ReloadTables: the task is {self.state}, not running")
-        return self._load_each(keys, during_load, reloaded=True)
+            for key in keys:
+                self._table_state(key, RELOADING)
+        return keys
+
+    def load_tables(self, keys: list[tuple[str, str]], during_load: Callable[[], Any] | None = None) -> dict[str, int]:
+        """The reloads ``check_reload`` accepted, one after the other (``during_reload`` unless
+        ``during_load`` is given). Rows loaded per table."""
+        return self._load_each(keys, during_load or self.during_reload, reloaded=True)
 
     def reload_target(self) -> dict[str, int]:
         """StartReplication with reload-target, on a stopped or failed task (after its slot was
@@ -257,29 +285,66 @@ class DmsStandIn:
         full load (its own FullLoadStartTime, read after the slot exists) while CDC runs from the
         new slot, each table's changes cached until its load ends. A change committed while
         there was no slot is in the new snapshots. Rows loaded per table."""
+        self.accept_reload_target()
+        return self.run_reload_target()
+
+    def accept_reload_target(self) -> None:
+        """What StartReplication reload-target refuses at once (a running or stopping task);
+        else the task is starting and every table waits for its load."""
         with self._lock:
-            if self.state == RUNNING:
-                raise InvalidResourceStateError("StartReplication reload-target: the task is running; stop it first")
-            self.state = STARTING
-        self.close()
-        self.drop_slot()  # a slot left behind by the old task is of no use: its position is not the new snapshot's
-        self.create_slot()
+            if self.state in (RUNNING, STOPPING):
+                raise InvalidResourceStateError(
+                    f"StartReplication reload-target: the task is {self.state}; stop it first"
+                )
+            self.state, self.start_type = STARTING, "reload-target"
+            for key in self.tables:
+                self._table_state(key, BEFORE_LOAD)
+
+    def run_reload_target(self) -> dict[str, int]:
+        """The restart ``accept_reload_target`` accepted: a new slot, then every table's load."""
+        try:
+            self.close()
+            self.drop_slot()  # a slot left behind by the old task is of no use: its position is not the new snapshot's
+            self.create_slot()
+        except Exception as exc:  # the restart fails as a whole: no slot, no load
+            with self._lock:
+                for key in self.tables:
+                    self._table_state(key, TABLE_ERROR)
+            self.fail(f"reload-target: {type(exc).__name__}: {str(exc).strip()}")
+            raise
         with self._lock:
             self._loading.update(self.tables)  # cached from now until each table's load ends
             self.state, self.failure, self._reconnects = RUNNING, None, 0
         return self._load_each(sorted(self.tables), None, reloaded=False)
 
+    def _table_state(self, key: tuple[str, str], state: str) -> None:
+        """Set a table's TableState (under ``_lock``), its other statistics as they were."""
+        schema, table = key
+        entry = self.statistics.setdefault(key, {"SchemaName": schema, "TableName": table})
+        entry["TableState"] = state
+
     def _load_each(
         self, keys: list[tuple[str, str]], during_load: Callable[[], Any] | None, reloaded: bool
     ) -> dict[str, int]:
-        """One full load per table, each from its own snapshot, started when its load starts."""
-        loaded = {}
+        """One full load per table, each from its own snapshot, started when its load starts; a
+        table whose load fails is left in Table error and the others still load (the first
+        failure is raised once every table has had its turn)."""
+        loaded, failures = {}, []
         for key in keys:
             started = datetime.now(UTC)
-            with psycopg.connect(self.conninfo, application_name=LOAD_APPLICATION) as connection:
-                connection.execute("set transaction isolation level repeatable read")
-                meta = self.tables[key]
-                loaded[meta.table_id] = self._load(connection, meta, started, during_load, reloaded=reloaded)
+            meta = self.tables[key]
+            try:
+                with psycopg.connect(self.conninfo, application_name=LOAD_APPLICATION) as connection:
+                    connection.execute("set transaction isolation level repeatable read")
+                    loaded[meta.table_id] = self._load(connection, meta, started, during_load, reloaded=reloaded)
+            except Exception as exc:
+                failures.append(exc)
+                with self._lock:
+                    self._table_state(key, TABLE_ERROR)
+                    self._loading.discard(key)
+                    self.load_errors.append(f"{meta.table_id}: {type(exc).__name__}: {str(exc).strip()}")
+        if failures:
+            raise failures[0]
         return loaded
 
     def _load(
@@ -293,26 +358,28 @@ class DmsStandIn:
         key = (meta.schema, meta.table)
         with self._lock:
             self._loading.add(key)  # from the load's start, its changes are cached
+            entry = self.statistics.setdefault(key, {"SchemaName": meta.schema, "TableName": meta.table})
+            entry.pop("FullLoadEndTime", None)
+            entry |= {"TableState": RELOADING if reloaded else FULL_LOAD, "FullLoadStartTime": started,
+                      "FullLoadRows": 0, "FullLoadReloaded": reloaded}  # fmt: skip
         columns = self._kept(meta)  # what the remove-column rules leave
         query = f'select {select_list(meta, columns)} from "{meta.schema}"."{meta.table}"'
         loaded = number = 0
-        try:
-            with connection.cursor(name=f"load_{meta.schema}_{meta.table}") as cursor:
-                cursor.execute(query)
-                chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)  # the snapshot is taken: the table is read
-                if during_load is not None:
-                    during_load()
-                while chunk:
-                    number += 1
-                    rows = [dict(zip(columns, values, strict=True)) for values in chunk]
-                    stamp = dmsfiles.dms_timestamp(datetime.now(UTC))  # when written, after the read
-                    buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
-                    buffer.positions = [LOAD_SEQUENCE] * len(rows)
-                    self._write(meta, buffer, dmsfiles.load_key(meta.schema, meta.table, number), "load")
-                    loaded += len(rows)
-                    chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)
-        finally:
-            self._finish_load(key, meta, started, loaded, reloaded)
+        with connection.cursor(name=f"load_{meta.schema}_{meta.table}") as cursor:
+            cursor.execute(query)
+            chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)  # the snapshot is taken: the table is read
+            if during_load is not None:
+                during_load()
+            while chunk:
+                number += 1
+                rows = [dict(zip(columns, values, strict=True)) for values in chunk]
+                stamp = dmsfiles.dms_timestamp(datetime.now(UTC))  # when written, after the read
+                buffer = _Buffer(columns=columns, rows=rows, ops=["I"] * len(rows), stamps=[stamp] * len(rows))
+                buffer.positions = [LOAD_SEQUENCE] * len(rows)
+                self._write(meta, buffer, dmsfiles.load_key(meta.schema, meta.table, number), "load")
+                loaded += len(rows)
+                chunk = cursor.fetchmany(FULL_LOAD_ROWS_PER_FILE)
+        self._finish_load(key, meta, started, loaded, reloaded)
         return loaded
 
     def _finish_load(self, key: tuple[str, str], meta: TableMetadata, started: datetime, rows: int, reloaded: bool):
@@ -321,7 +388,7 @@ class DmsStandIn:
             self.statistics[key] = {
                 "SchemaName": meta.schema, "TableName": meta.table, "FullLoadRows": rows,
                 "FullLoadStartTime": started, "FullLoadEndTime": datetime.now(UTC),
-                "FullLoadReloaded": reloaded, "TableState": "Table completed",
+                "FullLoadReloaded": reloaded, "TableState": COMPLETED,
             }  # fmt: skip
             self._loading.discard(key)
 
@@ -449,19 +516,42 @@ class DmsStandIn:
     def step(self) -> None:
         """One CDC poll, if the task runs. The slot gone is fatal, as for DMS; a broken
         connection is retried (reconnecting) up to MAX_RECONNECTS times in a row."""
+        with self._cdc_lock:
+            with self._lock:
+                if self.state != RUNNING:
+                    return
+            try:
+                self.poll()
+                self._reconnects = 0
+            except psycopg.errors.UndefinedObject as exc:  # replication slot "…" does not exist
+                self.fail(f"the replication slot is gone: {str(exc).strip()}")
+            except psycopg.OperationalError as exc:  # the connection was closed or terminated
+                self.close()
+                self._reconnects += 1
+                if self._reconnects > MAX_RECONNECTS:
+                    self.fail(f"lost the source connection {self._reconnects} times in a row: {str(exc).strip()}")
+
+    def stop(self) -> None:
+        """StopReplication on a running task: the poll under way ends, the changes read are
+        written, the connection is closed; the slot stays (resume-processing reads on from it)."""
         with self._lock:
             if self.state != RUNNING:
-                return
-        try:
-            self.poll()
-            self._reconnects = 0
-        except psycopg.errors.UndefinedObject as exc:  # replication slot "…" does not exist
-            self.fail(f"the replication slot is gone: {str(exc).strip()}")
-        except psycopg.OperationalError as exc:  # the connection was closed or terminated
+                raise InvalidResourceStateError(f"StopReplication: the task is {self.state}, not running")
+            self.state = STOPPING
+        with self._cdc_lock:
+            self.flush(force=True)
             self.close()
-            self._reconnects += 1
-            if self._reconnects > MAX_RECONNECTS:
-                self.fail(f"lost the source connection {self._reconnects} times in a row: {str(exc).strip()}")
+            with self._lock:
+                self.state = STOPPED
+
+    def resume(self) -> None:
+        """StartReplication resume-processing on a stopped or failed task: CDC reads on from its
+        slot (a slot that is gone fails it again)."""
+        with self._lock:
+            if self.state not in (STOPPED, FAILED):
+                raise InvalidResourceStateError(f"StartReplication resume-processing: the task is {self.state}")
+            self.state, self.failure, self._reconnects = RUNNING, None, 0
+            self.start_type = "resume-processing"
 
     def fail(self, reason: str) -> None:
         """The task stops with a fatal error: nothing more is read or written; changes read but not
@@ -481,7 +571,13 @@ class DmsStandIn:
     def describe_replication(self) -> dict[str, Any]:
         """The replication as DescribeReplications shows it: its status and, once failed, why."""
         with self._lock:
-            answer: dict[str, Any] = {"ReplicationConfigArn": self.replication_arn, "Status": self.state}
+            answer: dict[str, Any] = {
+                "ReplicationConfigIdentifier": self.replication_arn.rsplit(":", 1)[-1],
+                "ReplicationConfigArn": self.replication_arn,
+                "ReplicationType": "full-load-and-cdc",
+                "Status": self.state,
+                "StartReplicationType": self.start_type,
+            }
             if self.failure:
                 answer |= {"StopReason": "FATAL_ERROR", "FailureMessages": [self.failure]}
             return answer

@@ -176,6 +176,7 @@ def render(report: dict[str, Any]) -> str:
         *_slot_loss_lines(report),
         *_reload_lines(report),
         *_exclusion_lines(report),
+        *_dms_api_lines(report),
         "current state vs source (DuckDB over the validated parquet; the source minus excluded columns):",
     ]
     excluded = (report.get("exclusion") or {}).get("inSource", {})
@@ -198,6 +199,7 @@ def _reload_lines(report: dict[str, Any]) -> list[str]:
             f"reloaded with {reload['reloadedRows']}; a union of both loads would differ on "
             f"{reload['unionOfLoadsDiffers']} keys"
         )
+        lines += _command_lines(reload.get("command"), reload.get("error"))
         if reload.get("windowOrder") is not None:
             lines.append(
                 f"                  order {reload['windowOrder']} committed after the reload read the table and "
@@ -223,9 +225,31 @@ def _slot_loss_lines(report: dict[str, Any]) -> list[str]:
         f"order {loss['newOrder']} created without a slot {_shown(loss['newOrderInView'], 'in')}; "
         f"a union of all loads would differ on {union or 'no keys'}",
     ]
-    if loss.get("recoveryError"):
-        lines.append(f"                  recovery failed: {loss['recoveryError']}")
+    lines += _command_lines(loss.get("command"), loss.get("recoveryError"))
     return lines
+
+
+def _command_lines(command: dict[str, Any] | None, error: str | None) -> list[str]:
+    """How an operation went through the reload command's code: its command line, exit code,
+    DMS calls and markers."""
+    if not command:
+        return [f"                  NOT through the reload command: {error}"] if error else []
+    calls = ", ".join(f"{name} ×{n}" for name, n in command["dmsCalls"].items())
+    lines = [
+        f"                  through the reload command's code: {command['command']} → exit {command['exitCode']} "
+        f"in {command['seconds']}s; DMS calls (checked against botocore's model): {calls or 'none'}; "
+        f"{len(command['markers'])} table(s) followed until their generation marker was in raw history"
+    ]
+    if error:
+        lines.append(f"                  failed: {error}")
+    return lines
+
+
+def _dms_api_lines(report: dict[str, Any]) -> list[str]:
+    api = report.get("dmsApi")
+    if not api or not api["errors"]:
+        return []
+    return [f"DMS stand-in      {len(api['errors'])} background load(s) failed: {'; '.join(api['errors'][:3])}"]
 
 
 def _shown(good: bool | None, where: str) -> str:

@@ -8,9 +8,13 @@ change log and checking it equals the source. Everything it starts is stopped an
 removed on exit, Ctrl-C included.
 
 Mid-traffic (cloudbridge/sandbox/operations.py): the replication slot is lost and the task
-recovered with reload-target, one table is truncated and reloaded (ReloadTables), and a
-column changes the schema. Throughout, one personal-data column (``excludeColumns`` of the
-sandbox's source, mappings.py) is dropped by the task's remove-column rule: every table must
+recovered with ``reload --all --reanchor`` (reload-target), one table is truncated and
+reloaded with ``reload --table`` (ReloadReplicationTables), and a column changes the schema.
+Both reloads run the reload command's own code (cloudbridge/sandbox/command.py) against the
+stand-in behind a boto3-shaped DMS client checked against botocore's model (dms_api.py) and the
+local S3, following each table until its generation marker — written by the marker writer on
+its schedule — is in raw history. Throughout, one personal-data column (``excludeColumns`` of
+the sandbox's source, mappings.py) is dropped by the task's remove-column rule: every table must
 end equal to the source minus that column, which no raw-history file may carry.
 """
 
@@ -29,15 +33,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import botocore
 import psycopg
 
-from cloudbridge import cli
+from cloudbridge import cli, reload
 from cloudbridge.localpg import LocalPostgres
 from cloudbridge.metadata import committed, inspect_source
 from cloudbridge.replay import replay
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import ACCOUNT, LocalAws
+from cloudbridge.sandbox.command import CommandRun, reload_command
 from cloudbridge.sandbox.dms import DmsStandIn
+from cloudbridge.sandbox.dms_api import DmsApi
 from cloudbridge.sandbox.mappings import (
     EXCLUDED_COLUMNS,
     TableMappings,
@@ -53,11 +60,11 @@ from cloudbridge.sandbox.operations import (
     scan_exclusions,
 )
 from cloudbridge.sandbox.report import build_report, count_objects, quarantine_state, render, unregistered_days
-from cloudbridge.sandbox.runners import SnsSubscription, SqsEventSource
+from cloudbridge.sandbox.runners import Schedule, SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
 from components.naming import Naming
-from components.workspace import environment
+from components.workspace import METADATA_DIR_ENV, environment
 from functions.common import generations
 from functions.common.metadata import TableMetadata
 from functions.common.runtime import NotifierEnv, ValidatorEnv
@@ -68,6 +75,9 @@ SOURCE = "sales"
 # The sample schema's own metadata (schema.sql), not a stack's: a fork may drop or rename its sources.
 METADATA_ROOT = Path(__file__).resolve().parent / "metadata"
 ENVIRONMENT = "sandbox"
+# The generation-marker writer's schedule (every 5 minutes in AWS): often enough that a reload
+# command, polling every 0.2 s, sees its marker within a second of the load's end.
+MARKER_PERIOD_SECONDS = 0.5
 
 
 class Progress:
@@ -170,7 +180,7 @@ class _Sandbox:
     def __init__(
         self, say: Callable[[str], None], metadata_root: Path, timestamp_unit: str, exclude_columns: tuple[str, ...]
     ):
-        self.say, self.timestamp_unit = say, timestamp_unit
+        self.say, self.timestamp_unit, self.metadata_root = say, timestamp_unit, metadata_root
         # As a source with this timestampUnit would have extracted it (ParquetTimestampInMillisecond):
         # every column of the source table, which is what DMS reads.
         self.source_tables = [t.with_timestamp_unit(timestamp_unit) for t in committed(metadata_root, SOURCE).values()]
@@ -180,6 +190,11 @@ class _Sandbox:
         self.rules = TableMappings(self.mappings)
         self.tables = [self.publishable(t) for t in self.source_tables]
         self.naming = Naming(environment=ENVIRONMENT, account_id=ACCOUNT, region="eu-west-2")
+        # What ``reload`` acts on: the source's replications and raw-history bucket, as the
+        # command works them out from a stack file.
+        self.target = reload.target_of(ENVIRONMENT, self.source, self.naming)
+        self._marking = threading.Lock()
+        self._marked: set[str] = set()
         self.validated_at: dict[str, float] = {}
         self.started = time.monotonic()
         self.transactions = 0
@@ -206,15 +221,44 @@ class _Sandbox:
         self.cdc = threading.Thread(target=self.dms.run, args=(self.stop_cdc,), name="dms-cdc", daemon=True)
         self.cdc.start()
         stack.callback(lambda: (self.stop_cdc.set(), self.cdc.join(timeout=30)))
+        self.markers = Schedule(self.mark_generations, MARKER_PERIOD_SECONDS, name="generation-marker")
+        self.markers.start()
+        stack.callback(self.markers.stop)
 
     def mark_generations(self) -> None:
-        """The small step after a load: DMS's table statistics say which loads are complete and
-        when they started; each gets its generation marker in raw history (and its partition)."""
-        tables = {t.table_id: t for t in self.tables}
-        keys = generations.write_markers(self.s3, self.res.raw_history, tables, self.dms.describe_table_statistics())
-        partitions = Partitions(self.aws.client("glue"), self.res.glue_database, self.res.raw_history)
-        for key in keys:
-            partitions.try_ensure(key)
+        """The generation-marker writer's poll: DMS's table statistics say which loads are
+        complete and when they started; each gets its generation marker in raw history (and its
+        partition), once."""
+        with self._marking:
+            tables = {t.table_id: t for t in self.tables}
+            statistics = {
+                "TableStatistics": [
+                    entry
+                    for entry in generations.completed_loads(self.dms.describe_table_statistics())
+                    if self._marker_key(tables, entry) not in self._marked
+                ]
+            }
+            keys = generations.write_markers(self.s3, self.res.raw_history, tables, statistics)
+            self._marked.update(self._marker_key(tables, entry) for entry in statistics["TableStatistics"])
+            for key in keys:
+                self.partitions.try_ensure(key)
+
+    @staticmethod
+    def _marker_key(tables: dict[str, TableMetadata], entry: dict[str, Any]) -> str:
+        meta = tables.get(f"{entry['SchemaName']}.{entry['TableName']}")
+        if meta is None:
+            return ""
+        return generations.marker_key(meta, entry["FullLoadStartTime"], entry["FullLoadEndTime"])
+
+    def run_reload(self, tables: list[str] | None = None, reanchor: bool = False) -> CommandRun:
+        """``python -m cloudbridge reload --yes`` on the sandbox's source, through the command's
+        code; its lines shown as progress (the 'what happens' paragraph only in the report)."""
+
+        def show(line: str) -> None:
+            if line.strip() and not line.startswith(("what happens:", "  - ")):
+                self.say(f"reload> {line}")
+
+        return reload_command(self.target, self.api, self.s3, tables, reanchor, say=show)
 
     def _start_source(self, stack: contextlib.ExitStack, scale: float) -> None:
         self.say("starting PostgreSQL (wal_level=logical) …")
@@ -243,9 +287,14 @@ class _Sandbox:
                     ValidatorEnv.GLUE_DATABASE: res.glue_database,
                     NotifierEnv.ACCOUNT_ID: ACCOUNT,
                     NotifierEnv.SLACK_WEBHOOK_SECRET_ARN: res.webhook_secret_arn,
+                    # The committed metadata the reload command reads: the sample schema's.
+                    METADATA_DIR_ENV: str(self.metadata_root),
                 }
             )
         )
+        self.partitions = Partitions(self.aws.client("glue"), res.glue_database, res.raw_history)
+        if self.target.raw_bucket != res.raw_history:
+            raise RuntimeError(f"reload would look for markers in {self.target.raw_bucket}, not {res.raw_history}")
         self.lambda_log = self.scratch / "lambda-logs.jsonl"
         self.handlers = stack.enter_context(fresh_handlers(self.lambda_log))
         self.say(
@@ -266,9 +315,11 @@ class _Sandbox:
             cdc_max_batch_interval=batch_interval,
             table_mappings=self.mappings,
             on_event=to_alerts,
-            replication_arn=self.naming.dms_arn("replication-config", self.naming.replication_id(SOURCE)),
+            replication_arn=self.target.replications[0].arn,  # one table set: one replication config
         )
         stack.callback(self.dms.close)
+        self.api = DmsApi(self.dms)  # what the reload command calls, as it would call boto3's DMS client
+        stack.callback(lambda: self.api.join(timeout=30))
         self.dms.create_slot()
         stack.callback(self.dms.drop_slot)
 
@@ -307,23 +358,25 @@ class _Sandbox:
         while (elapsed := time.monotonic() - started) < duration:
             self._operations()
             if not touched and time.monotonic() >= changed_at and self.reload.done:
-                touched = self.workload.schema_change()
+                with self.workload.lock:
+                    touched = self.workload.schema_change()
                 self.say(f"schema change: products gains a column; {len(touched)} products updated after it")
-            self.workload.step()
+            with self.workload.lock:  # a reload's load may commit an order in its window meanwhile
+                self.workload.step()
             self.transactions += 1
             if elapsed - last_report >= 3:
                 last_report = elapsed
                 self._progress()
             time.sleep(max(0.0, self.transactions / rate - (time.monotonic() - started)))
-        self.slot_loss.finish(self.workload, self.dms, self.say, self.mark_generations)
+        self.slot_loss.finish(self.workload, self.dms, self.say, self.run_reload)
         self.reload.not_before(self.slot_loss.finished_at)
-        self.reload.finish(self.workload, self.dms, self.say, self.mark_generations)
+        self.reload.finish(self.workload, self.dms, self.say, self.run_reload)
         if not touched:
             self.workload.schema_change()
 
     def _operations(self) -> None:
         """The slot loss first; the table reload once the recovery's loads are well behind it."""
-        args = (self.workload, self.dms, self.say, self.mark_generations)
+        args = (self.workload, self.dms, self.say, self.run_reload)
         if not self.slot_loss.done:
             self.slot_loss.step(*args)
             return
@@ -340,6 +393,8 @@ class _Sandbox:
 
     def drain(self) -> None:
         self.say("traffic stopped; draining CDC, validation and alerts …")
+        self.markers.stop()
+        self.mark_generations()  # a last poll: every load is marked
         self.stop_cdc.set()
         self.cdc.join(timeout=60)
         res, s3, sqs = self.res, self.s3, self.sqs
@@ -387,7 +442,11 @@ class _Sandbox:
             transactions=self.transactions,
             workload=self.workload,
             drained=self.drained,
-            runners={"validator": self.validator.errors, "notifier": self.notifier.errors},
+            runners={
+                "validator": self.validator.errors,
+                "notifier": self.notifier.errors,
+                "generation-marker": self.markers.errors,
+            },
             seconds=time.monotonic() - self.started,
             lambda_log=self.lambda_log,
             glue_tables=glue_tables,
@@ -396,9 +455,29 @@ class _Sandbox:
         report["reload"] = self.reload.to_dict()
         report["slotLoss"] = self.slot_loss.to_dict(self.dms, len(self.tables))
         report["slotLoss"]["ok"] = report["slotLoss"]["ok"] and report["alerts"]["kinds"].get("dms event", 0) >= 1
+        report["dmsApi"] = self._dms_api()
         report["exclusion"] = self._exclusion()
-        report["ok"] = report["ok"] and not unregistered and report["slotLoss"]["ok"] and report["exclusion"]["ok"]
+        report["ok"] = (
+            report["ok"]
+            and not unregistered
+            and report["slotLoss"]["ok"]
+            and report["reload"]["ok"]
+            and not report["dmsApi"]["errors"]
+            and report["exclusion"]["ok"]
+        )
         return report
+
+    def _dms_api(self) -> dict[str, Any]:
+        """The DMS API calls the reload command made on the stand-in, each request checked against
+        botocore's DMS model (and each answer against its output shape)."""
+        calls: dict[str, int] = {}
+        for name, _ in self.api.calls:
+            calls[name] = calls.get(name, 0) + 1
+        return {
+            "model": f"botocore {botocore.__version__} dms",
+            "calls": dict(sorted(calls.items())),
+            "errors": list(self.api.errors) + list(self.dms.load_errors),
+        }
 
     def _comparisons(self) -> dict[str, analytics.Comparison]:
         """DuckDB current state (the deployed view's SQL) of every table against the source

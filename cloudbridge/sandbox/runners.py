@@ -4,7 +4,8 @@
 handler's partial batch failures left on the queue (visibility timeout, then the
 dead-letter queue after maxReceiveCount). ``SnsSubscription`` delivers each SNS message
 as an SNS-shaped event, one per invocation, as Lambda's SNS integration does; a failed
-invocation is retried from its queue.
+invocation is retried from its queue. ``Schedule`` is an EventBridge schedule: one call every
+period (the generation-marker writer's, in seconds instead of minutes).
 """
 
 from __future__ import annotations
@@ -113,3 +114,27 @@ class SnsSubscription(_Poller):
         while not self.stop_event.is_set():
             if not self.drain_once():
                 time.sleep(0.05)
+
+
+class Schedule(threading.Thread):
+    """An EventBridge schedule, locally: ``work`` every ``period`` seconds until stopped; an
+    invocation that raises is recorded and the next one runs on time."""
+
+    def __init__(self, work: Callable[[], Any], period: float, name: str):
+        super().__init__(name=name, daemon=True)
+        self.work, self.period = work, period
+        self.stop_event = threading.Event()
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        """Invoke on every period until stopped."""
+        while not self.stop_event.wait(self.period):
+            try:
+                self.work()
+            except Exception as exc:  # the function's Errors metric, locally
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def stop(self) -> None:
+        """No invocation after this returns."""
+        self.stop_event.set()
+        self.join(timeout=30)

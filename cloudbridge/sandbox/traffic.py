@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,6 +48,8 @@ class Workload:
         self.db, self.rng = connection, random.Random(seed)
         self.next_customer = self.next_order = self.next_product = 1
         self.counts = Counts()
+        # Held around each use from more than one thread (the traffic loop, a DMS load's window).
+        self.lock = threading.RLock()
 
     def seed(self, customers: int, products: int, orders: int) -> None:
         """Insert the starting rows."""

@@ -1,7 +1,7 @@
 """Issue 27's operations in the sandbox: a column excluded by the task's remove-column rule, one
 table reloaded mid-traffic (ReloadTables), the replication slot lost and the task recovered with
-reload-target — ending with every table equal to the source minus the excluded column, which no
-raw-history file carries.
+reload-target — both through the reload command's own code on the stand-in's DMS API — ending
+with every table equal to the source minus the excluded column, which no raw-history file carries.
 
 The first tests are fast (no server): how the DMS stand-in reads a table-mappings document and
 writes what it leaves. The others run a real PostgreSQL (slow)."""
@@ -284,9 +284,45 @@ def test_the_slot_is_lost_mid_traffic_and_recovered_with_nothing_lost_or_resurre
 
 
 @pytest.mark.slow
+def test_the_recovery_is_the_reload_commands_all_reanchor(report):
+    """reload --all --reanchor, the command's code on the stand-in's DMS API: the failed replication
+    is started with reload-target (not stopped first), every table followed until its marker exists."""
+    command = report["slotLoss"]["command"]
+    assert command["exitCode"] == 0 and command["problem"] is None
+    assert command["command"].startswith("python -m cloudbridge reload --stack sandbox --source sales --all --reanchor")
+    calls = command["dmsCalls"]
+    assert calls["StartReplication"] == 1 and "StopReplication" not in calls, "a failed replication is not stopped"
+    assert calls["DescribeReplications"] == 1 and calls["DescribeReplicationTableStatistics"] >= 2
+    raw = "cb-sandbox-sales-raw-123456789012-eu-west-2"
+    assert sorted(command["markers"]) == sorted(TABLES)
+    assert all(f"generation marker s3://{raw}/{command['markers'][t]}" in "\n".join(command["output"]) for t in TABLES)
+    assert "started with reload-target" in "\n".join(command["output"])
+    assert report["dmsApi"]["errors"] == [] and report["dmsApi"]["model"].startswith("botocore ")
+
+
+@pytest.mark.slow
 def test_one_table_reloaded_mid_traffic_after_the_recovery(report):
     reload = report["reload"]
     assert reload["table"] == "public.order_lines" and reload["truncatedRows"] > 0
     assert reload["reloadedRows"] is not None and reload["unionOfLoadsDiffers"] > 0
     assert reload["windowLines"] > 0 and reload["windowRowsOlderThanFirstLoadRow"] == reload["windowLines"]
     assert report["tables"]["public.order_lines"]["matchesSource"]
+
+
+@pytest.mark.slow
+def test_the_table_reload_is_the_reload_commands_table_reload(report):
+    """reload --table public.order_lines: ReloadReplicationTables, then followed until the new
+    load's generation marker is in raw history — and the sandbox report says so."""
+    from cloudbridge.sandbox.report import render
+
+    reload = report["reload"]
+    command = reload["command"]
+    assert reload["ok"] and command["exitCode"] == 0
+    assert command["command"].startswith("python -m cloudbridge reload --stack sandbox --source sales --table ")
+    assert command["command"].split()[9] == "public.order_lines"
+    assert command["dmsCalls"]["ReloadReplicationTables"] == 1
+    assert list(command["markers"]) == ["public.order_lines"]
+    assert "/GENERATION-" in command["markers"]["public.order_lines"]
+    assert "  public.order_lines: loaded and marked" in command["output"]
+    text = render(report)
+    assert text.count("through the reload command's code: python -m cloudbridge reload") == 2
