@@ -387,7 +387,7 @@ def test_a_cdc_only_source_is_refused(table_sets, monkeypatch, capsys):
     path = table_sets / "Pulumi.dev.yaml"
     document = yaml.safe_load(path.read_text())
     sales = next(s for s in document["config"]["cloudbridge:sources"] if s["name"] == "sales")
-    sales["cdcStart"] = {"position": "0/3A0001C8"}
+    sales["cdcStart"] = {"position": "0/3A0001C8", "slotName": "cloudbridge_start"}
     path.write_text(yaml.safe_dump(document))
     monkeypatch.setattr(cli, "aws_client", lambda service, stack: pytest.fail("AWS was called"))
     code, _, err = run_main(capsys, "--stack", "dev", "--source", "sales", "--all")
