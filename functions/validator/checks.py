@@ -29,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.common import dynamodb
 from functions.common.dms import OP_VALUES
 from functions.common.keys import FileKey
 from functions.common.metadata import TableMetadata
@@ -110,7 +111,7 @@ def validate(source: Any, key: FileKey, metadata: TableMetadata | None, mode: st
     if excluded_columns(names, metadata, result):
         return result  # decided: nothing more of a file holding excluded data is read
     if metadata.dms.change_sequence in names:
-        change_sequence(meta, metadata.dms.change_sequence, key.kind, result)
+        change_sequence(meta, metadata.dms.change_sequence, key.kind, result, metadata.engine)
     required = [c for c in metadata.required_columns(key.kind) if c in names]
     op = metadata.dms.op if metadata.dms.op in names else None
     plan = _Plan(meta, required, op, mode == "full")
@@ -155,9 +156,13 @@ def excluded_columns(paths: list[str], metadata: TableMetadata, result: Result) 
 CHANGE_SEQUENCE = re.compile(rb"[0-9]{35}")
 
 
-def change_sequence(meta: pf.Footer, column: str, kind: str, result: Result) -> None:
+def change_sequence(meta: pf.Footer, column: str, kind: str, result: Result, engine: str = "") -> None:
     """The change sequence's format, from each row group's min and max (in text order every
-    value lies between them): 35 digits in CDC files, empty in full-load files."""
+    value lies between them): 35 digits in CDC files (a DynamoDB table's: its stream sequence
+    numbers, 40 digits, functions/common/dynamodb.py), empty in full-load files."""
+    pattern, form = CHANGE_SEQUENCE, "35 digits ($AR_H_CHANGE_SEQ)"
+    if engine == dynamodb.ENGINE:
+        pattern, form = dynamodb.CHANGE_SEQUENCE, "40 digits (the stream's SequenceNumber)"
     for group in meta.row_groups:
         if group.num_rows == 0:
             continue
@@ -167,8 +172,8 @@ def change_sequence(meta: pf.Footer, column: str, kind: str, result: Result) -> 
             wrong = [v for v in bounds if v != b""]
             expected = "empty in full-load rows"
         else:
-            wrong = [v for v in bounds if not CHANGE_SEQUENCE.fullmatch(v)]
-            expected = "35 digits ($AR_H_CHANGE_SEQ) in CDC rows"
+            wrong = [v for v in bounds if not pattern.fullmatch(v)]
+            expected = f"{form} in CDC rows"
         if wrong:
             shown = wrong[0][:60].decode("utf-8", "replace")
             result.fail(INVALID_CHANGE_SEQUENCE, f"{column!r} holds {shown!r} in row group {group.index}; {expected}")

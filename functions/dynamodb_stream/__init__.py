@@ -1,0 +1,1 @@
+"""DynamoDB stream converter Lambda: a Streams batch (event source mapping) to one landing parquet file."""
