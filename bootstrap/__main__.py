@@ -28,7 +28,7 @@ account = AccountBootstrap("account", AccountBootstrapArgs(config=config))
 guardrails = DeployGuardrails(
     "guardrails",
     account.state_key.arn.apply(
-        lambda key: Scope(config.account, config.region, config.environment, config.state_bucket, key)
+        lambda key: Scope(config.account, config.region, config.environment, config.state_bucket, key, config.dr_region)
     ),
     account.deploy_role,
     {TAG_ENVIRONMENT: config.environment, TAG_MANAGED_BY: "pulumi-bootstrap"},
@@ -42,6 +42,7 @@ pulumi.export("backendUrl", backend_url)
 pulumi.export("secretsProvider", f"awskms://{config.state_key_alias}?region={config.region}")
 pulumi.export("oidcProviderArn", account.oidc_provider_arn)
 pulumi.export("permissionsBoundaryArn", guardrails.boundary.arn)
+pulumi.export("breakGlassRoleArn", account.break_glass_role.arn)
 # What to set in GitHub, per environment (docs/deploying.md, "GitHub environments").
 pulumi.export(
     "githubEnvironments",

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap import policies
+from bootstrap.boundary import break_glass_statements, break_glass_trust
 from bootstrap.config import GITHUB_OIDC_HOST, BootstrapConfig
 from bootstrap.deploy_policy import deploy_statements
 from bootstrap.scope import Scope
@@ -37,6 +38,7 @@ class AccountBootstrap(pulumi.ComponentResource):
     state_bucket: SecureBucket
     deploy_role: aws.iam.Role
     preview_role: aws.iam.Role
+    break_glass_role: aws.iam.Role
 
     def __init__(self, name: str, args: AccountBootstrapArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:bootstrap:AccountBootstrap", name, None, opts)
@@ -48,6 +50,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         self.state_key = self._state_key()
         self.state_bucket = self._state_bucket()
         self.deploy_role, self.preview_role = self._roles()
+        self.break_glass_role = self._break_glass_role()
         self.register_outputs(
             {
                 "deploy_role_arn": self.deploy_role.arn,
@@ -119,7 +122,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         config = self._config
         repo, env = config.repository, config.environment
         scope = self.state_key.arn.apply(
-            lambda key: Scope(config.account, config.region, env, config.state_bucket, key)
+            lambda key: Scope(config.account, config.region, env, config.state_bucket, key, config.dr_region)
         )
         deploy_env, preview_env = config.deploy_github_environment, config.preview_github_environment
         deploy = self._role(
@@ -139,6 +142,30 @@ class AccountBootstrap(pulumi.ComponentResource):
             self._tags,
         )
         return deploy, preview
+
+    def _break_glass_role(self) -> aws.iam.Role:
+        """cloudbridge-breakglass-<env>: the one principal the program's deletion guard lets delete the
+        system of record or lift the guard (docs/disaster-recovery.md, "The deletion guard"). Assumed
+        with MFA by people of this account whom an administrator allows to; no GitHub workflow can."""
+        config = self._config
+        scope = Scope(config.account, config.region, config.environment, config.state_bucket, "", config.dr_region)
+        role = aws.iam.Role(
+            "break-glass-role",
+            name=config.break_glass_role_name,
+            description=f"CloudBridge {config.environment}: break glass to delete or unguard raw history and metadata",
+            assume_role_policy=json.dumps(break_glass_trust(config.account)),
+            max_session_duration=3600,
+            tags=self._tags,
+            opts=self._keep,
+        )
+        aws.iam.RolePolicy(
+            "break-glass-role-policy",
+            role=role.id,
+            name="cloudbridge-break-glass",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": break_glass_statements(scope)}),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        return role
 
     def _role(self, name, role_name, trust, statements, description, tags) -> aws.iam.Role:
         role = aws.iam.Role(

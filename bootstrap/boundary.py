@@ -36,6 +36,16 @@ def own_buckets(scope: Scope) -> str:
     return f"arn:aws:s3:::{scope.prefix}*-{scope.account}-{scope.region}"
 
 
+def own_buckets_everywhere(scope: Scope) -> list[str]:
+    """The program's buckets in each of its regions (the DR region's replicas too)."""
+    return [own_buckets(scope.in_region(region)) for region in scope.regions]
+
+
+def in_every_region(scope: Scope, service: str, resource: str) -> list[str]:
+    """An ARN pattern of the scope's account in each of its regions."""
+    return [scope.in_region(region).arn(service, resource) for region in scope.regions]
+
+
 def deny(
     sid: str, actions: list[str], resources: list[str], condition: dict | None = None, *, not_action: bool = False
 ):
@@ -64,23 +74,25 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
     p, env = scope.prefix, scope.environment
     glue = [scope.arn("glue", "catalog"), scope.arn("glue", f"database/cb_{env}_*"),
             scope.arn("glue", f"table/cb_{env}_*/*")]  # fmt: skip
-    buckets = own_buckets(scope)
+    buckets = own_buckets_everywhere(scope)  # the DR region's replicas too (their notifier, their queries)
     return [
         statement("ReadCatalogs", GLUE_READS, glue),
         statement("RegisterPartitions", ["glue:BatchCreatePartition"], glue),
-        statement("ListOwnBuckets", ["s3:GetBucketLocation", "s3:ListBucket"], [buckets]),
+        statement("ListOwnBuckets", ["s3:GetBucketLocation", "s3:ListBucket"], buckets),
         statement(
             "OwnObjects",
             ["s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
-            [f"{buckets}/*"],
+            [f"{b}/*" for b in buckets],
         ),
         statement(
-            "UseKeysOfThisAccount", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [scope.arn("kms", "key/*")]
+            "UseKeysOfThisAccount",
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            in_every_region(scope, "kms", "key/*"),
         ),  # fmt: skip
         statement(
             "ReadSecretsOfThisAccount",
             ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-            [scope.arn("secretsmanager", "secret:*")],
+            in_every_region(scope, "secretsmanager", "secret:*"),
         ),  # fmt: skip
         statement(
             "OwnQueues",
@@ -91,9 +103,9 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
                 "sqs:ReceiveMessage",
                 "sqs:SendMessage",
             ],
-            [scope.arn("sqs", f"{p}*")],
+            in_every_region(scope, "sqs", f"{p}*"),
         ),  # fmt: skip
-        statement("OwnTopics", ["sns:Publish"], [scope.arn("sns", f"{p}*")]),
+        statement("OwnTopics", ["sns:Publish"], in_every_region(scope, "sns", f"{p}*")),
         # The generation-marker writers read their own replication's table statistics.
         statement(
             "ReadOwnReplicationStatistics",
@@ -103,7 +115,7 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
         statement(
             "OwnFunctionLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents"],
-            [scope.arn("logs", f"log-group:/aws/lambda/{p}*")],
+            in_every_region(scope, "logs", f"log-group:/aws/lambda/{p}*"),
         ),  # fmt: skip
         statement(
             "WarehouseSql",
@@ -117,7 +129,77 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
             ["*"],
             {"StringEquals": {"aws:RequestedRegion": scope.region}},
         ),  # fmt: skip
+        *_replication_ceiling(scope),
         *_dms_ceiling(scope),
+    ]
+
+
+def _replication_ceiling(scope: Scope) -> list[dict[str, Any]]:
+    """With a DR region: what S3 replication and S3 Batch Replication do as the program's roles
+    (components/dr.py): read the primary's versions and replicate them into the DR region's buckets
+    only (never into a bucket of another account or environment), and start Batch Replication of the
+    primary's objects with a manifest the job generates (read, write) in the program's buckets."""
+    if not scope.dr_region:
+        return []
+    primary, replicas = own_buckets(scope), own_buckets(scope.in_region(scope.dr_region))
+    return [
+        statement(
+            "ReadForReplication",
+            [
+                "s3:GetObjectVersion",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionTagging",
+                "s3:InitiateReplication",
+            ],
+            [f"{primary}/*"],
+        ),  # fmt: skip
+        statement(
+            "ReplicationConfigurationAndManifests",
+            ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"],
+            [primary],
+        ),
+        statement("ReplicateIntoTheDrRegion", ["s3:ReplicateObject", "s3:ReplicateTags"], [f"{replicas}/*"]),
+    ]
+
+
+def break_glass_trust(account: str) -> dict[str, Any]:
+    """The break-glass role's trust: people of this account an administrator allows to assume it, with MFA."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ],
+    }
+
+
+def break_glass_statements(scope: Scope) -> list[dict[str, Any]]:
+    """What only the break-glass role may do to the program's buckets in every region (components/storage.py's
+    deletion guard denies it to everyone else): delete a bucket or object versions, and lift the guard."""
+    buckets = own_buckets_everywhere(scope)
+    return [
+        statement(
+            "DeleteOrUnguardTheSystemOfRecord",
+            [
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:GetBucketPolicy",
+                "s3:GetBucketVersioning",
+                "s3:GetLifecycleConfiguration",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketVersioning",
+                "s3:PutLifecycleConfiguration",
+            ],
+            buckets,
+        ),  # fmt: skip
+        statement("DeleteObjectVersions", ["s3:DeleteObjectVersion"], [f"{b}/*" for b in buckets]),
     ]
 
 
@@ -191,8 +273,9 @@ def _role_guardrails(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _key_guardrails(scope: Scope) -> list[dict[str, Any]]:
-    """The state key for the state only; only the program's own keys and warehouse may be (un)tagged."""
-    keys = scope.arn("kms", "key/*")
+    """The state key for the state only; only the program's own keys (in every region) and warehouse may be
+    (un)tagged."""
+    keys = in_every_region(scope, "kms", "key/*")
     return [
         # The state key: state and secrets are encrypted and decrypted through it, nothing more.
         deny(
@@ -205,13 +288,13 @@ def _key_guardrails(scope: Scope) -> list[dict[str, Any]]:
         deny(
             "TagOnlyOwnKeysByEnvironment",
             ["kms:TagResource", "kms:UntagResource"],
-            [keys],
+            keys,
             {"StringNotEquals": {f"aws:ResourceTag/{TAG}": scope.environment}},
         ),  # fmt: skip
         deny(
             "TagOnlyOwnKeysByManager",
             ["kms:TagResource", "kms:UntagResource"],
-            [keys],
+            keys,
             {"StringNotEquals": {f"aws:ResourceTag/{TAG_MANAGED_BY}": "pulumi"}},
         ),  # fmt: skip
         deny(

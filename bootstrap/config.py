@@ -59,6 +59,9 @@ class BootstrapConfig(BaseModel):
     # replace protected resources. Other environments may join the account with the new
     # names; two stacks keeping the old ones in one account and region would collide.
     legacy_state_names: bool = False
+    # The region the CloudBridge stack replicates its system of record to (its cloudbridge:dr.region):
+    # the deploy role may then manage the program's resources there too, and only there.
+    dr_region: str | None = None
 
     @field_validator("region")
     @classmethod
@@ -66,6 +69,19 @@ class BootstrapConfig(BaseModel):
         if not REGION.match(value):
             raise ValueError("not an AWS region (like eu-west-2)")
         return value
+
+    @field_validator("dr_region")
+    @classmethod
+    def _dr_region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION.match(value):
+            raise ValueError("not an AWS region (like eu-west-1)")
+        return value
+
+    @model_validator(mode="after")
+    def _dr_region_is_another(self) -> BootstrapConfig:
+        if self.dr_region is not None and self.dr_region == self.region:
+            raise ValueError("drRegion: must be another region than aws:region")
+        return self
 
     @field_validator("existing_oidc_provider_arn")
     @classmethod
@@ -114,6 +130,13 @@ class BootstrapConfig(BaseModel):
         return f"cloudbridge-preview-{self.environment}"
 
     @property
+    def break_glass_role_name(self) -> str:
+        """The one role the program's deletion guard lets delete or unguard the system of record."""
+        from components.naming import break_glass_role_name
+
+        return break_glass_role_name(self.environment)
+
+    @property
     def subject_repository(self) -> str:
         """The ``repo`` claim GitHub sends for this repository: with immutable ids, or its name."""
         return self.immutable_subject or self.repository
@@ -158,7 +181,10 @@ def _line(error: Any) -> str:
     return f"  - {NAMESPACE}:{key}: {message}"
 
 
-KEYS = ("account", "environment", "repository", "immutableSubject", "existingOidcProviderArn", "legacyStateNames")
+KEYS = (
+    "account", "environment", "repository", "immutableSubject", "existingOidcProviderArn", "legacyStateNames",
+    "drRegion",
+)  # fmt: skip
 
 
 def raw_config(values: dict[str, Any]) -> dict[str, Any]:

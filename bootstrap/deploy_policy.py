@@ -73,6 +73,7 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_network(scope),
         *_manage_own_network(scope),
         *_private_dns(scope),
+        *_disaster_recovery(scope),
         statement("WhoAmI", ["sts:GetCallerIdentity"], ["*"]),
     ]
 
@@ -617,6 +618,45 @@ def _manage_own_network(scope: Scope) -> list[dict[str, Any]]:
         # Deleting a security group first deletes the network interfaces DMS left in it
         # (deleteLingeringENIs): only a detached interface can be deleted.
         statement("RemoveLingeringInterfaces", ["ec2:DeleteNetworkInterface"], [ec2("network-interface")]),
+    ]
+
+
+# What the program declares in the DR region (components/dr.py): replica and report buckets, a key and
+# its alias, the alerts topic, dead-letter queue and notifier with its logs, alarms, the Glue catalog and
+# the Athena workgroup. The same grants as in the stack's region (by Sid), scoped to the DR region.
+DR_REGION_GRANTS = (
+    "Buckets", "ManageOwnKeys", "Aliases", "AliasOwnKeys", "Queues", "Topics", "Subscriptions", "Functions",
+    "LogGroups", "Alarms", "Catalog", "DatabaseTags", "Workgroup",
+)  # fmt: skip
+REPLICATION_ROLE = "dr-replication"  # cb-<env>-dr-replication, components/dr.py
+
+
+def _disaster_recovery(scope: Scope) -> list[dict[str, Any]]:
+    """With a DR region (bootstrap drRegion): the program's grants there, the replication configuration
+    of its own raw-history, metadata and fail buckets, and its replication role passed to S3 alone."""
+    if not scope.dr_region:
+        return []
+    dr = scope.in_region(scope.dr_region)
+    builders = (_keys, _messaging, _monitoring, _analytics, _functions)
+    in_dr = [
+        {**granted, "Sid": f"{granted['Sid']}InDrRegion"}
+        for granted in [statement("Buckets", BUCKET_ACTIONS, [f"arn:aws:s3:::{dr.prefix}*-{dr.account}-{dr.region}"])]
+        + [s for build in builders for s in build(dr)]
+        if granted["Sid"] in DR_REGION_GRANTS
+    ]
+    sources = [
+        f"arn:aws:s3:::{scope.prefix}*-{purpose}-{scope.account}-{scope.region}" for purpose in ("raw", "meta", "fail")
+    ]
+    return in_dr + [
+        # PutBucketReplication, and DeleteBucketReplication (authorised as s3:PutReplicationConfiguration).
+        statement("ReplicateOwnRecords", ["s3:PutReplicationConfiguration"], sources),
+        # S3 assumes the role a replication configuration names: only that role, only to S3.
+        statement(
+            "PassTheReplicationRoleToS3",
+            ["iam:PassRole"],
+            [f"arn:aws:iam::{scope.account}:role/{scope.prefix}{REPLICATION_ROLE}"],
+            {"StringEquals": {"iam:PassedToService": "s3.amazonaws.com"}},
+        ),
     ]
 
 

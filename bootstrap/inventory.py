@@ -321,7 +321,54 @@ _OBJECT = _Type(
     ],
 )
 
+_REPLICATION_FN = "resourceBucketReplicationConfiguration"
+_PASS_TO_S3 = {
+    "seen": True,
+    "note": f"{_AUTH}: PutBucketReplication passes the configuration's role to S3 (S3 User Guide, 'Setting up "
+    "permissions for live replication': iam:PassRole with s3:PutReplicationConfiguration)",
+}
+_REPLICATION_CONFIGURATION = _Type(
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    "s3/bucket_replication_configuration.go",
+    [
+        (
+            "create",
+            "s3:PutReplicationConfiguration",
+            "self",
+            f"{_REPLICATION_FN}Create",
+            _seen("PutBucketReplication, retried on NoSuchBucket and until versioning reads Enabled"),
+        ),
+        ("create", "iam:PassRole", "role", f"{_REPLICATION_FN}Create", "passed-to:s3.amazonaws.com", _PASS_TO_S3),
+        (
+            "create",
+            "s3:GetReplicationConfiguration",
+            "self",
+            f"{_REPLICATION_FN}Create findReplicationConfiguration",
+            _seen(_FOUND + ", then Read"),
+        ),
+        ("read", "s3:GetReplicationConfiguration", "self", f"{_REPLICATION_FN}Read findReplicationConfiguration",
+         _SEEN),
+        ("update", "s3:PutReplicationConfiguration", "self", f"{_REPLICATION_FN}Update",
+         _seen("the whole configuration")),
+        ("update", "iam:PassRole", "role", f"{_REPLICATION_FN}Update", "passed-to:s3.amazonaws.com", _PASS_TO_S3),
+        ("update", "s3:GetReplicationConfiguration", "self", f"{_REPLICATION_FN}Read", _seen("Update ends in Read")),
+        (
+            "delete",
+            "s3:PutReplicationConfiguration",
+            "self",
+            f"{_REPLICATION_FN}Delete",
+            _seen(
+                "DeleteBucketReplication is authorised as s3:PutReplicationConfiguration (S3 API reference, "
+                "DeleteBucketReplication)"
+            ),
+        ),
+        ("delete", "s3:GetReplicationConfiguration", "self", f"{_REPLICATION_FN}Delete findReplicationConfiguration",
+         _seen(_GONE)),
+    ],
+)  # fmt: skip
+
 _STORAGE = [
+    _REPLICATION_CONFIGURATION,
     _Type(
         "aws:s3/bucket:Bucket",
         "s3/bucket.go",

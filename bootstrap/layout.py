@@ -48,6 +48,7 @@ def physical_names(config: BootstrapConfig) -> dict[tuple[str, ...], str]:
         ),
         ("IAM role", account, config.deploy_role_name): "environment",
         ("IAM role", account, config.preview_role_name): "environment",
+        ("IAM role", account, config.break_glass_role_name): "environment",
     }
     if config.creates_oidc_provider:
         names[("GitHub OIDC provider", account)] = "existingOidcProviderArn"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.common.runtime import NAME_PREFIX, TAG_ENVIRONMENT
@@ -19,6 +19,17 @@ class Scope:
     environment: str
     state_bucket: str
     state_key_arn: str
+    # The DR region the program replicates to (bootstrap drRegion), if any.
+    dr_region: str | None = None
+
+    @property
+    def regions(self) -> list[str]:
+        """Every region the program deploys to: its own, then the DR region."""
+        return [self.region, *([self.dr_region] if self.dr_region else [])]
+
+    def in_region(self, region: str) -> Scope:
+        """The same scope in another of its regions (ARNs built there)."""
+        return replace(self, region=region)
 
     @property
     def prefix(self) -> str:

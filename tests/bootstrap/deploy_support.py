@@ -81,6 +81,13 @@ class Arns:
         self.s = s
         self.by_id = {f"{r.name}-id": r for r in s.program.resources if r.custom}
 
+    def region_of(self, r: Declared) -> str:
+        """The region a resource is declared in (its provider's: the DR region's, say)."""
+        return self.s.program.region_of(r) or self.s.region
+
+    def _arn(self, r: Declared, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region_of(r)}:{self.s.account}:{resource}"
+
     def _bucket(self, value: str) -> str:
         name = self.by_id[value].inputs["bucket"] if value in self.by_id else value
         return f"arn:aws:s3:::{name}"
@@ -90,34 +97,37 @@ class Arns:
             return self.by_id[value].inputs["arn"]
         return value if value.startswith("arn:") else f"arn:aws:iam::{self.s.account}:role/{value}"
 
-    def _function(self, value: str) -> str:
-        return value if value.startswith("arn:") else self.s.arn("lambda", f"function:{value}")
+    def _function(self, value: str, r: Declared | None = None) -> str:
+        if value.startswith("arn:"):
+            return value
+        return self._arn(r, "lambda", f"function:{value}") if r else self.s.arn("lambda", f"function:{value}")
 
     def self_arn(self, r: Declared) -> str:  # noqa: C901 (one branch per type)
-        s, i, t = self.s, r.inputs, r.type
+        i, t = r.inputs, r.type
+        arn = lambda service, resource: self._arn(r, service, resource)  # noqa: E731 (in the resource's region)
         service = t.split(":")[1].split("/")[0]
         if t == "aws:s3/bucketObjectv2:BucketObjectv2":
             return f"{self._bucket(i['bucket'])}/{i['key']}"
         if t.startswith("aws:s3/"):
             return self._bucket(i["bucket"])
         if t == "aws:kms/alias:Alias":
-            return s.arn("kms", i["name"])
+            return arn("kms", i["name"])
         if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            return s.arn("cloudwatch", f"alarm:{i['name']}")
+            return arn("cloudwatch", f"alarm:{i['name']}")
         if t == "aws:cloudwatch/eventRule:EventRule":
-            return s.arn("events", f"rule/{i['name']}")
+            return arn("events", f"rule/{i['name']}")
         if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
-            return s.arn("lambda", f"event-source-mapping:{_fake_id('', r.name)}")
+            return arn("lambda", f"event-source-mapping:{_fake_id('', r.name)}")
         if t == "aws:glue/catalogDatabase:CatalogDatabase":
-            return s.arn("glue", f"database/{i['name']}")
+            return arn("glue", f"database/{i['name']}")
         if t == "aws:glue/catalogTable:CatalogTable":
-            return s.arn("glue", f"table/{i['databaseName']}/{i['name']}")
+            return arn("glue", f"table/{i['databaseName']}/{i['name']}")
         if t == "aws:athena/workgroup:Workgroup":
-            return s.arn("athena", f"workgroup/{i['name']}")
+            return arn("athena", f"workgroup/{i['name']}")
         if t == "aws:ec2/securityGroup:SecurityGroup":
-            return s.arn("ec2", f"security-group/{_fake_id('sg-', r.name)}")
+            return arn("ec2", f"security-group/{_fake_id('sg-', r.name)}")
         if t == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
-            return s.arn("ec2", f"security-group-rule/{_fake_id('sgr-', r.name)}")
+            return arn("ec2", f"security-group-rule/{_fake_id('sgr-', r.name)}")
         if service == "dms":
             return self._dms(r)
         return i["arn"]
@@ -135,7 +145,7 @@ class Arns:
             "ReplicationInstance": f"rep:{_fake_id('R', r.name).upper()}",
             "Certificate": f"cert:{_fake_id('C', r.name).upper()}",
         }
-        return self.s.arn("dms", known[kind])
+        return self._arn(r, "dms", known[kind])
 
     def of(self, row: Row, r: Declared) -> list[str]:  # noqa: C901 (one branch per kind)
         """The ARNs ``row`` is authorised on for ``r`` (none: the row does not apply to it)."""
@@ -157,22 +167,22 @@ class Arns:
             compute = i.get("computeConfig") or {}
             keys = [i.get("kmsKeyId"), i.get("kmsKeyArn"), compute.get("kmsKeyId")]
             if r.type == "aws:kms/alias:Alias":
-                keys = [s.arn("kms", f"key/{i['targetKeyId']}")]
+                keys = [self._arn(r, "kms", f"key/{i['targetKeyId']}")]
             return sorted({k for k in keys if k})
         if kind == "layer":
             return list(i.get("layers") or [])
         if kind == "function":
-            return [self._function(i.get("function") or i.get("functionName"))]
+            return [self._function(i.get("function") or i.get("functionName"), r)]
         if kind == "queue":
-            return [s.arn("sqs", i["queueUrl"].rsplit("/", 1)[1])]
+            return [self._arn(r, "sqs", i["queueUrl"].rsplit("/", 1)[1])]
         if kind == "topic":
             return [i.get("topic") or i["arn"]]
         if kind == "rule":
-            return [s.arn("events", f"rule/{i['rule']}")]
+            return [self._arn(r, "events", f"rule/{i['rule']}")]
         if kind == "catalog":
-            return [s.arn("glue", "catalog")]
+            return [self._arn(r, "glue", "catalog")]
         if kind == "database":
-            return [s.arn("glue", f"database/{i['databaseName']}")]
+            return [self._arn(r, "glue", f"database/{i['databaseName']}")]
         if kind == "endpoint":
             return [i["sourceEndpointArn"], i["targetEndpointArn"]]
         if kind == "rep":
@@ -182,11 +192,11 @@ class Arns:
         if kind in ("vpc", "subnet", "route-table", "security-group"):
             return self._network(kind, r)
         if kind == "network-interface":  # one a service (DMS) left in the group
-            return [s.arn("ec2", f"network-interface/{_fake_id('eni-', r.name)}")]
+            return [self._arn(r, "ec2", f"network-interface/{_fake_id('eni-', r.name)}")]
         if kind == "bucket":  # the bucket an object is in
             return [self._bucket(i["bucket"])]
         if kind == "s3-managed-key":  # S3's AWS managed key (aws/s3), read for an SSE-KMS object
-            return [s.arn("kms", f"key/{_fake_id('', r.name)}")] if i.get("kmsKeyId") else []
+            return [self._arn(r, "kms", f"key/{_fake_id('', r.name)}")] if i.get("kmsKeyId") else []
         if kind == "private-dns-zone":  # the managed hosted zone of a private-DNS interface endpoint (AWS's id)
             zone = f"arn:aws:route53:::hostedzone/{_fake_id('Z', r.name).upper()}"
             return [zone] if i.get("privateDnsEnabled") else []
@@ -199,12 +209,12 @@ class Arns:
     def _network(self, kind: str, r: Declared) -> list[str]:
         i = r.inputs
         if kind == "vpc":
-            return [self.s.arn("ec2", f"vpc/{i['vpcId']}")] if i.get("vpcId") else []
+            return [self._arn(r, "ec2", f"vpc/{i['vpcId']}")] if i.get("vpcId") else []
         key = {"subnet": "subnetIds", "route-table": "routeTableIds", "security-group": "securityGroupIds"}[kind]
         values = list(i.get(key) or [])
         if kind == "security-group" and i.get("securityGroupId"):
             values.append(i["securityGroupId"])
-        return [self.s.arn("ec2", f"{kind}/{v}") for v in values]
+        return [self._arn(r, "ec2", f"{kind}/{v}") for v in values]
 
     def vpc_of(self, r: Declared) -> str:
         """The VPC a network resource is in (the stack's configured VPC)."""
@@ -213,8 +223,9 @@ class Arns:
 
 
 def context(s: Stack, arns: Arns, row: Row, r: Declared) -> dict:
-    """The request context the real call carries (``row.carries``)."""
-    out: dict = {REGION_KEY: s.region}
+    """The request context the real call carries (``row.carries``), in the resource's region."""
+    region = arns.region_of(r)
+    out: dict = {REGION_KEY: region}
     tags = {TAG: s.environment, TAG_MANAGED_BY: "pulumi", TAG_PROJECT: "cloudbridge"}
     for carried in row.carries:
         kind, _, value = carried.partition(":")
@@ -232,7 +243,7 @@ def context(s: Stack, arns: Arns, row: Row, r: Declared) -> dict:
         elif carried == "vpc":
             out["ec2:Vpc"] = arns.vpc_of(r)
         elif carried == "function-arn":
-            out["lambda:FunctionArn"] = arns._function(r.inputs["functionName"])
+            out["lambda:FunctionArn"] = arns._function(r.inputs["functionName"], r)
         elif carried == "policy-arn":
             out["iam:PolicyARN"] = r.inputs["policyArn"]
         elif carried == "route53-vpcs":  # Route 53's form: VPCId=<vpc-id>,VPCRegion=<region>
@@ -242,7 +253,7 @@ def context(s: Stack, arns: Arns, row: Row, r: Declared) -> dict:
         elif kind == "create-action":
             out["ec2:CreateAction"] = value
         elif kind == "via":
-            out["kms:ViaService"] = f"{value}.{s.region}.amazonaws.com"
+            out["kms:ViaService"] = f"{value}.{region}.amazonaws.com"
         elif kind == "service-name":
             out["iam:AWSServiceName"] = value
     return out

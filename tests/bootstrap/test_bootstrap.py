@@ -137,7 +137,12 @@ def test_the_topic_key_is_tagged_and_lets_the_accounts_iam_grant_its_use(program
     the environment tag and its key policy delegates use of the key to the account's IAM; were
     either to change, the preview role would need a statement in the key policy."""
     account = read_stack_config(stack)["cloudbridge:account"]["id"]
-    [topic] = [r for r in programs[stack].of_type("aws:sns/topic:Topic") if r.given["name"].endswith("-alerts")]
+    program = programs[stack]  # the stack region's alerts topic (a DR region has its own: test_dr.py)
+    [topic] = [
+        r
+        for r in program.of_type("aws:sns/topic:Topic")
+        if r.given["name"].endswith("-alerts") and program.region_of(r) == program.home_region
+    ]
     keys = programs[stack].of_type("aws:kms/key:Key")
     [key] = [r for r in keys if r.inputs["arn"] == topic.given["kmsMasterKeyId"]]
     [provider] = [r for r in programs[stack].of_type("pulumi:providers:aws") if key.provider.startswith(r.urn + "::")]

@@ -61,12 +61,12 @@ def test_every_layout_passes_every_check(tmp_path, layout, values, check):
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_no_two_stacks_create_the_same_physical_name(tmp_path, layout):
-    """Shown on what the plans declare: bucket, key alias, both roles, the permissions boundary, and the
-    provider only once per account."""
+    """Shown on what the plans declare: bucket, key alias, the deploy, preview and break-glass roles, the
+    permissions boundary, and the provider only once per account."""
     folder = write_layout(tmp_path, FORK, layout)
     plans, configs = bootstrap_checks.plans(folder), bootstrap_checks.configs(folder)
     names = [n for stack, plan in plans.items() for n in bootstrap_checks.physical_names(plan, configs[stack])]
-    assert len(names) == len(set(names)) == 5 * 3 + len(set(LAYOUTS[layout]))
+    assert len(names) == len(set(names)) == 6 * 3 + len(set(LAYOUTS[layout]))
     providers = [n for n in names if n[0] == "OIDC provider"]
     assert sorted(p[1] for p in providers) == sorted({FORK["accounts"][i] for i in LAYOUTS[layout]})
     for stack, plan in plans.items():  # each role trusts the provider of its own account

@@ -17,7 +17,7 @@ policies  the deploy role: actions one by one, ``*`` only where AWS allows nothi
           the preview role writes only state locks, the stack's key (to load it) and the drift alert
 names     no two stacks give AWS the same physical name (bucket, key alias, role, policy, OIDC provider),
           and no stack's roles reach another stack's state in the same account
-program   every CloudBridge stack has a bootstrap stack of the same account and region
+program   every CloudBridge stack has a bootstrap stack of the same account and region (and DR region)
 """
 
 from __future__ import annotations
@@ -333,7 +333,18 @@ def program_problems(folder: Path) -> list[str]:
             found.append(f"Pulumi.{stack}.yaml: no valid bootstrap/Pulumi.{stack}.yaml")
         elif (config.account, config.region) != (str(account), values.get("aws:region")):
             found.append(f"Pulumi.{stack}.yaml: another account or region than bootstrap/Pulumi.{stack}.yaml")
+        elif _dr_region(values) != config.dr_region:
+            found.append(
+                f"Pulumi.{stack}.yaml: cloudbridge:dr.region is {_dr_region(values)}, bootstrap/Pulumi.{stack}.yaml's "
+                f"drRegion {config.dr_region}: the deploy role may deploy only where the bootstrap says"
+            )
     return found
+
+
+def _dr_region(values: dict) -> str | None:
+    """The DR region a CloudBridge stack file turns on, if any."""
+    dr = values.get("cloudbridge:dr") or {}
+    return dr.get("region") if isinstance(dr, dict) and dr.get("enabled") else None
 
 
 CHECKS: dict[str, Callable[[Path], list[str]]] = {
