@@ -74,16 +74,10 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
     p, env = scope.prefix, scope.environment
     glue = [scope.arn("glue", "catalog"), scope.arn("glue", f"database/cb_{env}_*"),
             scope.arn("glue", f"table/cb_{env}_*/*")]  # fmt: skip
-    buckets = own_buckets_everywhere(scope)  # the DR region's replicas too (their notifier, their queries)
     return [
         statement("ReadCatalogs", GLUE_READS, glue),
         statement("RegisterPartitions", ["glue:BatchCreatePartition"], glue),
-        statement("ListOwnBuckets", ["s3:GetBucketLocation", "s3:ListBucket"], buckets),
-        statement(
-            "OwnObjects",
-            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
-            [f"{b}/*" for b in buckets],
-        ),
+        *_bucket_ceiling(scope),
         statement(
             "UseKeysOfThisAccount",
             ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
@@ -131,6 +125,19 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
         ),  # fmt: skip
         *_replication_ceiling(scope),
         *_dms_ceiling(scope),
+    ]
+
+
+def _bucket_ceiling(scope: Scope) -> list[dict[str, Any]]:
+    """The program's buckets and their objects, in every region (the DR region's replicas too)."""
+    buckets = own_buckets_everywhere(scope)
+    return [
+        statement("ListOwnBuckets", ["s3:GetBucketLocation", "s3:ListBucket"], buckets),
+        statement(
+            "OwnObjects",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            [f"{b}/*" for b in buckets],
+        ),
     ]
 
 

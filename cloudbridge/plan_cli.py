@@ -24,6 +24,8 @@ def describe(plan: Plan) -> list[str]:
     lines += _platform_lines(plan)
     lines += _warehouse_lines(plan)
     lines += _endpoint_lines(plan)
+    lines += _guard_lines(plan)
+    lines += _dr_lines(plan)
     for pipeline in sorted(plan.of_type("cloudbridge:pipeline:ExtractionPipeline"), key=lambda r: r.name):
         children = sorted(plan.descendants(pipeline.urn), key=lambda r: (r.type, r.name))
         lines.append(f"  pipeline {pipeline.name}: {sum(r.custom for r in children)} resources")
@@ -46,6 +48,8 @@ def _platform_lines(plan: Plan) -> list[str]:
         rotation = "on" if key.given.get("enableKeyRotation") else "OFF"
         lines.append(f"  platform: KMS key (rotation {rotation}){_retained(key)}")
     for workgroup in plan.of_type("aws:athena/workgroup:Workgroup"):
+        if plan.region_of(workgroup) != plan.home_region:
+            continue  # the DR region's: _dr_lines
         config = workgroup.given.get("configuration", {})
         lines.append(
             f"  Athena workgroup {workgroup.given.get('name')}: "
@@ -106,6 +110,69 @@ _PIPELINE_LINES: dict[str, Callable[[dict[str, Any], Declared], str]] = {
     ),
     "aws:lambda/function:Function": _function_line,
     "aws:cloudwatch/logGroup:LogGroup": lambda g, r: f"log group {g.get('name')}: {g.get('retentionInDays')} days",
+}
+
+
+def _guard_lines(plan: Plan) -> list[str]:
+    """The deletion guard (components/storage.py): which buckets deny deletion, and to whom they allow it."""
+    from components.storage import GUARD_SID_PREFIX
+
+    guarded, exempt, actions = [], set(), set()
+    for policy in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):
+        statements = json.loads(policy.given.get("policy") or "{}").get("Statement", [])
+        guard = [st for st in statements if st.get("Sid", "").startswith(GUARD_SID_PREFIX)]
+        if guard:
+            guarded.append(policy.name.removesuffix("-policy"))
+            actions |= {a for st in guard for a in st["Action"]}
+            exempt |= {st["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] for st in guard}
+    if not guarded:
+        return ["  deletion guard: off (cloudbridge:dataProtection.deletionGuard)"]
+    return [
+        f"  deletion guard on {len(guarded)} buckets ({', '.join(sorted(guarded))}): {', '.join(sorted(actions))} "
+        f"denied to all but {', '.join(sorted(exempt))}"
+    ]
+
+
+def _dr_lines(plan: Plan) -> list[str]:
+    """The DR region (components/dr.py): replication rules, replicas, catalog, topic and alarms there."""
+    components = plan.of_type("cloudbridge:dr:DisasterRecovery")
+    if not components:
+        return ["  disaster recovery: off (cloudbridge:dr.enabled)"]
+    children = sorted(plan.descendants(components[0].urn), key=lambda r: (r.type, r.name))
+    [region] = {plan.region_of(r) for r in children if r.type == "aws:s3/bucket:Bucket"} - {plan.home_region}
+    lines = [f"  disaster recovery into {region}: {sum(r.custom for r in children)} resources"]
+    for r in children:
+        g = whole_numbers(r.given)
+        if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig":
+            lines += [f"    {_replication_rule(rule)}" for rule in g.get("rules", [])]
+        elif r.type in _DR_LINES:
+            lines.append(f"    {_DR_LINES[r.type](g, r)}")
+    return lines
+
+
+def _replication_rule(rule: dict[str, Any]) -> str:
+    destination = rule.get("destination", {})
+    rtc = destination.get("replicationTime", {})
+    timing = f"RTC {rtc.get('time', {}).get('minutes')} min" if rtc.get("status") == "Enabled" else "no RTC"
+    sse = rule.get("sourceSelectionCriteria", {}).get("sseKmsEncryptedObjects", {}).get("status") == "Enabled"
+    markers = rule.get("deleteMarkerReplication", {}).get("status") == "Enabled"
+    return (
+        f"replication rule {rule.get('id')} -> {destination.get('bucket', '').removeprefix('arn:aws:s3:::')}: "
+        f"{'SSE-KMS objects included' if sse else 'SSE-KMS objects LEFT OUT'}, "
+        f"delete markers {'replicated' if markers else 'not replicated'}, {timing}"
+    )
+
+
+_DR_LINES: dict[str, Callable[[dict[str, Any], Declared], str]] = {
+    "aws:s3/bucket:Bucket": lambda g, r: f"bucket {g.get('bucket')}{_retained(r)}",
+    "aws:kms/key:Key": lambda g, r: f"KMS key (rotation {'on' if g.get('enableKeyRotation') else 'OFF'}){_retained(r)}",
+    "aws:sns/topic:Topic": lambda g, r: f"alerts topic {g.get('name')}",
+    "aws:lambda/function:Function": lambda g, r: f"function {g.get('name')}",
+    "aws:iam/role:Role": lambda g, r: f"role {g.get('name')}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _PIPELINE_LINES["aws:cloudwatch/metricAlarm:MetricAlarm"],
+    "aws:glue/catalogDatabase:CatalogDatabase": lambda g, r: f"Glue database {g.get('name')} at {g.get('locationUri')}",
+    "aws:glue/catalogTable:CatalogTable": _table_line,
+    "aws:athena/workgroup:Workgroup": lambda g, r: f"Athena workgroup {g.get('name')}",
 }
 
 
