@@ -65,6 +65,10 @@ def _committed(
                 )
             )
             continue
+        misdeclared = _dynamodb_declarations(meta)
+        if misdeclared:
+            problems.append((key, f"{relative}: {misdeclared} (docs/dynamodb.md, 'Table metadata')"))
+            continue
         stray = sorted(meta.timestamp_units() - {source.timestamp_unit})
         if stray:
             problems.append(
@@ -79,6 +83,15 @@ def _committed(
             continue
         available[(meta.schema, meta.table)] = meta
     return available
+
+
+def _dynamodb_declarations(meta: TableMetadata) -> str:
+    """What is wrong with a DynamoDB table's column declarations ("" for another engine's table)."""
+    from functions.common import dynamodb
+
+    if meta.engine != dynamodb.ENGINE:
+        return ""
+    return "; ".join(f"column {c.name!r}: {why}" for c in meta.columns if (why := dynamodb.declaration_problem(c)))
 
 
 def _selected(

@@ -36,25 +36,27 @@ class MonitoringArgs:
     replication_arns: list[pulumi.Input[str]]
     validator_function_name: pulumi.Input[str]
     validator_dead_letter_queue_name: pulumi.Input[str]
-    generations_function_name: pulumi.Input[str]
+    # The generation-marker writer (None for a DynamoDB source: its export converter writes the markers).
+    generations_function_name: pulumi.Input[str] | None
 
 
 class Monitoring(pulumi.ComponentResource):
     """One source's DMS event rule and CloudWatch alarms, all to the alerts topic."""
 
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
-    dms_events: aws.cloudwatch.EventRule
+    dms_events: aws.cloudwatch.EventRule | None
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloudbridge:monitoring:Monitoring", name, None, opts)
         self._prefix, self._args = name, args
         self.alarms = {}
-        self.dms_events = self._dms_events()
+        self.dms_events = self._dms_events() if args.replication_arns else None  # a DynamoDB source has no DMS
         if args.source.cdc:
             self._cdc_lag_alarm()
             self._freshness_alarm()
         self._validator_alarms()
-        self._generations_alarm()
+        if args.generations_function_name is not None:
+            self._generations_alarm()
         if args.source.engine == "postgres":
             self._source_disk_alarms()
         self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})

@@ -42,8 +42,8 @@ def _key(loc: tuple[Any, ...]) -> str:
     for part in rest:
         if isinstance(part, int):
             key += f"[{part}]"
-        elif part in ("serverless", "instance"):
-            continue  # pydantic's tag for the replication union branch, not a config key
+        elif part in ("serverless", "instance", "dms", "dynamodb"):
+            continue  # pydantic's tag of a union branch (replication mode, source kind), not a config key
         else:
             key += f".{part}"
     return key
