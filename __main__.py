@@ -131,6 +131,7 @@ if config.dr.enabled:
             noncurrent_version_days=config.noncurrent_version_days,
             bytes_scanned_cutoff_gb=config.analytics.bytes_scanned_cutoff_per_query_gb,
             results_expire_days=config.analytics.results_expire_days,
+            primary_alerts_topic_arn=platform.alerts.topic.arn,
         ),
         opts=in_account,
     )

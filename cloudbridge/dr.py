@@ -3,10 +3,12 @@
 ``status`` prints one line per replication rule (each source's raw-history and metadata bucket, and
 its fail bucket with ``replicateFail``) from the replication metrics S3 publishes in the DR region
 (namespace AWS/S3 by SourceBucket, DestinationBucket and RuleId: OperationsPendingReplication,
-BytesPendingReplication, OperationsFailedReplication, ReplicationLatency), then one line per table:
-the newest raw-history key in the primary against the newest in the replica. Exit 1 when a rule has
-failed operations or a latency above ``dr.latencyAlarmSeconds``, or a table's newest primary file is
-older than that and still not in the replica; 0 otherwise.
+BytesPendingReplication, OperationsFailedReplication, ReplicationLatency; failed operations are read in
+the primary region too, docs/disaster-recovery.md), then one line per table: the newest raw-history key
+in the primary against the newest in the replica. What the primary region does not answer (an outage)
+is said on its line and the rest still reported. Exit 1 when a rule has failed operations or a latency
+above ``dr.latencyAlarmSeconds``, or a table's newest primary file is older than that and still not in
+the replica; 0 otherwise.
 
 ``backfill`` starts S3 Batch Replication of what live replication never copies: objects written
 before the rule existed, and objects whose replication failed. One S3 Batch Operations job per rule
@@ -132,7 +134,7 @@ def load_target(stack: str, source: str | None = None) -> Target:
 # --- status ---------------------------------------------------------------------------------
 
 
-def rule_metrics(cloudwatch: Any, rule: Rule, now: datetime) -> dict[str, float | None]:
+def rule_metrics(cloudwatch: Any, rule: Rule, now: datetime, metrics: tuple = METRICS) -> dict[str, float | None]:
     """The newest value of each replication metric of a rule within the window (None: no data)."""
     dimensions = [
         {"Name": "SourceBucket", "Value": rule.source_bucket},
@@ -149,13 +151,34 @@ def rule_metrics(cloudwatch: Any, rule: Rule, now: datetime) -> dict[str, float 
             },
             "ReturnData": True,
         }
-        for key, metric, stat in METRICS
+        for key, metric, stat in metrics
     ]
     answer = cloudwatch.get_metric_data(
         MetricDataQueries=queries, StartTime=now - METRICS_WINDOW, EndTime=now, ScanBy="TimestampDescending"
     )
     values = {r["Id"]: (r.get("Values") or [None])[0] for r in answer.get("MetricDataResults", [])}
-    return {key: values.get(key) for key, _, _ in METRICS}
+    return {key: values.get(key) for key, _, _ in metrics}
+
+
+def reachable(call: Callable[[], Any]) -> tuple[Any, str | None]:
+    """A call's answer, or None and one line saying why the region did not answer (an outage)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call(), None
+    except (BotoCoreError, ClientError) as exc:
+        return None, cli.explain(exc)
+
+
+def rule_state(target: Target, rule: Rule, now: datetime) -> tuple[dict[str, float | None], str | None]:
+    """A rule's metrics from the DR region, with failed operations from the primary region too."""
+    values = rule_metrics(CLIENTS.make("cloudwatch", target.dr_region), rule, now)
+    failed_at_source = [m for m in METRICS if m[0] == "failed"]
+    cloudwatch = CLIENTS.make("cloudwatch", target.config.region)
+    primary, problem = reachable(lambda: rule_metrics(cloudwatch, rule, now, tuple(failed_at_source)))
+    if primary and primary["failed"] is not None:
+        values["failed"] = max(values["failed"] or 0, primary["failed"])
+    return values, problem
 
 
 def rule_line(rule: Rule, metrics: dict[str, float | None], threshold: int) -> tuple[str, bool]:
@@ -226,24 +249,26 @@ def status(target: Target) -> int:
     from components.metadata_files import load_tables
 
     dr, now = target.config.dr, CLIENTS.now()
-    cloudwatch = CLIENTS.make("cloudwatch", target.dr_region)
     rtc = "on" if dr.replication_time_control else "off"
     print(f"stack {target.stack}: replication into {target.dr_region} (RTC {rtc})")
     findings = 0
     for rule in target.rules:
-        line, finding = rule_line(rule, rule_metrics(cloudwatch, rule, now), dr.latency_alarm_seconds)
+        metrics, problem = rule_state(target, rule, now)
+        line, finding = rule_line(rule, metrics, dr.latency_alarm_seconds)
         findings += finding
-        print(line)
+        print(line + (f" (primary region: {problem})" if problem else ""))
     primary_s3, replica_s3 = CLIENTS.make("s3", target.config.region), CLIENTS.make("s3", target.dr_region)
     tables = load_tables(target.config)
     for rule in (r for r in target.rules if r.purpose == "raw"):
         for meta in tables[rule.source]:
-            prefix = f"{meta.schema}/{meta.table}/"
-            primary = newest(primary_s3, rule.source_bucket, prefix)
+            prefix, name = f"{meta.schema}/{meta.table}/", f"{rule.source} {meta.table_id}"
             replica = newest(replica_s3, rule.replica_bucket, prefix)
-            line, finding = table_line(
-                f"{rule.source} {meta.table_id}", primary, replica, now, dr.latency_alarm_seconds
-            )
+            primary, problem = reachable(lambda: newest(primary_s3, rule.source_bucket, prefix))  # noqa: B023
+            if problem:
+                held = replica["Key"] if replica else "none"
+                print(f"  table {name}: primary region unreachable ({problem}); replica's newest {held}")
+                continue
+            line, finding = table_line(name, primary, replica, now, dr.latency_alarm_seconds)
             findings += finding
             print(line)
     if findings:

@@ -75,6 +75,8 @@ class DisasterRecoveryArgs:
     noncurrent_version_days: int = 30
     bytes_scanned_cutoff_gb: int = 100
     results_expire_days: int = 30
+    # The primary region's alerts topic: the failed-operations alarm is declared there too (below).
+    primary_alerts_topic_arn: pulumi.Input[str] | None = None
 
     @property
     def dr_naming(self) -> Naming:
@@ -305,20 +307,27 @@ class DisasterRecovery(pulumi.ComponentResource):
         )
 
     def _alarms(self, rule: Rule) -> None:
-        """Failed operations and latency of one rule, where S3 publishes them: the DR region."""
+        """Failed operations and latency of one rule, in the DR region, where S3 publishes the replication
+        metrics, each to the topic of its region. The failed-operations alarm is declared in the primary
+        region too (to its topic): S3's metrics table gives each metric's region, and this one's was not
+        confirmed for this change; an alarm where the metric is not published stays OK."""
         args, dr = self._args, self._args.dr_naming
         dimensions = {
             "SourceBucket": rule.source_bucket.name,
             "DestinationBucket": rule.replica.name,
             "RuleId": rule.rule_id,
         }
-        for key, metric, statistic, threshold, text in (
-            ("failed", "OperationsFailedReplication", "Sum", 0, "objects failed to replicate"),
-            ("latency", "ReplicationLatency", "Maximum", args.config.latency_alarm_seconds, "replication is late"),
-        ):
+        failed = ("OperationsFailedReplication", "Sum", 0, "objects failed to replicate")
+        latency = ("ReplicationLatency", "Maximum", args.config.latency_alarm_seconds, "replication is late")
+        alarms = [("failed", failed, self.alerts.topic.arn, self._in_dr, dr)]
+        alarms.append(("latency", latency, self.alerts.topic.arn, self._in_dr, dr))
+        if args.primary_alerts_topic_arn is not None:
+            home = pulumi.ResourceOptions(parent=self)
+            alarms.append(("failed-at-source", failed, args.primary_alerts_topic_arn, home, args.naming))
+        for key, (metric, statistic, threshold, text), topic, opts, naming in alarms:
             aws.cloudwatch.MetricAlarm(
                 f"{rule.source}-dr-{rule.purpose}-{key}",
-                name=dr.name(rule.source, "dr", rule.purpose, key),
+                name=naming.name(rule.source, "dr", rule.purpose, "failed" if key == "failed-at-source" else key),
                 alarm_description=alarm_description(
                     rule.source, f"{text} ({rule.purpose} into {dr.region}, rule {rule.rule_id})"
                 ),
@@ -331,10 +340,10 @@ class DisasterRecovery(pulumi.ComponentResource):
                 threshold=threshold,
                 comparison_operator="GreaterThanThreshold",
                 treat_missing_data="notBreaching",
-                alarm_actions=[self.alerts.topic.arn],
-                ok_actions=[self.alerts.topic.arn],
-                tags=dr.tags(rule.source),
-                opts=self._in_dr,
+                alarm_actions=[topic],
+                ok_actions=[topic],
+                tags=naming.tags(rule.source),
+                opts=opts,
             )
 
     # --- queryable after a failover ------------------------------------------------------

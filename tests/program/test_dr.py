@@ -259,7 +259,8 @@ def test_each_rule_alarms_on_failed_operations_and_latency_in_the_dr_region(plan
     plan, d = plans(stack), dr_of(stack)
     config = read_stack_config(stack)["cloudbridge:dr"]
     topic = plan.named("dr-alerts-topic", "aws:sns/topic:Topic").inputs["arn"]
-    alarms = {a.inputs["name"]: a for a in plan.of_type(ALARM)}
+    home_topic = plan.named("alerts-topic", "aws:sns/topic:Topic").inputs["arn"]
+    alarms = {(plan.region_of(a), a.inputs["name"]): a for a in plan.of_type(ALARM)}
     for source in d.sources:
         for purpose in d.purposes():
             dimensions = {
@@ -267,16 +268,17 @@ def test_each_rule_alarms_on_failed_operations_and_latency_in_the_dr_region(plan
                 "DestinationBucket": d.dr.bucket(source["name"], purpose),
                 "RuleId": d.naming.replication_rule_id(purpose, d.region),
             }
-            for key, metric, statistic, threshold in (
-                ("failed", "OperationsFailedReplication", "Sum", 0),
-                ("latency", "ReplicationLatency", "Maximum", config.get("latencyAlarmSeconds", 900)),
+            for region, key, metric, statistic, threshold, notified in (
+                (d.region, "failed", "OperationsFailedReplication", "Sum", 0, topic),
+                (d.region, "latency", "ReplicationLatency", "Maximum", config.get("latencyAlarmSeconds", 900), topic),
+                # Failed operations are watched in the source's region too, to its own topic.
+                (plan.home_region, "failed", "OperationsFailedReplication", "Sum", 0, home_topic),
             ):
-                alarm = alarms[d.dr.name(source["name"], "dr", purpose, key)]
-                assert plan.region_of(alarm) == d.region  # where S3 publishes replication metrics
+                alarm = alarms[(region, d.dr.name(source["name"], "dr", purpose, key))]
                 i = alarm.inputs
                 assert (i["namespace"], i["metricName"], i["statistic"]) == ("AWS/S3", metric, statistic)
                 assert i["dimensions"] == dimensions and i["threshold"] == threshold
-                assert i["alarmActions"] == [topic] and i["okActions"] == [topic]
+                assert i["alarmActions"] == [notified] and i["okActions"] == [notified]
                 assert i["alarmDescription"].startswith(f"[cloudbridge:source={source['name']}]")
 
 

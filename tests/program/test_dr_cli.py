@@ -73,13 +73,23 @@ def aws(monkeypatch):
     clients.done()
 
 
-def metrics(clients: Clients, rule: dr.Rule, values: dict[str, float | None]):
-    """The GetMetricData answer for one rule (the query ids are the command's)."""
-    _, dr_region = regions()
+def metrics(clients: Clients, rule: dr.Rule, values: dict[str, float | None], failed_at_source=None):
+    """The GetMetricData answers for one rule: every metric in the DR region, then failed operations in
+    the primary region (``failed_at_source``: its value; an exception instance: the region's error)."""
+    primary, dr_region = regions()
+    expect_metrics(clients.stub("cloudwatch", dr_region), rule, values, dr.METRICS)
+    failed = tuple(m for m in dr.METRICS if m[0] == "failed")
+    if isinstance(failed_at_source, str):
+        clients.stub("cloudwatch", primary).add_client_error("get_metric_data", failed_at_source)
+    else:
+        expect_metrics(clients.stub("cloudwatch", primary), rule, {"failed": failed_at_source}, failed)
+
+
+def expect_metrics(stub: Stubber, rule: dr.Rule, values: dict[str, float | None], queried: tuple):
     results = [
         {"Id": key, "Label": key, "Timestamps": [NOW] if values.get(key) is not None else [],
          "Values": [values[key]] if values.get(key) is not None else [], "StatusCode": "Complete"}
-        for key, _, _ in dr.METRICS
+        for key, _, _ in queried
     ]  # fmt: skip
     dimensions = [
         {"Name": "SourceBucket", "Value": rule.source_bucket},
@@ -97,13 +107,13 @@ def metrics(clients: Clients, rule: dr.Rule, values: dict[str, float | None]):
                 },
                 "ReturnData": True,
             }
-            for key, metric, stat in dr.METRICS
+            for key, metric, stat in queried
         ],
         "StartTime": NOW - timedelta(minutes=30),
         "EndTime": NOW,
         "ScanBy": "TimestampDescending",
     }
-    clients.stub("cloudwatch", dr_region).add_response("get_metric_data", {"MetricDataResults": results}, expected)
+    stub.add_response("get_metric_data", {"MetricDataResults": results}, expected)
 
 
 def history(stub: Stubber, bucket: str, prefix: str, day: str | None, objects: list[tuple[str, datetime]]):
@@ -182,7 +192,7 @@ def test_status_prints_one_line_per_rule_and_per_table_and_exits_0(aws, capsys):
 def test_failed_operations_a_late_rule_and_a_table_behind_are_findings(aws, capsys):
     target = dr.load_target(STACK)
     raw, meta = target.rules[0], target.rules[1]
-    metrics(aws, raw, {"pending": 0, "pending_bytes": 0, "failed": 3, "latency": 40})
+    metrics(aws, raw, {"pending": 0, "pending_bytes": 0, "failed": 0, "latency": 40}, failed_at_source=3)
     metrics(aws, meta, {"pending": 9, "pending_bytes": 100, "failed": 0, "latency": 5000})
     for rule in target.rules[2:]:
         metrics(aws, rule, {})
@@ -209,6 +219,28 @@ def test_a_rule_without_metrics_and_a_table_without_history_are_not_findings(aws
             history(aws.stub("s3", dr_region), n.in_region(dr_region).bucket(source, "raw"), prefix, None, [])
     code, out, _ = run(capsys, "status", "--stack", STACK)
     assert code == 0 and "no metrics in the last 30 minutes" in out and "no raw history yet" in out
+
+
+def test_a_primary_region_that_does_not_answer_is_said_and_the_replica_still_reported(aws, capsys):
+    """During an outage of the primary region: the DR region's metrics and replicas are still read."""
+    target = dr.load_target(STACK)
+    for rule in target.rules:
+        metrics(aws, rule, {"pending": 0, "pending_bytes": 0, "failed": 0, "latency": 30}, "ServiceUnavailable")
+    primary, dr_region = regions()
+    n = naming()
+    for source in sources():
+        for meta in tables(source):
+            prefix = f"{meta.schema}/{meta.table}/"
+            newest = [("b.parquet", NOW - timedelta(hours=1))]
+            history(aws.stub("s3", dr_region), n.in_region(dr_region).bucket(source, "raw"), prefix, "2026/12/04",
+                    newest)  # fmt: skip
+            aws.stub("s3", primary).add_client_error("list_objects_v2", "ServiceUnavailable")
+    code, out, _ = run(capsys, "status", "--stack", STACK)
+    assert code == 0, out
+    rule_lines = [line for line in out.splitlines() if line.startswith("  rule ")]
+    assert all("latency 30 s (primary region: AWS GetMetricData failed: ServiceUnavailable" in x for x in rule_lines)
+    table_lines = [line for line in out.splitlines() if line.startswith("  table ")]
+    assert table_lines and all("primary region unreachable" in x and "b.parquet" in x for x in table_lines)
 
 
 def test_backfill_starts_one_batch_replication_job_per_rule(aws, capsys):

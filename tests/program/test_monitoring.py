@@ -15,11 +15,14 @@ def sources(stack):
 
 
 def alarms(plan, source):
-    """A source's alarms in the stack's own region (the DR region's: tests/program/test_dr.py)."""
+    """A source's alarms in the stack's own region (its replication's, dr-*: tests/program/test_dr.py)."""
+    prefix = f"cb-{plan.stack}-{source}-"
     return {
-        r.inputs["name"].removeprefix(f"cb-{plan.stack}-{source}-"): r.inputs
+        r.inputs["name"].removeprefix(prefix): r.inputs
         for r in plan.of_type(ALARM)
-        if r.inputs["name"].startswith(f"cb-{plan.stack}-{source}-") and plan.region_of(r) == plan.home_region
+        if r.inputs["name"].startswith(prefix)
+        and plan.region_of(r) == plan.home_region
+        and not r.inputs["name"].removeprefix(prefix).startswith("dr-")
     }
 
 
