@@ -125,6 +125,23 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
         ),  # fmt: skip
         *_replication_ceiling(scope),
         *_dms_ceiling(scope),
+        *_dynamodb_ceiling(scope),
+    ]
+
+
+def _dynamodb_ceiling(scope: Scope) -> list[dict[str, Any]]:
+    """A DynamoDB source's stream converter: its event source mappings read the tables' streams with the
+    function's role (Lambda developer guide, DynamoDB "Execution role permissions"). Streams carry no tag
+    IAM can test: any table's stream of this account and region, read only; ListStreams takes no resource."""
+    return [
+        statement(
+            "ReadTableStreams",
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            [scope.arn("dynamodb", "table/*/stream/*")],
+        ),
+        statement(
+            "ListTableStreams", ["dynamodb:ListStreams"], ["*"], {"StringEquals": {"aws:RequestedRegion": scope.region}}
+        ),
     ]
 
 

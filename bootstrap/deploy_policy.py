@@ -74,7 +74,36 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_manage_own_network(scope),
         *_private_dns(scope),
         *_disaster_recovery(scope),
+        *_dynamodb(scope),
         statement("WhoAmI", ["sts:GetCallerIdentity"], ["*"]),
+    ]
+
+
+def _dynamodb(scope: Scope) -> list[dict[str, Any]]:
+    """A DynamoDB source's tables (components/dynamodb_source.py): read by name; exported — only those
+    tagged for this environment (cloudbridge:environment=<env>, which no grant here can set) — into this
+    environment's export buckets only, the export's files written with this role's permissions."""
+    tables = scope.arn("dynamodb", "table/*")
+    return [
+        statement(
+            "ReadSourceTables",
+            [
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:ListTagsOfResource",
+            ],
+            [tables],
+        ),
+        statement(
+            "ExportTablesTaggedForThisEnvironment", ["dynamodb:ExportTableToPointInTime"], [tables], scope.tagged
+        ),
+        statement("FollowExports", ["dynamodb:DescribeExport"], [scope.arn("dynamodb", "table/*/export/*")]),
+        statement(
+            "WriteExportsIntoOwnExportBuckets",
+            ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl"],
+            [f"arn:aws:s3:::{scope.prefix}*-export-{scope.account}-{scope.region}/*"],
+        ),
     ]
 
 

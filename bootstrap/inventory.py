@@ -2115,8 +2115,80 @@ _PROVIDER = [
     )
 ]
 
+_EXPORT_WRITE = (
+    f"{_AUTH}: DynamoDB writes the export's files into the bucket with the caller's permissions (DynamoDB developer "
+    "guide, 'Requesting a table export': s3:AbortMultipartUpload, s3:PutObject, s3:PutObjectAcl)"
+)
+# A DynamoDB source (components/dynamodb_source.py): its tables are read by name (a data source, whose
+# calls the preview and deploy roles make at every evaluation) and each is exported once. ``on`` kinds:
+# ``table`` the table the call names, ``export-objects`` the objects of the export's bucket.
+_DYNAMODB = [
+    _Type(
+        "aws:dynamodb/getTable:getTable",
+        "dynamodb/table_data_source.go",
+        [
+            ("read", "dynamodb:DescribeTable", "table", "dataSourceTableRead", _SEEN),
+            (
+                "read",
+                "dynamodb:DescribeContinuousBackups",
+                "table",
+                "dataSourceTableRead",
+                _seen("point_in_time_recovery"),
+            ),
+            ("read", "dynamodb:DescribeTimeToLive", "table", "dataSourceTableRead", _seen("ttl")),
+            ("read", "dynamodb:ListTagsOfResource", "table", "dataSourceTableRead ListTags", _seen("tags")),
+        ],
+    ),
+    _Type(
+        "aws:dynamodb/tableExport:TableExport",
+        "dynamodb/table_export.go",
+        [
+            (
+                "create",
+                "dynamodb:ExportTableToPointInTime",
+                "table",
+                "resourceTableExportCreate",
+                RT,
+                _seen(
+                    "ExportFormat, S3Bucket, S3Prefix, S3SseAlgorithm, S3SseKmsKeyId, TableArn; the table carries "
+                    "cloudbridge:environment=<env>, set by its owner (docs/dynamodb.md, 'Prerequisites')"
+                ),
+            ),
+            ("create", "s3:PutObject", "export-objects", "resourceTableExportCreate", {"note": _EXPORT_WRITE}),
+            (
+                "create",
+                "s3:AbortMultipartUpload",
+                "export-objects",
+                "resourceTableExportCreate",
+                {"note": _EXPORT_WRITE},
+            ),
+            ("create", "s3:PutObjectAcl", "export-objects", "resourceTableExportCreate", {"note": _EXPORT_WRITE}),
+            (
+                "create",
+                "kms:GenerateDataKey",
+                "key",
+                "resourceTableExportCreate",
+                RT,
+                {
+                    "note": f"{_AUTH}: SSE-KMS with the program's key, through the caller (DynamoDB developer guide, "
+                    "'Requesting a table export': the key's policies must let the caller use it)"
+                },
+            ),
+            (
+                "create",
+                "dynamodb:DescribeExport",
+                "self",
+                "waitTableExportCreated statusTableExport findTableExportByARN",
+                _seen("polls until COMPLETED or FAILED (both end the wait; the program fails the deploy on FAILED)"),
+            ),
+            ("read", "dynamodb:DescribeExport", "self", "resourceTableExportRead findTableExportByARN", _SEEN),
+            # Delete is schema.NoopContext: no call (an export cannot be deleted; its files expire).
+        ],
+    ),
+]
+
 _ALL = [*_STORAGE, *_IAM, *_KEYS, *_FUNCTIONS, *_MESSAGING, *_MONITORING, *_ANALYTICS, *_REPLICATION, *_NETWORK,
-        *_WAREHOUSE, *_PROVIDER]  # fmt: skip
+        *_WAREHOUSE, *_DYNAMODB, *_PROVIDER]  # fmt: skip
 
 
 def rows() -> list[Row]:
