@@ -52,7 +52,7 @@ def recorded(pipeline):
 
 
 def converter(pipeline, clock):
-    settings = export.Settings("test", "shop", EXPORT_BUCKET, LANDING, RAW, META, GLUE_DATABASE)
+    settings = export.Settings("test", "basket", EXPORT_BUCKET, LANDING, RAW, META, GLUE_DATABASE)
     return export.ExportConverter(settings, pipeline.s3, pipeline.glue, sleep=clock.sleep, clock=lambda: clock.now)
 
 
@@ -121,7 +121,7 @@ def test_the_changes_of_the_exports_second_are_applied_again_on_top(recorded, tm
     table_now = {n: support.item(n) for n in range(1, 8) if n != 3}
     table_now[4] = support.item(4, qty={"N": "44"})
     table_now[8] = support.item(8)
-    stream.StreamConverter(stream.Settings("test", "shop", LANDING, META), pipeline.s3).handle(
+    stream.StreamConverter(stream.Settings("test", "basket", LANDING, META), pipeline.s3).handle(
         support.lambda_event(records, arn)
     )
     validator_takes_landing(pipeline)

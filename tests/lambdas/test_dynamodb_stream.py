@@ -29,7 +29,7 @@ def shop(pipeline):
     meta = support.orders_metadata()
     pipeline.publish_metadata(meta)
     arn = support.create_table()
-    converter = stream.StreamConverter(stream.Settings("test", "shop", LANDING, META), pipeline.s3)
+    converter = stream.StreamConverter(stream.Settings("test", "basket", LANDING, META), pipeline.s3)
     return pipeline, meta, arn, converter
 
 
@@ -129,7 +129,7 @@ def test_an_undeclared_attribute_is_quarantined_then_replayed_once_declared(shop
 def test_a_table_without_metadata_lands_and_is_quarantined_as_unknown(pipeline):
     arn = support.create_table("returns")
     support.client("dynamodb").put_item(TableName="returns", Item={"id": {"S": "r1"}, "n": {"N": "1"}})
-    converter = stream.StreamConverter(stream.Settings("test", "shop", LANDING, META), pipeline.s3)
+    converter = stream.StreamConverter(stream.Settings("test", "basket", LANDING, META), pipeline.s3)
     assert converter.handle(support.lambda_event(support.stream_records(arn), arn)) == {"batchItemFailures": []}
     (key,) = landed(pipeline)
     assert key.startswith("dynamodb/returns/")

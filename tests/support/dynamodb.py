@@ -28,7 +28,7 @@ def client(service: str) -> Any:
     return boto3.client(service, region_name=REGION, config=NO_ACCOUNT_ENDPOINT)
 
 
-def orders_metadata(source: str = "shop", **changes: Any) -> TableMetadata:
+def orders_metadata(source: str = "basket", **changes: Any) -> TableMetadata:
     """A DynamoDB table declaring one attribute of every DynamoDB type."""
     fields = dict(
         source=source,
