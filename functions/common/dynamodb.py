@@ -36,6 +36,7 @@ Pure Python; pyarrow is imported where a table is built.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -119,9 +120,16 @@ def commit_text(when: datetime) -> str:
 
 def type_of(value: Mapping[str, Any]) -> str:
     """The DynamoDB type of a typed value (``{"S": "x"}`` is ``S``)."""
+    return _only(value)[0]
+
+
+def _only(value: Mapping[str, Any]) -> tuple[str, Any]:
+    """(type, inner value) of a typed value."""
+    if type(value) is dict and len(value) == 1:  # the common case, without the ABC check
+        return next(iter(value.items()))
     if not isinstance(value, Mapping) or len(value) != 1:
         raise ConversionError(f"not a DynamoDB attribute value: {str(value)[:80]}")
-    return next(iter(value))
+    return next(iter(value.items()))
 
 
 def _bytes(value: Any) -> bytes:
@@ -129,8 +137,20 @@ def _bytes(value: Any) -> bytes:
     return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else base64.b64decode(value)
 
 
+def _base64(value: Any) -> str:
+    """Binary as base64 text (JSON carries it so already)."""
+    return value if isinstance(value, str) else base64.b64encode(bytes(value)).decode()
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (C-accelerated)
+
+
 def _number(text: str) -> str:
-    """A DynamoDB number as a JSON number literal (no float rounding)."""
+    """A DynamoDB number as a JSON number literal: as DynamoDB holds it when that is one already,
+    else normalised exactly (never through a float)."""
+    if _JSON_NUMBER.fullmatch(text):
+        return text
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -138,63 +158,54 @@ def _number(text: str) -> str:
     return format(number, "f") if -30 <= number.as_tuple().exponent <= 30 else str(number)
 
 
-def plain(value: Mapping[str, Any]) -> Any:
-    """A typed value as plain JSON data (sets sorted; numbers kept as their ``Decimal``)."""
-    kind = type_of(value)
-    inner = value[kind]
+def to_json(value: Mapping[str, Any]) -> str:
+    """A typed value as compact JSON text: maps with sorted keys, sets sorted (numbers by value),
+    numbers as JSON numbers exactly as DynamoDB holds them, binary as base64."""
+    kind, inner = _only(value)
     if kind == "S":
-        return inner
+        return _STRING(inner)
     if kind == "N":
-        return Decimal(_number(inner))
-    if kind in ("B",):
-        return base64.b64encode(_bytes(inner)).decode()
-    if kind == "BOOL":
-        return bool(inner)
-    if kind == "NULL":
-        return None
-    if kind == "SS":
-        return sorted(inner)
-    if kind == "NS":
-        return sorted(Decimal(_number(n)) for n in inner)
-    if kind == "BS":
-        return sorted(base64.b64encode(_bytes(b)).decode() for b in inner)
+        return _number(inner)
     if kind == "M":
-        return {k: plain(v) for k, v in sorted(inner.items())}
+        return "{" + ",".join(_STRING(k) + ":" + to_json(v) for k, v in sorted(inner.items())) + "}"
     if kind == "L":
-        return [plain(v) for v in inner]
+        return "[" + ",".join(to_json(v) for v in inner) + "]"
+    if kind == "BOOL":
+        return "true" if inner else "false"
+    if kind == "NULL":
+        return "null"
+    if kind == "B":
+        return _STRING(_base64(inner))
+    if kind == "SS":
+        return "[" + ",".join(_STRING(x) for x in sorted(inner)) + "]"
+    if kind == "NS":
+        return "[" + ",".join(_number(x) for x in sorted(inner, key=_decimal)) + "]"
+    if kind == "BS":
+        return "[" + ",".join(_STRING(x) for x in sorted(_base64(b) for b in inner)) + "]"
     raise ConversionError(f"unknown DynamoDB type {kind!r}")
 
 
-def to_json(value: Mapping[str, Any]) -> str:
-    """A typed value as compact JSON text, numbers exactly as DynamoDB holds them."""
-    return _dump(plain(value))
-
-
-def _dump(data: Any) -> str:
-    if isinstance(data, Decimal):
-        return _number(str(data))
-    if isinstance(data, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_dump(v)}" for k, v in data.items()) + "}"
-    if isinstance(data, list):
-        return "[" + ",".join(_dump(v) for v in data) + "]"
-    return json.dumps(data, ensure_ascii=False)
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ConversionError(f"not a number: {text!r}") from None
 
 
 def text_of(value: Mapping[str, Any]) -> str:
     """A value's text in a mismatch struct's field: S and N as they are, the rest as JSON."""
-    kind = type_of(value)
-    return value[kind] if kind in ("S", "N") else to_json(value)
+    kind, inner = _only(value)
+    return inner if kind in ("S", "N") else to_json(value)
 
 
 def convert(value: Mapping[str, Any], column: Column) -> tuple[bool, Any]:
     """(fits, lake value) of a typed value for a declared column; fits is False when the value's
     DynamoDB type, or a number's size, does not fit the declaration (nulls always fit)."""
-    kind = type_of(value)
+    kind, inner = _only(value)
     if kind == "NULL":
         return True, None
     if kind != column.source_type:
         return False, None
-    inner = value[kind]
     if kind == "S":
         return True, inner
     if kind == "N":
@@ -206,24 +217,37 @@ def convert(value: Mapping[str, Any], column: Column) -> tuple[bool, Any]:
     return True, to_json(value)
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
 def _declared_number(text: str, portable: str) -> tuple[bool, Any]:
     if portable == "string":
         return True, text
-    number = Decimal(_number(text))
     if portable == "int64":
+        if _INTEGER.fullmatch(text):  # the common case, without a Decimal
+            whole = int(text)
+            return (True, whole) if _INT64[0] <= whole <= _INT64[1] else (False, None)
+        number = _decimal(text)
         fits = number == number.to_integral_value() and _INT64[0] <= number <= _INT64[1]
         return (True, int(number)) if fits else (False, None)
-    kind = arrow_type(portable)
-    scaled = number.scaleb(kind.scale)
-    if scaled != scaled.to_integral_value() or abs(scaled) >= Decimal(10) ** kind.precision:
+    precision, scale, quantum = _decimal_limits(portable)
+    number = _decimal(text)
+    scaled = number.scaleb(scale)
+    if scaled != scaled.to_integral_value() or abs(scaled) >= Decimal(10) ** precision:
         return False, None
-    return True, number.quantize(Decimal(1).scaleb(-kind.scale))
+    return True, number.quantize(quantum)
+
+
+@functools.cache
+def _decimal_limits(portable: str) -> tuple[int, int, Decimal]:
+    """(precision, scale, the quantum of that scale) of a ``decimal(p,s)`` type."""
+    kind = arrow_type(portable)
+    return kind.precision, kind.scale, Decimal(1).scaleb(-kind.scale)
 
 
 def undeclared(value: Mapping[str, Any]) -> tuple[str, Any]:
     """(lake type, value) of an attribute the metadata does not declare."""
-    kind = type_of(value)
-    inner = value[kind]
+    kind, inner = _only(value)
     if kind == "NULL":
         return "", None
     if kind in ("S", "N"):
@@ -285,18 +309,21 @@ class Batch:
     def _declared(self, column: Column):
         import pyarrow as pa
 
-        values, fits = [], True
+        name, kind, values = column.name, column.source_type, []
+        append = values.append
         for item in self.items:
-            value = item.get(column.name)
+            value = item.get(name)
             if value is None:
-                values.append(None)
+                append(None)
                 continue
-            ok, converted = convert(value, column)
-            if not ok:
-                fits = False
-                break
-            values.append(converted)
-        return pa.array(values, arrow_type(column.type)) if fits else self._mismatch(column.name)
+            if kind == "S" and type(value) is dict and len(value) == 1 and "S" in value:
+                append(value["S"])  # the common case, without a call
+                continue
+            fits, converted = convert(value, column)
+            if not fits:
+                return self._mismatch(name)
+            append(converted)
+        return pa.array(values, arrow_type(column.type))
 
     def _undeclared(self, name: str):
         import pyarrow as pa
