@@ -28,6 +28,9 @@ class CatalogArgs:
     raw_history_bucket_name: pulumi.Input[str]
     tables: tuple[TableMetadata, ...]
     retain_database: bool = False
+    # The source's compaction rewrites each view's text after every run (components/compaction.py):
+    # the deploy leaves that text alone once the view exists.
+    compacted: bool = False
 
 
 class Catalog(pulumi.ComponentResource):
@@ -92,7 +95,9 @@ class Catalog(pulumi.ComponentResource):
         naming = self._args.naming
         changes = naming.glue_table(meta.schema, meta.table)
         try:
-            view = views.view_table_input(meta, naming.glue_database(self._args.source_name), changes)
+            view = views.view_table_input(
+                meta, naming.glue_database(self._args.source_name), changes, compacted=self._args.compacted
+            )
         except views.NoOrderingColumnError as exc:
             pulumi.log.warn(f"no current-state view: {exc}", resource=self)
             return None
@@ -115,5 +120,13 @@ class Catalog(pulumi.ComponentResource):
                     for c in sd["Columns"]
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.tables[meta.table_id]]),
+            # With compaction the view's text is the compaction's: after the first deploy (the full
+            # view), only a change of anything else (columns, description) writes the full text again,
+            # until the next run. Turning compaction off changes the description, so the full view
+            # comes back.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.tables[meta.table_id]],
+                ignore_changes=["viewOriginalText"] if self._args.compacted else None,
+            ),
         )

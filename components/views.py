@@ -114,21 +114,34 @@ def presto_type(portable: str) -> str:
     return hive if hive.startswith("decimal(") else _PRESTO[hive]
 
 
-def view_table_input(meta: TableMetadata, database: str, changes_table: str) -> dict[str, Any]:
-    """The view as a Glue table (API shape): what Athena itself writes for CREATE VIEW."""
+COMPACTED = " (compacted: its state table plus the changes since the last run)"
+
+
+def view_columns(meta: TableMetadata) -> list[dict[str, str]]:
+    """The view's columns as Athena's view encoding lists them."""
+    return [{"name": c.name, "type": presto_type(c.type)} for c in meta.columns]
+
+
+def encode_view(sql: str, database: str, meta: TableMetadata) -> str:
+    """A Presto view's ViewOriginalText for ``sql``."""
+    encoded = {"originalSql": sql, "catalog": "awsdatacatalog", "schema": database, "columns": view_columns(meta)}
+    return "/* Presto View: " + base64.b64encode(json.dumps(encoded).encode()).decode() + " */"
+
+
+def view_table_input(
+    meta: TableMetadata, database: str, changes_table: str, *, compacted: bool = False
+) -> dict[str, Any]:
+    """The view as a Glue table (API shape): what Athena itself writes for CREATE VIEW. With
+    compaction the deployed text is the full-history view, which each compaction run replaces
+    (docs/analytics.md, "Compaction"); the description says so."""
     sql = current_state_sql(meta, database, changes_table)
-    encoded = {
-        "originalSql": sql,
-        "catalog": "awsdatacatalog",
-        "schema": database,
-        "columns": [{"name": c.name, "type": presto_type(c.type)} for c in meta.columns],
-    }
     return {
         "Name": view_name(changes_table),
-        "Description": f"{meta.table_id} as it is now: latest change per key, deletes removed",
+        "Description": f"{meta.table_id} as it is now: latest change per key, deletes removed"
+        + (COMPACTED if compacted else ""),
         "TableType": "VIRTUAL_VIEW",
         "Parameters": {"presto_view": "true", "comment": "Presto View"},
-        "ViewOriginalText": "/* Presto View: " + base64.b64encode(json.dumps(encoded).encode()).decode() + " */",
+        "ViewOriginalText": encode_view(sql, database, meta),
         "ViewExpandedText": "/* Presto View */",
         "StorageDescriptor": {
             "Columns": [{"Name": c.name, "Type": glue_type(c.type)} for c in meta.columns],
