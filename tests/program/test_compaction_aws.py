@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 from components import compaction
 from components import compaction_sql as csql
-from components.config import Compaction
 from tests.program.test_current_state_property import META
 
-ITEM = compaction.table_item(META, "cb_dev_s", "cb-dev-analytics", "s3://b/s/public/t/", Compaction(), False)
+# The config section's defaults (components/config.py, Compaction).
+CONFIG = SimpleNamespace(overlap_minutes=60, late_arrival_days=3, reload_hours=24, snapshot_retention_days=5)
+ITEM = compaction.table_item(META, "cb_dev_s", "cb-dev-analytics", "s3://b/s/public/t/", CONFIG, False)
 DEFINITION = compaction.definition([ITEM])
 STATES = DEFINITION["States"]["Tables"]["ItemProcessor"]["States"]
 
