@@ -110,6 +110,19 @@ _PIPELINE_LINES: dict[str, Callable[[dict[str, Any], Declared], str]] = {
     ),
     "aws:lambda/function:Function": _function_line,
     "aws:cloudwatch/logGroup:LogGroup": lambda g, r: f"log group {g.get('name')}: {g.get('retentionInDays')} days",
+    # A DynamoDB source's capture (docs/dynamodb.md).
+    "aws:dynamodb/tableExport:TableExport": lambda g, r: (
+        f"export {str(g.get('tableArn')).rsplit('/', 1)[-1]}: {g.get('exportType')} {g.get('exportFormat')}, "
+        f"{g.get('s3SseAlgorithm')} -> s3://{g.get('s3Bucket')}/{g.get('s3Prefix')}"
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": lambda g, r: (
+        f"stream {str(g.get('eventSourceArn')).split(':table/')[-1].split('/')[0]}: {g.get('startingPosition')}, "
+        f"batch {g.get('batchSize')}, retries {g.get('maximumRetryAttempts')}, max age "
+        f"{g.get('maximumRecordAgeInSeconds')} s, bisect {g.get('bisectBatchOnFunctionError')}, on failure -> "
+        f"{str(((g.get('destinationConfig') or {}).get('onFailure') or {}).get('destinationArn')).rsplit(':', 1)[-1]}"
+        if ":table/" in str(g.get("eventSourceArn"))
+        else f"queue mapping {str(g.get('eventSourceArn')).rsplit(':', 1)[-1]}: batch {g.get('batchSize')}"
+    ),
 }
 
 
