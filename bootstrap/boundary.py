@@ -100,6 +100,7 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
             in_every_region(scope, "sqs", f"{p}*"),
         ),  # fmt: skip
         statement("OwnTopics", ["sns:Publish"], in_every_region(scope, "sns", f"{p}*")),
+        *_compaction_ceiling(scope, glue, own_buckets(scope)),
         # The generation-marker writers read their own replication's table statistics.
         statement(
             "ReadOwnReplicationStatistics",
@@ -224,6 +225,30 @@ def break_glass_statements(scope: Scope) -> list[dict[str, Any]]:
             buckets,
         ),  # fmt: skip
         statement("DeleteObjectVersions", ["s3:DeleteObjectVersion"], [f"{b}/*" for b in buckets]),
+    ]
+
+
+def _compaction_ceiling(scope: Scope, glue: list[str], buckets: str) -> list[dict[str, Any]]:
+    """What the compaction's roles do (components/compaction.py): Athena queries in the environment's
+    workgroups, the state tables and views in its catalogs (created, committed to, dropped), the
+    multipart writes of Iceberg files into its buckets, and the schedules starting its state machines."""
+    p = scope.prefix
+    return [
+        statement(
+            "CompactionQueries",
+            [
+                "athena:GetQueryExecution",
+                "athena:GetQueryResults",
+                "athena:StartQueryExecution",
+                "athena:StopQueryExecution",
+            ],
+            [scope.arn("athena", f"workgroup/{p}*")],
+        ),  # fmt: skip
+        statement("CompactionCatalog", ["athena:GetDataCatalog"], [scope.arn("athena", "datacatalog/AwsDataCatalog")]),
+        statement("CompactionTables", ["glue:CreateTable", "glue:DeleteTable", "glue:UpdateTable"], glue),
+        statement("CompactionUploads", ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], [f"{buckets}/*"]),
+        statement("CompactionListUploads", ["s3:ListBucketMultipartUploads"], [buckets]),
+        statement("StartCompactions", ["states:StartExecution"], [scope.arn("states", f"stateMachine:{p}*")]),
     ]
 
 

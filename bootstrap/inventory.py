@@ -2187,8 +2187,124 @@ _DYNAMODB = [
     ),
 ]
 
-_ALL = [*_STORAGE, *_IAM, *_KEYS, *_FUNCTIONS, *_MESSAGING, *_MONITORING, *_ANALYTICS, *_REPLICATION, *_NETWORK,
-        *_WAREHOUSE, *_DYNAMODB, *_PROVIDER]  # fmt: skip
+
+_PASS_TO_STATES = {
+    "note": f"{_AUTH}: Step Functions authorises passing the state machine's role (Step Functions guide, "
+    "'Creating an IAM role for your state machine')"
+}
+_PASS_TO_SCHEDULER = {
+    "note": f"{_AUTH}: the schedule's execution role is passed to EventBridge Scheduler (EventBridge Scheduler "
+    "guide, 'Set up the execution role')"
+}
+_COMPACTION = [
+    _Type(
+        "aws:sfn/stateMachine:StateMachine",
+        "sfn/state_machine.go",
+        [
+            (
+                "create",
+                "states:CreateStateMachine",
+                "self",
+                "resourceStateMachineCreate",
+                TAGS,
+                _seen("tags in CreateStateMachineInput; retried on StateMachineDeleting and AccessDeniedException"),
+            ),
+            ("create", "states:TagResource", "self", "resourceStateMachineCreate", TAGS, _seen("tags in the create")),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceStateMachineCreate",
+                "passed-to:states.amazonaws.com",
+                _PASS_TO_STATES,
+            ),
+            ("create", "states:DescribeStateMachine", "self", "resourceStateMachineRead findStateMachineByARN", _SEEN),
+            (
+                "create",
+                "states:ListStateMachineVersions",
+                "self",
+                "resourceStateMachineRead",
+                _seen("Read lists versions for state_machine_version_arn"),
+            ),
+            ("create", "states:ListTagsForResource", "self", "tags_gen.go listTags", _seen(_LISTED_AFTER_CREATE)),
+            ("read", "states:DescribeStateMachine", "self", "resourceStateMachineRead findStateMachineByARN", _SEEN),
+            ("read", "states:ListStateMachineVersions", "self", "resourceStateMachineRead", _SEEN),
+            ("read", "states:ListTagsForResource", "self", "tags_gen.go listTags", _seen("Read sets no tags itself")),
+            (
+                "update",
+                "states:UpdateStateMachine",
+                "self",
+                "resourceStateMachineUpdate",
+                _seen("definition and roleArn always sent"),
+            ),
+            (
+                "update",
+                "iam:PassRole",
+                "role",
+                "resourceStateMachineUpdate",
+                "passed-to:states.amazonaws.com",
+                _PASS_TO_STATES,
+            ),
+            (
+                "update",
+                "states:DescribeStateMachine",
+                "self",
+                "resourceStateMachineUpdate findStateMachineByARN",
+                _seen("polled until the definition and role read back, then Read"),
+            ),
+            ("update", "states:ListStateMachineVersions", "self", "resourceStateMachineRead", _SEEN),
+            *_transparent_tags("states:TagResource", "states:UntagResource"),
+            ("delete", "states:DeleteStateMachine", "self", "resourceStateMachineDelete", _SEEN),
+            ("delete", "states:DescribeStateMachine", "self", "waitStateMachineDeleted", _seen(_GONE)),
+        ],
+    ),
+    _Type(
+        "aws:scheduler/schedule:Schedule",
+        "scheduler/schedule.go",
+        [
+            (
+                "create",
+                "scheduler:CreateSchedule",
+                "self",
+                "resourceScheduleCreate retryWhenIAMNotPropagated",
+                _seen("no tags: schedules take none (their groups do); retried while the role propagates"),
+            ),
+            (
+                "create",
+                "iam:PassRole",
+                "role",
+                "resourceScheduleCreate",
+                "passed-to:scheduler.amazonaws.com",
+                _PASS_TO_SCHEDULER,
+            ),
+            ("create", "scheduler:GetSchedule", "self", "resourceScheduleRead findScheduleByTwoPartKey", _SEEN),
+            ("read", "scheduler:GetSchedule", "self", "resourceScheduleRead findScheduleByTwoPartKey", _SEEN),
+            ("update", "scheduler:UpdateSchedule", "self", "resourceScheduleUpdate retryWhenIAMNotPropagated", _SEEN),
+            (
+                "update",
+                "iam:PassRole",
+                "role",
+                "resourceScheduleUpdate",
+                "passed-to:scheduler.amazonaws.com",
+                _PASS_TO_SCHEDULER,
+            ),
+            ("update", "scheduler:GetSchedule", "self", "resourceScheduleRead", _SEEN),
+            (
+                "delete",
+                "scheduler:DeleteSchedule",
+                "self",
+                "resourceScheduleDelete",
+                _seen("ResourceNotFoundException is success; no wait"),
+            ),
+        ],
+    ),
+]
+
+# A provisioned source's database (components/database.py): its rows live beside this module.
+from bootstrap.inventory_database import DATABASE as _DATABASE  # noqa: E402
+
+_ALL = [*_STORAGE, *_IAM, *_KEYS, *_FUNCTIONS, *_MESSAGING, *_MONITORING, *_ANALYTICS, *_COMPACTION, *_REPLICATION,
+        *_NETWORK, *_WAREHOUSE, *_DYNAMODB, *_DATABASE, *_PROVIDER]  # fmt: skip
 
 
 def rows() -> list[Row]:

@@ -24,6 +24,7 @@ def attacks(s):
     other_region = "eu-west-1" if r != "eu-west-1" else "us-east-1"
     env_request = {f"aws:RequestTag/{TAG}": env, "aws:RequestTag/cloudbridge:managed-by": "pulumi"}
     return [*_network_attacks(s, other_region, env_request), *_storage_attacks(s), *_mapping_attacks(s, env_request),
+        *_compaction_attacks(s),
         ("create an admin role without the boundary", "iam:CreateRole", role, region),
         ("create an admin role with another boundary", "iam:CreateRole", role,
          {**region, "iam:PermissionsBoundary": f"arn:aws:iam::{acct}:policy/loose"}),
@@ -159,6 +160,29 @@ def _mapping_attacks(s, env_request: dict) -> list[tuple]:
     ]  # fmt: skip
 
 
+def _compaction_attacks(s) -> list[tuple]:
+    """The compaction's grants (StateMachines, Schedules, passing roles to states and scheduler)."""
+    region = {REGION_KEY: s.region}
+    acct, env = s.account, s.environment
+    machine = s.arn("states", f"stateMachine:cb-{env}-sales-compaction")
+    return [
+        ("start a compaction state machine (its role runs Athena and Glue)", "states:StartExecution", machine, region),
+        ("create a state machine outside the environment's names", "states:CreateStateMachine",
+         s.arn("states", "stateMachine:exfiltrate"), region),
+        ("rewrite another environment's state machine", "states:UpdateStateMachine",
+         s.arn("states", "stateMachine:cb-other-sales-compaction"), region),
+        ("schedule outside the environment's names", "scheduler:CreateSchedule",
+         s.arn("scheduler", "schedule/default/exfiltrate"), region),
+        ("schedule in another group", "scheduler:CreateSchedule",
+         s.arn("scheduler", f"schedule/other/cb-{env}-sales-compaction-run"), region),
+        ("pass the deploy role itself to Step Functions", "iam:PassRole",
+         f"arn:aws:iam::{acct}:role/cloudbridge-deploy-{env}",
+         {**region, "iam:PassedToService": "states.amazonaws.com"}),
+        ("pass a foreign role to EventBridge Scheduler", "iam:PassRole", f"arn:aws:iam::{acct}:role/admin",
+         {**region, "iam:PassedToService": "scheduler.amazonaws.com"}),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("name", STACKS)
 def test_every_attack_path_is_refused(name):
     s = stack(name)
@@ -183,5 +207,11 @@ def test_a_role_under_the_boundary_can_do_nothing_in_iam_and_nothing_with_the_st
         ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{s.region}:{FOREIGN}:secret:x"),
         ("ec2:AuthorizeSecurityGroupIngress", s.arn("ec2", "security-group/sg-1")),
         ("lambda:UpdateFunctionCode", s.arn("lambda", "function:x")),
+        # A compaction role (or a state machine running with one) reaches no other account's
+        # state machines, no foreign workgroup, no catalog of another environment.
+        ("states:StartExecution", s.arn("states", "stateMachine:exfiltrate")),
+        ("athena:StartQueryExecution", s.arn("athena", "workgroup/primary")),
+        ("glue:DeleteTable", s.arn("glue", "table/finance/payroll")),
+        ("glue:UpdateTable", s.arn("glue", "table/cb_other_sales/public__t_current")),
     ]:
         assert decide(s.boundary, {}, action, resource, region) != "allow", (action, resource)
