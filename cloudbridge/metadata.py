@@ -484,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     entry = source_entry(args.stack, args.source)
+    from cloudbridge import source_init
+
+    entry = source_init.resolved(entry, args.stack)  # a provisioned database: its instance and secret
     url = source_url(entry, args.stack, args.from_secret)
     try:
         report = inspect_source(

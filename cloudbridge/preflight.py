@@ -284,7 +284,7 @@ def _source_type(declared: str, typname: str, typmod: int, category: str) -> Sou
 @cli.command("preflight")
 def main(argv: list[str] | None = None) -> int:
     """``python -m cloudbridge preflight``: check a source database is ready for DMS; exit 1 on a blocking failure."""
-    from cloudbridge import metadata, stackfile
+    from cloudbridge import metadata, source_init, stackfile
 
     parser = cli.parser("preflight", __doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="source name in cloudbridge:sources")
@@ -296,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     entry = stackfile.source_entry(args.stack, args.source)
+    if entry.get("engine") == "dynamodb":  # its tables, through the DynamoDB API (docs/dynamodb.md)
+        from cloudbridge import dynamodb_preflight
+
+        return dynamodb_preflight.run(entry, args.stack)
+    entry = source_init.resolved(entry, args.stack)  # a provisioned database: its instance and secret
     if entry.get("engine") != "postgres":
         note = (f"{args.source} is {entry.get('engine')}: preflight checks PostgreSQL sources only; "
                 "check it by hand with docs/source-prerequisites.md")  # fmt: skip

@@ -99,6 +99,11 @@ def _target(args: Any, stack_file: str) -> tuple[str, str, dict[str, Any]]:
         if not args.source:
             raise cli.CommandError("source-credentials needs --source NAME")
         entry = stackfile.source_entry(args.stack, args.source)
+        if entry.get("provision"):
+            raise cli.CommandError(
+                f"source {args.source!r} is a database CloudBridge provisions: its DMS user and secret come from "
+                f"python -m cloudbridge source-init --stack {args.stack} --source {args.source}"
+            )
         key, configured = f"credentialsSecretArn of source {args.source}", entry.get("credentialsSecretArn")
     if not configured:
         raise cli.CommandError(f"{stack_file} has no {key}: add the secret's ARN")

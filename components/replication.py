@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components import dms_settings, iam
 from components.config import Instance, Serverless, Source
+from components.database import SourceDatabase
 from components.naming import Naming
 from components.network import VpcEndpoints
 from components.workspace import stacks_dir
@@ -27,6 +28,23 @@ class SourceScope:
     subnet_group_id: pulumi.Input[str]
     endpoints: VpcEndpoints
     kms_key_arn: pulumi.Input[str]
+    # The database CloudBridge created for a ``provision:`` source (components/database.py), else None.
+    database: SourceDatabase | None = None
+
+    @property
+    def credentials_secret_arn(self) -> pulumi.Input[str]:
+        """The DMS user's secret: the configured one, or the provisioned database's."""
+        return self.database.credentials_secret_arn if self.database else str(self.source.credentials_secret_arn)
+
+    @property
+    def credentials_kms_key_arn(self) -> pulumi.Input[str] | None:
+        """The customer-managed key that secret is encrypted with, if any."""
+        return self.database.kms_key_arn if self.database else self.source.credentials_kms_key_arn
+
+    @property
+    def may_start(self) -> bool:
+        """Whether the replication may run: always, except on a provisioned database before source-init."""
+        return self.database.ready if self.database else True
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,8 @@ class Replication(pulumi.ComponentResource):
     def _security_group(self) -> aws.ec2.SecurityGroup:
         """Egress to the source database and the S3 / Secrets Manager endpoints only."""
         name, args, source = self._prefix, self._args, self._args.scope.source
+        database = args.scope.database
+        source_groups = [database.security_group_id] if database else None
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             name=args.scope.naming.name(source.name, "dms"),
@@ -103,12 +123,14 @@ class Replication(pulumi.ComponentResource):
             vpc_id=args.scope.vpc_id,
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(
-                    description=f"{source.engine} source {source.host}",
+                    description=f"{source.engine} source {database.identifier if database else source.host}",
                     protocol="tcp",
                     from_port=source.port,
                     to_port=source.port,
                     cidr_blocks=[source.source_cidr] if source.source_cidr else None,
-                    security_groups=[source.source_security_group_id] if source.source_security_group_id else None,
+                    security_groups=[source.source_security_group_id]
+                    if source.source_security_group_id
+                    else source_groups,
                 ),
                 aws.ec2.SecurityGroupEgressArgs(
                     description="HTTPS to S3 through the gateway endpoint",
@@ -139,28 +161,45 @@ class Replication(pulumi.ComponentResource):
                 description=f"DMS replication of {source.name}",
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        self._admitted_by_database(group)
         return group
+
+    def _admitted_by_database(self, group: aws.ec2.SecurityGroup) -> None:
+        """A provisioned database admits this replication (and, components/database.py, its admin group) only."""
+        database, source = self._args.scope.database, self._args.scope.source
+        if database is None:
+            return
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._prefix}-database-ingress",
+            security_group_id=database.security_group_id,
+            referenced_security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=database.port,
+            to_port=database.port,
+            description=f"DMS replication of {source.name}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     # --- roles -----------------------------------------------------------------------
 
     def _secrets_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """Credentials stay in Secrets Manager: DMS reads the secret through this role."""
-        naming, source = self._args.scope.naming, self._args.scope.source
+        scope, naming, source = self._args.scope, self._args.scope.naming, self._args.scope.source
         statements = [
             iam.statement(
                 "ReadSourceCredentials",
                 ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                [source.credentials_secret_arn],
+                [scope.credentials_secret_arn],
             )
         ]
-        if source.credentials_kms_key_arn:
+        if scope.credentials_kms_key_arn:
             # A secret under a customer-managed key is unreadable without Decrypt on that key;
             # granted only for calls Secrets Manager makes on DMS's behalf.
             statements.append(
                 iam.statement(
                     "DecryptSourceCredentials",
                     ["kms:Decrypt"],
-                    [source.credentials_kms_key_arn],
+                    [scope.credentials_kms_key_arn],
                     condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{naming.region}.amazonaws.com"}},
                 )
             )
@@ -225,7 +264,7 @@ class Replication(pulumi.ComponentResource):
             endpoint_type="source",
             engine_name=dms_settings.ENGINE_NAMES[source.engine],
             database_name=source.database,
-            secrets_manager_arn=source.credentials_secret_arn,
+            secrets_manager_arn=args.scope.credentials_secret_arn,
             secrets_manager_access_role_arn=role.arn,
             ssl_mode=source.tls_mode,
             certificate_arn=certificate_arn if source.tls_mode != "none" else None,
@@ -309,7 +348,8 @@ class Replication(pulumi.ComponentResource):
             ),
             # A CDC-only start from a position or time: `python -m cloudbridge start` starts it
             # (the provider's ReplicationConfig has no start position).
-            start_replication=args.scope.source.cdc_start is None,
+            # A provisioned database's replication waits for its DMS user (provision.dmsUserReady).
+            start_replication=args.scope.source.cdc_start is None and args.scope.may_start,
             tags=self._tags,
             # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, args.scope.endpoints]),
@@ -350,7 +390,7 @@ class Replication(pulumi.ComponentResource):
             # A CDC-only task starts from the position or time cdcStart gives.
             cdc_start_position=cdc_start.position if cdc_start else None,
             cdc_start_time=cdc_start.time if cdc_start else None,
-            start_replication_task=True,
+            start_replication_task=args.scope.may_start,
             tags=self._tags,
             # It starts as soon as it exists: its routes to S3 and Secrets Manager must too.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.scope.endpoints]),

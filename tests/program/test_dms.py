@@ -55,10 +55,12 @@ def test_source_endpoint_uses_secret_and_verifies_the_server(plan, stack):
     for name, source in sources(stack).items():
         endpoint = one(plan, f"{name}-replication-source", "aws:dms/endpoint:Endpoint").inputs
         assert endpoint["engineName"] == source["engine"]
-        # RDS hosts: verify-full against the CA the stack names (require only encrypts).
-        assert source["host"].endswith(".rds.amazonaws.com") and endpoint["sslMode"] == "verify-full"
-        assert endpoint["certificateArn"] == source["caCertificateArn"]
-        assert endpoint["secretsManagerArn"] == source["credentialsSecretArn"]
+        # RDS hosts (a provisioned database is one): verify-full against the CA the stack names.
+        assert source.get("host", ".rds.amazonaws.com").endswith(".rds.amazonaws.com")
+        assert endpoint["sslMode"] == "verify-full" and endpoint["certificateArn"] == source["caCertificateArn"]
+        # A provisioned database's DMS user secret is the program's own (tests/program/test_database.py).
+        secret = source.get("credentialsSecretArn") or plan.named(f"{name}-database-dms-user").inputs["arn"]
+        assert endpoint["secretsManagerArn"] == secret
         role = one(plan, f"{name}-replication-secrets-role", "aws:iam/role:Role")
         assert endpoint["secretsManagerAccessRoleArn"] == role.inputs["arn"]
         trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
@@ -297,6 +299,9 @@ def test_dms_reaches_only_the_source_and_the_endpoints(plan, stack):
     for name, source in sources(stack).items():
         group = plan.named(f"{name}-replication-sg", "aws:ec2/securityGroup:SecurityGroup").given
         to_source = [r for r in group["egress"] if r["fromPort"] == source["port"]]
+        if "provision" in source:  # the database's own group (tests/program/test_database.py)
+            assert [r.get("securityGroups") for r in to_source] == [[f"{name}-database-sg-id"]]
+            continue
         assert [r.get("cidrBlocks") for r in to_source] == [[source["sourceCidr"]]]
         assert all("0.0.0.0/0" not in r.get("cidrBlocks", []) for r in group["egress"])
 

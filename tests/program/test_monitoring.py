@@ -47,11 +47,12 @@ def test_each_source_has_its_alarms(plan, stack):
         expected = {"validator-errors", "validator-throttles", "validator-dlq", "generations-errors"}
         if source.get("cdc", True):
             expected |= {"cdc-lag", "freshness"}
-        if source.get("rdsInstanceIdentifier"):
+        instance = source.get("rdsInstanceIdentifier") or source.get("provision")  # provisioned: its own
+        if instance:
             expected.add("slot-lag")
-        if source.get("rdsInstanceIdentifier") or source.get("rdsClusterIdentifier"):
+        if instance or source.get("rdsClusterIdentifier"):
             expected.add("transaction-logs")  # the source's disk: test_source_disk_alarms.py
-            if source.get("rdsInstanceIdentifier") and ".cluster-" not in source["host"]:
+            if instance and ".cluster-" not in source.get("host", ""):
                 expected.add("free-storage")
         assert set(alarms(plan, source["name"])) == expected, source["name"]
 

@@ -48,7 +48,11 @@ def test_dms_https_goes_only_to_the_endpoints(plan, stack):
 def test_created_interface_endpoint_admits_each_replication(plans):
     plan = plans("dev")
     endpoint_sg = plan.named("vpc-endpoints-secretsmanager-sg", SG)
-    rules = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rules = [
+        r
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if not r.name.endswith("-database-ingress")  # a provisioned database's own group (test_database.py)
+    ]
     replication_groups = {g.inputs["id"] if "id" in g.inputs else g.name for g in plan.of_type(SG)}
     from cloudbridge.plan import read_stack_config
 

@@ -173,6 +173,11 @@ def test_no_secret_values_in_state(plan, stack):
     # Redshift's admin password is generated and kept by Secrets Manager: only the switch
     # that says so and the key that encrypts the secret may name a password.
     password_inputs = {"manageAdminPassword", "adminPasswordSecretKmsKeyId", "adminPasswordSecretArn"}
+    # So is a provisioned database's master password (RDS keeps it in Secrets Manager).
+    password_inputs |= {"manageMasterUserPassword", "masterUserSecretKmsKeyId", "masterUserSecrets"}
+    for instance in plan.of_type("aws:rds/instance:Instance"):
+        assert instance.inputs["manageMasterUserPassword"] is True
+        assert not {"password", "passwordWo"} & set(instance.inputs)
     for namespace in plan.of_type("aws:redshiftserverless/namespace:Namespace"):
         assert namespace.inputs["manageAdminPassword"] is True
         assert not {"adminUserPassword", "adminUserPasswordWo"} & set(namespace.inputs)

@@ -94,7 +94,7 @@ def test_components_parent_their_resources(plan):
     top = [r for r in plan.resources if r.parent.endswith(f"pulumi:pulumi:Stack::cloudbridge-{plan.stack}")]
     assert {r.type for r in top} <= {
         "pulumi:providers:aws", "cloudbridge:platform:Platform", PIPELINE, "cloudbridge:warehouse:Warehouse",
-        "cloudbridge:dr:DisasterRecovery",
+        "cloudbridge:dr:DisasterRecovery", "cloudbridge:database:CdcReadyPostgres",
     }  # fmt: skip
 
 
