@@ -249,12 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sslrootcert", metavar="PEM", help="CA bundle for verify-ca/verify-full")
     parser.add_argument("--connect-timeout", type=int, default=10, metavar="SECONDS", help="give up connecting after")
     args = parser.parse_args(argv)
+    where = target(args.stack, args.source)
     if args.sslmode != "require" and not args.sslrootcert:
         raise cli.CommandError(
             f"--sslmode {args.sslmode} needs --sslrootcert (the region's RDS CA bundle, "
             "https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem) or --sslmode require"
         )
-    where = target(args.stack, args.source)
     rds, secrets = cli.aws_client("rds", args.stack), cli.aws_client("secretsmanager", args.stack)
     db = instance(rds, where.instance_identifier)
     master = secret_json(secrets, db["MasterUserSecret"]["SecretArn"]) or {}
