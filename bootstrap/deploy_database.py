@@ -19,9 +19,13 @@ from bootstrap.scope import Scope, statement
 
 def database_statements(scope: Scope) -> list[dict[str, Any]]:
     """Everything ``pulumi up`` needs for provisioned databases in this environment."""
+    return [*_instances(scope), *_secrets(scope), *_backups_in_dr_region(scope)]
+
+
+def _instances(scope: Scope) -> list[dict[str, Any]]:
+    """DB instances, parameter and subnet groups of this environment, their final snapshots, RDS's role."""
     p = scope.prefix
     own = [scope.arn("rds", f"db:{p}*"), scope.arn("rds", f"pg:{p}*"), scope.arn("rds", f"subgrp:{p}*")]
-    secrets = scope.arn("secretsmanager", f"secret:{p}*")
     return [
         # Created with this environment's tag (CreateDBInstance names its parameter and subnet groups).
         statement(
@@ -64,8 +68,21 @@ def database_statements(scope: Scope) -> list[dict[str, Any]]:
             [scope.arn("rds", f"db:{p}*"), scope.arn("rds", f"snapshot:{p}*")],
         ),
         statement(
+            "RdsServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole"],
+            [f"arn:aws:iam::{scope.account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS"],
+            {"StringEquals": {"iam:AWSServiceName": "rds.amazonaws.com"}},
+        ),
+    ]
+
+
+def _secrets(scope: Scope) -> list[dict[str, Any]]:
+    """The DMS users' secrets (this environment's names); the master secrets RDS creates as the caller."""
+    secrets = scope.arn("secretsmanager", f"secret:{scope.prefix}*")
+    return [
+        statement(
             "DmsUserSecrets", ["secretsmanager:CreateSecret", "secretsmanager:TagResource"], [secrets], scope.requested
-        ),  # fmt: skip
+        ),
         statement(
             "ManageOwnDmsUserSecrets",
             [
@@ -85,13 +102,6 @@ def database_statements(scope: Scope) -> list[dict[str, Any]]:
             ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
             [scope.arn("secretsmanager", "secret:rds!*")],
         ),
-        statement(
-            "RdsServiceLinkedRole",
-            ["iam:CreateServiceLinkedRole"],
-            [f"arn:aws:iam::{scope.account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS"],
-            {"StringEquals": {"iam:AWSServiceName": "rds.amazonaws.com"}},
-        ),
-        *_backups_in_dr_region(scope),
     ]
 
 
