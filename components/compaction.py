@@ -362,10 +362,9 @@ class Compaction(pulumi.ComponentResource):
         results, state = f"arn:aws:s3:::{self._results_bucket}", f"arn:aws:s3:::{self._state_bucket}"
         return [
             iam.statement(
-                "ReadRawHistory",
-                ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-                [args.raw_history_bucket_arn, pulumi.Output.concat(args.raw_history_bucket_arn, "/*")],
+                "ReadRawHistory", ["s3:GetObject"], [pulumi.Output.concat(args.raw_history_bucket_arn, "/*")]
             ),
+            iam.statement("ListRawHistory", ["s3:GetBucketLocation", "s3:ListBucket"], [args.raw_history_bucket_arn]),
             iam.statement(
                 "WriteStateTables",
                 [
