@@ -67,7 +67,7 @@ databases = {
         opts=in_account,
     )
     for source in config.sources
-    if source.provision is not None
+    if getattr(source, "provision", None) is not None  # a DMS source with provision:
 }
 
 pipelines = {

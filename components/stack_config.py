@@ -205,7 +205,7 @@ def _database_checks(config: StackConfig) -> list[tuple[str, str]]:
     """A provisioned database is Multi-AZ in preprod and prod, and prod keeps at least a week of backups."""
     problems = []
     for i, source in enumerate(config.sources):
-        provision, key = source.provision, f"cloudbridge:sources[{i}].provision"
+        provision, key = getattr(source, "provision", None), f"cloudbridge:sources[{i}].provision"  # DMS sources
         if provision is None:
             continue
         if provision.multi_az is False and config.environment in MULTI_AZ_ENVIRONMENTS:
