@@ -37,6 +37,10 @@ STATEFUL = frozenset(
         "aws:dms/replicationTask:ReplicationTask",
         "aws:sqs/queue:Queue",
         "aws:cloudwatch/logGroup:LogGroup",
+        # A provisioned source's database, its DMS user's credentials and its backups in the DR region.
+        "aws:rds/instance:Instance",
+        "aws:secretsmanager/secret:Secret",
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
     }
 )
 
@@ -49,6 +53,8 @@ RETAINED = frozenset(
         ("aws:s3/bucket:Bucket", "-meta"),
         ("aws:kms/key:Key", "key"),
         ("aws:glue/catalogDatabase:CatalogDatabase", "-database"),
+        ("aws:rds/instance:Instance", "-database-instance"),  # components/database.py
+        ("aws:secretsmanager/secret:Secret", "-database-dms-user"),
     }
 )
 
