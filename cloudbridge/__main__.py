@@ -17,6 +17,8 @@ COMMANDS = {
     "reconcile": ("cloudbridge.reconcile", "compare a source's tables with their current-state views, key by key"),
     "reload": ("cloudbridge.reload", "load tables again (all, re-anchored, after a lost slot) and follow them"),
     "start": ("cloudbridge.start", "start a CDC-only serverless source from its cdcStart, a position or a time"),
+    "dr": ("cloudbridge.dr", "replication into the DR region: status per rule and table, or backfill older objects"),
+    "source-init": ("cloudbridge.source_init", "create a provisioned database's DMS user (run in the VPC)"),
     "config-doc": ("cloudbridge.configdoc", "write docs/config.md from the config models (or --check it)"),
 }
 
