@@ -2151,7 +2151,7 @@ _DYNAMODB = [
                 RT,
                 _seen(
                     "ExportFormat, S3Bucket, S3Prefix, S3SseAlgorithm, S3SseKmsKeyId, TableArn; the table carries "
-                    "cloudbridge:environment=<env>, set by its owner (docs/dynamodb.md, 'Prerequisites')"
+                    "its environment's tag, set by its owner (docs/dynamodb.md, 'Prerequisites')"
                 ),
             ),
             ("create", "s3:PutObject", "export-objects", "resourceTableExportCreate", {"note": _EXPORT_WRITE}),
