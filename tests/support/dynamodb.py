@@ -75,10 +75,13 @@ def item(n: int, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v is not None}
 
 
-def create_table(name: str = "orders", view: str = "NEW_AND_OLD_IMAGES", pitr: bool = True) -> str:
-    """A table keyed by ``id`` with a stream; its stream ARN."""
+def create_table(
+    name: str = "orders", view: str = "NEW_AND_OLD_IMAGES", pitr: bool = True, environment: str | None = "dev"
+) -> str:
+    """A table keyed by ``id`` with a stream (tagged for ``environment``); its stream ARN."""
     dynamodb = client("dynamodb")
     dynamodb.create_table(
+        Tags=[{"Key": "cloudbridge:environment", "Value": environment}] if environment else [],
         TableName=name,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
