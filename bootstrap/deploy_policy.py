@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bootstrap.deploy_database import database_statements
 from bootstrap.scope import TAG, Scope, statement
 from components.naming import permissions_boundary_arn
 from functions.common.runtime import TAG_MANAGED_BY
@@ -66,8 +67,10 @@ def deploy_statements(scope: Scope) -> list[dict[str, Any]]:
         *_messaging(scope),
         *_keys(scope),
         *_warehouse_statements(scope),
+        *database_statements(scope),  # provisioned sources' databases (bootstrap/deploy_database.py)
         *_monitoring(scope),
         *_analytics(scope),
+        *_compaction(scope),
         *_replication(scope),
         *_manage_own_replication(scope),
         *_network(scope),
@@ -211,6 +214,8 @@ def _attach_and_pass(scope: Scope, program: str, dms: list[str]) -> list[dict[st
                         "dms.amazonaws.com",
                         "redshift.amazonaws.com",
                         "redshift-serverless.amazonaws.com",
+                        "states.amazonaws.com",  # the compaction state machines (components/compaction.py)
+                        "scheduler.amazonaws.com",  # and the schedules that start them
                     ]
                 }
             },
@@ -482,6 +487,38 @@ def _analytics(scope: Scope) -> list[dict[str, Any]]:
             ],
             [scope.arn("athena", f"workgroup/{p}*")],
         ),  # fmt: skip
+    ]
+
+
+def _compaction(scope: Scope) -> list[dict[str, Any]]:
+    """The compaction's state machines and schedules, by name (schedules take no tags); the deploy
+    role never starts an execution."""
+    p = scope.prefix
+    return [
+        statement(
+            "StateMachines",
+            [
+                "states:CreateStateMachine",
+                "states:DeleteStateMachine",
+                "states:DescribeStateMachine",
+                "states:ListStateMachineVersions",
+                "states:ListTagsForResource",
+                "states:TagResource",
+                "states:UntagResource",
+                "states:UpdateStateMachine",
+            ],
+            [scope.arn("states", f"stateMachine:{p}*")],
+        ),  # fmt: skip
+        statement(
+            "Schedules",
+            [
+                "scheduler:CreateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+                "scheduler:UpdateSchedule",
+            ],
+            [scope.arn("scheduler", f"schedule/default/{p}*")],
+        ),
     ]
 
 

@@ -295,6 +295,8 @@ class _FakeAws:
 
     def new_resource(self, args):
         """A resource's computed attributes, its ARNs in its provider's region (the DR region's, say)."""
+        if args.typ.startswith("pulumi:providers:") and args.inputs.get("region"):
+            self.provider_regions[f"{args.name}-provider-id"] = args.inputs["region"]
         home, provider_id = self.region, (args.provider or "").rsplit("::", 1)[-1]
         self.region = self.provider_regions.get(provider_id, home)
         try:
@@ -311,11 +313,11 @@ class _FakeAws:
         name = inputs.get("name") or args.name
         state = dict(inputs)
         if token.startswith("pulumi:providers:"):
-            if inputs.get("region"):
-                self.provider_regions[f"{args.name}-provider-id"] = inputs["region"]
             return f"{args.name}-provider-id", state
         service = token.split(":")[1].split("/")[0]
-        arn = f"arn:aws:{service}:{self.region}:{self.account}:{name}"
+        arn = (
+            self._database(token, inputs, state, args.name) or f"arn:aws:{service}:{self.region}:{self.account}:{name}"
+        )
         if token == "aws:s3/bucket:Bucket":
             name = inputs.get("bucket") or args.name
             arn = f"arn:aws:s3:::{name}"
@@ -350,10 +352,6 @@ class _FakeAws:
             if kind == "namespace" and inputs.get("manageAdminPassword"):
                 secret = f"redshift!{inputs.get('namespaceName')}-{inputs.get('adminUsername')}-Ab12Cd"
                 state["adminPasswordSecretArn"] = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret}"
-        elif token == "aws:secretsmanager/secret:Secret":  # AWS adds six characters to the name
-            arn = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-Ab12Cd"
-        elif token.startswith("aws:rds/"):
-            arn = self._rds(token, inputs, state, args.name)
         elif token.startswith("aws:dms/"):
             # The resource's own identifier, never another resource's ID among its inputs (whose
             # order depends on which outputs resolved first, so ARNs would vary between evaluations).
@@ -366,8 +364,13 @@ class _FakeAws:
         state.setdefault("arn", arn)
         return f"{args.name}-id", state
 
-    def _rds(self, token: str, inputs: dict, state: dict, name: str) -> str:
-        """RDS ARNs end in the identifier the program sets; an instance's endpoint and master secret are RDS's."""
+    def _database(self, token: str, inputs: dict, state: dict, name: str) -> str | None:
+        """A provisioned database's ARNs: RDS's end in the identifier the program sets (an instance's endpoint
+        and master secret are RDS's); a secret's in the six characters AWS adds to its name."""
+        if token == "aws:secretsmanager/secret:Secret":
+            return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{inputs.get('name') or name}-Ab12Cd"
+        if not token.startswith("aws:rds/"):
+            return None
         base = f"arn:aws:rds:{self.region}:{self.account}"
         if token == "aws:rds/instance:Instance":
             ident = inputs.get("identifier") or name
@@ -389,6 +392,13 @@ class _FakeAws:
         return f"{base}:{name}"
 
     def call(self, args):
+        if args.token == "aws:dynamodb/getTable:getTable":  # a DynamoDB source's table, ready for it
+            name = args.args.get("name")
+            arn = f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
+            return {
+                "name": name, "arn": arn, "streamEnabled": True, "streamViewType": "NEW_AND_OLD_IMAGES",
+                "streamArn": f"{arn}/stream/2024-01-01T00:00:00.000", "pointInTimeRecovery": {"enabled": True},
+            }  # fmt: skip
         return {}
 
 

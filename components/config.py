@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -299,6 +301,128 @@ class CdcStart(_Model):
         return self
 
 
+# EventBridge Scheduler expressions: rate(<n> minute(s)|hour(s)|day(s)) or cron(<6 fields>).
+SCHEDULE_EXPRESSION = re.compile(r"^(?:rate\(\d{1,4} (?:minutes?|hours?|days?)\)|cron\((?:\S+ ){5}\S+\))$")
+
+
+class Compaction(_Model):
+    """Iceberg state tables kept by scheduled Athena MERGEs (docs/analytics.md, "Compaction")."""
+
+    # On: each table gets an Iceberg state table, merged on a schedule by a Step Functions state
+    # machine (Athena), and its current-state view reads that table plus the changes since the
+    # last run, a bounded amount instead of the whole history. Off: the view reads the history.
+    enabled: bool = True
+    # EventBridge Scheduler expression of the merge runs (each reads the changes since the last).
+    schedule: str = "rate(1 hour)"
+    # The sweep: re-merges the last lateArrivalDays days of raw history (files validated late).
+    sweep_schedule: str = "cron(30 2 * * ? *)"
+    # OPTIMIZE (small files and delete files rewritten) then VACUUM (old snapshots and orphan files).
+    maintenance_schedule: str = "cron(0 4 ? * SUN *)"
+    # The view's tail starts this long before the last run: a file validated within this long of
+    # its changes' commit time is seen at once, later ones after the next sweep.
+    overlap_minutes: int = Field(default=60, ge=5, le=1440)
+    # Days of raw history the sweep re-merges: how late a file may be validated (a replayed
+    # quarantine, a redriven dead-letter queue) and still reach the state without a rebuild.
+    late_arrival_days: int = Field(default=3, ge=1, le=90)
+    # A load not yet marked, started less than this long ago, holds the tail back to its start
+    # (its marker then switches the view at once); set it above the longest full load.
+    reload_hours: int = Field(default=24, ge=1, le=168)
+    # Days VACUUM keeps a state table's snapshots (vacuum_max_snapshot_age_seconds).
+    snapshot_retention_days: int = Field(default=5, ge=1, le=90)
+
+    @field_validator("schedule", "sweep_schedule", "maintenance_schedule")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        if not SCHEDULE_EXPRESSION.match(value):
+            raise ValueError(
+                "not an EventBridge Scheduler expression: rate(<n> <minutes|hours|days>) or cron(<6 fields>)"
+            )
+        return value
+
+
+# PostgreSQL major versions CloudBridge provisions, each with the oldest DMS engine that reads it
+# as a source (DMS user guide, "Using a PostgreSQL database as an AWS DMS source": 14.x needs 3.4.7,
+# 15.x 3.5.1, 16.x 3.5.3, 17.x 3.6.1).
+POSTGRES_DMS_MINIMUM = {"14": (3, 4, 7), "15": (3, 5, 1), "16": (3, 5, 3), "17": (3, 6, 1)}
+# RDS DB instance classes: db.<family>.<size> (RDS user guide, "DB instance classes").
+DB_INSTANCE_CLASS = r"^db\.[a-z0-9]+\.(?:micro|small|medium|large|\d*xlarge)$"
+# Performance Insights retention: 7, 31 x months (1-23), or 731 days (RDS API reference,
+# CreateDBInstance PerformanceInsightsRetentionPeriod).
+PERFORMANCE_INSIGHTS_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
+# A PostgreSQL role name CloudBridge creates (lower case: no quoting needed anywhere).
+ROLE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class ProvisionedPostgres(_Model):
+    """An RDS for PostgreSQL instance CloudBridge creates, ready for CDC (docs/provisioned-postgres.md)."""
+
+    # The DB instance class, like db.t4g.medium or db.r6g.large.
+    instance_class: Annotated[str, StringConstraints(pattern=DB_INSTANCE_CLASS)]
+    # The PostgreSQL major version (14, 15, 16 or 17; RDS keeps the minor version current).
+    engine_version: Literal["14", "15", "16", "17"] = "16"
+    # Storage in GiB (gp3: 20 to 65536).
+    allocated_storage_gb: int = Field(default=100, ge=20, le=65536)
+    # Storage autoscaling up to this many GiB; unset: no autoscaling.
+    max_allocated_storage_gb: int | None = Field(default=None, ge=21, le=65536)
+    # A standby in a second availability zone. Default: on, except in dev; preprod and prod cannot turn it off.
+    multi_az: bool | None = None
+    # Days automated backups (and point-in-time recovery) are kept: 1 to 35; at least 7 in prod.
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    # The daily backup window, hh24:mi-hh24:mi in UTC (at least 30 minutes); unset: RDS chooses.
+    backup_window: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    # The weekly maintenance window, ddd:hh24:mi-ddd:hh24:mi in UTC; unset: RDS chooses.
+    maintenance_window: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=r"^(?:mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(?:mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
+            ),
+        ]
+        | None
+    ) = None
+    # Days Performance Insights keeps its data: 7 (free), 31 x 1-23 months, or 731.
+    performance_insights_retention_days: int = 7
+    # max_replication_slots and max_wal_senders: DMS uses one slot and one sender per replication, plus
+    # headroom for a reload or a second consumer. At least the source's replications plus one.
+    replication_slots: int = Field(default=10, ge=2, le=100)
+    # The PostgreSQL role source-init creates for DMS (never the master user).
+    dms_username: Annotated[str, StringConstraints(pattern=ROLE_NAME)] = "cloudbridge_dms"
+    # A security group (a bastion's, an admin VPN's) also admitted on the database port; unset: DMS only.
+    admin_security_group_id: Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")] | None = None
+    # Set to true once `python -m cloudbridge source-init` has created the DMS user and stored its
+    # secret: until then the source's replication is created but not started (docs/provisioned-postgres.md).
+    dms_user_ready: bool = False
+
+    @field_validator("performance_insights_retention_days")
+    @classmethod
+    def _insights(cls, value: int) -> int:
+        if value not in PERFORMANCE_INSIGHTS_DAYS:
+            raise ValueError("Performance Insights keeps data 7 days, 31 x 1-23 months (31, 62, ... 713) or 731 days")
+        return value
+
+    @field_validator("dms_username")
+    @classmethod
+    def _dms_username(cls, value: str) -> str:
+        if value.startswith(("pg_", "rds")) or value in ("postgres", MASTER_USERNAME):
+            raise ValueError("a name PostgreSQL or RDS reserves (pg_*, rds*, postgres) or the master user's")
+        return value
+
+    @model_validator(mode="after")
+    def _storage(self) -> ProvisionedPostgres:
+        if self.max_allocated_storage_gb is not None and self.max_allocated_storage_gb <= self.allocated_storage_gb:
+            raise ValueError("maxAllocatedStorageGb must exceed allocatedStorageGb (it is the autoscaling ceiling)")
+        return self
+
+    @property
+    def parameter_group_family(self) -> str:
+        """The DB parameter group family of the engine version (postgres16, ...)."""
+        return f"postgres{self.engine_version}"
+
+
+# The master user RDS creates and keeps in Secrets Manager (1-16 letters, digits or underscores).
+MASTER_USERNAME = "cbadmin"
+
+
 class Source(_Model):
     """One source database: one extraction pipeline."""
 
@@ -306,14 +430,18 @@ class Source(_Model):
     name: str
     # The source database engine.
     engine: Engine
-    # Host name of the source database (an RDS/Aurora endpoint, or any host DMS can reach).
-    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}$")]
+    # Host name of the source database (an RDS/Aurora endpoint, or any host DMS can reach); not with provision.
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,253}$")] | None = None
     # Its port.
     port: int = Field(ge=1, le=65535)
     # The database to replicate.
     database: Str
-    # Secrets Manager secret with the DMS user's {"username", "password", "host", "port"}.
-    credentials_secret_arn: str
+    # Secrets Manager secret with the DMS user's {"username", "password", "host", "port"}; not with
+    # provision (the program creates the secret, source-init fills it).
+    credentials_secret_arn: str | None = None
+    # A CDC-ready RDS for PostgreSQL that CloudBridge creates for this source, with its instance
+    # settings (docs/provisioned-postgres.md); host, credentials and network then come from it.
+    provision: ProvisionedPostgres | None = None
     # Where DMS may connect: the source's network (CIDR) or its security group; nothing else.
     source_cidr: Annotated[str, StringConstraints(pattern=CIDR)] | None = None
     source_security_group_id: Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")] | None = None
@@ -357,6 +485,8 @@ class Source(_Model):
     cdc_max_batch_interval_seconds: int = Field(default=60, ge=1, le=86400)
     # ... or this many kilobytes (CdcMinFileSize; DMS's default is 32000 KB).
     cdc_min_file_size_kb: int = Field(default=32000, ge=1, le=1048576)
+    # Iceberg state tables and bounded current-state views (on by default).
+    compaction: Compaction = Field(default_factory=Compaction)
     # Alarm when source + target CDC latency stays above this (or is not reported).
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
     # Alarm when no file passed validation for this long (CDC sources only).
@@ -387,7 +517,7 @@ class Source(_Model):
             raise ValueError("must be 1-16 lower-case letters, digits or single hyphens, starting with a letter")
         return value
 
-    _arn = field_validator("credentials_secret_arn")(lambda cls, v: _secret_arn(v))
+    _arn = field_validator("credentials_secret_arn")(lambda cls, v: None if v is None else _secret_arn(v))
 
     @field_validator("credentials_kms_key_arn")
     @classmethod
@@ -495,8 +625,54 @@ class Source(_Model):
         return value
 
     @model_validator(mode="after")
+    def _provisioned(self) -> Source:
+        """A provisioned source's host, secret, network and RDS identifiers are the program's own."""
+        if self.provision is None:
+            needed = (("host", self.host), ("credentialsSecretArn", self.credentials_secret_arn))
+            missing = [key for key, value in needed if value is None]
+            if missing:
+                raise ValueError(f"{' and '.join(missing)} required (or provision: a database CloudBridge creates)")
+            return self
+        if self.engine != "postgres":
+            raise ValueError("provision creates RDS for PostgreSQL: engine must be postgres")
+        given = [
+            key
+            for key, field in (
+                ("host", "host"), ("credentialsSecretArn", "credentials_secret_arn"),
+                ("credentialsKmsKeyArn", "credentials_kms_key_arn"), ("sourceCidr", "source_cidr"),
+                ("sourceSecurityGroupId", "source_security_group_id"),
+                ("rdsInstanceIdentifier", "rds_instance_identifier"),
+                ("rdsClusterIdentifier", "rds_cluster_identifier"),
+            )
+            if getattr(self, field) is not None
+        ]  # fmt: skip
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: not with provision (the program knows them for the database it creates)"
+            )
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", self.database):
+            raise ValueError("database: RDS creates it: 1-63 letters, digits or underscores, starting with a letter")
+        if len(self.table_sets) + 1 > self.provision.replication_slots:
+            raise ValueError(
+                "provision.replicationSlots must exceed the number of replications (tables and addedTables)"
+            )
+        pinned = getattr(self.replication, "engine_version", None)
+        needed = POSTGRES_DMS_MINIMUM[self.provision.engine_version]
+        if pinned and tuple(int(part) for part in pinned.split(".")) < needed:
+            raise ValueError(
+                f"replication.engineVersion: DMS reads PostgreSQL {self.provision.engine_version} from "
+                f"{'.'.join(map(str, needed))} on (DMS user guide, PostgreSQL source versions)"
+            )
+        return self
+
+    @property
+    def provisioned(self) -> bool:
+        """Whether CloudBridge creates this source's database (``provision``)."""
+        return self.provision is not None
+
+    @model_validator(mode="after")
     def _network_and_tls(self) -> Source:
-        if (self.source_cidr is None) == (self.source_security_group_id is None):
+        if self.provision is None and (self.source_cidr is None) == (self.source_security_group_id is None):
             raise ValueError(
                 "set exactly one of sourceCidr or sourceSecurityGroupId: DMS may connect to the source database only"
             )
@@ -511,8 +687,8 @@ class Source(_Model):
 
     @property
     def is_rds(self) -> bool:
-        """Whether the host is an RDS or Aurora endpoint."""
-        return self.host.endswith(".rds.amazonaws.com")
+        """Whether the host is an RDS or Aurora endpoint (a provisioned database is RDS)."""
+        return self.provision is not None or (self.host or "").endswith(".rds.amazonaws.com")
 
     @property
     def tls_mode(self) -> str:
@@ -522,7 +698,7 @@ class Source(_Model):
     @property
     def is_aurora(self) -> bool:
         """Whether the host is an Aurora cluster endpoint (writer, reader or custom)."""
-        return bool(AURORA_HOST.search(self.host))
+        return bool(AURORA_HOST.search(self.host or ""))
 
     @model_validator(mode="after")
     def _rds_only_for_postgres(self) -> Source:
@@ -540,7 +716,7 @@ class Source(_Model):
                 "rdsClusterIdentifier is for Aurora PostgreSQL clusters (host <name>.cluster-<id>.<region>."
                 "rds.amazonaws.com); an RDS instance is watched with rdsInstanceIdentifier"
             )
-        writer = AURORA_WRITER_HOST.match(self.host)
+        writer = AURORA_WRITER_HOST.match(self.host or "")
         if self.rds_cluster_identifier and writer and writer.group(1).lower() != self.rds_cluster_identifier:
             raise ValueError(
                 "rdsClusterIdentifier is not the cluster the host names (a cluster endpoint starts with the "
@@ -552,12 +728,15 @@ class Source(_Model):
                 "which grows on its own; AWS's Aurora metrics list no FreeStorageSpace, and FreeLocalStorage is "
                 "each instance's temporary storage, not the volume"
             )
-        if "transaction_logs_alarm_mb" in given and not (self.rds_instance_identifier or self.rds_cluster_identifier):
+        watched = self.provision is not None  # the program names its own instance
+        if "transaction_logs_alarm_mb" in given and not (
+            watched or self.rds_instance_identifier or self.rds_cluster_identifier
+        ):
             raise ValueError(
                 "transactionLogsAlarmMb needs rdsInstanceIdentifier or rdsClusterIdentifier: without one no alarm "
                 "watches the transaction logs"
             )
-        if "free_storage_alarm_mb" in given and not self.rds_instance_identifier:
+        if "free_storage_alarm_mb" in given and not (watched or self.rds_instance_identifier):
             raise ValueError("freeStorageAlarmMb needs rdsInstanceIdentifier: without it no alarm watches free storage")
         return self
 
@@ -592,6 +771,139 @@ def _overlap(a: str, b: str) -> bool:
 def _like(pattern: str, name: str) -> bool:
     """DMS object-locator matching: % matches any run of characters, the rest literally."""
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), name) is not None
+
+
+# A DynamoDB table name (DynamoDB's rule): its lake name replaces "." and "-" with "_".
+DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+class DynamoDbSource(_Model):
+    """A DynamoDB source: existing tables read by name, a full export each plus their streams (docs/dynamodb.md)."""
+
+    # 1-16 of a-z, 0-9, single hyphens: becomes bucket, Lambda and Glue names.
+    name: str
+    # dynamodb: tables read through their exports and streams, no DMS.
+    engine: Literal["dynamodb"]
+    # DynamoDB table names in the stack's account and region. Each needs point-in-time recovery and a
+    # stream with NEW_AND_OLD_IMAGES (`python -m cloudbridge preflight` checks both); its lake name is
+    # dynamodb.<name with . and - as _>, its metadata metadata/<source>/dynamodb/<lake name>.json.
+    tables: list[str] = Field(min_length=1)
+    # Stream changes after the export; false: the export only.
+    cdc: bool = True
+    # Most records the stream converter gets per invocation (one parquet file each).
+    stream_batch_size: int = Field(default=500, ge=1, le=10000)
+    # Seconds Lambda gathers records before it invokes the converter (larger, fewer files).
+    stream_batching_window_seconds: int = Field(default=5, ge=0, le=300)
+    # Retries of a failing batch (its records from the first failed one) before its description goes
+    # to the on-failure queue; -1: until the records expire from the stream (24 hours).
+    stream_maximum_retry_attempts: int = Field(default=10, ge=-1, le=10000)
+    # Records older than this are not sent to the converter but described on the on-failure queue
+    # (60-604800 s, or -1: until they expire from the stream).
+    stream_maximum_record_age_seconds: int = Field(default=21600, ge=-1, le=604800)
+    # Alarm when the stream converter's IteratorAge (age of the last record of a batch) exceeds this:
+    # records older than 24 hours are trimmed from the stream, i.e. lost.
+    iterator_age_alarm_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Alarm when no file passed validation for this long (CDC sources only).
+    freshness_alarm_minutes: int = Field(default=1440, ge=15, le=10080)
+    # statistics or full, as for every source (docs/validation.md).
+    validation: Literal["statistics", "full"] = "statistics"
+    # Minutes the deploy waits for each table's export to complete (ExportTableToPointInTime).
+    export_timeout_minutes: int = Field(default=120, ge=10, le=1440)
+    # Iceberg state tables for the current-state views, as for every source (docs/analytics.md, "Compaction").
+    compaction: Compaction = Field(default_factory=Compaction)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not SOURCE_NAME.match(value):
+            raise ValueError("must be 1-16 lower-case letters, digits or single hyphens, starting with a letter")
+        return value
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, value: list[str]) -> list[str]:
+        bad = [i for i, t in enumerate(value) if not DYNAMODB_TABLE.match(t)]
+        if bad:
+            raise ValueError(f"entries at positions {bad} are not DynamoDB table names (3-255 of A-Z a-z 0-9 _ . -)")
+        lake = [re.sub(r"[.-]", "_", t) for t in value]
+        dupes = [i for i, t in enumerate(lake) if lake.index(t) != i]
+        if dupes:
+            raise ValueError(f"entries at positions {dupes} repeat an earlier table (names equal once . and - are _)")
+        return value
+
+    @field_validator("stream_maximum_record_age_seconds")
+    @classmethod
+    def _record_age(cls, value: int) -> int:
+        if value != -1 and value < 60:
+            raise ValueError("Lambda takes -1 (until the records expire) or 60 to 604800 seconds")
+        return value
+
+    # --- what the rest of the program asks of any source ---------------------------------
+
+    @property
+    def timestamp_unit(self) -> str:
+        """Milliseconds: the converters write no timestamp column of their own."""
+        return "ms"
+
+    @property
+    def exclude_columns(self) -> list[str]:
+        """None: a DynamoDB table's metadata declares what lands."""
+        return []
+
+    @property
+    def added_tables(self) -> list[list[str]]:
+        """None: every table is exported and streamed on its own."""
+        return []
+
+    @property
+    def cdc_start(self) -> None:
+        """None: the stream is read from its trim horizon."""
+        return None
+
+    # A DMS source's connection settings: a DynamoDB source has none (checks that read them skip it).
+    credentials_secret_arn = ca_bundle_file = ca_certificate_arn = credentials_kms_key_arn = property(
+        lambda self: None, doc="None: DynamoDB is reached through its API, with the functions' roles."
+    )
+    provision = host = rds_instance_identifier = rds_cluster_identifier = property(
+        lambda self: None, doc="None: the table exists already; CloudBridge reads it by name."
+    )
+
+    @property
+    def lake_tables(self) -> list[str]:
+        """The tables' lake names, in order."""
+        return [re.sub(r"[.-]", "_", t) for t in self.tables]
+
+    @property
+    def table_sets(self) -> list[list[str]]:
+        """One set: the tables, as dynamodb.<lake name>."""
+        return [[f"dynamodb.{t}" for t in self.lake_tables]]
+
+    @property
+    def all_tables(self) -> list[str]:
+        """Every table as dynamodb.<lake name>."""
+        return self.table_sets[0]
+
+    @property
+    def table_patterns(self) -> list[tuple[str, str]]:
+        """The tables as (schema, table): ("dynamodb", lake name)."""
+        return [("dynamodb", t) for t in self.lake_tables]
+
+    def excluded_columns(self, schema: str, table: str) -> list[str]:
+        """None: a DynamoDB table's metadata declares what lands."""
+        return []
+
+
+def source_kind(value: Any) -> str:
+    """The branch of the source union an entry belongs to: ``dynamodb`` or ``dms`` (every other engine)."""
+    engine = value.get("engine") if isinstance(value, dict) else getattr(value, "engine", None)
+    return "dynamodb" if engine == "dynamodb" else "dms"
+
+
+# A source entry: a DynamoDB source by its engine, any other engine a DMS one (whose errors then
+# name the DMS engines). Error locations carry the branch's tag, which stack_config drops.
+AnySource = Annotated[
+    Annotated[Source, Tag("dms")] | Annotated[DynamoDbSource, Tag("dynamodb")], Discriminator(source_kind)
+]
 
 
 # Regions where Redshift Serverless offers a base capacity above 512 RPUs (in steps of 32).
@@ -637,7 +949,8 @@ class Redshift(_Model):
 class Analytics(_Model):
     """The Athena workgroup and the optional Redshift warehouse."""
 
-    # Athena cancels a query that would scan more than this.
+    # Athena cancels a query that would scan more than this. Compaction runs in this workgroup too:
+    # a rebuild reads a table's whole generation (docs/analytics.md, "Sizing the scan limit").
     bytes_scanned_cutoff_per_query_gb: int = Field(default=100, ge=1, le=100_000)
     # Days Athena query results are kept.
     results_expire_days: int = Field(default=30, ge=1, le=3650)
@@ -714,7 +1027,7 @@ class StackConfig(_Model):
     # The validator and notifier functions.
     lambdas: Lambdas = Field(alias="lambda")
     # One entry per source database: one extraction pipeline each.
-    sources: list[Source] = Field(min_length=1)
+    sources: list[AnySource] = Field(min_length=1)
     # The Athena workgroup over the current-state views.
     analytics: Analytics = Field(default_factory=Analytics)
     # Buckets holding data, KMS keys and Glue databases stay in the account when they leave

@@ -122,6 +122,10 @@ class Arns:
             return arn("glue", f"database/{i['name']}")
         if t == "aws:glue/catalogTable:CatalogTable":
             return arn("glue", f"table/{i['databaseName']}/{i['name']}")
+        if t == "aws:sfn/stateMachine:StateMachine":
+            return arn("states", f"stateMachine:{i['name']}")
+        if t == "aws:scheduler/schedule:Schedule":
+            return arn("scheduler", f"schedule/{i.get('groupName') or 'default'}/{i['name']}")
         if t == "aws:athena/workgroup:Workgroup":
             return arn("athena", f"workgroup/{i['name']}")
         if t == "aws:ec2/securityGroup:SecurityGroup":
@@ -130,6 +134,10 @@ class Arns:
             return arn("ec2", f"security-group-rule/{_fake_id('sgr-', r.name)}")
         if service == "dms":
             return self._dms(r)
+        if t == "aws:rds/instance:Instance":
+            return arn("rds", f"db:{i['identifier']}")
+        if t in ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup"):
+            return arn("rds", f"{'pg' if t.endswith('ParameterGroup') else 'subgrp'}:{i['name']}")
         return i["arn"]
 
     def _dms(self, r: Declared) -> str:
@@ -202,9 +210,29 @@ class Arns:
             return [zone] if i.get("privateDnsEnabled") else []
         if kind == "dms-serverless-role":
             return [f"arn:aws:iam::{s.account}:role/aws-service-role/dms.amazonaws.com/AWSServiceRoleForDMSServerless"]
+        if kind in _DATABASE_KINDS:  # a provisioned database's (components/database.py)
+            return self._database(kind, r)
         if kind == "redshift-role":
             return [f"arn:aws:iam::{s.account}:role/aws-service-role/redshift.amazonaws.com/AWSServiceRoleForRedshift"]
         raise KeyError(f"{row.type}: no ARN kind {kind!r}")
+
+    def _database(self, kind: str, r: Declared) -> list[str]:
+        """What a provisioned database's calls name besides itself: its groups, its final snapshot, the
+        master secret RDS creates (an id AWS assigns), RDS's service-linked role, the source instance."""
+        s, i = self.s, r.inputs
+        if kind == "parameter-group":
+            return [s.arn("rds", f"pg:{i['parameterGroupName']}")]
+        if kind == "db-subnet-group":
+            return [s.arn("rds", f"subgrp:{i['dbSubnetGroupName']}")]
+        if kind == "final-snapshot":
+            return (
+                [s.arn("rds", f"snapshot:{i['finalSnapshotIdentifier']}")] if i.get("finalSnapshotIdentifier") else []
+            )
+        if kind == "rds-managed-secret":
+            return [s.arn("secretsmanager", f"secret:rds!db-{_fake_id('', r.name)}-Ab12Cd")]
+        if kind == "rds-role":
+            return [f"arn:aws:iam::{s.account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS"]
+        return [i["sourceDbInstanceArn"]]  # source-db
 
     def _network(self, kind: str, r: Declared) -> list[str]:
         i = r.inputs
@@ -220,6 +248,16 @@ class Arns:
         """The VPC a network resource is in (the stack's configured VPC)."""
         vpc = r.inputs.get("vpcId") or read_stack_config(self.s.name)["cloudbridge:network"]["vpcId"]
         return self.s.arn("ec2", f"vpc/{vpc}")
+
+
+_DATABASE_KINDS = (
+    "parameter-group",
+    "db-subnet-group",
+    "final-snapshot",
+    "rds-managed-secret",
+    "rds-role",
+    "source-db",
+)
 
 
 def context(s: Stack, arns: Arns, row: Row, r: Declared) -> dict:
