@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.catalog import Catalog, CatalogArgs
+from components.dynamodb_source import DynamoDbCapture, DynamoDbCaptureArgs
 from components.function import LambdaFunction, LambdaFunctionArgs
 from components.generations import GenerationMarkers, GenerationMarkersArgs
 from components.monitoring import Monitoring, MonitoringArgs
@@ -36,6 +37,10 @@ class PipelineArgs:
     tables: tuple[TableMetadata, ...]
     log_retention_days: int
     retain_data: bool = False
+    # The deletion guard of raw-history and metadata: the break-glass role's ARN, or None (off).
+    deletion_guard_arn: str | None = None
+    # How long superseded versions of raw-history and metadata objects are kept.
+    noncurrent_version_days: int = 30
 
 
 class ExtractionPipeline(pulumi.ComponentResource):
@@ -45,11 +50,11 @@ class ExtractionPipeline(pulumi.ComponentResource):
     raw_history: SecureBucket
     fail: SecureBucket
     metadata: SecureBucket
-    replication: Replication
+    replication: Replication | DynamoDbCapture  # a DynamoDB source's capture takes DMS's place
     queue: aws.sqs.Queue
     dead_letter_queue: aws.sqs.Queue
     validator: LambdaFunction
-    generations: GenerationMarkers
+    generations: GenerationMarkers | None  # None for DynamoDB: its export converter writes the markers
     catalog: Catalog
     monitoring: Monitoring
 
@@ -58,11 +63,19 @@ class ExtractionPipeline(pulumi.ComponentResource):
         self._prefix, self._args = name, args
         self._tags = args.scope.naming.tags(args.scope.source.name)
         keep = args.retain_data
+        # The system of record: guarded against deletion, superseded versions kept for recovery.
+        record = dict(
+            versioning=True,
+            retain_on_delete=keep,
+            guard_principal_arn=args.deletion_guard_arn,
+            noncurrent_expire_after_days=args.noncurrent_version_days,
+        )
         self.landing = self._bucket("landing")  # no versioning: DMS target; holds files only until validated
-        self.raw_history = self._bucket("raw", versioning=True, retain_on_delete=keep)
+        self.raw_history = self._bucket("raw", **record)
         self.fail = self._bucket("fail", versioning=True, expire_after_days=FAIL_RETENTION_DAYS, retain_on_delete=keep)
-        self.metadata = self._bucket("meta", versioning=True, retain_on_delete=keep)
-        self.replication = self._replication()
+        self.metadata = self._bucket("meta", **record)
+        dynamodb = args.scope.source.engine == "dynamodb"
+        self.replication = self._dynamodb() if dynamodb else self._replication()
         # landing ObjectCreated:* → SQS (with DLQ) → validator Lambda (partial batch failures)
         self.dead_letter_queue = self._dead_letter_queue()
         self.queue = self._landing_events()
@@ -70,7 +83,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         self._validator_events()
         self.catalog = self._catalog()
         self._publish_metadata()
-        self.generations = self._generations()
+        self.generations = None if dynamodb else self._generations()
         self.monitoring = self._monitoring()
         self.register_outputs(
             {
@@ -108,6 +121,27 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 landing_bucket_name=self.landing.name,
                 landing_bucket_arn=self.landing.arn,
                 log_retention_days=args.log_retention_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _dynamodb(self) -> DynamoDbCapture:
+        """A DynamoDB source's exports and streams, into landing (components/dynamodb_source.py)."""
+        args = self._args
+        return DynamoDbCapture(
+            f"{self._prefix}-dynamodb",
+            DynamoDbCaptureArgs(
+                scope=args.scope,
+                landing_bucket_name=self.landing.name,
+                landing_bucket_arn=self.landing.arn,
+                raw_history_bucket_name=self.raw_history.name,
+                raw_history_bucket_arn=self.raw_history.arn,
+                metadata_bucket_name=self.metadata.name,
+                metadata_bucket_arn=self.metadata.arn,
+                alerts_topic_arn=args.alerts_topic_arn,
+                layers=args.validator_layers,
+                log_retention_days=args.log_retention_days,
+                retain_data=args.retain_data,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -301,7 +335,9 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 server_side_encryption="aws:kms",
                 kms_key_id=args.scope.kms_key_arn,
                 tags=self._tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                # Under the deletion guard no version may be deleted: a table's metadata stays when the
+                # table leaves the config (the validator reads only what DMS writes).
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.deletion_guard_arn is not None),
             )
 
     def _generations(self) -> GenerationMarkers:
@@ -335,7 +371,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 replication_arns=self.replication.arns,
                 validator_function_name=self.validator.function.name,
                 validator_dead_letter_queue_name=self.dead_letter_queue.name,
-                generations_function_name=self.generations.function.function.name,
+                generations_function_name=self.generations.function.function.name if self.generations else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
