@@ -18,7 +18,14 @@ from typing import Any
 
 import pulumi_aws as aws
 
-from cloudbridge.contract import dms_documents, event_patterns, open_paths
+from cloudbridge.contract import (
+    compaction_contracts,
+    dms_documents,
+    dynamodb_contracts,
+    event_patterns,
+    open_paths,
+    rds_contracts,
+)
 from cloudbridge.contract.api_model import api_model, check_value
 from cloudbridge.contract.documented import Documented, botocore_doc
 from cloudbridge.contract.rules import Reference
@@ -557,3 +564,12 @@ def _with_open_paths(contracts: dict[str, Contract]) -> dict[str, Contract]:
 
 
 CONTRACTS = _with_open_paths(CONTRACTS)
+
+# A provisioned source's database and its DMS user's secret (cloudbridge/contract/rds_contracts.py).
+rds_contracts.extend(CONTRACTS, Contract)
+
+# A DynamoDB source's export, stream mappings and export notification (cloudbridge/contract/dynamodb_contracts.py).
+dynamodb_contracts.extend(CONTRACTS, Contract)
+
+# A source's compaction: its state machine and schedules (cloudbridge/contract/compaction_contracts.py).
+compaction_contracts.extend(CONTRACTS, Contract)
