@@ -13,7 +13,7 @@ with Amazon RDS and AWS Secrets Manager", permissions required for Secrets Manag
 
 from __future__ import annotations
 
-from bootstrap.inventory import _AUTH, RT, TAGS, _seen, _Type
+from bootstrap.inventory_base import _AUTH, RT, TAGS, _seen, _Type
 
 _INSTANCE = "rds/instance.go"
 _KEY_VIA_RDS = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudbridge import cli
-from cloudbridge.preflight import Check
+from cloudbridge.checks import Check
 from functions.common.runtime import TAG_ENVIRONMENT
 
 VIEW_TYPE = "NEW_AND_OLD_IMAGES"

@@ -11,7 +11,6 @@ unless ``--skip-unchecked`` (docs/source-prerequisites.md lists what they need).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from cloudbridge import cli
@@ -21,21 +20,7 @@ from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 LOB_LIMIT_KB = 64  # the task's LobMaxSize (components/dms_settings.py)
 
 
-@dataclass(frozen=True)
-class Check:
-    """One preflight check's outcome, with the fix to apply when it fails."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    blocking: bool = True
-
-    def line(self) -> str:
-        """The check as a terminal line: PASS, FAIL (blocking) or WARN, and the fix when it failed."""
-        mark = "PASS" if self.ok else ("FAIL" if self.blocking else "WARN")
-        text = f"{mark}  {self.name}: {self.detail}"
-        return text + (f"\n      fix: {self.fix}" if not self.ok and self.fix else "")
+from cloudbridge.checks import Check  # noqa: E402  (re-exported: callers import it from here)
 
 
 def _setting(connection: Any, name: str) -> str | None:
