@@ -510,12 +510,7 @@ class Source(_Model):
     # alarm when the instance's free storage (FreeStorageSpace) falls below this; lower it on small instances.
     free_storage_alarm_mb: int = Field(default=10240, ge=1024)
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not SOURCE_NAME.match(value):
-            raise ValueError("must be 1-16 lower-case letters, digits or single hyphens, starting with a letter")
-        return value
+    _name = field_validator("name")(lambda cls, v: _source_name(v))
 
     _arn = field_validator("credentials_secret_arn")(lambda cls, v: None if v is None else _secret_arn(v))
 
@@ -532,7 +527,7 @@ class Source(_Model):
         bad = [i for i, t in enumerate(value) if not TABLE_PATTERN.match(t)]
         if bad:
             raise ValueError(f"entries at positions {bad} must be schema.table (with % wildcards)")
-        dupes = [i for i, t in enumerate(value) if value.index(t) != i]
+        dupes = _repeated(value)
         if dupes:
             raise ValueError(f"entries at positions {dupes} repeat earlier entries")
         return value
@@ -554,7 +549,7 @@ class Source(_Model):
         bad = [c for c in value if not COLUMN_PATTERN.match(c)]
         if bad:
             raise ValueError(f"{', '.join(bad)} must be schema.table.column (with % wildcards)")
-        dupes = sorted({c for i, c in enumerate(value) if value.index(c) != i})
+        dupes = sorted({value[i] for i in _repeated(value)})
         if dupes:
             raise ValueError(f"{', '.join(dupes)} listed more than once")
         return value
@@ -578,7 +573,7 @@ class Source(_Model):
                             "would capture it twice"
                         )
         flat = [t for batch in sets for t in batch]
-        dupes = sorted({t for i, t in enumerate(flat) if flat.index(t) != i})
+        dupes = sorted({flat[i] for i in _repeated(flat)})
         if dupes:
             raise ValueError(f"{', '.join(dupes)} listed more than once in tables and addedTables")
         unmatched = [c for c in self.exclude_columns if not any(_overlap(t, c.rsplit(".", 1)[0]) for t in flat)]
@@ -812,12 +807,7 @@ class DynamoDbSource(_Model):
     # Iceberg state tables for the current-state views, as for every source (docs/analytics.md, "Compaction").
     compaction: Compaction = Field(default_factory=Compaction)
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not SOURCE_NAME.match(value):
-            raise ValueError("must be 1-16 lower-case letters, digits or single hyphens, starting with a letter")
-        return value
+    _name = field_validator("name")(lambda cls, v: _source_name(v))
 
     @field_validator("tables")
     @classmethod
@@ -826,7 +816,7 @@ class DynamoDbSource(_Model):
         if bad:
             raise ValueError(f"entries at positions {bad} are not DynamoDB table names (3-255 of A-Z a-z 0-9 _ . -)")
         lake = [re.sub(r"[.-]", "_", t) for t in value]
-        dupes = [i for i, t in enumerate(lake) if lake.index(t) != i]
+        dupes = _repeated(lake)
         if dupes:
             raise ValueError(f"entries at positions {dupes} repeat an earlier table (names equal once . and - are _)")
         return value
@@ -1059,10 +1049,22 @@ class StackConfig(_Model):
     @classmethod
     def _unique_sources(cls, value: list[Source]) -> list[Source]:
         names = [s.name for s in value]
-        dupes = [i for i, n in enumerate(names) if names.index(n) != i]
+        dupes = _repeated(names)
         if dupes:
             raise ValueError(f"sources at positions {dupes} repeat an earlier source's name: each needs its own")
         return value
+
+
+def _source_name(value: str) -> str:
+    """A source's name: it becomes bucket, DMS and Glue names (SOURCE_NAME)."""
+    if not SOURCE_NAME.match(value):
+        raise ValueError("must be 1-16 lower-case letters, digits or single hyphens, starting with a letter")
+    return value
+
+
+def _repeated(values: list) -> list[int]:
+    """Positions of entries that repeat an earlier one."""
+    return [i for i, v in enumerate(values) if values.index(v) != i]
 
 
 def _secret_arn(value: str) -> str:
