@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudbridge import cli
+from functions.common.dms import locator_matches
 
 # Reloading tables during a task (DMS user guide): "You can reload up to 10 tables from a task."
 RELOAD_BATCH = 10
@@ -117,9 +118,7 @@ class Target:
         return self.naming.bucket(self.source.name, "raw")
 
 
-def like(pattern: str, name: str) -> bool:
-    """DMS object-locator matching: ``%`` matches any run of characters, the rest literally."""
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), name) is not None
+like = locator_matches  # DMS object-locator matching (functions/common/dms.py)
 
 
 def load_target(stack: str, source_name: str) -> Target:

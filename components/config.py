@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from functions.common.dms import locator_matches
+
 NAMESPACE = "cloudbridge"
 Engine = Literal["postgres", "oracle", "sqlserver", "mysql"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -763,9 +765,7 @@ def _overlap(a: str, b: str) -> bool:
     return both(0, 0)
 
 
-def _like(pattern: str, name: str) -> bool:
-    """DMS object-locator matching: % matches any run of characters, the rest literally."""
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), name) is not None
+_like = locator_matches  # DMS object-locator matching: one definition (functions/common/dms.py)
 
 
 # A DynamoDB table name (DynamoDB's rule): its lake name replaces "." and "-" with "_".
