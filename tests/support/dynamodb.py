@@ -5,16 +5,15 @@ laid out as DynamoDB documents them (moto's export writes one data file and no m
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from cloudbridge.sandbox import export_layout
+from cloudbridge.sandbox.stream_mapping import json_value as _json_value
+from cloudbridge.sandbox.stream_mapping import lambda_event, lambda_record  # noqa: F401 (the tests' names)
 from functions.common import dynamodb as ddb
 from functions.common.metadata import Column, TableMetadata
 
@@ -110,38 +109,6 @@ def stream_records(stream_arn: str) -> list[dict[str, Any]]:
     return records
 
 
-def _json_value(value: Any) -> Any:
-    """A boto3 typed value as it travels in JSON (binary as base64)."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": base64.b64encode(inner).decode()}
-    if kind == "BS":
-        return {"BS": [base64.b64encode(b).decode() for b in inner]}
-    if kind == "M":
-        return {"M": {k: _json_value(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_json_value(v) for v in inner]}
-    return {kind: inner}
-
-
-def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record as the event source mapping delivers it to the function (JSON)."""
-    change = dict(record["dynamodb"])
-    when = change["ApproximateCreationDateTime"]
-    change["ApproximateCreationDateTime"] = when.timestamp() if isinstance(when, datetime) else when
-    for image in ("Keys", "NewImage", "OldImage"):
-        if image in change:
-            change[image] = {k: _json_value(v) for k, v in change[image].items()}
-    out = {k: v for k, v in record.items() if k != "dynamodb"}
-    out["dynamodb"] = change
-    out["eventSourceARN"] = stream_arn
-    return json.loads(json.dumps(out, default=str))
-
-
-def lambda_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
-    return {"Records": [lambda_record(r, stream_arn) for r in records]}
-
-
 def scan(name: str = "orders") -> list[dict[str, Any]]:
     pages = client("dynamodb").get_paginator("scan").paginate(TableName=name)
     return [i for page in pages for i in page["Items"]]
@@ -162,50 +129,12 @@ def lake_rows(items: list[dict[str, Any]], meta: TableMetadata) -> dict[str, tup
 # --- a table export, as DynamoDB writes it ----------------------------------------------------
 
 
-def export_files(
-    items: list[dict[str, Any]],
-    *,
-    table_arn: str,
-    export_time: str,
-    prefix: str = "exports",
-    export_id: str = "01700000000000-a1b2c3d4",
-    files: int = 2,
-) -> dict[str, bytes]:
-    """The objects of a full DYNAMODB_JSON export (S3DataExport.Output.html): ``_started``, the
-    data files (gzipped JSON lines of {"Item": …}, one per "partition", an empty one included),
-    ``manifest-files.json`` (JSON lines) and ``manifest-summary.json``, with their checksums."""
-    base = f"{prefix}/AWSDynamoDB/{export_id}/"
-    out = {base + "_started": b""}
-    chunks = [items[i::files] for i in range(files)] + [[]]  # an empty partition writes an empty file
-    manifest = []
-    for n, chunk in enumerate(chunks):
-        key = f"AWSDynamoDB/{export_id}/data/{n:04d}example{n}.json.gz"
-        lines = "".join(json.dumps({"Item": {k: _json_value(v) for k, v in i.items()}}) + "\n" for i in chunk)
-        out[f"{prefix}/{key}"] = gzip.compress(lines.encode(), mtime=0)
-        manifest.append({"itemCount": len(chunk), "md5Checksum": "x==", "etag": "e-1", "dataFileS3Key": key})
-    out[base + "manifest-files.json"] = "".join(json.dumps(m) + "\n" for m in manifest).encode()
-    out[base + "manifest-files.checksum"] = b"0"
-    summary = {
-        "version": "2020-06-30",
-        "exportArn": f"{table_arn}/export/{export_id}",
-        "startTime": export_time,
-        "endTime": export_time,
-        "tableArn": table_arn,
-        "tableId": "12345a12-abcd-123a-ab12-1234abc12345",
-        "exportTime": export_time,
-        "s3Bucket": "export",
-        "s3Prefix": prefix,
-        "s3SseAlgorithm": "KMS",
-        "s3SseKmsKeyId": None,
-        "manifestFilesS3Key": f"AWSDynamoDB/{export_id}/manifest-files.json",
-        "billedSizeBytes": 0,
-        "itemCount": len(items),
-        "outputFormat": "DYNAMODB_JSON",
-        "exportType": "FULL_EXPORT",
-    }
-    out[base + "manifest-summary.json"] = json.dumps(summary, indent=3).encode()
-    out[base + "manifest-summary.checksum"] = b"0"
-    return out
+def export_files(items: list[dict[str, Any]], **layout: Any) -> dict[str, bytes]:
+    """The objects of a full DYNAMODB_JSON export of boto3-typed ``items`` (S3DataExport.Output.html):
+    ``_started``, the data files (gzipped JSON lines of {"Item": …}, one per "partition", an empty one
+    included), ``manifest-files.json`` (JSON lines) and ``manifest-summary.json``, with their checksums
+    (the sandbox's layout, cloudbridge/sandbox/export_layout.py)."""
+    return export_layout.export_files([{k: _json_value(v) for k, v in i.items()} for i in items], **layout)
 
 
 def decimal_text(value: Decimal) -> str:
