@@ -93,8 +93,11 @@ class LocalAws:
         tables: list[TableMetadata],
         webhook_url: str,
         visibility_timeout: int = 5,
+        alerts: Resources | None = None,
     ) -> Resources:
-        """Create one source's buckets, queues, topic, secret and Glue tables as the program would, locally."""
+        """Create one source's buckets, queues, topic, secret and Glue tables as the program would,
+        locally; with ``alerts``, another source of the same environment: its topic, notifier and
+        webhook secret are the environment's, created with the first source."""
         res = Resources(
             landing=naming.bucket(source, "landing"),
             raw_history=naming.bucket(source, "raw"),
@@ -109,7 +112,11 @@ class LocalAws:
         )
         self._buckets(res)
         self._validator_queue(res, naming, source, visibility_timeout)
-        self._alerts(res, naming, visibility_timeout, webhook_url)
+        if alerts is None:
+            self._alerts(res, naming, visibility_timeout, webhook_url)
+        else:
+            res.topic_arn, res.notifier_queue = alerts.topic_arn, alerts.notifier_queue
+            res.webhook_secret_arn = alerts.webhook_secret_arn
         self.client("glue").create_database(
             DatabaseInput={"Name": res.glue_database, "Description": f"CloudBridge sandbox: {source}"}
         )
@@ -157,6 +164,27 @@ class LocalAws:
         res.webhook_secret_arn = secrets.create_secret(Name="cloudbridge/slack-webhook", SecretString=webhook_url)[
             "ARN"
         ]
+
+    def queue(self, name: str, visibility_timeout: int = 5) -> tuple[str, str]:
+        """A queue's URL and ARN."""
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(visibility_timeout)})["QueueUrl"]
+        return url, _queue_arn(sqs, url)
+
+    def export_bucket(self, bucket: str, queue_arn: str, suffix: str) -> None:
+        """A DynamoDB source's export bucket, whose objects ending in ``suffix`` are announced on a
+        queue (standing in for the notification that invokes the export converter)."""
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        rule = {"FilterRules": [{"Name": "suffix", "Value": suffix}]}
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": rule}}
+                ]
+            },
+        )
 
     def publish_tables(self, res: Resources, naming: Naming, tables: list[TableMetadata], engine: str) -> None:
         """What a deploy does with the committed metadata: publish it to the metadata bucket

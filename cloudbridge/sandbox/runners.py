@@ -4,8 +4,10 @@
 handler's partial batch failures left on the queue (visibility timeout, then the
 dead-letter queue after maxReceiveCount). ``SnsSubscription`` delivers each SNS message
 as an SNS-shaped event, one per invocation, as Lambda's SNS integration does; a failed
-invocation is retried from its queue. ``Schedule`` is an EventBridge schedule: one call every
-period (the generation-marker writer's, in seconds instead of minutes).
+invocation is retried from its queue. ``S3Invocations`` is a bucket notification invoking a
+function asynchronously: each S3 event is the invocation's event, retried twice when it raises,
+then sent to the function's dead-letter queue. ``Schedule`` is an EventBridge schedule: one call
+every period (the generation-marker writer's, in seconds instead of minutes).
 """
 
 from __future__ import annotations
@@ -114,6 +116,67 @@ class SnsSubscription(_Poller):
         while not self.stop_event.is_set():
             if not self.drain_once():
                 time.sleep(0.05)
+
+
+class S3Invocations(_Poller):
+    """A bucket notification's asynchronous invocations of a function, locally: the notification
+    goes to a queue; each S3 event found there is the function's event (Lambda's asynchronous
+    invocation: two retries when it raises, then the event to ``dead_letter``)."""
+
+    RETRIES = 2
+
+    def __init__(
+        self, *args: Any, dead_letter: Callable[[dict[str, Any]], None], timeout: float = 900.0, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.dead_letter, self.context = dead_letter, _Context(timeout)
+        self.results: list[Any] = []  # what each successful invocation returned
+        self.dead_lettered: list[dict[str, Any]] = []  # events given up on
+
+    def drain_once(self) -> int:
+        """Invoke the function for each S3 event queued; returns how many messages were received."""
+        messages = self.receive()
+        for message in messages:
+            event = json.loads(message["Body"])
+            if event.get("Records"):  # not S3's test event, sent once when the notification is set
+                self._invoke(event)
+            self.delete(message)
+        return len(messages)
+
+    def _invoke(self, event: dict[str, Any]) -> None:
+        for _attempt in range(1 + self.RETRIES):
+            try:
+                self.context.start()
+                self.results.append(self.handler(event, self.context))
+                return
+            except Exception as exc:  # the function's Errors metric; Lambda retries
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+        self.dead_lettered.append(event)
+        self.dead_letter(event)
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        while not self.stop_event.is_set():
+            try:
+                self.drain_once()
+            except Exception as exc:  # the queue unreachable: recorded, polled again
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                self.stop_event.wait(1)
+
+
+class _Context:
+    """The Lambda context's remaining time: the function's timeout from its invocation on."""
+
+    def __init__(self, timeout: float):
+        self.timeout, self.started = timeout, time.monotonic()
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left of a timeout that started at the last ``start``."""
+        return int(max(0.0, self.timeout - (time.monotonic() - self.started)) * 1000)
+
+    def start(self) -> None:
+        """An invocation begins."""
+        self.started = time.monotonic()
 
 
 class Schedule(threading.Thread):
