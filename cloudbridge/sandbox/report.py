@@ -177,14 +177,18 @@ def render(report: dict[str, Any]) -> str:
         *_reload_lines(report),
         *_exclusion_lines(report),
         *_dms_api_lines(report),
+        *_dynamodb_lines(report),
         "current state vs source (DuckDB over the validated parquet; the source minus excluded columns):",
     ]
     excluded = (report.get("exclusion") or {}).get("inSource", {})
+    dynamodb = report.get("dynamodb") or {}
     for table, t in report["tables"].items():
         differing = len(t["missing"]) + len(t["extra"]) + len(t["different"])
         note = "identical" if differing == 0 else f"{differing} row(s) differ"
         if excluded.get(table):
             note += f" (without {', '.join(excluded[table])})"
+        if table == dynamodb.get("lakeTable"):
+            note += f" (to a scan of DynamoDB table {dynamodb['table']})"
         lines.append(f"  {table:22} {t['sourceRows']:6} source rows · {t['currentRows']:6} current rows · {note}")
     lines.append(f"result            {'OK' if report['ok'] else 'NOT OK'} in {report['seconds']}s")
     return "\n".join(lines)
@@ -250,6 +254,36 @@ def _dms_api_lines(report: dict[str, Any]) -> list[str]:
     if not api or not api["errors"]:
         return []
     return [f"DMS stand-in      {len(api['errors'])} background load(s) failed: {'; '.join(api['errors'][:3])}"]
+
+
+def _dynamodb_lines(report: dict[str, Any]) -> list[str]:
+    """The DynamoDB source: its export, its stream, the undeclared attribute's loop."""
+    d = report.get("dynamodb")
+    if not d:
+        return []
+    export, stream, traffic, files = d["export"], d["stream"], d["traffic"], d["files"]
+    lines = [
+        f"dynamodb          source {d['source']}, table {d['table']} → {d['lakeTable']}: preflight "
+        f"{sum(1 for c in d['preflight'] if c.startswith('PASS'))}/{len(d['preflight'])} checks pass (stream "
+        "NEW_AND_OLD_IMAGES, point-in-time recovery, tagged for the environment)",
+        f"                  full load: an export of {export['items']} items as AWS lays it out "
+        f"({export['dataFiles']} data files + an empty one, manifest-files.json, manifest-summary.json) → "
+        f"the export converter: {len(export['loadFiles'])} LOAD file(s) validated, then "
+        + ("the generation marked" if export["marker"] else "NO generation marker")
+        + (f"; errors: {export['errors']}" if export["errors"] else ""),
+        f"                  changes: {traffic['puts']} puts, {traffic['updates']} updates, {traffic['deletes']} "
+        f"deletes → {stream['records']} stream records through GetRecords ({stream['shards']} shard(s)) in "
+        f"{stream['batches']} batches to the stream converter ({stream['retries']} retried, "
+        f"{stream['onFailure']} to the on-failure queue)",
+        f"                  files {files['landed']} landed · {files['passed']} passed · {files['failed']} quarantined "
+        f"{files['failedReasons'] or ''} carrying {', '.join(files['quarantineNames']) or 'nothing undeclared'}; "
+        f"{d['undeclared']['attribute']} declared, published, {files['replayed']} replayed, "
+        f"{files['stillQuarantined']} still quarantined",
+    ]
+    problems = {**d["handlerErrors"], **({"stream": stream["errors"]} if stream["errors"] else {})}
+    if problems or d["unregisteredPartitions"]:
+        lines.append(f"                  errors {problems}; partitions missing {d['unregisteredPartitions']}")
+    return lines
 
 
 def _shown(good: bool | None, where: str) -> str:

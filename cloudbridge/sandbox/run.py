@@ -16,6 +16,12 @@ local S3, following each table until its generation marker — written by the ma
 its schedule — is in raw history. Throughout, one personal-data column (``excludeColumns`` of
 the sandbox's source, mappings.py) is dropped by the task's remove-column rule: every table must
 end equal to the source minus that column, which no raw-history file may carry.
+
+Alongside, on the same moto server, a DynamoDB source (basket.py): a table with its stream and
+point-in-time recovery, its full load through a table export and the real export converter, its
+changes read through the Streams API and handed in batches to the real stream converter, an
+attribute the metadata does not declare quarantined and replayed once declared; it must end equal
+to a scan of the table.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from cloudbridge.metadata import committed, inspect_source
 from cloudbridge.replay import replay
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import ACCOUNT, LocalAws
+from cloudbridge.sandbox.basket import Basket
 from cloudbridge.sandbox.command import CommandRun, reload_command
 from cloudbridge.sandbox.dms import DmsStandIn
 from cloudbridge.sandbox.dms_api import DmsApi
@@ -95,7 +102,10 @@ class Progress:
 @contextlib.contextmanager
 def fresh_handlers(log_path: Path):
     """The real Lambda handlers, as a new container: no cached clients, and their log
-    lines (CloudWatch Logs in AWS) written to ``log_path`` instead of the terminal."""
+    lines (CloudWatch Logs in AWS) written to ``log_path`` instead of the terminal — the
+    DynamoDB converters' too."""
+    from functions.dynamodb_export import handler as export
+    from functions.dynamodb_stream import handler as stream
     from functions.slack_alerts import handler as notifier
     from functions.validator import handler as validator
 
@@ -110,12 +120,33 @@ def fresh_handlers(log_path: Path):
     saved = (validator.emit, notifier.log)
     validator._validator, notifier._notifier = None, None
     validator.emit, notifier.log = write, write
+    converters = [module.LOG.registered_handler for module in (stream, export)]
+    streams = [handler.setStream(_LockedFile(log, lock)) for handler in converters]
     try:
         yield validator.handler, notifier.handler
     finally:
         validator.emit, notifier.log = saved
         validator._validator, notifier._notifier = None, None
+        for handler, saved_stream in zip(converters, streams, strict=True):
+            handler.setStream(saved_stream)
         log.close()
+
+
+class _LockedFile:
+    """A log file shared by several writers, one whole write at a time."""
+
+    def __init__(self, file: Any, lock: threading.Lock):
+        self.file, self.lock = file, lock
+
+    def write(self, text: str) -> int:
+        """Write under the lock."""
+        with self.lock:
+            return self.file.write(text)
+
+    def flush(self) -> None:
+        """Flush under the lock."""
+        with self.lock:
+            self.file.flush()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
@@ -213,6 +244,8 @@ class _Sandbox:
         self._start_aws(stack)
         self._start_dms(stack, batch_interval)
         self._start_runners(stack)
+        self.basket = Basket(self.aws, self.naming, ENVIRONMENT, self.metadata_root, self.say, batch_interval)
+        self.basket.start(stack, self.res, scale)
         loaded = self.dms.full_load()
         self.say(f"full load: {loaded} rows in {len(self.dms.files)} LOAD files")
         self.mark_generations()
@@ -363,6 +396,7 @@ class _Sandbox:
                 self.say(f"schema change: products gains a column; {len(touched)} products updated after it")
             with self.workload.lock:  # a reload's load may commit an order in its window meanwhile
                 self.workload.step()
+            self.basket.step(elapsed / duration, elapsed)
             self.transactions += 1
             if elapsed - last_report >= 3:
                 last_report = elapsed
@@ -397,9 +431,12 @@ class _Sandbox:
         self.mark_generations()  # a last poll: every load is marked
         self.stop_cdc.set()
         self.cdc.join(timeout=60)
-        res, s3, sqs = self.res, self.s3, self.sqs
+        self.basket.drain()
+        res, s3, sqs, basket = self.res, self.s3, self.sqs, self.basket
         self.drained = wait_while_progressing(
-            lambda: count_objects(s3, res.landing) + queue_depth(sqs, res.validator_queue), stalled_after=90, cap=900
+            lambda: count_objects(s3, res.landing) + queue_depth(sqs, res.validator_queue) + basket.remaining(),
+            stalled_after=90,
+            cap=900,
         )
         wait_until(lambda: queue_depth(sqs, res.notifier_queue) == 0, timeout=60)
 
@@ -421,6 +458,7 @@ class _Sandbox:
             partitions=Partitions(self.aws.client("glue"), res.glue_database, res.raw_history),
         )
         self.say(f"replay: {self.replayed.replayed} replayed, {self.replayed.still_failing} still failing")
+        self.basket.declare_and_replay()
 
     # --- the comparison and the report -----------------------------------------------------
 
@@ -435,7 +473,10 @@ class _Sandbox:
             dms=self.dms,
             sink=self.sink,
             validated_at=self.validated_at,
-            comparisons=self._comparisons(),
+            comparisons={
+                **self._comparisons(),
+                self.basket.meta.table_id: self.basket.compare(self.scratch / "basket"),
+            },
             expected_differences={},  # after the replay, every table equals the source
             quarantine=self.quarantine,
             replayed=self.replayed,
@@ -457,6 +498,7 @@ class _Sandbox:
         report["slotLoss"]["ok"] = report["slotLoss"]["ok"] and report["alerts"]["kinds"].get("dms event", 0) >= 1
         report["dmsApi"] = self._dms_api()
         report["exclusion"] = self._exclusion()
+        report["dynamodb"] = self.basket.to_dict(self.drained)
         report["ok"] = (
             report["ok"]
             and not unregistered
@@ -464,6 +506,7 @@ class _Sandbox:
             and report["reload"]["ok"]
             and not report["dmsApi"]["errors"]
             and report["exclusion"]["ok"]
+            and report["dynamodb"]["ok"]
         )
         return report
 

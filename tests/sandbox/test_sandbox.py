@@ -10,6 +10,7 @@ import time
 import pytest
 
 from cloudbridge.plan import PROJECT_ROOT
+from cloudbridge.sandbox.report import render
 from cloudbridge.sandbox.run import run
 
 pytestmark = pytest.mark.slow
@@ -79,6 +80,42 @@ def test_every_landed_file_was_validated_and_nothing_lost(report):
     assert report["lagSeconds"]["files"] > 0 and report["lagSeconds"]["max"] < 30
     assert report["glueTables"] == ["public__customers", "public__order_lines", "public__orders", "public__products"]
     assert report["unregisteredPartitions"] == [], "every raw-history day is a Glue partition (Spectrum reads no other)"
+
+
+def test_the_dynamodb_table_equals_a_scan_of_it(report):
+    """The DynamoDB source: a full load through an export laid out as AWS writes it and the real
+    export converter, then every change through GetRecords and the real stream converter; its
+    current state equals a scan of the table, and the report says so."""
+    dynamodb = report["dynamodb"]
+    assert dynamodb["ok"], dynamodb
+    table = report["tables"]["dynamodb.cart_items"]
+    assert table["sourceRows"] == table["currentRows"] > 0
+    assert table["missing"] == table["extra"] == table["different"] == [] and table["matchesSource"]
+    (line,) = [line for line in render(report).splitlines() if line.strip().startswith("dynamodb.cart_items")]
+    assert "identical" in line and "differ" not in line, line
+    assert all(check.startswith("PASS") for check in dynamodb["preflight"]) and len(dynamodb["preflight"]) == 4
+
+    export, traffic, stream = dynamodb["export"], dynamodb["traffic"], dynamodb["stream"]
+    assert export["items"] == traffic["seeded"] > 0 and export["marker"] and export["loadFiles"]
+    assert {"_started", "manifest-files.json", "manifest-summary.json"} <= set(export["objects"])
+    assert sum(1 for key in export["objects"] if key.startswith("data/")) >= 2
+    assert traffic["puts"] > 0 and traffic["updates"] > 0 and traffic["deletes"] > 0
+    every_change = traffic["seeded"] + traffic["puts"] + traffic["updates"] + traffic["deletes"]
+    assert stream["records"] == every_change, "a change not read through GetRecords"
+    assert stream["batches"] >= 2 and stream["errors"] == [] and stream["onFailure"] == 0
+
+
+def test_the_undeclared_dynamodb_attribute_was_quarantined_then_replayed(report):
+    dynamodb = report["dynamodb"]
+    files, undeclared = dynamodb["files"], dynamodb["undeclared"]
+    assert undeclared["attribute"] == "gift_message" and undeclared["written"] >= 1
+    assert files["failed"] >= 1 and files["failedReasons"] == {"UNEXPECTED_COLUMNS": files["failed"]}
+    assert files["quarantineNames"] == ["gift_message"], "the quarantined files carry the undeclared attribute"
+    assert files["replayed"] == files["failed"] and files["stillQuarantined"] == 0
+    assert files["drained"] and files["landed"] == files["passed"] + files["failed"]
+    # The items carrying it are in the identical comparison: it is in the view after the replay.
+    assert undeclared["itemsCarrying"] >= 1 and report["tables"]["dynamodb.cart_items"]["different"] == []
+    assert dynamodb["handlerErrors"] == {} and dynamodb["unregisteredPartitions"] == []
 
 
 @pytest.fixture
