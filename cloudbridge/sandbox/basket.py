@@ -524,7 +524,8 @@ class Basket:
         }
 
     def _ok(self, report: dict[str, Any]) -> bool:
-        files, export, stream = report["files"], report["export"], report["stream"]
+        files, export, stream, traffic = report["files"], report["export"], report["stream"], report["traffic"]
+        every_change = traffic["seeded"] + traffic["puts"] + traffic["updates"] + traffic["deletes"]
         identical = not self.comparison.differing_keys and self.comparison.source_rows > 0
         quarantined = files["failed"] >= 1 and files["failedReasons"] == {"UNEXPECTED_COLUMNS": files["failed"]}
         return (
@@ -538,6 +539,7 @@ class Basket:
             and bool(export["marker"])
             and export["items"] == self.seeded
             and not export["errors"]
+            and stream["records"] == every_change
             and not stream["errors"]
             and stream["onFailure"] == 0
             and not report["handlerErrors"]
