@@ -11,7 +11,7 @@ from components.database import CdcReadyPostgres, CdcReadyPostgresArgs
 from components.dr import DisasterRecovery, DisasterRecoveryArgs, DrSource, ReplicatedBucket
 from components.metadata_files import load_tables
 from components.naming import Naming
-from components.pipeline import FAIL_RETENTION_DAYS, ExtractionPipeline, PipelineArgs
+from components.pipeline import FAIL_RETENTION_DAYS, ExtractionPipeline, PipelineArgs, compacts
 from components.platform import Platform, PlatformArgs
 from components.replication import SourceScope
 from components.stack_config import load_stack_config
@@ -47,9 +47,12 @@ platform = Platform(
         retain_data=config.retains_data,
         bytes_scanned_cutoff_gb=config.analytics.bytes_scanned_cutoff_per_query_gb,
         results_expire_days=config.analytics.results_expire_days,
+        state_tables=any(compacts(source, tables[source.name]) for source in config.sources),
     ),
     opts=in_account,
 )
+# The compaction runs query in the workgroup and write the state bucket.
+analytics_resources = tuple(r for r in (platform.analytics.workgroup, platform.analytics.state) if r is not None)
 
 # A CDC-ready RDS for PostgreSQL for each source that asks for one (provision:, docs/provisioned-postgres.md).
 databases = {
@@ -93,6 +96,7 @@ pipelines = {
             retain_data=config.retains_data,
             deletion_guard_arn=naming.break_glass_role_arn if config.guards_deletion else None,
             noncurrent_version_days=config.noncurrent_version_days,
+            analytics_resources=analytics_resources,
         ),
         opts=in_account,
     )

@@ -16,7 +16,7 @@ the account's state bucket under ``<source>/``; the state machine's role may rea
 write its source's prefix of the state bucket and the query results, and change only the
 source's ``*_state`` tables and ``*_current`` views. No dead-letter queue: a schedule tick
 carries nothing the next tick does not redo; a failed execution is seen in Step Functions'
-ExecutionsFailed metric (the alarm on it is still to be added to components/monitoring.py).
+ExecutionsFailed metric, which the source's compaction-failed alarm watches (components/monitoring.py).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import analytics, iam, views
 from components import compaction_sql as csql
-from components import iam, views
 from components.naming import Naming
 from functions.common.metadata import TableMetadata
 
@@ -254,9 +254,9 @@ class Compaction(pulumi.ComponentResource):
         naming, source = args.naming, args.source_name
         self._tags = naming.tags(source)
         self._database = naming.glue_database(source)
-        self._results_bucket = naming.bucket("athena", "results")
-        self._state_bucket = naming.bucket("athena", "state")  # components/analytics.py, state_bucket_name
-        self._workgroup = naming.name("analytics")  # components/analytics.py, workgroup_name
+        self._results_bucket = analytics.results_bucket_name(naming)
+        self._state_bucket = analytics.state_bucket_name(naming)
+        self._workgroup = analytics.workgroup_name(naming)
         self.state_machine = self._state_machine()
         self.schedules = self._schedules()
         self.register_outputs({"state_machine": self.state_machine.arn})

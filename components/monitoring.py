@@ -38,6 +38,8 @@ class MonitoringArgs:
     validator_dead_letter_queue_name: pulumi.Input[str]
     # The generation-marker writer (None for a DynamoDB source: its export converter writes the markers).
     generations_function_name: pulumi.Input[str] | None
+    # The compaction's state machine (None: the source does not compact).
+    compaction_state_machine_arn: pulumi.Input[str] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -57,6 +59,8 @@ class Monitoring(pulumi.ComponentResource):
         self._validator_alarms()
         if args.generations_function_name is not None:
             self._generations_alarm()
+        if args.compaction_state_machine_arn is not None:
+            self._compaction_alarm()
         if args.source.engine == "postgres":
             self._source_disk_alarms()
         self.register_outputs({"alarms": {k: a.name for k, a in self.alarms.items()}})
@@ -182,6 +186,46 @@ class Monitoring(pulumi.ComponentResource):
             "the generation-marker writer raised errors (DMS refused the statistics, or a marker could not "
             "be written): a completed load stays invisible in the current-state views until it succeeds",
             **above_zero("AWS/Lambda", "Errors", {"FunctionName": self._args.generations_function_name}, "Sum"),
+        )
+
+    def _compaction_alarm(self) -> None:
+        """A failed compaction run: the views keep their last watermark (right, but reading more) until
+        a run succeeds; a rebuild cut off by the workgroup's scan limit fails every run until raised."""
+        self._alarm(
+            "compaction-failed",
+            "a compaction run of the Iceberg state tables failed or timed out (the current-state views stay "
+            "right but read more each hour; see the execution in Step Functions)",
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    # A sum of series keeps only the timestamps all of them have: fill the gaps first.
+                    id="ended_badly",
+                    expression="FILL(failed, 0) + FILL(timedout, 0) + FILL(aborted, 0)",
+                    label="runs ended badly",
+                    return_data=True,
+                ),
+                *[
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id=query_id,
+                        return_data=False,
+                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                            namespace="AWS/States",
+                            metric_name=metric,
+                            dimensions={"StateMachineArn": self._args.compaction_state_machine_arn},
+                            period=300,
+                            stat="Sum",
+                        ),
+                    )
+                    for query_id, metric in (
+                        ("failed", "ExecutionsFailed"),
+                        ("timedout", "ExecutionsTimedOut"),
+                        ("aborted", "ExecutionsAborted"),
+                    )
+                ],
+            ],
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",  # no run in the period publishes nothing
         )
 
     def _source_disk_alarms(self) -> None:

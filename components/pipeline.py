@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.catalog import Catalog, CatalogArgs
+from components.compaction import Compaction, CompactionArgs, compactable
 from components.dynamodb_source import DynamoDbCapture, DynamoDbCaptureArgs
 from components.function import LambdaFunction, LambdaFunctionArgs
 from components.generations import GenerationMarkers, GenerationMarkersArgs
@@ -41,6 +42,13 @@ class PipelineArgs:
     deletion_guard_arn: str | None = None
     # How long superseded versions of raw-history and metadata objects are kept.
     noncurrent_version_days: int = 30
+    # What the compaction's queries need in place first: the analytics workgroup and state bucket.
+    analytics_resources: tuple[pulumi.Resource, ...] = ()
+
+
+def compacts(source, tables: tuple[TableMetadata, ...]) -> bool:
+    """The source keeps Iceberg state tables: compaction on, and some table has a current-state view."""
+    return source.compaction.enabled and bool(compactable(tables))
 
 
 class ExtractionPipeline(pulumi.ComponentResource):
@@ -56,6 +64,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
     validator: LambdaFunction
     generations: GenerationMarkers | None  # None for DynamoDB: its export converter writes the markers
     catalog: Catalog
+    compaction: Compaction | None  # None: compaction off, or no table with a current-state view
     monitoring: Monitoring
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
@@ -82,6 +91,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
         self.validator = self._validator()
         self._validator_events()
         self.catalog = self._catalog()
+        self.compaction = self._compaction() if compacts(args.scope.source, args.tables) else None
         self._publish_metadata()
         self.generations = None if dynamodb else self._generations()
         self.monitoring = self._monitoring()
@@ -318,8 +328,28 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 raw_history_bucket_name=self.raw_history.name,
                 tables=args.tables,
                 retain_database=args.retain_data,
+                compacted=compacts(args.scope.source, args.tables),
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _compaction(self) -> Compaction:
+        """The source's Iceberg state tables and their scheduled runs (docs/analytics.md, "Compaction")."""
+        args, source = self._args, self._args.scope.source
+        return Compaction(
+            f"{self._prefix}-compaction",
+            CompactionArgs(
+                naming=args.scope.naming,
+                source_name=source.name,
+                config=source.compaction,
+                # A CDC-only replication (cdcStart) loads nothing: no generation marker to wait for.
+                cdc_only=getattr(source, "cdc_start", None) is not None,
+                tables=args.tables,
+                kms_key_arn=args.scope.kms_key_arn,
+                raw_history_bucket_arn=self.raw_history.arn,
+            ),
+            # The first run's CREATE TABLE and view update need the database, its tables and views.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalog, *args.analytics_resources]),
         )
 
     def _publish_metadata(self) -> None:
@@ -372,6 +402,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 validator_function_name=self.validator.function.name,
                 validator_dead_letter_queue_name=self.dead_letter_queue.name,
                 generations_function_name=self.generations.function.function.name if self.generations else None,
+                compaction_state_machine_arn=self.compaction.state_machine.arn if self.compaction else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -56,6 +56,8 @@ class PlatformArgs:
     retain_data: bool = False
     bytes_scanned_cutoff_gb: int = 100
     results_expire_days: int = 30
+    # Some source compacts its tables: the analytics get the Iceberg state bucket.
+    state_tables: bool = False
 
 
 class Platform(pulumi.ComponentResource):
@@ -183,6 +185,7 @@ class Platform(pulumi.ComponentResource):
                 kms_key_arn=self.key.arn,
                 bytes_scanned_cutoff_gb=args.bytes_scanned_cutoff_gb,
                 results_expire_days=args.results_expire_days,
+                state_tables=args.state_tables,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

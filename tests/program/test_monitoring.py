@@ -54,7 +54,41 @@ def test_each_source_has_its_alarms(plan, stack):
             expected.add("transaction-logs")  # the source's disk: test_source_disk_alarms.py
             if instance and ".cluster-" not in source.get("host", ""):
                 expected.add("free-storage")
+        if compaction_of(plan, source["name"]) is not None:
+            expected.add("compaction-failed")
         assert set(alarms(plan, source["name"])) == expected, source["name"]
+
+
+def compaction_of(plan, source):
+    machines = [
+        m
+        for m in plan.of_type("aws:sfn/stateMachine:StateMachine")
+        if m.inputs["name"] == f"cb-{plan.stack}-{source}-compaction"
+    ]
+    return machines[0] if machines else None
+
+
+def test_a_source_compacts_unless_its_config_turns_compaction_off(plan, stack):
+    """Compaction is on by default; its failed runs alarm on the state machine's own metrics."""
+    for source in sources(stack):
+        machine = compaction_of(plan, source["name"])
+        enabled = source.get("compaction", {}).get("enabled", True)
+        if not enabled:
+            assert machine is None, source["name"]
+            continue
+        if machine is None:  # no table with a current-state view: nothing to compact
+            continue
+        alarm = alarms(plan, source["name"])["compaction-failed"]
+        queries = {q["id"]: q for q in alarm["metricQueries"]}
+        assert "FILL(failed, 0)" in queries["ended_badly"]["expression"]
+        for query_id in ("failed", "timedout", "aborted"):
+            metric = queries[query_id]["metric"]
+            assert metric["namespace"] == "AWS/States"
+            assert metric["dimensions"] == {"StateMachineArn": machine.inputs["arn"]}
+        assert alarm["threshold"] == 0 and alarm["comparisonOperator"] == "GreaterThanThreshold"
+    machines = plan.of_type("aws:sfn/stateMachine:StateMachine")
+    state = [b for b in plan.of_type("aws:s3/bucket:Bucket") if b.name == "analytics-state"]
+    assert bool(state) == bool(machines)  # the state bucket exists exactly when some source compacts
 
 
 def test_cdc_lag_sums_source_and_target_latency_over_the_threshold(plan, stack):
