@@ -16,9 +16,11 @@ from typing import Any
 
 import boto3
 
+from cloudbridge.replay import replay
 from components import catalog_tables
 from components.naming import Naming
 from functions.common.metadata import TableMetadata, metadata_key
+from functions.validator.partitions import Partitions
 
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"  # moto's account
@@ -204,6 +206,17 @@ class LocalAws:
                 glue.update_table(DatabaseName=res.glue_database, TableInput=table_input)
             else:
                 glue.create_table(DatabaseName=res.glue_database, TableInput=table_input)
+
+    def replay_quarantine(self, res: Resources) -> Any:
+        """The operator's replay of a source's quarantine (cloudbridge replay), partitions registered."""
+        return replay(
+            self.client("s3"),
+            fail_bucket=res.fail,
+            raw_bucket=res.raw_history,
+            metadata_bucket=res.metadata,
+            say=lambda _: None,
+            partitions=Partitions(self.client("glue"), res.glue_database, res.raw_history),
+        )
 
     def __enter__(self) -> LocalAws:
         return self.start()

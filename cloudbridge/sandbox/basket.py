@@ -36,7 +36,6 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 
 from cloudbridge.dynamodb_preflight import table_checks
 from cloudbridge.metadata import committed
-from cloudbridge.replay import replay
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import LocalAws, Resources
 from cloudbridge.sandbox.export_layout import SUMMARY, export_table
@@ -51,7 +50,6 @@ from functions.common.runtime import TAG_ENVIRONMENT
 from functions.dynamodb_export import handler as export_function
 from functions.dynamodb_stream import handler as stream_function
 from functions.validator import handler as validator_function
-from functions.validator.partitions import Partitions
 
 SOURCE = "basket"
 TABLE = "cart-items"
@@ -431,14 +429,7 @@ class Basket:
         )
         self.meta = replace(self.meta, columns=(*self.meta.columns, UNDECLARED))
         self.aws.publish_tables(res, self.naming, [self.meta], ddb.ENGINE)
-        self.replayed = replay(
-            self.s3,
-            fail_bucket=res.fail,
-            raw_bucket=res.raw_history,
-            metadata_bucket=res.metadata,
-            say=lambda _: None,
-            partitions=Partitions(self.aws.client("glue"), res.glue_database, res.raw_history),
-        )
+        self.replayed = self.aws.replay_quarantine(res)
         self.say(f"DynamoDB replay: {self.replayed.replayed} replayed, {self.replayed.still_failing} still failing")
 
     def _undeclared_in_quarantine(self) -> list[str]:

@@ -45,7 +45,6 @@ import psycopg
 from cloudbridge import cli, reload
 from cloudbridge.localpg import LocalPostgres
 from cloudbridge.metadata import committed, inspect_source
-from cloudbridge.replay import replay
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import ACCOUNT, LocalAws
 from cloudbridge.sandbox.basket import Basket
@@ -449,14 +448,7 @@ class _Sandbox:
         extracted = evolve(self.pg.dsn, self.tables, self.timestamp_unit, self.source.exclude_columns)
         self.tables = [self.publishable(t) for t in extracted]
         self.aws.publish_tables(res, self.naming, self.tables, "postgres")
-        self.replayed = replay(
-            self.s3,
-            fail_bucket=res.fail,
-            raw_bucket=res.raw_history,
-            metadata_bucket=res.metadata,
-            say=lambda _: None,
-            partitions=Partitions(self.aws.client("glue"), res.glue_database, res.raw_history),
-        )
+        self.replayed = self.aws.replay_quarantine(res)
         self.say(f"replay: {self.replayed.replayed} replayed, {self.replayed.still_failing} still failing")
         self.basket.declare_and_replay()
 
