@@ -126,20 +126,13 @@ class Monitoring(pulumi.ComponentResource):
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="lag", expression="source + target", label="CDC lag (s)", return_data=True
                 ),
-                *[
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id=query_id,
-                        return_data=False,
-                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                            namespace="AWS/DMS",
-                            metric_name=metric,
-                            dimensions=dms_dimensions(source, identifier),
-                            period=60,
-                            stat="Maximum",
-                        ),
-                    )
-                    for query_id, metric in (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
-                ],
+                *metric_inputs(
+                    "AWS/DMS",
+                    dms_dimensions(source, identifier),
+                    {"source": "CDCLatencySource", "target": "CDCLatencyTarget"},
+                    period=60,
+                    stat="Maximum",
+                ),
             ],
         )
 
@@ -203,24 +196,13 @@ class Monitoring(pulumi.ComponentResource):
                     label="runs ended badly",
                     return_data=True,
                 ),
-                *[
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id=query_id,
-                        return_data=False,
-                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                            namespace="AWS/States",
-                            metric_name=metric,
-                            dimensions={"StateMachineArn": self._args.compaction_state_machine_arn},
-                            period=300,
-                            stat="Sum",
-                        ),
-                    )
-                    for query_id, metric in (
-                        ("failed", "ExecutionsFailed"),
-                        ("timedout", "ExecutionsTimedOut"),
-                        ("aborted", "ExecutionsAborted"),
-                    )
-                ],
+                *metric_inputs(
+                    "AWS/States",
+                    {"StateMachineArn": self._args.compaction_state_machine_arn},
+                    {"failed": "ExecutionsFailed", "timedout": "ExecutionsTimedOut", "aborted": "ExecutionsAborted"},
+                    period=300,
+                    stat="Sum",
+                ),
             ],
             evaluation_periods=1,
             comparison_operator="GreaterThanThreshold",
@@ -305,6 +287,22 @@ def transaction_logs_dimensions(source: Source) -> dict[str, str] | None:
     if source.rds_instance_identifier:
         return {"DBInstanceIdentifier": source.rds_instance_identifier}
     return None
+
+
+def metric_inputs(
+    namespace: str, dimensions: dict, metrics: dict[str, str], *, period: int, stat: str
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """The metrics a metric-math alarm combines, by query id (none returned as the alarm's value)."""
+    return [
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=query_id,
+            return_data=False,
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=namespace, metric_name=metric, dimensions=dimensions, period=period, stat=stat
+            ),
+        )
+        for query_id, metric in metrics.items()
+    ]
 
 
 def above_zero(namespace: str, metric: str, dimensions: dict, statistic: str) -> dict:
