@@ -81,10 +81,17 @@ def register_history(db: Any, meta: TableMetadata, names: csql.Names, files: Ite
         )
         return
     listed = ", ".join(_literal(f) for f in files)
+    rows = f"read_parquet([{listed}], union_by_name = true, filename = true)"
+    # The Glue table's columns, not the files': a column no file has yet (declared before the
+    # files that carry it are replayed) reads as NULL, as Athena reads it.
+    present = {r[0] for r in db.execute(f"describe select * from {rows}").fetchall()}
+    absent = "".join(
+        f", cast(null as {_duck_type(t)}) as {_quote(n)}" for n, t in _change_columns(meta) if n not in present
+    )
     db.execute(
-        f"create or replace view {target} as select * exclude (filename), filename as {_quote(views.PATH_COLUMN)}, "
-        f"regexp_extract(filename, '{PARTITION_OF_PATH}', 1) as {csql.PARTITION} "
-        f"from read_parquet([{listed}], union_by_name = true, filename = true)"
+        f"create or replace view {target} as select * exclude (filename){absent}, "
+        f"filename as {_quote(views.PATH_COLUMN)}, "
+        f"regexp_extract(filename, '{PARTITION_OF_PATH}', 1) as {csql.PARTITION} from {rows}"
     )
 
 

@@ -190,8 +190,36 @@ def render(report: dict[str, Any]) -> str:
         if table == dynamodb.get("lakeTable"):
             note += f" (to a scan of DynamoDB table {dynamodb['table']})"
         lines.append(f"  {table:22} {t['sourceRows']:6} source rows · {t['currentRows']:6} current rows · {note}")
+    lines += _compaction_lines(report)
     lines.append(f"result            {'OK' if report['ok'] else 'NOT OK'} in {report['seconds']}s")
     return "\n".join(lines)
+
+
+def _compaction_lines(report: dict[str, Any]) -> list[str]:
+    """Each compacted view (state + tail) against the source, with what it read."""
+    compaction = report.get("compaction")
+    if not compaction:
+        return []
+    lines = [
+        f"compacted current state vs source (the deployed MERGE on DuckDB: a run every "
+        f"{compaction['runPeriodSeconds']:g}s, a {compaction['overlapSeconds']}s tail, a sweep after the replay):"
+    ]
+    for table, t in compaction["tables"].items():
+        differing = len(t["missing"]) + len(t["extra"]) + len(t["different"])
+        note = "identical" if differing == 0 else f"{differing} row(s) differ"
+        runs = ", ".join(f"{n} {mode}" for mode, n in sorted(t["runs"].items()))
+        read = (
+            f"state {t['stateRows']} rows + tail {t['tailRows']} of {t['historyRows']} change rows"
+            if t["compacted"]
+            else "NEVER COMPACTED"
+        )
+        lines.append(
+            f"  {table:22} {t['sourceRows']:6} source rows · {t['currentRows']:6} current rows · {note} · {read} "
+            f"({runs or 'no run'})" + (f" · failed runs: {t['errors']}" if t["errors"] else "")
+        )
+    if compaction["scheduleErrors"]:
+        lines.append(f"  schedule errors: {compaction['scheduleErrors']}")
+    return lines
 
 
 def _reload_lines(report: dict[str, Any]) -> list[str]:

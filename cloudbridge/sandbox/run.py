@@ -22,6 +22,10 @@ point-in-time recovery, its full load through a table export and the real export
 changes read through the Streams API and handed in batches to the real stream converter, an
 attribute the metadata does not declare quarantined and replayed once declared; it must end equal
 to a scan of the table.
+
+Compaction is on for both sources (compaction.py): their state machines run on a schedule
+scaled to the minute and sweep after the replay; each table's view over state + tail must
+equal the source as well.
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ from cloudbridge.localpg import LocalPostgres
 from cloudbridge.metadata import committed, inspect_source
 from cloudbridge.sandbox import analytics
 from cloudbridge.sandbox.aws import ACCOUNT, LocalAws
-from cloudbridge.sandbox.basket import Basket
+from cloudbridge.sandbox.basket import Basket, scan_rows, view_row
 from cloudbridge.sandbox.command import CommandRun, reload_command
+from cloudbridge.sandbox.compaction import SETTINGS, Compactor, run_period
 from cloudbridge.sandbox.dms import DmsStandIn
 from cloudbridge.sandbox.dms_api import DmsApi
 from cloudbridge.sandbox.mappings import (
@@ -69,6 +74,7 @@ from cloudbridge.sandbox.report import build_report, count_objects, quarantine_s
 from cloudbridge.sandbox.runners import Schedule, SnsSubscription, SqsEventSource
 from cloudbridge.sandbox.traffic import Workload, create_schema
 from cloudbridge.sandbox.webhook import WebhookSink
+from components.compaction import compactable
 from components.naming import Naming
 from components.workspace import METADATA_DIR_ENV, environment
 from functions.common import generations
@@ -192,7 +198,7 @@ def run(
     """The whole sandbox: Postgres, local AWS, DMS stand-in, traffic, validation, replay, views; the report."""
     sandbox = _Sandbox(Progress(quiet), metadata_root, timestamp_unit, exclude_columns)
     with contextlib.ExitStack() as stack:
-        sandbox.start(stack, scale, batch_interval)
+        sandbox.start(stack, scale, batch_interval, duration)
         sandbox.traffic(duration, rate)
         sandbox.drain()
         sandbox.evolve_and_replay()
@@ -237,7 +243,7 @@ class _Sandbox:
 
     # --- start ---------------------------------------------------------------------------
 
-    def start(self, stack: contextlib.ExitStack, scale: float, batch_interval: float) -> None:
+    def start(self, stack: contextlib.ExitStack, scale: float, batch_interval: float, duration: float) -> None:
         self.scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cloudbridge-sandbox-")))
         self._start_source(stack, scale)
         self._start_aws(stack)
@@ -245,6 +251,7 @@ class _Sandbox:
         self._start_runners(stack)
         self.basket = Basket(self.aws, self.naming, ENVIRONMENT, self.metadata_root, self.say, batch_interval)
         self.basket.start(stack, self.res, scale)
+        self._start_compaction(stack, run_period(duration))
         loaded = self.dms.full_load()
         self.say(f"full load: {loaded} rows in {len(self.dms.files)} LOAD files")
         self.mark_generations()
@@ -256,6 +263,21 @@ class _Sandbox:
         self.markers = Schedule(self.mark_generations, MARKER_PERIOD_SECONDS, name="generation-marker")
         self.markers.start()
         stack.callback(self.markers.stop)
+
+    def _start_compaction(self, stack: contextlib.ExitStack, period: float) -> None:
+        """Each source's compaction state machine on its schedule, from before the full load."""
+        root = self.scratch / "compaction"
+        self.compactors = {
+            SOURCE: Compactor(self.s3, self.res.raw_history, self.res.glue_database, self.tables, root / SOURCE),
+            self.basket.meta.table_id: Compactor(
+                self.s3, self.basket.res.raw_history, self.basket.res.glue_database, [self.basket.meta], root / "basket"
+            ),
+        }
+        for compactor in self.compactors.values():
+            stack.callback(compactor.close)
+        self.compaction = Schedule(lambda: [c.tick() for c in self.compactors.values()], period, name="compaction")
+        self.compaction.start()
+        stack.callback(self.compaction.stop)
 
     def mark_generations(self) -> None:
         """The generation-marker writer's poll: DMS's table statistics say which loads are
@@ -451,6 +473,12 @@ class _Sandbox:
         self.replayed = self.aws.replay_quarantine(res)
         self.say(f"replay: {self.replayed.replayed} replayed, {self.replayed.still_failing} still failing")
         self.basket.declare_and_replay()
+        self.compaction.stop()
+        self.compactors[SOURCE].tables = self.tables
+        self.compactors[self.basket.meta.table_id].tables = [self.basket.meta]
+        self.say("compaction: a sweep run merges the replayed files, older than every tail …")
+        for compactor in self.compactors.values():
+            compactor.tick("sweep")
 
     # --- the comparison and the report -----------------------------------------------------
 
@@ -491,6 +519,7 @@ class _Sandbox:
         report["dmsApi"] = self._dms_api()
         report["exclusion"] = self._exclusion()
         report["dynamodb"] = self.basket.to_dict(self.drained)
+        report["compaction"] = self._compacted()
         report["ok"] = (
             report["ok"]
             and not unregistered
@@ -499,6 +528,7 @@ class _Sandbox:
             and not report["dmsApi"]["errors"]
             and report["exclusion"]["ok"]
             and report["dynamodb"]["ok"]
+            and report["compaction"]["ok"]
         )
         return report
 
@@ -539,6 +569,29 @@ class _Sandbox:
                     meta, table_files, "order_id", self.reload.window_order
                 )
         return comparisons
+
+    def _compacted(self) -> dict[str, Any]:
+        """Each compacted table's view (state + tail, the last run's watermark) against the source,
+        and what it read: every table must have been compacted, without a failed run."""
+        self.say("analytics: the compacted views (state + tail) vs the source …")
+        basket = self.basket.meta
+        relational = self.compactors[SOURCE]
+        checks = [(relational, m, analytics.source_rows(self.db, m), None) for m in compactable(self.tables)]
+        checks.append((self.compactors[basket.table_id], basket, scan_rows(basket, self.basket.items), view_row))
+        tables = {}
+        for compactor, meta, source, convert in checks:
+            rows = compactor.current_state(meta)
+            comparison = analytics.compare(meta, source, [convert(meta, r) for r in rows] if convert else rows)
+            entry = {**comparison.to_dict(), **compactor.describe(meta)}
+            entry["matchesSource"] = entry["compacted"] and not comparison.differing_keys and not entry["errors"]
+            tables[meta.table_id] = entry
+        return {
+            "runPeriodSeconds": self.compaction.period,
+            "overlapSeconds": SETTINGS.overlap_seconds,
+            "scheduleErrors": self.compaction.errors[:5],
+            "tables": tables,
+            "ok": bool(tables) and all(t["matchesSource"] for t in tables.values()) and not self.compaction.errors,
+        }
 
     def _exclusion(self) -> dict[str, Any]:
         """The excluded column: real at the source, in no published metadata, in no raw-history file."""

@@ -187,3 +187,33 @@ def test_narrow_integers_and_timestamps_keep_their_declared_types():
     assert state["k"] == "int" and state["at"] == "timestamp"
     view = csql.view_sql(meta, NAMES)
     assert 'CAST(s."k" AS smallint)' in view and 'CAST(s."at" AS timestamp(3))' in view
+
+
+def test_a_declared_column_no_file_carries_yet_reads_as_null(tmp_path):
+    """Metadata published before the files carrying a new column are replayed: the change table
+    has the catalog's columns (Athena reads a column a file lacks as NULL), so the run that
+    meets the new layout rebuilds instead of failing, and the replayed files fill the column."""
+    import dataclasses
+
+    import pyarrow.parquet as pq
+
+    from functions.common.metadata import Column
+
+    h = history()
+    files = []
+    for path in sorted({r.path for r in h.rows}):  # each file of the history as raw history holds it
+        file = tmp_path / "public" / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(arrow([r for r in h.rows if r.path == path]).drop(["$path"]), file)
+        files.append(file)
+    wider = dataclasses.replace(META, columns=(*META.columns, Column("note", "string")))
+    with duckdb.connect() as db:
+        local.register_history(db, wider, NAMES, files)
+        assert db.execute(f"select count(*), count(note) from {NAMES.qualified(NAMES.changes)}").fetchone() == (
+            len(h.rows),
+            0,
+        )
+        run = local.compact(db, wider, NAMES, cut=model.text(h.now + SECOND), settings=SETTINGS)
+        assert run.mode == "rebuild"
+        expected = {key: (value, None) for key, value in model.current_state(h.rows).items()}
+        assert {row[0]: row[1:] for row in local.current_state(db, wider, NAMES, run)} == expected
