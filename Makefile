@@ -26,9 +26,10 @@ plan: setup
 check: setup
 	$(PY) -m pytest -q tests/stacks
 
-## The whole test suite.
+## The whole test suite, one worker per core (pytest-xdist); a test file stays on one worker, so
+## its module fixtures (a sandbox run, an evaluated stack) are built once.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 ## Benchmarks with their baselines; writes benchmarks/RESULTS.md (~10 min with the 1 GB file).
 bench: setup
