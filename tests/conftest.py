@@ -25,3 +25,10 @@ def postgres():
 
     with LocalPostgres(database="source") as server:
         yield server
+
+
+def pytest_collection_modifyitems(items):
+    """Files with slow tests first (order otherwise kept): with ``make test``'s workers, a long
+    file taken last would leave the other workers idle while it runs."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
