@@ -488,6 +488,7 @@ class _Sandbox:
         unregistered = unregistered_days(glue, self.s3, res)
         self.say(f"partitions: every raw-history day registered in Glue for Spectrum ({len(unregistered)} missing)")
         report = build_report(
+            source=SOURCE,
             res=res,
             s3=self.s3,
             dms=self.dms,

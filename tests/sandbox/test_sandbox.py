@@ -50,6 +50,9 @@ def test_the_schema_change_was_quarantined_alerted_and_replayed(report):
     assert files["failed"] >= 1 and files["failedByTable"] == {"public.products": files["failed"]}
     assert files["failedReasons"] == {"UNEXPECTED_COLUMNS": files["failed"]}
     assert report["alerts"]["kinds"].get("validation failures", 0) >= 1
+    # The sales source's own alert, not the DynamoDB source's (both post through the environment's topic).
+    assert report["alerts"]["bySource"]["sales"].get("validation failures", 0) >= 1
+    assert report["alerts"]["bySource"]["basket"].get("validation failures", 0) >= 1
     assert files["replayed"] == files["failed"] > 0 and files["stillQuarantined"] == 0
     products = report["tables"]["public.products"]
     assert products["sourceRows"] == products["currentRows"] > 0
