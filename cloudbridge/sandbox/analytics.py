@@ -45,12 +45,17 @@ class Comparison:
         }
 
 
-def download(s3: Any, bucket: str, into: Path) -> dict[str, list[Path]]:
-    """Every object of the raw-history bucket, grouped by ``schema.table``."""
+def download(s3: Any, bucket: str, into: Path, seen: set[str] | None = None) -> dict[str, list[Path]]:
+    """Every object of the raw-history bucket, grouped by ``schema.table``; with ``seen``, only the
+    keys not in it, which it then holds too (raw history is only ever added to)."""
     files: dict[str, list[Path]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
             key = obj["Key"]
+            if seen is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
             schema, table = key.split("/")[:2]
             path = into / key
             path.parent.mkdir(parents=True, exist_ok=True)

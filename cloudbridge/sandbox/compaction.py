@@ -27,6 +27,7 @@ import duckdb
 
 from cloudbridge import compaction_local as local
 from cloudbridge.dmsfiles import dms_timestamp
+from cloudbridge.sandbox import analytics
 from components import compaction_sql as csql
 from components.compaction import compactable
 from components.naming import Naming
@@ -71,18 +72,9 @@ class Compactor:
         return csql.Names(self.database, Naming.glue_table(meta.schema, meta.table))
 
     def sync(self) -> None:
-        """Download the raw-history objects not yet seen (raw history is only ever added to)."""
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if key in self._seen:
-                    continue
-                path = self.root / key
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.s3.download_file(self.bucket, key, str(path))
-                self._seen.add(key)
-                schema, table = key.split("/")[:2]
-                self.files.setdefault(f"{schema}.{table}", []).append(path)
+        """Download the raw-history objects not yet seen."""
+        for table_id, paths in analytics.download(self.s3, self.bucket, self.root, self._seen).items():
+            self.files.setdefault(table_id, []).extend(paths)
 
     def tick(self, mode: str = "run") -> None:
         """One execution of the state machine: every compactable table, at the same cut."""
