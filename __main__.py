@@ -16,6 +16,7 @@ from components.platform import Platform, PlatformArgs
 from components.replication import SourceScope
 from components.stack_config import load_stack_config
 from components.warehouse import Warehouse, WarehouseArgs, WarehouseSource
+from functions.common import layout
 
 config = load_stack_config()
 tables = load_tables(config)  # committed metadata of every selected table, or a config error
@@ -115,6 +116,7 @@ if config.dr.enabled:
                     name=source.name,
                     engine=source.engine,
                     tables=tables[source.name],
+                    layout=layout.by_name(source.raw_history_partition),
                     buckets=(
                         ReplicatedBucket("raw", pipelines[source.name].raw_history),
                         ReplicatedBucket("meta", pipelines[source.name].metadata),

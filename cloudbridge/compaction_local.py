@@ -21,14 +21,16 @@ from typing import Any
 
 from components import compaction_sql as csql
 from components import views
+from functions.common.layout import ANY_FOLDERS
 from functions.common.metadata import TableMetadata
 
 DUCKDB_TYPES = {
     "int": "INTEGER", "bigint": "BIGINT", "string": "VARCHAR", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN",
     "double": "DOUBLE", "float": "FLOAT", "date": "DATE", "binary": "BLOB",
 }  # fmt: skip
-# The yyyy/MM/dd folders of a raw-history key: the change table's partition.
-PARTITION_OF_PATH = r"/(\d{4}/\d{2}/\d{2})/[^/]+$"
+# The yyyy/MM/dd (by day) or yyyy/MM/dd/HH (by hour) folders of a raw-history key: the change
+# table's partition.
+PARTITION_OF_PATH = f"/({ANY_FOLDERS})/[^/]+$"
 
 
 class MultipleMatchError(RuntimeError):

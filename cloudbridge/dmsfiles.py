@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from functions.common.dms import ROW_GROUP_LENGTH
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata, arrow_type
 
 
@@ -37,10 +38,13 @@ def cdc_file_name(moment: datetime) -> str:
     return moment.strftime("%Y%m%d-%H%M%S") + f"{moment.microsecond // 1000:03d}.parquet"
 
 
-def cdc_key(schema: str, table: str, moment: datetime, partitioned: bool = True, folder: str = "") -> str:
-    """Landing key of a CDC file; with date partitioning under ``YYYY/MM/DD/``."""
+def cdc_key(
+    schema: str, table: str, moment: datetime, partitioned: bool = True, folder: str = "", layout: Layout = DAY
+) -> str:
+    """Landing key of a CDC file; with date partitioning under ``YYYY/MM/DD/`` (or
+    ``YYYY/MM/DD/HH/``: the endpoint's DatePartitionSequence, the source's ``layout``)."""
     prefix = f"{folder.strip('/')}/" if folder else ""
-    dated = moment.astimezone(UTC).strftime("%Y/%m/%d/") if partitioned else ""
+    dated = layout.folder(moment) + "/" if partitioned else ""
     return f"{prefix}{schema}/{table}/{dated}{cdc_file_name(moment)}"
 
 

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE_OR_REF",
         help="what changes from the stack as it was (an older stack file, or a git ref), "
         "flagging what replaces, stops or reloads a replication (docs/replacement.md); exit 1 when DMS "
-        "would refuse a change to a started replication",
+        "would refuse a change to a started replication, or a source's partition layout changes",
     )
     args = parser.parse_args(argv)
     from cloudbridge import replacement
@@ -252,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         before = evaluate(args.stack, baseline)
         lines = list(difflib.unified_diff(describe(before), described[args.stack], "before", "after", lineterm="", n=0))
         print("\n".join(lines + replacement.report(before, plan)))
-        # A change DMS refuses on a started replication fails the deploy and leaves it stopped.
-        refused = [c for c in replacement.impact(before, plan) if c.effect == replacement.REFUSED]
-        return cli.FINDINGS if refused else 0
+        # A change DMS refuses on a started replication fails the deploy and leaves it stopped; a
+        # new partition layout hides the history already written.
+        blocking = [c for c in replacement.impact(before, plan) if c.effect in replacement.BLOCKING]
+        return cli.FINDINGS if blocking else 0
     if args.diff:
         a, b = args.diff
         lines = list(difflib.unified_diff(described[a], described[b], fromfile=a, tofile=b, lineterm="", n=0))

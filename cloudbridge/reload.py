@@ -447,12 +447,14 @@ class Follower:
     def _marker(self, table: str, entry: dict) -> tuple[str, bool]:
         """The load's marker key and whether it exists (or why none is expected, and True)."""
         from functions.common.generations import marker_key
+        from functions.common.layout import by_name
 
         meta = self.tables.get(table)
         if meta is None or not meta.dms.change_sequence:
             why = "no metadata" if meta is None else "no change-sequence column"
             return f"none expected ({why}: the table has no current-state view)", True
-        key = marker_key(meta, entry["FullLoadStartTime"], entry["FullLoadEndTime"])
+        layout = by_name(self.target.source.raw_history_partition)
+        key = marker_key(meta, entry["FullLoadStartTime"], entry["FullLoadEndTime"], layout)
         try:
             self.s3.head_object(Bucket=self.target.raw_bucket, Key=key)
         except Exception as exc:  # botocore's ClientError

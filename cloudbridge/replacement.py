@@ -25,6 +25,7 @@ from typing import Any
 
 from cloudbridge import cli
 from cloudbridge.plan import PROJECT_ROOT, Plan
+from functions.common.runtime import PARTITION_KEY
 
 DOC = PROJECT_ROOT / "docs" / "replacement.md"
 TF = "hashicorp/terraform-provider-aws internal/service/dms/"
@@ -35,6 +36,9 @@ INSTANCE = "aws:dms/replicationInstance:ReplicationInstance"
 ENDPOINT = "aws:dms/endpoint:Endpoint"
 S3_ENDPOINT = "aws:dms/s3Endpoint:S3Endpoint"
 SUBNET_GROUP = "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup"
+CATALOG_TABLE = "aws:glue/catalogTable:CatalogTable"
+# A change table's partition projection format: which layout its source's raw history has.
+PROJECTION_FORMAT = f"projection.{PARTITION_KEY}.format"
 
 # What each effect means for the data; "flag" effects are marked with ! in plan's output.
 REPLACE, RESUME, REFUSED, BUSY, MODIFY, MAINTENANCE, NONE = (
@@ -46,7 +50,7 @@ REPLACE, RESUME, REFUSED, BUSY, MODIFY, MAINTENANCE, NONE = (
     "maintenance",
     "none",
 )
-DELETE, CREATE = "delete", "create"
+DELETE, CREATE, LAYOUT = "delete", "create", "layout"
 MEANING = {
     REPLACE: "REPLACES the resource (delete, create)",
     RESUME: "STOPS the running replication, modifies it, resumes it from its stop position (resume-processing)",
@@ -61,8 +65,14 @@ MEANING = {
     NONE: "no API call that touches the replication (tags, provider-side switches)",
     DELETE: "DELETES the resource (its declaration is gone); the files it wrote stay in S3",
     CREATE: "creates the resource; a new replication full-loads its tables",
+    LAYOUT: "changes how the source's raw history is partitioned (rawHistoryPartition): the files already written "
+    "stay under the old folders, outside the new partition projection, so every view would silently lose them; "
+    "REFUSED (docs/replacement.md, 'Changing the partition layout')",
 }
-FLAGGED = (REPLACE, RESUME, REFUSED, BUSY, DELETE)
+FLAGGED = (REPLACE, RESUME, REFUSED, BUSY, DELETE, LAYOUT)
+# What plan --against exits 1 for: a deploy that would fail and leave a replication stopped, or
+# one that would lose history.
+BLOCKING = (REFUSED, LAYOUT)
 
 
 @dataclass(frozen=True)
@@ -302,6 +312,33 @@ def impact(before: Plan, after: Plan) -> list[Change]:
             elif kind == REPLACE:
                 note = RESOURCES[key[0]].replacement
             changes.append(Change(key[0], key[1], argument, kind, note))
+    return changes + layout_changes(before, after)
+
+
+def layout_changes(before: Plan, after: Plan) -> list[Change]:
+    """A source's partition layout changed: its change tables' projection format differs (one
+    line per old → new format, naming the tables). Glue tables of any source, DMS or DynamoDB."""
+
+    def formats(plan: Plan) -> dict[str, str]:
+        return {
+            r.name: str((r.given.get("parameters") or {}).get(PROJECTION_FORMAT))
+            for r in plan.resources
+            if r.type == CATALOG_TABLE and r.custom and (r.given.get("parameters") or {}).get(PROJECTION_FORMAT)
+        }
+
+    old, new = formats(before), formats(after)
+    moved: dict[tuple[str, str, str], list[str]] = {}
+    for name in sorted(set(old) & set(new)):
+        if old[name] != new[name]:  # grouped by catalog: <source>[-dr]-catalog-<schema>-<table>
+            moved.setdefault((name.split("-catalog-")[0], old[name], new[name]), []).append(name)
+    changes = []
+    for (catalog, a, b), names in sorted(moved.items()):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        note = (
+            f"{a} -> {b}; keep rawHistoryPartition as it is for a source with history, or add the source again "
+            "under a new name with the new layout (docs/replacement.md, 'Changing the partition layout')"
+        )
+        changes.append(Change(CATALOG_TABLE, f"{catalog}: {shown}", f"parameters.{PROJECTION_FORMAT}", LAYOUT, note))
     return changes
 
 
@@ -345,7 +382,10 @@ def report(before: Plan, after: Plan) -> list[str]:
     if not changes:
         return ["replication impact: no DMS resource changes"]
     flagged = sum(c.flagged for c in changes)
-    head = f"replication impact: {len(changes)} DMS changes, {flagged} replace, stop or are refused while running"
+    head = (
+        f"replication impact: {len(changes)} DMS and layout changes, {flagged} replace, stop, are refused while "
+        "running or lose history"
+    )
     return [head] + [c.line() for c in changes] + ["  (what each does and why: docs/replacement.md)"]
 
 
@@ -377,6 +417,7 @@ def render() -> str:
         lines.append(f"| any other | {MEANING[resource.default]} | update function |")
         lines += ["", f"Replacing it: {resource.replacement}.", ""]
     lines += _changing_an_endpoint()
+    lines += _changing_the_layout()
     lines += _adding_a_table()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -397,6 +438,25 @@ def _changing_an_endpoint() -> list[str]:
         "`aws dms start-replication-task --start-replication-task-type resume-processing ...`). A serverless",
         "config's own settings stay unchangeable (above); its endpoints are separate resources. New files",
         "follow the new settings; files already written keep theirs (the validator reads both compressions).",
+        "",
+    ]
+
+
+def _changing_the_layout() -> list[str]:
+    return [
+        "## Changing the partition layout",
+        "",
+        "`rawHistoryPartition` (day or hour) decides the folders of a source's raw history: the S3 endpoint's",
+        "DatePartitionSequence (YYYYMMDD or YYYYMMDDHH), the validator's dating of full-load files, the markers,",
+        "the DynamoDB converters' files, and each change table's partition projection (`yyyy/MM/dd` or",
+        "`yyyy/MM/dd/HH`). The projection lists one layout only: after a change, every file written before it",
+        "sits outside the projection, and the change tables, the current-state views and a compaction rebuild",
+        "would read as if that history never existed. So `plan --against` marks the change (`!`, the",
+        "`projection.dt.format` of the change tables) and exits 1, and the validator quarantines a CDC file",
+        "under the other layout's folders (UNRECOGNIZED_KEY) instead of storing it where nothing reads it.",
+        "Choose the layout when a source is added. To move a source with history to the other one, add it",
+        "again under a new name with the new layout (its own buckets, a full load), let both run until the new",
+        "one is loaded, then remove the old source (its buckets are retained).",
         "",
     ]
 

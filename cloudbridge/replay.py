@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from cloudbridge import cli
 from functions.common.keys import UnrecognizedKeyError, parse_key
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import MetadataError
 from functions.common.runtime import ALERT_MARKERS, OUTCOME_TAG, REASONS_TAG, REPLAYED_TAG
 from functions.validator import checks, findings, routing
@@ -80,9 +81,12 @@ def replay(
     mode: str = "statistics",
     say: Callable[[str], None] = print,
     partitions: Partitions | None = None,
+    layout: Layout = DAY,
 ) -> Summary:
-    """Validate quarantined files again (after a metadata fix) and move those that now pass to raw-history."""
-    run = _Run(s3, fail_bucket, raw_bucket, MetadataStore(s3, metadata_bucket, ttl=0), mode, dry_run, say, partitions)
+    """Validate quarantined files again (after a metadata fix) and move those that now pass to
+    raw-history, into the partitions of the source's ``layout`` (as the validator would)."""
+    store = MetadataStore(s3, metadata_bucket, ttl=0)
+    run = _Run(s3, fail_bucket, raw_bucket, store, mode, dry_run, say, partitions, layout)
     prefix = table.replace(".", "/", 1) + "/" if table else ""
     for listed in _current_objects(s3, fail_bucket, prefix):
         run.summary.seen += 1
@@ -105,6 +109,7 @@ class _Run:
     dry_run: bool
     say: Callable[[str], None]
     partitions: Partitions | None
+    layout: Layout
     summary: Summary = field(default_factory=Summary)
 
     def one(self, key: str) -> None:
@@ -122,7 +127,7 @@ class _Run:
         if findings:
             self._still_failing(key, head, findings)
         else:
-            self._move(key, head, quarantined, routing.raw_history_key(file_key, landing), landing)
+            self._move(key, head, quarantined, routing.raw_history_key(file_key, landing, self.layout), landing)
 
     def _objects(self, key: str, head: dict) -> tuple[routing.LandingObject, routing.LandingObject]:
         """The file as it first landed (key, ETag, arrival time recorded at quarantine), and as it is now."""
@@ -144,7 +149,7 @@ class _Run:
     def _validate(self, key: str, head: dict, landing_key: str) -> tuple[list, Any]:
         """The validator's findings for the file now (with today's metadata), and its parsed key."""
         try:
-            file_key = parse_key(landing_key)
+            file_key = parse_key(landing_key, layout=self.layout)
         except UnrecognizedKeyError as exc:
             return [findings.Finding(findings.UNRECOGNIZED_KEY, str(exc))], None
         try:
@@ -228,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=checks.MODES, default="statistics")
     args = parser.parse_args(argv)
 
-    from cloudbridge.stackfile import source_buckets
+    from cloudbridge.stackfile import source_buckets, source_layout
 
     try:
         since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC) if args.since else None
@@ -247,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         dry_run=args.dry_run,
         mode=args.mode,
         partitions=Partitions(cli.aws_client("glue", args.stack), buckets["glueDatabase"], buckets["raw"]),
+        layout=source_layout(args.stack, args.source),
     )
     print(
         f"{summary.seen} quarantined file(s) seen: {summary.replayed} {'would be ' if args.dry_run else ''}replayed, "

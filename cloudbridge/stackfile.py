@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cloudbridge.plan import stack_file, stacks
+
+if TYPE_CHECKING:
+    from functions.common.layout import Layout
 
 
 class StackFileError(ValueError):
@@ -54,6 +57,17 @@ def source_entry(stack: str, source: str) -> dict[str, Any]:
             return entry
     names = [e.get("name") for e in sources if isinstance(e, dict)]
     raise StackFileError(f"Pulumi.{stack}.yaml has no source {source!r} in cloudbridge:sources (sources: {names})")
+
+
+def source_layout(stack: str, source: str) -> Layout:
+    """The source's raw-history partitions (``rawHistoryPartition``, day unless set)."""
+    from functions.common.layout import by_name
+
+    value = source_entry(stack, source).get("rawHistoryPartition", "day")
+    try:
+        return by_name(value)
+    except ValueError as exc:
+        raise StackFileError(f"Pulumi.{stack}.yaml, source {source!r}: rawHistoryPartition: {exc}") from None
 
 
 def source_buckets(stack: str, source: str) -> dict[str, str]:

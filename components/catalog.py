@@ -14,6 +14,7 @@ import pulumi_aws as aws
 from components import catalog_tables as defs
 from components import views
 from components.naming import Naming
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata
 from functions.common.runtime import TAG_SOURCE
 
@@ -31,6 +32,8 @@ class CatalogArgs:
     # The source's compaction rewrites each view's text after every run (components/compaction.py):
     # the deploy leaves that text alone once the view exists.
     compacted: bool = False
+    # The source's raw-history partitions (rawHistoryPartition): the projection's format and unit.
+    layout: Layout = DAY
 
 
 class Catalog(pulumi.ComponentResource):
@@ -61,7 +64,7 @@ class Catalog(pulumi.ComponentResource):
         self.register_outputs({"database": self.database.name, "tables": sorted(self.tables)})
 
     def _changes_table(self, meta: TableMetadata) -> aws.glue.CatalogTable:
-        """The table's change history: parquet under its raw-history prefix, one partition a day."""
+        """The table's change history: parquet under its raw-history prefix, one partition a day (or hour)."""
         args = self._args
         location = pulumi.Output.concat("s3://", args.raw_history_bucket_name, f"/{meta.schema}/{meta.table}/")
         template = pulumi.Output.concat(location, "${", defs.PARTITION_KEY, "}/")
@@ -71,8 +74,8 @@ class Catalog(pulumi.ComponentResource):
             database_name=self.database.name,
             description=defs.description(meta, args.engine),
             table_type="EXTERNAL_TABLE",
-            parameters=defs.parameters(meta, template),
-            partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**k) for k in defs.PARTITION_KEYS],
+            parameters=defs.parameters(meta, template, args.layout),
+            partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**k) for k in defs.partition_keys(args.layout)],
             storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
                 location=location,
                 input_format=defs.PARQUET_INPUT,

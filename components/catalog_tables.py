@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata, glue_type
 from functions.common.runtime import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE, PARTITION_KEY
-
-PROJECTION_START = "2020/01/01"
 
 
 def columns(meta: TableMetadata) -> list[dict[str, str]]:
@@ -26,8 +25,9 @@ def columns(meta: TableMetadata) -> list[dict[str, str]]:
     return [{"name": n, "type": t, "comment": c} for n, t, c in cols]
 
 
-def parameters(meta: TableMetadata, location_template: Any) -> dict[str, Any]:
-    """Table parameters: what the table is, and partition projection over YYYY/MM/DD."""
+def parameters(meta: TableMetadata, location_template: Any, layout: Layout = DAY) -> dict[str, Any]:
+    """Table parameters: what the table is, and partition projection over the source's
+    partitions, YYYY/MM/DD or YYYY/MM/DD/HH (``layout``)."""
     return {
         "classification": "parquet",
         "EXTERNAL": "TRUE",
@@ -38,15 +38,17 @@ def parameters(meta: TableMetadata, location_template: Any) -> dict[str, Any]:
         "cloudbridge:change_sequence_column": meta.dms.change_sequence or "",
         "projection.enabled": "true",
         f"projection.{PARTITION_KEY}.type": "date",
-        f"projection.{PARTITION_KEY}.format": "yyyy/MM/dd",
-        f"projection.{PARTITION_KEY}.range": f"{PROJECTION_START},NOW",
+        f"projection.{PARTITION_KEY}.format": layout.projection_format,
+        f"projection.{PARTITION_KEY}.range": f"{layout.projection_start},NOW",
         f"projection.{PARTITION_KEY}.interval": "1",
-        f"projection.{PARTITION_KEY}.interval.unit": "DAYS",
+        f"projection.{PARTITION_KEY}.interval.unit": layout.projection_unit,
         "storage.location.template": location_template,
     }
 
 
-PARTITION_KEYS = [{"name": PARTITION_KEY, "type": "string", "comment": "yyyy/MM/dd folder"}]
+def partition_keys(layout: Layout = DAY) -> list[dict[str, str]]:
+    """The one partition key: the date (or hour) folders."""
+    return [{"name": PARTITION_KEY, "type": "string", "comment": f"{layout.projection_format} folder"}]
 
 
 def location(bucket: str, meta: TableMetadata) -> str:
@@ -54,15 +56,17 @@ def location(bucket: str, meta: TableMetadata) -> str:
     return f"s3://{bucket}/{meta.schema}/{meta.table}/"
 
 
-def table_input(name: str, bucket: str, meta: TableMetadata, engine: str) -> dict[str, Any]:
+def table_input(name: str, bucket: str, meta: TableMetadata, engine: str, layout: Layout = DAY) -> dict[str, Any]:
     """The whole definition in Glue API shape (boto3 ``glue.create_table(TableInput=…)``)."""
     where = location(bucket, meta)
     return {
         "Name": name,
         "Description": description(meta, engine),
         "TableType": "EXTERNAL_TABLE",
-        "Parameters": parameters(meta, where + "${" + PARTITION_KEY + "}/"),
-        "PartitionKeys": [{"Name": k["name"], "Type": k["type"], "Comment": k["comment"]} for k in PARTITION_KEYS],
+        "Parameters": parameters(meta, where + "${" + PARTITION_KEY + "}/", layout),
+        "PartitionKeys": [
+            {"Name": k["name"], "Type": k["type"], "Comment": k["comment"]} for k in partition_keys(layout)
+        ],
         "StorageDescriptor": {
             "Location": where,
             "InputFormat": PARQUET_INPUT,

@@ -32,6 +32,7 @@ import pulumi_aws as aws
 from components import analytics, iam, views
 from components import compaction_sql as csql
 from components.naming import Naming
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata
 
 # The source's ``compaction`` config section (components/config.py, ``Compaction``): its
@@ -63,15 +64,23 @@ class CompactionArgs:
     tables: Sequence[TableMetadata]
     kms_key_arn: pulumi.Input[str]
     raw_history_bucket_arn: pulumi.Input[str]
+    # The source's raw-history partitions and how long one file's changes can span (its CDC batch
+    # interval): where each window starts (components/compaction_sql.py, Settings).
+    layout: Layout = DAY
+    file_span_seconds: int = 60
 
 
-def settings(config: CompactionConfig, cdc_only: bool) -> csql.Settings:
+def settings(
+    config: CompactionConfig, cdc_only: bool, layout: Layout = DAY, file_span_seconds: int = 60
+) -> csql.Settings:
     """The SQL's settings from the source's config."""
     return csql.Settings(
         overlap_seconds=config.overlap_minutes * 60,
         late_days=config.late_arrival_days,
         reload_hours=config.reload_hours,
         cdc_only=cdc_only,
+        layout=layout,
+        file_span_seconds=file_span_seconds,
     )
 
 
@@ -87,11 +96,18 @@ def compactable(tables: Sequence[TableMetadata]) -> list[TableMetadata]:
 
 
 def table_item(
-    meta: TableMetadata, database: str, workgroup: str, location: str, config: CompactionConfig, cdc_only: bool
+    meta: TableMetadata,
+    database: str,
+    workgroup: str,
+    location: str,
+    config: CompactionConfig,
+    cdc_only: bool,
+    layout: Layout = DAY,
+    file_span_seconds: int = 60,
 ) -> dict:
     """What the state machine needs for one table: its statements (templates) and its view."""
     names = csql.Names(database, Naming.glue_table(meta.schema, meta.table))
-    sql = settings(config, cdc_only)
+    sql = settings(config, cdc_only, layout, file_span_seconds)
     view = views.view_table_input(meta, database, names.changes, compacted=True)
     full = {**view}
     compacted = {k: v for k, v in view.items() if k != "ViewOriginalText"}
@@ -283,6 +299,8 @@ class Compaction(pulumi.ComponentResource):
                 f"{where}/{meta.schema}/{meta.table}/",
                 args.config,
                 args.cdc_only,
+                args.layout,
+                args.file_span_seconds,
             )
             for meta in compactable(args.tables)
         ]

@@ -29,13 +29,14 @@ from dataclasses import dataclass
 
 from components import views
 from functions.common import generations as markers
+from functions.common.layout import DAY, HOUR_NAME, Layout
 from functions.common.metadata import TableMetadata, glue_type
 
 STATE_SUFFIX = "_state"
 OP, TS, SEQ = "_cb_op", "_cb_ts", "_cb_seq"
 GEN_START, GEN_END, TAIL, CUT, FINGERPRINT = "_cb_gen_start", "_cb_gen_end", "_cb_tail", "_cb_cut", "_cb_fingerprint"
 WATERMARK = "W"  # the watermark row's _cb_op; data rows hold I, U or D
-PARTITION = "dt"  # the change tables' partition column (yyyy/MM/dd)
+PARTITION = "dt"  # the change tables' partition column (yyyy/MM/dd or yyyy/MM/dd/HH)
 NO_END = views.NO_END
 MARKER = views.MARKER_FILE
 # Iceberg has no tinyint or smallint (Athena's Iceberg types): the state keeps them as int and
@@ -59,6 +60,16 @@ class Settings:
     reload_hours: int = 24
     # The source is CDC only (cdcStart): no load, no marker; every change counts.
     cdc_only: bool = False
+    # The source's raw-history partitions (rawHistoryPartition), by day or by hour.
+    layout: Layout = DAY
+    # Longest time one file's changes can span (the source's CDC batch interval): a change can
+    # sit in the partition of a commit up to this much older than its own.
+    file_span_seconds: int = 60
+
+    @property
+    def slack_hours(self) -> int:
+        """Hourly layout: how many partitions before a moment's own the windows start (at least one)."""
+        return max(1, -(-self.file_span_seconds // 3600))
 
 
 @dataclass(frozen=True)
@@ -127,10 +138,17 @@ def _minus_seconds(text: str, seconds: int) -> str:
     )
 
 
-def _day_before(text: str, days: int = 1) -> str:
-    """The yyyy/MM/dd partition ``days`` before ``text``'s date. One day of slack: a marker's END
-    row (the load's end plus up to two seconds) can sit in the partition of the day before."""
-    return f"date_format(date_add('day', -{days}, CAST(substr({text}, 1, 10) AS date)), '%Y/%m/%d')"
+def _partition_before(text: str, settings: Settings, days: int = 0) -> str:
+    """The partition a window from ``text`` starts at: ``days`` days before (a sweep), else one
+    partition of slack. By day, the day before: a marker's END row (the load's end plus up to
+    two seconds) can sit in the partition of the day before, and a CDC file's changes in the
+    partition of its first commit. By hour, as many hours before as a file can span (at least
+    one). Partition values sort as text, so ``dt >= <this>`` is the window."""
+    if settings.layout.name != HOUR_NAME:
+        return f"date_format(date_add('day', -{days or 1}, CAST(substr({text}, 1, 10) AS date)), '%Y/%m/%d')"
+    unit, amount = ("day", days) if days else ("hour", settings.slack_hours)
+    hour = f"CAST(substr({text}, 1, 13) || ':00:00' AS timestamp)"
+    return f"date_format(date_add('{unit}', -{amount}, {hour}), '{settings.layout.trino_format}')"
 
 
 # --- 1. the watermark -----------------------------------------------------------------------
@@ -146,8 +164,8 @@ def watermark_sql(meta: TableMetadata, names: Names, settings: Settings) -> str:
     return (
         f"SELECT CASE WHEN {ok} THEN 'true' ELSE 'false' END AS w_ok, "
         f"COALESCE(w.{GEN_START}, '') AS w_start, COALESCE(w.{GEN_END}, '') AS w_end, "
-        f"CASE WHEN {run} THEN {_day_before('w.' + TAIL)} "
-        f"WHEN {sweep} THEN {_day_before(chr(39) + '{{cut}}' + chr(39), settings.late_days)} "
+        f"CASE WHEN {run} THEN {_partition_before('w.' + TAIL, settings)} "
+        f"WHEN {sweep} THEN {_partition_before(chr(39) + '{{cut}}' + chr(39), settings, settings.late_days)} "
         "ELSE '' END AS window_dt, "
         f"CASE WHEN {run} THEN w.{TAIL} ELSE '' END AS window_ts "
         "FROM (SELECT 1 AS _cb_one) AS _cb_one LEFT JOIN ("
@@ -217,14 +235,14 @@ def plan_sql(meta: TableMetadata, names: Names, settings: Settings) -> str:
         f"COALESCE({_minus_seconds('p._cb_first', settings.overlap_seconds)}, "
         f"{_minus_seconds(cut, settings.overlap_seconds)}))"
     )
-    generation_start = "CASE WHEN g._cb_start = '' THEN '' ELSE " + _day_before("g._cb_start") + " END"
+    generation_start = "CASE WHEN g._cb_start = '' THEN '' ELSE " + _partition_before("g._cb_start", settings) + " END"
     return (
         f"WITH {_window(meta, names)}, {_generation(settings)}, {pending} "
         f"SELECT CASE WHEN g._cb_start IS NULL THEN 'wait' WHEN {rebuild} THEN 'rebuild' ELSE 'merge' END AS mode, "
         "COALESCE(g._cb_start, '') AS gen_start, COALESCE(g._cb_end, '') AS gen_end, "
         f"CASE WHEN {rebuild} THEN {generation_start} ELSE '{{{{window_dt}}}}' END AS from_dt, "
         f"CASE WHEN {rebuild} THEN g._cb_start ELSE '{{{{window_ts}}}}' END AS from_ts, "
-        f"{tail} AS tail_ts, {_day_before(tail)} AS tail_dt "
+        f"{tail} AS tail_ts, {_partition_before(tail, settings)} AS tail_dt "
         "FROM _cb_generation AS g CROSS JOIN _cb_pending AS p"
     )
 

@@ -489,6 +489,10 @@ class Source(_Model):
     cdc_min_file_size_kb: int = Field(default=32000, ge=1, le=1048576)
     # Iceberg state tables and bounded current-state views (on by default).
     compaction: Compaction = Field(default_factory=Compaction)
+    # Raw history's partitions (DMS DatePartitionSequence, the Glue projection): day, or hour, which
+    # lets a compacted view read the last hours of history instead of whole days (docs/analytics.md).
+    # Fixed once the source has history: plan --against refuses a change (docs/replacement.md).
+    raw_history_partition: Literal["day", "hour"] = "day"
     # Alarm when source + target CDC latency stays above this (or is not reported).
     cdc_lag_alarm_seconds: int = Field(default=900, ge=60)
     # Alarm when no file passed validation for this long (CDC sources only).
@@ -806,6 +810,8 @@ class DynamoDbSource(_Model):
     export_timeout_minutes: int = Field(default=120, ge=10, le=1440)
     # Iceberg state tables for the current-state views, as for every source (docs/analytics.md, "Compaction").
     compaction: Compaction = Field(default_factory=Compaction)
+    # Raw history's partitions, day or hour, as for every source; fixed once the source has history.
+    raw_history_partition: Literal["day", "hour"] = "day"
 
     _name = field_validator("name")(lambda cls, v: _source_name(v))
 

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from components.config import Source
-from functions.common import dms
+from functions.common import dms, layout
 
 # The DMS API spells the Postgres logical-decoding plugin with a hyphen (PluginNameValue:
 # no-preference | test-decoding | pglogical), unlike the server's own test_decoding.
@@ -171,7 +171,8 @@ def s3_target_settings(source: Source) -> dict[str, Any]:
         "row_group_length": dms.ROW_GROUP_LENGTH,
         "encoding_type": "rle-dictionary",
         "date_partition_enabled": True,
-        "date_partition_sequence": dms.DATE_PARTITION_SEQUENCE,
+        # YYYYMMDD or YYYYMMDDHH: the folders are raw history's partitions (functions/common/layout.py).
+        "date_partition_sequence": layout.by_name(source.raw_history_partition).dms_sequence,
         "date_partition_delimiter": dms.DATE_PARTITION_DELIMITER,
         # DMS wants an IANA Area/Location name here (S3Settings.DatePartitionTimezone); plain
         # "UTC" is not one. Etc/UTC keeps the folders on UTC dates.

@@ -29,6 +29,7 @@ from components.naming import Naming
 from components.packaging import LambdaBundle
 from components.platform import _key_policy
 from components.storage import SecureBucket, SecureBucketArgs
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata
 from functions.common.runtime import TAG_PURPOSE, alarm_description
 
@@ -58,6 +59,7 @@ class DrSource:
     engine: str
     tables: tuple[TableMetadata, ...]
     buckets: tuple[ReplicatedBucket, ...]
+    layout: Layout = DAY  # its raw-history partitions, as in the primary region
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,7 @@ class DisasterRecovery(pulumi.ComponentResource):
                 raw_history_bucket_name=raw.name,
                 tables=source.tables,
                 retain_database=args.retain_data,
+                layout=source.layout,
             ),
             opts=self._components_in_dr,
         )

@@ -206,6 +206,7 @@ class DynamoDbCapture(pulumi.ComponentResource):
             DynamoDbEnv.SOURCE: self._source.name,
             DynamoDbEnv.LANDING_BUCKET: args.landing_bucket_name,
             DynamoDbEnv.METADATA_BUCKET: args.metadata_bucket_name,
+            DynamoDbEnv.PARTITION: self._source.raw_history_partition,
         }
 
     def _stream_converter(self, stream_arns: list[pulumi.Output[str]]) -> LambdaFunction:

@@ -85,6 +85,7 @@ class GenerationMarkers(pulumi.ComponentResource):
                     GenerationsEnv.RAW_HISTORY_BUCKET: args.raw_history_bucket_name,
                     GenerationsEnv.METADATA_BUCKET: args.metadata_bucket_name,
                     GenerationsEnv.GLUE_DATABASE: naming.glue_database(source.name),
+                    GenerationsEnv.PARTITION: source.raw_history_partition,
                     GenerationsEnv.STATISTICS_ARN: ",".join(args.statistics_arns),
                 },
                 layers=args.layers,  # pyarrow, as the validator's

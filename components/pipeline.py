@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components import iam
 from components.catalog import Catalog, CatalogArgs
 from components.compaction import Compaction, CompactionArgs, compactable
+from components.config import DynamoDbSource, Source
 from components.dynamodb_source import DynamoDbCapture, DynamoDbCaptureArgs
 from components.function import LambdaFunction, LambdaFunctionArgs
 from components.generations import GenerationMarkers, GenerationMarkersArgs
@@ -17,6 +18,7 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.packaging import LambdaBundle
 from components.replication import Replication, ReplicationArgs, SourceScope
 from components.storage import SecureBucket, SecureBucketArgs
+from functions.common import layout
 from functions.common.metadata import TableMetadata, metadata_key
 from functions.common.runtime import ALERT_MARKERS, TAG_PURPOSE, ValidatorEnv
 
@@ -49,6 +51,14 @@ class PipelineArgs:
 def compacts(source, tables: tuple[TableMetadata, ...]) -> bool:
     """The source keeps Iceberg state tables: compaction on, and some table has a current-state view."""
     return source.compaction.enabled and bool(compactable(tables))
+
+
+def file_span_seconds(source: Source | DynamoDbSource) -> int:
+    """How long one landed file's changes can span: DMS closes a CDC file after its batch
+    interval, the stream converter writes a batch after its batching window."""
+    if isinstance(source, DynamoDbSource):
+        return source.stream_batching_window_seconds
+    return source.cdc_max_batch_interval_seconds
 
 
 class ExtractionPipeline(pulumi.ComponentResource):
@@ -248,6 +258,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                     ValidatorEnv.ALERTS_TOPIC_ARN: args.alerts_topic_arn,
                     ValidatorEnv.VALIDATION_MODE: source.validation,
                     ValidatorEnv.GLUE_DATABASE: naming.glue_database(source.name),
+                    ValidatorEnv.PARTITION: source.raw_history_partition,
                 },
                 layers=args.validator_layers,
                 timeout_seconds=VALIDATOR_TIMEOUT_SECONDS,
@@ -329,6 +340,7 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 tables=args.tables,
                 retain_database=args.retain_data,
                 compacted=compacts(args.scope.source, args.tables),
+                layout=layout.by_name(args.scope.source.raw_history_partition),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -347,6 +359,8 @@ class ExtractionPipeline(pulumi.ComponentResource):
                 tables=args.tables,
                 kms_key_arn=args.scope.kms_key_arn,
                 raw_history_bucket_arn=self.raw_history.arn,
+                layout=layout.by_name(source.raw_history_partition),
+                file_span_seconds=file_span_seconds(source),
             ),
             # The first run's CREATE TABLE and view update need the database, its tables and views.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalog, *args.analytics_resources]),

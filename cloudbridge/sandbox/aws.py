@@ -19,6 +19,7 @@ import boto3
 from cloudbridge.replay import replay
 from components import catalog_tables
 from components.naming import Naming
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata, metadata_key
 from functions.validator.partitions import Partitions
 
@@ -41,6 +42,7 @@ class Resources:
     notifier_queue: str
     webhook_secret_arn: str
     glue_database: str
+    layout: Layout = DAY  # the source's raw-history partitions (rawHistoryPartition)
 
 
 class LocalAws:
@@ -96,6 +98,7 @@ class LocalAws:
         webhook_url: str,
         visibility_timeout: int = 5,
         alerts: Resources | None = None,
+        layout: Layout = DAY,
     ) -> Resources:
         """Create one source's buckets, queues, topic, secret and Glue tables as the program would,
         locally; with ``alerts``, another source of the same environment: its topic, notifier and
@@ -111,6 +114,7 @@ class LocalAws:
             notifier_queue="",
             webhook_secret_arn="",
             glue_database=naming.glue_database(source),
+            layout=layout,
         )
         self._buckets(res)
         self._validator_queue(res, naming, source, visibility_timeout)
@@ -201,7 +205,7 @@ class LocalAws:
                 ContentType="application/json",
             )
             name = naming.glue_table(meta.schema, meta.table)
-            table_input = catalog_tables.table_input(name, res.raw_history, meta, engine)
+            table_input = catalog_tables.table_input(name, res.raw_history, meta, engine, res.layout)
             if name in existing:
                 glue.update_table(DatabaseName=res.glue_database, TableInput=table_input)
             else:
@@ -216,6 +220,7 @@ class LocalAws:
             metadata_bucket=res.metadata,
             say=lambda _: None,
             partitions=Partitions(self.client("glue"), res.glue_database, res.raw_history),
+            layout=res.layout,
         )
 
     def __enter__(self) -> LocalAws:

@@ -58,9 +58,17 @@ class Compactor:
     """One source's compaction: its raw-history bucket mirrored into ``root``, a DuckDB state
     table per compactable table, and each table's last run (whose watermark the view uses)."""
 
-    def __init__(self, s3: Any, bucket: str, database: str, tables: list[TableMetadata], root: Path):
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        database: str,
+        tables: list[TableMetadata],
+        root: Path,
+        settings: csql.Settings = SETTINGS,
+    ):
         self.s3, self.bucket, self.database, self.root = s3, bucket, database, root
-        self.tables = tables
+        self.tables, self.settings = tables, settings
         self.db = duckdb.connect()
         self.files: dict[str, list[Path]] = {}
         self._seen: set[str] = set()
@@ -86,7 +94,7 @@ class Compactor:
                 names = self.names(meta)
                 try:
                     local.register_history(self.db, meta, names, self.files.get(meta.table_id, []))
-                    run = local.compact(self.db, meta, names, cut=cut, settings=SETTINGS, mode=mode)
+                    run = local.compact(self.db, meta, names, cut=cut, settings=self.settings, mode=mode)
                 except Exception as exc:  # a failed execution: the view keeps its last watermark
                     runs.errors.append(f"{mode} at {cut}: {type(exc).__name__}: {exc}")
                     continue

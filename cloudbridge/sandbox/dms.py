@@ -57,6 +57,7 @@ from cloudbridge import dmsfiles
 from cloudbridge.sandbox.decoding import Change, parse_change, parse_commit, python_value
 from cloudbridge.sandbox.mappings import TableMappings
 from functions.common.dms import ROW_GROUP_LENGTH
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata, arrow_type
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
@@ -164,6 +165,7 @@ class DmsStandIn:
         table_mappings: dict[str, Any] | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         replication_arn: str = SANDBOX_REPLICATION_ARN,
+        layout: Layout = DAY,
     ):
         self.conninfo, self.s3, self.bucket, self.slot = conninfo, s3, bucket, slot
         # The task's table mappings (None: every table given, every column).
@@ -174,6 +176,7 @@ class DmsStandIn:
         self.cdc_max_batch_interval, self.cdc_max_rows = cdc_max_batch_interval, cdc_max_rows
         self.row_group_length, self.clock = row_group_length, clock
         self.on_event, self.replication_arn = on_event, replication_arn
+        self.layout = layout  # the endpoint's DatePartitionSequence: day or hour folders
         self.files: list[LandedFile] = []
         self.changes_captured = 0
         self.changes_lost = 0  # read from the slot, not yet written when the task failed
@@ -472,7 +475,7 @@ class DmsStandIn:
         if previous and moment.replace(microsecond=moment.microsecond // 1000 * 1000) <= previous:
             moment = previous.replace(microsecond=previous.microsecond // 1000 * 1000) + _MS
         self._last_name[key] = moment
-        self._write(meta, buffer, dmsfiles.cdc_key(key[0], key[1], moment), "cdc")
+        self._write(meta, buffer, dmsfiles.cdc_key(key[0], key[1], moment, layout=self.layout), "cdc")
 
     # --- files -------------------------------------------------------------------------
 

@@ -45,6 +45,9 @@ def sandbox_source(
             "excludeColumns": list(exclude_columns),
             "timestampUnit": timestamp_unit,
             "replication": {"mode": "serverless", "maxCapacityUnits": 1},
+            # By hour, as a busy source with compaction would choose: the sandbox runs one source in
+            # each layout (the DynamoDB source keeps the default, by day).
+            "rawHistoryPartition": "hour",
         }
     )
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -40,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +79,7 @@ from cloudbridge.sandbox.webhook import WebhookSink
 from components.compaction import compactable
 from components.naming import Naming
 from components.workspace import METADATA_DIR_ENV, environment
-from functions.common import generations
+from functions.common import generations, layout
 from functions.common.metadata import TableMetadata
 from functions.common.runtime import NotifierEnv, ValidatorEnv
 from functions.validator.handler import s3_objects
@@ -223,6 +225,7 @@ class _Sandbox:
         # The sandbox's source as a stack configures it, and the table mappings DMS gets for it.
         self.source = sandbox_source([t.table_id for t in self.source_tables], exclude_columns, timestamp_unit)
         self.mappings = table_mappings(self.source)
+        self.layout = layout.by_name(self.source.raw_history_partition)  # the sales source's: by hour
         self.rules = TableMappings(self.mappings)
         self.tables = [self.publishable(t) for t in self.source_tables]
         self.naming = Naming(environment=ENVIRONMENT, account_id=ACCOUNT, region="eu-west-2")
@@ -247,6 +250,7 @@ class _Sandbox:
         self.scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cloudbridge-sandbox-")))
         self._start_source(stack, scale)
         self._start_aws(stack)
+        self.batch_interval = batch_interval
         self._start_dms(stack, batch_interval)
         self._start_runners(stack)
         self.basket = Basket(self.aws, self.naming, ENVIRONMENT, self.metadata_root, self.say, batch_interval)
@@ -268,7 +272,14 @@ class _Sandbox:
         """Each source's compaction state machine on its schedule, from before the full load."""
         root = self.scratch / "compaction"
         self.compactors = {
-            SOURCE: Compactor(self.s3, self.res.raw_history, self.res.glue_database, self.tables, root / SOURCE),
+            SOURCE: Compactor(
+                self.s3,
+                self.res.raw_history,
+                self.res.glue_database,
+                self.tables,
+                root / SOURCE,
+                replace(SETTINGS, layout=self.layout, file_span_seconds=math.ceil(self.batch_interval)),
+            ),
             self.basket.meta.table_id: Compactor(
                 self.s3, self.basket.res.raw_history, self.basket.res.glue_database, [self.basket.meta], root / "basket"
             ),
@@ -292,17 +303,16 @@ class _Sandbox:
                     if self._marker_key(tables, entry) not in self._marked
                 ]
             }
-            keys = generations.write_markers(self.s3, self.res.raw_history, tables, statistics)
+            keys = generations.write_markers(self.s3, self.res.raw_history, tables, statistics, self.layout)
             self._marked.update(self._marker_key(tables, entry) for entry in statistics["TableStatistics"])
             for key in keys:
                 self.partitions.try_ensure(key)
 
-    @staticmethod
-    def _marker_key(tables: dict[str, TableMetadata], entry: dict[str, Any]) -> str:
+    def _marker_key(self, tables: dict[str, TableMetadata], entry: dict[str, Any]) -> str:
         meta = tables.get(f"{entry['SchemaName']}.{entry['TableName']}")
         if meta is None:
             return ""
-        return generations.marker_key(meta, entry["FullLoadStartTime"], entry["FullLoadEndTime"])
+        return generations.marker_key(meta, entry["FullLoadStartTime"], entry["FullLoadEndTime"], self.layout)
 
     def run_reload(self, tables: list[str] | None = None, reanchor: bool = False) -> CommandRun:
         """``python -m cloudbridge reload --yes`` on the sandbox's source, through the command's
@@ -327,7 +337,9 @@ class _Sandbox:
         self.say("starting the local AWS (moto server) and the Slack webhook sink …")
         self.sink = stack.enter_context(WebhookSink())
         self.aws = stack.enter_context(LocalAws())
-        res = self.res = self.aws.provision(self.naming, SOURCE, "postgres", self.tables, self.sink.url)
+        res = self.res = self.aws.provision(
+            self.naming, SOURCE, "postgres", self.tables, self.sink.url, layout=self.layout
+        )
         self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
         stack.enter_context(
             environment(
@@ -339,6 +351,7 @@ class _Sandbox:
                     ValidatorEnv.METADATA_BUCKET: res.metadata,
                     ValidatorEnv.ALERTS_TOPIC_ARN: res.topic_arn,
                     ValidatorEnv.GLUE_DATABASE: res.glue_database,
+                    ValidatorEnv.PARTITION: self.source.raw_history_partition,
                     NotifierEnv.ACCOUNT_ID: ACCOUNT,
                     NotifierEnv.SLACK_WEBHOOK_SECRET_ARN: res.webhook_secret_arn,
                     # The committed metadata the reload command reads: the sample schema's.
@@ -370,6 +383,7 @@ class _Sandbox:
             table_mappings=self.mappings,
             on_event=to_alerts,
             replication_arn=self.target.replications[0].arn,  # one table set: one replication config
+            layout=self.layout,
         )
         stack.callback(self.dms.close)
         self.api = DmsApi(self.dms)  # what the reload command calls, as it would call boto3's DMS client
@@ -486,7 +500,7 @@ class _Sandbox:
         res, glue = self.res, self.aws.client("glue")
         glue_tables = [t["Name"] for t in glue.get_tables(DatabaseName=res.glue_database)["TableList"]]
         unregistered = unregistered_days(glue, self.s3, res)
-        self.say(f"partitions: every raw-history day registered in Glue for Spectrum ({len(unregistered)} missing)")
+        self.say(f"partitions: every raw-history partition in Glue for Spectrum ({len(unregistered)} missing)")
         report = build_report(
             source=SOURCE,
             res=res,

@@ -26,8 +26,8 @@ CHANGE_SEQUENCE_LENGTH = 50
 # change-data-type rule turns every TIME column into text ("HH:MM:SS[.ffffff]").
 TIME_AS_STRING_LENGTH = 32
 
-# CDC files go under commit-date folders: <schema>/<table>/YYYY/MM/DD/<ts>.parquet
-DATE_PARTITION_SEQUENCE = "YYYYMMDD"
+# CDC files go under commit-date folders: <schema>/<table>/YYYY/MM/DD[/HH]/<ts>.parquet; the
+# sequence (YYYYMMDD or YYYYMMDDHH) is the source's layout's (functions/common/layout.py).
 DATE_PARTITION_DELIMITER = "SLASH"
 
 ROW_GROUP_LENGTH = 10_000

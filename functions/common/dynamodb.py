@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import Column, DmsColumns, TableMetadata, arrow_type
 
 ENGINE = "dynamodb"
@@ -367,12 +368,12 @@ def load_key(table: str, number: int) -> str:
     return f"{SCHEMA}/{lake_table(table)}/LOAD{number:08X}.parquet"
 
 
-def cdc_key(table: str, first: datetime, first_sequence: str, rows: int) -> str:
-    """The landing key of a stream batch's file: under its first record's UTC date, named after
-    that record's time and sequence number and the row count (the same batch, retried, has the
-    same key; a smaller retried batch, after a bisection, another)."""
+def cdc_key(table: str, first: datetime, first_sequence: str, rows: int, layout: Layout = DAY) -> str:
+    """The landing key of a stream batch's file: under its first record's UTC day (or hour: the
+    source's ``layout``), named after that record's time and sequence number and the row count
+    (the same batch, retried, has the same key; a smaller retried batch, after a bisection, another)."""
     when = first.astimezone(UTC)
-    return f"{SCHEMA}/{lake_table(table)}/{when:%Y/%m/%d}/{when:%Y%m%d-%H%M%S}-{first_sequence}-{rows}.parquet"
+    return f"{SCHEMA}/{lake_table(table)}/{layout.folder(when)}/{when:%Y%m%d-%H%M%S}-{first_sequence}-{rows}.parquet"
 
 
 def stream_table(event_source_arn: str) -> str:

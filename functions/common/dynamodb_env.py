@@ -15,5 +15,6 @@ class DynamoDbEnv:
     RAW_HISTORY_BUCKET = ValidatorEnv.RAW_HISTORY_BUCKET
     METADATA_BUCKET = ValidatorEnv.METADATA_BUCKET
     GLUE_DATABASE = ValidatorEnv.GLUE_DATABASE
+    PARTITION = ValidatorEnv.PARTITION
     LANDING_BUCKET = "LANDING_BUCKET"  # where the converted parquet files go
     EXPORT_BUCKET = "DYNAMODB_EXPORT_BUCKET"  # where DynamoDB writes its table exports

@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import TableMetadata, arrow_type
 
 MARKER_PREFIX = "GENERATION-"
@@ -44,11 +45,13 @@ def bounds(started: datetime, ended: datetime) -> tuple[str, str]:
     return dms_text(start), dms_text(end + timedelta(seconds=1))
 
 
-def marker_key(meta: TableMetadata, started: datetime, ended: datetime) -> str:
-    """The raw-history key of a generation's marker (under the day its load ended)."""
+def marker_key(meta: TableMetadata, started: datetime, ended: datetime, layout: Layout = DAY) -> str:
+    """The raw-history key of a generation's marker (in the partition of the day, or hour, its
+    load ended: the source's ``layout``)."""
     start = started.astimezone(UTC)
-    day = ended.astimezone(UTC).strftime("%Y/%m/%d")
-    return f"{meta.schema}/{meta.table}/{day}/{MARKER_PREFIX}{start.strftime('%Y%m%d-%H%M%S%f')}.parquet"
+    return (
+        f"{meta.schema}/{meta.table}/{layout.folder(ended)}/{MARKER_PREFIX}{start.strftime('%Y%m%d-%H%M%S%f')}.parquet"
+    )
 
 
 def completed_loads(statistics: dict[str, Any]) -> list[dict[str, Any]]:
@@ -86,9 +89,11 @@ def marker_bytes(meta: TableMetadata, started: datetime, ended: datetime) -> byt
     return sink.getvalue().to_pybytes()
 
 
-def write_markers(s3: Any, bucket: str, tables: dict[str, TableMetadata], statistics: dict[str, Any]) -> list[str]:
+def write_markers(
+    s3: Any, bucket: str, tables: dict[str, TableMetadata], statistics: dict[str, Any], layout: Layout = DAY
+) -> list[str]:
     """Write a marker for every completed load in ``statistics``; returns the keys written.
-    ``tables`` maps ``schema.table`` to metadata.
+    ``tables`` maps ``schema.table`` to metadata, ``layout`` is the source's partitions.
 
     Idempotent: a marker's key and bytes follow from the load's start and end, and it is
     put only if absent (``If-None-Match: *``), so a marker already written is not written
@@ -99,7 +104,7 @@ def write_markers(s3: Any, bucket: str, tables: dict[str, TableMetadata], statis
         if meta is None or not meta.dms.change_sequence:
             continue
         started, ended = entry["FullLoadStartTime"], entry["FullLoadEndTime"]
-        key = marker_key(meta, started, ended)
+        key = marker_key(meta, started, ended, layout)
         try:
             s3.put_object(Bucket=bucket, Key=key, Body=marker_bytes(meta, started, ended), IfNoneMatch="*")
         except Exception as exc:  # botocore's ClientError, without importing botocore here

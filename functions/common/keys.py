@@ -10,9 +10,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from functions.common.layout import ANY_FOLDERS, Layout
+
 _LOAD = re.compile(r"^LOAD[0-9A-F]{8}\.parquet$")
 _PARQUET = re.compile(r"^[^/]+\.parquet$")
-_DATE_FOLDERS = re.compile(r"^\d{4}/\d{2}/\d{2}$")
+_DATE_FOLDERS = re.compile(f"^{ANY_FOLDERS}$")
 
 
 class UnrecognizedKeyError(ValueError):
@@ -27,7 +29,7 @@ class FileKey:
     schema: str
     table: str
     kind: str  # "load" | "cdc"
-    partition: str | None  # "YYYY/MM/DD" for date-partitioned CDC
+    partition: str | None  # "YYYY/MM/DD" or "YYYY/MM/DD/HH" for date-partitioned CDC
     filename: str
 
     @property
@@ -41,8 +43,11 @@ def decode_event_key(raw: str) -> str:
     return unquote_plus(raw)
 
 
-def parse_key(key: str, bucket_folder: str = "") -> FileKey:
-    """The FileKey of a landing key (after an optional bucket folder); UnrecognizedKeyError otherwise."""
+def parse_key(key: str, bucket_folder: str = "", layout: Layout | None = None) -> FileKey:
+    """The FileKey of a landing key (after an optional bucket folder); UnrecognizedKeyError otherwise.
+
+    With the source's ``layout``, a CDC file's date folders must be that layout's: a file under
+    the other one would land in a partition the catalog's projection never lists."""
     rest = key
     if bucket_folder:
         prefix = bucket_folder.strip("/") + "/"
@@ -62,6 +67,12 @@ def parse_key(key: str, bucket_folder: str = "") -> FileKey:
         kind = "cdc"
     else:
         raise UnrecognizedKeyError(
-            f"{key!r}: expected <schema>/<table>/LOAD<8 hex>.parquet or <schema>/<table>/[YYYY/MM/DD/]<name>.parquet"
+            f"{key!r}: expected <schema>/<table>/LOAD<8 hex>.parquet "
+            "or <schema>/<table>/[YYYY/MM/DD/[HH/]]<name>.parquet"
+        )
+    if kind == "cdc" and partition is not None and layout is not None and not layout.pattern.match(partition):
+        raise UnrecognizedKeyError(
+            f"{key!r}: date folders {partition!r} are not the source's {layout.name} partitions "
+            f"({layout.projection_format}): was the source's rawHistoryPartition changed while DMS ran?"
         )
     return FileKey(key=key, schema=schema, table=table, kind=kind, partition=partition, filename=filename)

@@ -21,6 +21,9 @@ class ValidatorEnv:
     VALIDATION_MODE = "VALIDATION_MODE"
     GLUE_DATABASE = "GLUE_DATABASE"
     BUCKET_FOLDER = "DMS_BUCKET_FOLDER"  # optional: the DMS target's BucketFolder, if set
+    # The source's raw-history layout, day or hour (functions/common/layout.py); absent: day,
+    # the layout of every source deployed before it was an option.
+    PARTITION = "RAW_HISTORY_PARTITION"
 
 
 class GenerationsEnv:
@@ -31,6 +34,7 @@ class GenerationsEnv:
     RAW_HISTORY_BUCKET = ValidatorEnv.RAW_HISTORY_BUCKET
     METADATA_BUCKET = ValidatorEnv.METADATA_BUCKET
     GLUE_DATABASE = ValidatorEnv.GLUE_DATABASE
+    PARTITION = ValidatorEnv.PARTITION
     # The replication task's ARN (instance mode) or the replication config's (serverless).
     STATISTICS_ARN = "DMS_STATISTICS_ARN"
 
@@ -67,8 +71,8 @@ ALARM_SOURCE_PATTERN = r"\[cloudbridge:source=([a-z0-9-]+)\]"
 # conditional put, so duplicate deliveries alert once).
 ALERT_MARKERS = "cloudbridge-alerted/"
 
-# Raw-history layout: <schema>/<table>/YYYY/MM/DD/<file>; the date folder is the Glue
-# partition value (partition key "dt", format yyyy/MM/dd).
+# Raw-history layout: <schema>/<table>/YYYY/MM/DD[/HH]/<file>; the date folders are the Glue
+# partition value (partition key "dt", format yyyy/MM/dd or yyyy/MM/dd/HH: functions/common/layout.py).
 PARTITION_KEY = "dt"
 
 # Hive parquet formats of the Glue tables and of the partitions the validator registers.

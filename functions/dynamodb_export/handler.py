@@ -37,6 +37,7 @@ from functions.common import dynamodb as ddb
 from functions.common import generations
 from functions.common import observability as obs
 from functions.common.dynamodb_env import DynamoDbEnv
+from functions.common.layout import Layout, by_name
 from functions.common.metadata import MetadataError, TableMetadata
 from functions.validator.metadata_store import MetadataStore
 from functions.validator.partitions import Partitions
@@ -66,6 +67,16 @@ class Settings:
     metadata_bucket: str
     glue_database: str = ""
 
+    partition: str = "day"  # the source's raw-history layout: day or hour (functions/common/layout.py)
+
+    def __post_init__(self) -> None:
+        by_name(self.partition)  # an unknown layout fails the cold start, naming the variable
+
+    @property
+    def layout(self) -> Layout:
+        """The source's raw-history partition layout."""
+        return by_name(self.partition)
+
     @classmethod
     def from_env(cls) -> Settings:
         """Settings from the Lambda environment (names in functions/common/dynamodb_env.py)."""
@@ -78,6 +89,7 @@ class Settings:
             raw_history_bucket=env[DynamoDbEnv.RAW_HISTORY_BUCKET],
             metadata_bucket=env[DynamoDbEnv.METADATA_BUCKET],
             glue_database=env.get(DynamoDbEnv.GLUE_DATABASE, ""),
+            partition=env.get(DynamoDbEnv.PARTITION, "day"),
         )
 
 
@@ -233,7 +245,7 @@ class ExportConverter:
 
     def _marker(self, meta: TableMetadata, export: Export) -> str | None:
         """The generation's marker in raw history (once); None when it was there already."""
-        key = generations.marker_key(meta, export.time, export.time)
+        key = generations.marker_key(meta, export.time, export.time, self.settings.layout)
         body = generations.marker_bytes(meta, export.time, export.time)
         try:
             self.s3.put_object(Bucket=self.settings.raw_history_bucket, Key=key, Body=body, IfNoneMatch="*")

@@ -30,6 +30,7 @@ import boto3
 from functions.common import dynamodb as ddb
 from functions.common import observability as obs
 from functions.common.dynamodb_env import DynamoDbEnv
+from functions.common.layout import Layout, by_name
 from functions.common.metadata import MetadataError, TableMetadata
 from functions.validator.metadata_store import MetadataStore
 
@@ -46,6 +47,16 @@ class Settings:
     landing_bucket: str
     metadata_bucket: str
 
+    partition: str = "day"  # the source's raw-history layout: day or hour (functions/common/layout.py)
+
+    def __post_init__(self) -> None:
+        by_name(self.partition)  # an unknown layout fails the cold start, naming the variable
+
+    @property
+    def layout(self) -> Layout:
+        """The source's raw-history partition layout."""
+        return by_name(self.partition)
+
     @classmethod
     def from_env(cls) -> Settings:
         """Settings from the Lambda environment (names in functions/common/dynamodb_env.py)."""
@@ -55,6 +66,7 @@ class Settings:
             source=env[DynamoDbEnv.SOURCE],
             landing_bucket=env[DynamoDbEnv.LANDING_BUCKET],
             metadata_bucket=env[DynamoDbEnv.METADATA_BUCKET],
+            partition=env.get(DynamoDbEnv.PARTITION, "day"),
         )
 
 
@@ -120,7 +132,11 @@ class StreamConverter:
     def _write(self, table: str, batch: ddb.Batch, first: dict[str, Any]) -> str:
         change = first["dynamodb"]
         key = ddb.cdc_key(
-            table, ddb.moment(change["ApproximateCreationDateTime"]), change["SequenceNumber"], len(batch)
+            table,
+            ddb.moment(change["ApproximateCreationDateTime"]),
+            change["SequenceNumber"],
+            len(batch),
+            self.settings.layout,
         )
         self.s3.put_object(Bucket=self.settings.landing_bucket, Key=key, Body=ddb.parquet_bytes(batch.table()))
         return key

@@ -30,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common import generations
 from functions.common import observability as obs
+from functions.common.layout import Layout, by_name
 from functions.common.metadata import MetadataError, TableMetadata, metadata_key
 from functions.common.runtime import GenerationsEnv
 from functions.validator.partitions import Partitions
@@ -65,6 +66,15 @@ class Settings:
     # A replication task's ARN, or the replication configs' (one per table set), comma-separated.
     statistics_arn: str
     glue_database: str = ""  # where raw-history partitions are registered ("" = nowhere)
+    partition: str = "day"  # the source's raw-history layout: day or hour (functions/common/layout.py)
+
+    def __post_init__(self) -> None:
+        by_name(self.partition)  # an unknown layout fails the cold start, naming the variable
+
+    @property
+    def layout(self) -> Layout:
+        """The source's raw-history partition layout (where markers go)."""
+        return by_name(self.partition)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,6 +87,7 @@ class Settings:
             metadata_bucket=env[GenerationsEnv.METADATA_BUCKET],
             statistics_arn=env[GenerationsEnv.STATISTICS_ARN],
             glue_database=env.get(GenerationsEnv.GLUE_DATABASE, ""),
+            partition=env.get(GenerationsEnv.PARTITION, "day"),
         )
 
     @property
@@ -136,7 +147,7 @@ class MarkerWriter:
             statistics = {"TableStatistics": table_statistics(self.dms, self.settings)}
             completed = generations.completed_loads(statistics)
             written = generations.write_markers(
-                self.s3, self.settings.raw_history_bucket, self._metadata(completed), statistics
+                self.s3, self.settings.raw_history_bucket, self._metadata(completed), statistics, self.settings.layout
             )
         except (ClientError, BotoCoreError) as exc:
             return self._failed(exc)

@@ -23,6 +23,7 @@ from boto3.s3.transfer import TransferConfig
 
 from functions.common import observability as obs
 from functions.common.keys import UnrecognizedKeyError, decode_event_key, parse_key
+from functions.common.layout import Layout, by_name
 from functions.common.metadata import MetadataError
 from functions.common.runtime import ValidatorEnv
 from functions.validator import checks, findings, routing
@@ -54,6 +55,12 @@ class Settings:
     bucket_folder: str = ""
     validation_mode: str = "statistics"  # or "full": decode every page of every column
     glue_database: str = ""  # where raw-history partitions are registered ("" = nowhere)
+    partition: str = "day"  # the source's raw-history layout: day or hour (functions/common/layout.py)
+
+    @property
+    def layout(self) -> Layout:
+        """The source's raw-history partition layout."""
+        return by_name(self.partition)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,9 +76,11 @@ class Settings:
             bucket_folder=env.get(ValidatorEnv.BUCKET_FOLDER, ""),
             validation_mode=env.get(ValidatorEnv.VALIDATION_MODE, "statistics"),
             glue_database=env.get(ValidatorEnv.GLUE_DATABASE, ""),
+            partition=env.get(ValidatorEnv.PARTITION, "day"),
         )
 
     def __post_init__(self) -> None:
+        by_name(self.partition)  # an unknown layout fails the cold start, naming the variable
         if self.validation_mode not in checks.MODES:
             raise ValueError(f"VALIDATION_MODE must be one of {checks.MODES}, not {self.validation_mode!r}")
 
@@ -162,7 +171,7 @@ class Validator:
 
         file_key = None
         try:
-            file_key = parse_key(key, self.settings.bucket_folder)
+            file_key = parse_key(key, self.settings.bucket_folder, self.settings.layout)
             result.table, result.kind = file_key.table_id, file_key.kind
         except UnrecognizedKeyError as exc:
             found = [findings.Finding(findings.UNRECOGNIZED_KEY, str(exc))]
@@ -184,7 +193,10 @@ class Validator:
             result.outcome, target, dest_key = "failed", self.settings.fail_bucket, routing.fail_key(obj)
         else:
             result.outcome = "passed"
-            target, dest_key = self.settings.raw_history_bucket, routing.raw_history_key(file_key, obj)
+            target, dest_key = (
+                self.settings.raw_history_bucket,
+                routing.raw_history_key(file_key, obj, self.settings.layout),
+            )
         result.destination = f"s3://{target}/{dest_key}"
         result.copied = routing.copy_to(
             self.s3,

@@ -1,10 +1,10 @@
-"""Raw-history date partitions registered in Glue, once each, as files arrive.
+"""Raw-history date (or hour) partitions registered in Glue, once each, as files arrive.
 
 The Glue tables use partition projection, which Athena evaluates itself; readers that
 ignore projection (Redshift Spectrum, Glue jobs, EMR) see only registered partitions, so
 without this they would see no rows at all. Registration is idempotent (a partition that
 exists already is fine) and remembered per container, so it costs one Glue call per table
-and day per container. It never decides a file's fate: the file is already stored when
+and partition per container. It never decides a file's fate: the file is already stored when
 its partition is registered, and a failed registration is logged and retried with the
 next file of that day.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from functions.common.layout import partition_of
 from functions.common.runtime import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE, glue_table_name
 
 
@@ -28,9 +29,8 @@ class Partitions:
 
     @staticmethod
     def of(raw_key: str) -> tuple[str, str, str]:
-        """(schema, table, yyyy/MM/dd) of a raw-history key."""
-        schema, table, year, month, day, _name = raw_key.split("/", 5)
-        return schema, table, f"{year}/{month}/{day}"
+        """(schema, table, partition) of a raw-history key: yyyy/MM/dd or yyyy/MM/dd/HH."""
+        return partition_of(raw_key)
 
     def ensure(self, raw_key: str) -> bool:
         """Register the partition holding ``raw_key``; True if a Glue call was made."""

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from botocore.exceptions import ClientError
 
 from functions.common.keys import FileKey
+from functions.common.layout import DAY, Layout
 from functions.common.runtime import OUTCOME_TAG, REASONS_TAG
 
 SOURCE_ETAG = "cloudbridge-source-etag"
@@ -66,22 +67,19 @@ def etag_token(etag: str) -> str:
     return re.sub(r"[^0-9a-f]", "", etag.lower())[:16]
 
 
-def raw_history_key(file_key: FileKey, obj: LandingObject) -> str:
-    """``<schema>/<table>/YYYY/MM/DD/<name>-<etag>.parquet``.
+def raw_history_key(file_key: FileKey, obj: LandingObject, layout: Layout = DAY) -> str:
+    """``<schema>/<table>/<partition>/<name>-<etag>.parquet``, the partition in the source's
+    ``layout`` (``YYYY/MM/DD`` or ``YYYY/MM/DD/HH``).
 
-    The date is the CDC commit-date folder (or the date a CDC file name starts with), else
-    the landing object's own date (full-load files), so every file sits in one date
+    The partition is the CDC commit-date folders (or the time a CDC file name starts with),
+    else the landing object's own time (full-load files), so every file sits in one
     partition. The ETag keeps a same-day reload from overwriting an earlier LOAD file.
     """
-    stamp = file_key.filename[:8]
-    if file_key.partition:
-        date = file_key.partition
-    elif file_key.kind == "cdc" and re.fullmatch(r"20\d{6}", stamp):
-        date = f"{stamp[:4]}/{stamp[4:6]}/{stamp[6:8]}"
-    else:  # full load, or a CDC name that carries no date
-        date = obj.last_modified.astimezone(UTC).strftime("%Y/%m/%d")
+    stamped = layout.of_stamp(file_key.filename) if file_key.kind == "cdc" else None
+    # else: full load, or a CDC name that carries no date
+    partition = file_key.partition or stamped or layout.folder(obj.last_modified)
     stem = file_key.filename.rsplit(".", 1)[0]
-    return f"{file_key.schema}/{file_key.table}/{date}/{stem}-{etag_token(obj.etag)}.parquet"
+    return f"{file_key.schema}/{file_key.table}/{partition}/{stem}-{etag_token(obj.etag)}.parquet"
 
 
 def fail_key(obj: LandingObject) -> str:

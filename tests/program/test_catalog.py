@@ -4,6 +4,7 @@ import json
 
 from cloudbridge.plan import evaluate, read_stack_config
 from components.workspace import metadata_root
+from functions.common.layout import by_name
 from functions.common.metadata import TableMetadata, glue_type
 from tests.program.test_config import fails
 
@@ -55,14 +56,17 @@ def test_glue_table_matches_metadata(plans):
 
 
 def test_partition_projection_matches_the_validator_layout(plans):
-    """Validated files land at <schema>/<table>/YYYY/MM/DD/ (functions/validator/routing.py)."""
+    """Validated files land at <schema>/<table>/YYYY/MM/DD[/HH]/ (functions/validator/routing.py),
+    by day or by hour as the source's rawHistoryPartition says."""
     plan = plans("dev")
     raw = plan.outputs["pipelines"]["sales"]["rawHistoryBucket"]
+    [source] = [s for s in read_stack_config("dev")["cloudbridge:sources"] if s["name"] == "sales"]
+    folders = by_name(source.get("rawHistoryPartition", "day")).projection_format
     table = plan.named("sales-catalog-public-orders", TABLE).inputs
     params = table["parameters"]
-    assert table["partitionKeys"] == [{"name": "dt", "type": "string", "comment": "yyyy/MM/dd folder"}]
+    assert table["partitionKeys"] == [{"name": "dt", "type": "string", "comment": f"{folders} folder"}]
     assert params["projection.enabled"] == "true"
-    assert params["projection.dt.type"] == "date" and params["projection.dt.format"] == "yyyy/MM/dd"
+    assert params["projection.dt.type"] == "date" and params["projection.dt.format"] == folders
     assert params["projection.dt.range"].endswith(",NOW")
     assert params["storage.location.template"] == f"s3://{raw}/public/orders/${{dt}}/"
 

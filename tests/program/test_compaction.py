@@ -7,11 +7,14 @@ covers generated histories."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import duckdb
 import pytest
 
 from cloudbridge import compaction_local as local
 from components import compaction_sql as csql
+from functions.common.layout import DAY, HOUR
 from functions.common.metadata import TableMetadata
 from tests.program.test_current_state_property import META, NAMES, arrow
 from tests.support import current_state_model as model
@@ -217,3 +220,25 @@ def test_a_declared_column_no_file_carries_yet_reads_as_null(tmp_path):
         assert run.mode == "rebuild"
         expected = {key: (value, None) for key, value in model.current_state(h.rows).items()}
         assert {row[0]: row[1:] for row in local.current_state(db, wider, NAMES, run)} == expected
+
+
+@pytest.mark.parametrize("span_seconds, hours", [(60, 1), (3600, 1), (3601, 2), (7200, 2)])
+def test_hourly_windows_start_as_many_hours_back_as_a_file_can_span(span_seconds, hours):
+    """By hour (rawHistoryPartition hour), a run's tail and the view read from the partition
+    ``hours`` before the tail's own: enough for a file whose changes span the CDC batch
+    interval; by day, from the day before. The answers equal the reference model's."""
+    h = model.History(layout=HOUR)
+    h.now = 3 * 3600 * SECOND + 30 * SECOND  # 01:00:30 on the second day
+    h.source.update({0: 0, 1: 1})
+    model.load(h, [], [], [], marked=True, files=1)
+    h.now += SECOND
+    h.commit([("upsert", 1, 10)])
+    hourly = csql.Settings(overlap_seconds=2, layout=HOUR, file_span_seconds=span_seconds)
+    with duckdb.connect() as db:
+        run = run_at(db, h, on_time(h), h.now + SECOND, settings=hourly)
+        tail = datetime.fromisoformat(run.plan["tail_ts"] + "+00:00")
+        assert run.plan["tail_dt"] == HOUR.folder(tail.replace(minute=0, second=0) - timedelta(hours=hours))
+        assert dict(local.state_rows(db, META, NAMES)) == model.current_state(h.rows) == {0: 0, 1: 10}
+        assert show(db, run, h.rows) == {0: 0, 1: 10}
+        daily = run_at(db, h, on_time(h), h.now + 2 * SECOND, settings=csql.Settings(overlap_seconds=2))
+        assert daily.plan["tail_dt"] == DAY.folder(tail - timedelta(days=1))  # a day layout's windows

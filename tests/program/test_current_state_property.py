@@ -6,6 +6,8 @@ order, commit times rounded to the second."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from cloudbridge import compaction_local as local
 from components import compaction_sql as csql
 from components import views
+from functions.common.layout import DAY, HOUR, Layout
 from functions.common.metadata import TableMetadata
 from tests.support import current_state_model as model
 
@@ -46,9 +49,9 @@ event = st.one_of(
 )
 
 
-def play(coarse: bool, initial: tuple, events: list[tuple], start: int = 0) -> model.History:
+def play(coarse: bool, initial: tuple, events: list[tuple], start: int = 0, layout: Layout = DAY) -> model.History:
     """Run a generated history through the simulator: an initial load, then the events."""
-    h = model.History(coarse=coarse, now=start)
+    h = model.History(coarse=coarse, now=start, layout=layout)
     for key in range(3):
         h.source[key] = key  # rows before the task starts: only the full load carries them
     _, before, window, during, marked, files = initial
@@ -122,10 +125,12 @@ NAMES = csql.Names("cb", "t")
 # second are up to a second older than the commit: a two-second overlap covers both.
 SETTINGS = csql.Settings(overlap_seconds=2)
 MOST_LATE = 500_000
-MIDNIGHT = 86_400_000_000  # EPOCH + one day: histories starting just before it span two partitions
+MIDNIGHT = 86_400_000_000  # EPOCH + one day: histories starting just before it span two partitions (day or hour)
 
 
-def compacted(h: model.History, arrival: dict[str, int], cuts: list[int], mode: str = "run") -> list[str]:
+def compacted(
+    h: model.History, arrival: dict[str, int], cuts: list[int], mode: str = "run", settings: csql.Settings = SETTINGS
+) -> list[str]:
     """Compact at each cut (the files arrived by then); after each run the state must equal the
     model's current state of those files, and at every moment after it (up to the next run and
     at the end) the view over state + tail must equal the model's current state. Returns the
@@ -140,7 +145,7 @@ def compacted(h: model.History, arrival: dict[str, int], cuts: list[int], mode: 
             assert shown == model.current_state(rows), f"view after the run at {last.plan.get('tail_ts')}, at {cut}"
             if i == len(moments) - 1:
                 break
-            run = local.compact(db, META, NAMES, cut=model.text(cut), settings=SETTINGS, mode=mode)
+            run = local.compact(db, META, NAMES, cut=model.text(cut), settings=settings, mode=mode)
             modes.append(run.mode)
             if run.compacted:
                 last = run
@@ -177,11 +182,14 @@ def timeline(h: model.History, arrival: dict[str, int], start: int, fractions: l
     order=st.integers(0, 2**16),
     fractions=st.lists(st.integers(0, 1000), max_size=5),
     before_midnight=st.integers(0, 8_000_000),
+    hourly=st.booleans(),
 )
 def test_the_compacted_state_and_view_equal_the_reference_model(
-    coarse, initial, events, order, fractions, before_midnight
+    coarse, initial, events, order, fractions, before_midnight, hourly
 ):
-    start = MIDNIGHT - before_midnight  # some histories span two days: two partitions
-    h = play(coarse, initial, events, start)
+    """By day or by hour (the source's rawHistoryPartition): the same answers."""
+    start = MIDNIGHT - before_midnight  # some histories span two days (or hours): two partitions
+    layout = HOUR if hourly else DAY
+    h = play(coarse, initial, events, start, layout)
     arrival = model.arrivals(h, order, MOST_LATE)
-    compacted(h, arrival, timeline(h, arrival, start, fractions))
+    compacted(h, arrival, timeline(h, arrival, start, fractions), settings=replace(SETTINGS, layout=layout))

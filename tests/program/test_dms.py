@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cloudbridge.plan import read_stack_config
-from functions.common import dms
+from functions.common import dms, layout
 from functions.common.runtime import ValidatorEnv
 
 S3_ENDPOINT = "aws:dms/s3Endpoint:S3Endpoint"
@@ -33,7 +33,7 @@ def replication_documents(plan, name):
 
 def test_s3_target_writes_parquet_as_documented(plan, stack):
     key_arn = plan.named("key").inputs["arn"]
-    for name in sources(stack):
+    for name, source in sources(stack).items():
         target = one(plan, f"{name}-replication-target", S3_ENDPOINT).inputs
         assert target["dataFormat"] == "parquet"
         assert target["parquetVersion"] == "parquet-2-0"
@@ -42,7 +42,8 @@ def test_s3_target_writes_parquet_as_documented(plan, stack):
         assert target["timestampColumnName"] == dms.TIMESTAMP_COLUMN
         assert target["encryptionMode"] == "SSE_KMS" and target["serverSideEncryptionKmsKeyId"] == key_arn
         assert target["datePartitionEnabled"] is True
-        assert target["datePartitionSequence"] == "YYYYMMDD" and target["datePartitionDelimiter"] == "SLASH"
+        sequence = layout.by_name(source.get("rawHistoryPartition", "day")).dms_sequence  # YYYYMMDD[HH]
+        assert target["datePartitionSequence"] == sequence and target["datePartitionDelimiter"] == "SLASH"
         # CSV-only features that would break parquet output are off.
         assert not target.get("cdcPath") and not target.get("preserveTransactions")
         assert (

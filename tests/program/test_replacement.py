@@ -107,6 +107,23 @@ def test_turning_compression_on_for_a_running_source_is_flagged_and_does_not_fai
     assert len(flagged) == len(sources) and all(x.startswith("!") and "DMS refuses it" in x for x in flagged)
 
 
+def test_changing_a_sources_partition_layout_is_refused_naming_its_tables(tmp_path):
+    """Whichever layout each source has, the other one yesterday: plan --against exits 1, one
+    flagged line per source (and region), the projection's old and new format named."""
+    sources = read_stack_config("dev")["cloudbridge:sources"]
+
+    def other_layout(config):
+        for source in config["cloudbridge:sources"]:
+            source["rawHistoryPartition"] = "hour" if source.get("rawHistoryPartition", "day") == "day" else "day"
+
+    out = _against(tmp_path, other_layout, exit_code=1)
+    layout = [x for x in out if "parameters.projection.dt.format" in x]
+    assert len(layout) >= len(sources) and all(x.startswith("!") and "lose them" in x for x in layout)
+    assert all(re.search(r"yyyy/MM/dd(/HH)? -> yyyy/MM/dd(/HH)?;", x) for x in layout)
+    endpoints = [x for x in out if "replication-target: datePartitionSequence" in x]
+    assert len(endpoints) == sum(s.get("engine") != "dynamodb" for s in sources)
+
+
 def test_switching_a_source_to_serverless_deletes_its_task_and_full_loads_again(tmp_path):
     def was_instance(config):
         _source(config, "sales")["replication"] = {"mode": "instance", "instanceClass": "dms.t3.medium"}

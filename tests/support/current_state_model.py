@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from functions.common import generations
+from functions.common.layout import DAY, Layout
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 NO_END = "9999-12-31 23:59:59.999999"
@@ -79,9 +80,9 @@ def text(us: int) -> str:
     return generations.dms_text(EPOCH + timedelta(microseconds=us))
 
 
-def day(us: int) -> str:
-    """The yyyy/MM/dd raw-history folder of a moment."""
-    return (EPOCH + timedelta(microseconds=us)).strftime("%Y/%m/%d")
+def folder(us: int, layout: Layout = DAY) -> str:
+    """The raw-history partition folders of a moment: yyyy/MM/dd, or yyyy/MM/dd/HH by hour."""
+    return (EPOCH + timedelta(microseconds=us)).strftime(layout.strftime)
 
 
 def sequence(us: int, counter: int) -> str:
@@ -95,6 +96,7 @@ class History:
     """A simulated source table and what DMS wrote for it."""
 
     coarse: bool = False  # the source's commit times are rounded to the second
+    layout: Layout = DAY  # the source's raw-history partitions
     now: int = 0
     source: dict[int, int] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
@@ -140,7 +142,7 @@ class History:
         if not self.pending:
             return
         self.files += 1
-        path = f"t/{day(self.pending[0][0])}/cdc-{self.files:05d}.parquet"  # the commit date's folder
+        path = f"t/{folder(self.pending[0][0], self.layout)}/cdc-{self.files:05d}.parquet"  # the first commit's folder
         self.written[path] = self.now
         for stamp, op, key, value, counter in self.pending:
             self.rows.append(Row(path, op, text(stamp), sequence(stamp, counter), key, value))
@@ -178,7 +180,7 @@ def load(
     chunks = _split(snapshot, files)
     for number, chunk in enumerate(chunks, start=1):
         h.now += 1
-        path = f"t/{day(h.now)}/LOAD{number:08X}-g{h.generation}.parquet"  # the day it landed
+        path = f"t/{folder(h.now, h.layout)}/LOAD{number:08X}-g{h.generation}.parquet"  # when it landed
         h.written[path] = h.now
         h.rows += [Row(path, "I", text(h.now), "", k, v) for k, v in chunk]
         if number == 1 and during:
@@ -208,7 +210,7 @@ def _split(rows: list, files: int) -> list[list]:
 def _write_marker(h: History, started: int, ended: int) -> None:
     start, end = generations.bounds(EPOCH + timedelta(microseconds=started), EPOCH + timedelta(microseconds=ended))
     name = (EPOCH + timedelta(microseconds=started)).strftime("%Y%m%d-%H%M%S%f")  # as generations.marker_key names it
-    path = f"t/{day(ended)}/{generations.MARKER_PREFIX}{name}.parquet"  # under the day the load ended
+    path = f"t/{folder(ended, h.layout)}/{generations.MARKER_PREFIX}{name}.parquet"  # where the load ended
     h.written[path] = ended
     h.rows += [Row(path, None, start, generations.START, None, None), Row(path, None, end, generations.END, None, None)]
 

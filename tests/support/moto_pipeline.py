@@ -8,10 +8,12 @@ from urllib.parse import quote_plus
 import boto3
 
 from components import catalog_tables
+from functions.common.layout import DAY, Layout
 from functions.common.metadata import Column, TableMetadata
 from functions.common.runtime import ALERT_MARKERS, glue_table_name
 from functions.validator.handler import Settings, Validator
 from functions.validator.metadata_store import MetadataStore
+from functions.validator.routing import REASONS as REASONS_METADATA
 
 REGION = "eu-west-2"
 LANDING, RAW, FAIL, META = "landing", "raw-history", "fail", "metadata"
@@ -40,7 +42,8 @@ def orders_metadata(schema="public", **changes) -> TableMetadata:
 
 
 class Pipeline:
-    def __init__(self):
+    def __init__(self, layout: Layout = DAY):
+        self.layout = layout  # the source's raw-history partitions
         self.s3 = boto3.client("s3", region_name=REGION)
         self.sns = boto3.client("sns", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
@@ -65,6 +68,7 @@ class Pipeline:
             metadata_bucket=META,
             alerts_topic_arn=self.topic,
             glue_database=GLUE_DATABASE,
+            partition=layout.name,
         )
         self.metadata_store = MetadataStore(self.s3, META)
         self.validator = Validator(self.settings, self.s3, self.sns, self.metadata_store, glue=self.glue)
@@ -81,7 +85,8 @@ class Pipeline:
             except self.glue.exceptions.EntityNotFoundException:
                 pass
             self.glue.create_table(
-                DatabaseName=GLUE_DATABASE, TableInput=catalog_tables.table_input(name, RAW, metadata, "postgres")
+                DatabaseName=GLUE_DATABASE,
+                TableInput=catalog_tables.table_input(name, RAW, metadata, "postgres", self.layout),
             )
 
     def partitions(self, metadata: TableMetadata) -> dict[str, str]:
@@ -122,6 +127,11 @@ class Pipeline:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
         keys = (o["Key"] for page in pages for o in page.get("Contents", []))
         return sorted(k for k in keys if not k.startswith(ALERT_MARKERS))
+
+    def reasons(self, key: str) -> dict[str, str]:
+        """A quarantined file's reasons, code -> message, as its fail-bucket metadata holds them."""
+        head = self.s3.head_object(Bucket=FAIL, Key=key)
+        return {r["code"]: r["message"] for r in json.loads(head["Metadata"][REASONS_METADATA])}
 
     def alert_markers(self) -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=FAIL, Prefix=ALERT_MARKERS)
