@@ -30,7 +30,7 @@ from cloudbridge.sandbox.run import ENVIRONMENT, METADATA_ROOT
 from cloudbridge.sandbox.runners import Schedule
 from components.naming import Naming
 from components.workspace import METADATA_DIR_ENV
-from functions.common import generations
+from functions.common import generations, layout
 
 TABLES = ["public.customers", "public.order_lines", "public.orders", "public.products"]
 REGION, ACCOUNT = "eu-west-2", "123456789012"
@@ -81,8 +81,11 @@ def sandbox(monkeypatch):
             replication_arn=target.replications[0].arn,
         )  # fmt: skip
         standin.full_load()
+        where = layout.by_name(source.raw_history_partition)  # the source's partitions: markers go there
         markers = Schedule(
-            lambda: generations.write_markers(s3, target.raw_bucket, metadata, standin.describe_table_statistics()),
+            lambda: generations.write_markers(
+                s3, target.raw_bucket, metadata, standin.describe_table_statistics(), where
+            ),
             0.02,
             name="markers",
         )
@@ -258,7 +261,7 @@ def normalised(lines):
         if re.match(r"^  \w+\.\w+: ", line):
             continue
         line = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "T", line)
-        out.append(re.sub(r"/\d{4}/\d\d/\d\d/GENERATION-\d{8}-\d+", "/D/GENERATION-S", line))
+        out.append(re.sub(r"/\d{4}/\d\d/\d\d(?:/\d\d)?/GENERATION-\d{8}-\d+", "/D/GENERATION-S", line))
     return out
 
 
