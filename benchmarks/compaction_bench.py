@@ -6,7 +6,8 @@ history (today's view), and the view after a compaction run made when the last R
 had not arrived yet: the Iceberg state table (written by PyIceberg from the DuckDB state, its
 parquet data files) plus the tail, read as Athena reads it: partitions below the tail's ``dt``
 never listed (partition projection), row groups whose DMS timestamps are all before the tail
-start skipped on their statistics. Both run their own SQL's DuckDB translation; DuckDB's
+start skipped on their statistics; with raw history partitioned by day (the default) and by
+hour (``rawHistoryPartition: hour``, the same files). Both run their own SQL's DuckDB translation; DuckDB's
 profiler gives the parquet bytes read. Then a compaction run's cost against the new changes it
 merges, and GZIP against uncompressed CDC files: bytes on disk, bytes read, validator time.
 """
@@ -14,6 +15,7 @@ merges, and GZIP against uncompressed CDC files: bytes on disk, bytes read, vali
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import time
@@ -27,6 +29,7 @@ from cloudbridge import compaction_local as local
 from cloudbridge import dmsfiles
 from components import compaction_sql as csql
 from functions.common import generations
+from functions.common.layout import DAY, HOUR, Layout
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / ".data" / "compaction"
@@ -34,6 +37,8 @@ TABLE = views_bench.TABLE
 NAMES = csql.Names("cb", "public__accounts")
 RECENT = 5  # files written after the run: the changes since the watermark
 SETTINGS = csql.Settings(overlap_seconds=3600)  # the config's default overlap (60 minutes)
+# The same source partitioned by hour (rawHistoryPartition: hour; 60-second CDC files).
+HOURLY = csql.Settings(overlap_seconds=3600, layout=HOUR, file_span_seconds=60)
 START = views_bench.START
 
 
@@ -45,6 +50,29 @@ def history(files: int) -> list[Path]:
     if not marker.exists():
         marker.write_bytes(generations.marker_bytes(TABLE, START, START))
     return sorted({*paths, marker})
+
+
+def by_hour(files: list[Path], count: int) -> list[Path]:
+    """The same files under yyyy/MM/dd/HH folders (hard links: no copy), as the validator files
+    them for a source partitioned by hour: a CDC file in the hour its name says, the load's files
+    and marker in the load's hour."""
+    root = DATA / "hourly" / str(count) / "public" / "accounts"
+    out = []
+    for path in files:
+        target = root / HOUR.folder(moment_of(path)) / path.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copyfile(path, target)
+        out.append(target)
+    return sorted(out)
+
+
+def partition(path: Path, layout: Layout) -> str:
+    """The partition value of a raw-history path."""
+    return "/".join(path.parts[-(layout.depth + 1) : -1])
 
 
 def moment_of(path: Path) -> datetime:
@@ -72,7 +100,7 @@ def _history_view(db, files: list[Path]) -> None:
     local.register_history(db, TABLE, NAMES, files)
 
 
-def _compact(files: list[Path], cut: datetime, warehouse: Path):
+def _compact(files: list[Path], cut: datetime, warehouse: Path, settings: csql.Settings = SETTINGS):
     """A DuckDB connection after one compaction at ``cut`` of the files written by then, and the
     state mirrored into an Iceberg table (PyIceberg, SQLite catalog)."""
     from pyiceberg.catalog.sql import SqlCatalog
@@ -80,7 +108,7 @@ def _compact(files: list[Path], cut: datetime, warehouse: Path):
     db = duckdb.connect()
     db.execute("set threads = 1")
     _history_view(db, [p for p in files if moment_of(p) <= cut])
-    run = local.compact(db, TABLE, NAMES, cut=generations.dms_text(cut), settings=SETTINGS)
+    run = local.compact(db, TABLE, NAMES, cut=generations.dms_text(cut), settings=settings)
     shutil.rmtree(warehouse, ignore_errors=True)
     warehouse.mkdir(parents=True)
     catalog = SqlCatalog("bench", uri=f"sqlite:///{warehouse / 'catalog.db'}", warehouse=f"file://{warehouse}")
@@ -104,30 +132,25 @@ def _state_and_tail(state_files: list[str], listed: list[Path], run: local.Run) 
     return statistics.median(times), read, rows
 
 
-def compacted_read(files: list[Path], run: local.Run, iceberg) -> dict:
-    """The compacted view as Athena reads it: the state's data files, the tail's partitions. And,
-    as a what-if, the same view if raw history were partitioned by hour (DMS's
-    ``DatePartitionSequence`` ``YYYYMMDDHH``, not supported by CloudBridge yet): only the files of
-    the hours from the one before the tail start listed."""
+def compacted_read(files: list[Path], run: local.Run, iceberg, layout: Layout = DAY) -> dict:
+    """The compacted view as Athena reads it: the state's data files, and the files of the
+    partitions from the run's ``tail_dt`` on (by day or by hour: partition projection lists no
+    other)."""
     state_files = [f["file_path"].removeprefix("file://") for f in iceberg.table.inspect.files().to_pylist()]
-    tail = [p for p in files if "/".join(p.parts[-4:-1]) >= run.plan["tail_dt"]]
+    tail = [p for p in files if partition(p, layout) >= run.plan["tail_dt"]]
     seconds, read, rows = _state_and_tail(state_files, tail, run)
     tail_start = datetime.fromisoformat(run.plan["tail_ts"] + "+00:00")
     tail_files = [p for p in tail if moment_of(p) >= tail_start]
-    first_hour = tail_start.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    hourly = [p for p in tail if moment_of(p) >= first_hour]  # a load's files and marker in its start's hour
-    _, hourly_read, hourly_rows = _state_and_tail(state_files, hourly, run)
-    assert hourly_rows == rows, "the hourly what-if must show the same current state"
     return {
-        "seconds": seconds, "bytesRead": read, "rows": rows,
+        "seconds": seconds, "bytesRead": read, "rows": rows, "tailDt": run.plan["tail_dt"],
         "stateBytes": iceberg.data_bytes(), "tailBytes": sum(p.stat().st_size for p in tail_files),
         "tailFiles": len(tail_files), "listedFiles": len(tail),
-        "hourlyBytesRead": hourly_read, "hourlyListedFiles": len(hourly),
     }  # fmt: skip
 
 
 def view_costs(histories: list[int]) -> list[dict]:
-    """Bytes read by the current-state view with and without compaction, per history length."""
+    """Bytes read by the current-state view with and without compaction, per history length,
+    with raw history partitioned by day and by hour (the same files)."""
     results = []
     for count in histories:
         files = history(count)
@@ -136,7 +159,12 @@ def view_costs(histories: list[int]) -> list[dict]:
         full = views_bench.measure(files, generations=True)
         db, run, iceberg = _compact(files, cut, DATA / "warehouse")
         db.close()
-        results.append({"files": count, "bytes": size, "full": full, "compacted": compacted_read(files, run, iceberg)})
+        daily = compacted_read(files, run, iceberg)
+        db, run, iceberg = _compact(by_hour(files, count), cut, DATA / "warehouse", HOURLY)
+        db.close()
+        hourly = compacted_read(by_hour(files, count), run, iceberg, HOUR)
+        assert hourly["rows"] == daily["rows"], "both layouts must show the same current state"
+        results.append({"files": count, "bytes": size, "full": full, "compacted": daily, "hourly": hourly})
     return results
 
 
@@ -241,35 +269,35 @@ MB = 1024 * 1024
 def section(result: dict) -> tuple[list[str], list[tuple[str, str, bool]]]:
     """RESULTS.md's compaction tables and the targets they meet or miss."""
     lines = [
-        "| CDC files | history on disk | full view: bytes read | compacted: bytes read | state (Iceberg) "
-        "| tail: files / bytes | ÷ (state + tail) | ÷ full view | full view time | compacted time "
-        "| what-if hourly partitions: files listed / bytes read / ÷ (state + tail) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CDC files | history on disk | full view: bytes read | partitions | files listed | compacted: bytes read "
+        "| state (Iceberg) | tail: files / bytes | ÷ (state + tail) | ÷ full view | full view time | compacted time |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     targets = []
-    for r in result["views"]:
-        full, c = r["full"], r["compacted"]
-        bound = c["stateBytes"] + c["tailBytes"]
-        lines.append(
-            f"| {r['files']:,} | {r['bytes'] / MB:,.1f} MB | {full['bytesRead'] / MB:,.1f} MB | "
-            f"{c['bytesRead'] / MB:,.1f} MB | {c['stateBytes'] / MB:,.2f} MB | "
-            f"{c['tailFiles']} / {c['tailBytes'] / MB:,.1f} MB | {c['bytesRead'] / bound:.2f} | "
-            f"{c['bytesRead'] / full['bytesRead']:.1%} | {full['seconds']:.3f} s | {c['seconds']:.3f} s | "
-            f"{c['hourlyListedFiles']:,} / {c['hourlyBytesRead'] / MB:,.1f} MB / {c['hourlyBytesRead'] / bound:.2f} |"
-        )
-        compacted = c
-        targets.append(
-            (f"{r['files']:,} files: compacted read ≤ 1.5× (state + tail)", f"{compacted['bytesRead'] / bound:.2f}×",
-             compacted["bytesRead"] <= 1.5 * bound)
-        )  # fmt: skip
-        if r["files"] == 1000:
-            share = compacted["bytesRead"] / full["bytesRead"]
-            targets.append(("1,000 files: compacted read ≤ 15% of the full view's", f"{share:.1%}", share <= 0.15))
-    reads = [r["compacted"]["bytesRead"] for r in result["views"] if r["files"] >= 100]
-    if len(reads) > 1:
-        spread = max(reads) / min(reads)
-        targets.append(("compacted read flat in history (largest ÷ smallest, 100 files and up)", f"{spread:.2f}×",
-                        spread <= 1.5))  # fmt: skip
+    for layout, key in (("by hour", "hourly"), ("by day", "compacted")):
+        for r in result["views"]:
+            full, c = r["full"], r[key]
+            bound = c["stateBytes"] + c["tailBytes"]
+            lines.append(
+                f"| {r['files']:,} | {r['bytes'] / MB:,.1f} MB | {full['bytesRead'] / MB:,.1f} MB | {layout} | "
+                f"{c['listedFiles']:,} | {c['bytesRead'] / MB:,.1f} MB | {c['stateBytes'] / MB:,.2f} MB | "
+                f"{c['tailFiles']} / {c['tailBytes'] / MB:,.1f} MB | {c['bytesRead'] / bound:.2f} | "
+                f"{c['bytesRead'] / full['bytesRead']:.1%} | {full['seconds']:.3f} s | {c['seconds']:.3f} s |"
+            )
+            targets.append(
+                (f"{layout}, {r['files']:,} files: compacted read ≤ 1.5× (state + tail)",
+                 f"{c['bytesRead'] / bound:.2f}×", c["bytesRead"] <= 1.5 * bound)
+            )  # fmt: skip
+            if r["files"] == 1000:
+                share = c["bytesRead"] / full["bytesRead"]
+                targets.append(
+                    (f"{layout}, 1,000 files: compacted read ≤ 15% of the full view's", f"{share:.1%}", share <= 0.15)
+                )
+        reads = [r[key]["bytesRead"] for r in result["views"] if r["files"] >= 100]
+        if len(reads) > 1:
+            spread = max(reads) / min(reads)
+            targets.append((f"{layout}: compacted read flat in history (largest ÷ smallest, 100 files and up)",
+                            f"{spread:.2f}×", spread <= 1.5))  # fmt: skip
     lines += ["", "| new files merged | window (overlap + new): files / bytes | run: bytes read | time |",
               "|---:|---:|---:|---:|"]  # fmt: skip
     for r in result["runs"]:
@@ -298,17 +326,14 @@ def section(result: dict) -> tuple[list[str], list[tuple[str, str, bool]]]:
 
 
 NOTE = (
-    "The tail is read from the partitions from the day before its start (one day of slack: a marker's END row, "
-    "a CDC file spanning midnight); at one CDC file a minute those partitions hold up to 2,880 files, and every "
-    "file's footer is read even when its row groups are skipped on their timestamp statistics. That, not the "
-    "state or the tail's changes, is what the compacted read adds above state + tail at 1,000 and 10,000 files: "
-    "it is bounded by two days of files, so the read stops growing once the history is longer than two days, "
-    "but it misses the 1.5× target. Fewer, larger CDC files (CdcMaxBatchInterval per table volume) shrink it in "
-    "proportion. The last column is the same view if raw history were partitioned by hour (DMS's "
-    "DatePartitionSequence YYYYMMDDHH, not yet a CloudBridge option): only the hours from the one before the tail "
-    "start are listed, so the footers read are bounded by about two hours of files whatever the history's length. "
-    "A run reads the same partitions twice (plan and MERGE) plus the state: its cost grows with the "
-    "window it merges (the overlap plus the new files), about one byte read per byte merged."
+    "Both layouts hold the same files and show the same current state. The tail is read from the partitions "
+    "from one partition of slack before its start (a marker's END row, a CDC file spanning the boundary): by "
+    "day that is the day before, and at one CDC file a minute those partitions hold up to 2,880 files whose "
+    "footers are read even when their row groups are skipped on their timestamp statistics; that is what the "
+    "daily read adds above state + tail, bounded by two days of files. By hour (rawHistoryPartition: hour) the "
+    "listed files are the last two hours' at most, whatever the history's length. A run reads the same "
+    "partitions twice (plan and MERGE) plus the state: its cost grows with the window it merges (the overlap "
+    "plus the new files), about one byte read per byte merged (measured by day)."
 )
 
 
