@@ -78,7 +78,7 @@ class Stream:
             if not self.pending:
                 return
             self.files += 1
-            path = f"t/{model.day(self.now)}/cdc-{self.files:05d}.parquet"
+            path = f"t/{model.folder(self.now)}/cdc-{self.files:05d}.parquet"
             self.rows += [model.Row(path, r.op, r.ts, r.seq, r.key, r.value) for r in self.pending]
         self.pending = []
 
@@ -104,11 +104,11 @@ class Stream:
     def generation_rows(self, exported_at: int, snapshot: list, marked: bool) -> None:
         moment = model.EPOCH + timedelta(microseconds=exported_at)
         self.exports.append(marked)
-        path = f"t/{model.day(exported_at)}/LOAD00000001-e{len(self.exports)}.parquet"
+        path = f"t/{model.folder(exported_at)}/LOAD00000001-e{len(self.exports)}.parquet"
         self.rows += [model.Row(path, "I", ddb.commit_text(moment), "", k, v) for k, v in snapshot]
         if marked:  # the export converter writes it once every LOAD file is validated
             start, end = generations.bounds(moment, moment)
-            marker = f"t/{model.day(exported_at)}/{generations.MARKER_PREFIX}{moment:%Y%m%d-%H%M%S%f}.parquet"
+            marker = f"t/{model.folder(exported_at)}/{generations.MARKER_PREFIX}{moment:%Y%m%d-%H%M%S%f}.parquet"
             self.rows += [
                 model.Row(marker, None, start, generations.START, None, None),
                 model.Row(marker, None, end, generations.END, None, None),
