@@ -41,7 +41,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 from functions.common.layout import DAY, Layout
@@ -219,6 +219,10 @@ def convert(value: Mapping[str, Any], column: Column) -> tuple[bool, Any]:
 
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+# Python's default context keeps 28 digits: scaling or quantizing a number of decimal(38,s) under it
+# rounds (a wrong value) or raises InvalidOperation (a batch failing for ever). This one is exact,
+# and would raise rather than drop a digit.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact])
 
 
 def _declared_number(text: str, portable: str) -> tuple[bool, Any]:
@@ -233,10 +237,10 @@ def _declared_number(text: str, portable: str) -> tuple[bool, Any]:
         return (True, int(number)) if fits else (False, None)
     precision, scale, quantum = _decimal_limits(portable)
     number = _decimal(text)
-    scaled = number.scaleb(scale)
-    if scaled != scaled.to_integral_value() or abs(scaled) >= Decimal(10) ** precision:
+    scaled = number.scaleb(scale, context=_EXACT)
+    if scaled != scaled.to_integral_value(context=_EXACT) or abs(scaled) >= Decimal(10) ** precision:
         return False, None
-    return True, number.quantize(quantum)
+    return True, number.quantize(quantum, context=_EXACT)
 
 
 @functools.cache

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import io
 import re
+from fractions import Fraction
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cloudbridge.sandbox import analytics
 from functions.common import dynamodb as ddb
 from functions.common.dynamodb_env import DynamoDbEnv
+from functions.common.metadata import Column
 from functions.common.runtime import REASONS_TAG, glue_table_name
 from functions.dynamodb_stream import handler as stream
 from tests.support import dynamodb as support
@@ -316,3 +321,29 @@ def test_the_validator_checks_each_engines_change_sequence_form(pipeline, engine
     else:
         (failed,) = pipeline.keys(FAIL)
         assert "INVALID_CHANGE_SEQUENCE" in pipeline.tags(FAIL, failed)[REASONS_TAG]
+
+
+# DynamoDB numbers: up to 38 significant digits, magnitudes 1E-130 to 1E+125.
+dynamodb_numbers = st.decimals(allow_nan=False, allow_infinity=False).filter(
+    lambda d: len(d.as_tuple().digits) <= 38 and -130 <= d.adjusted() <= 125
+)
+
+
+@given(dynamodb_numbers, st.integers(1, 38), st.integers(0, 38), st.booleans())
+def test_a_declared_number_lands_exactly_when_it_fits_and_is_refused_otherwise(number, precision, scale, plain):
+    """Reference: exact fractions. decimal(p,s) holds a number when number * 10^s is a whole number
+    below 10^p; it lands as that number exactly, whatever its digits (Python's default context
+    keeps 28 and rounded or raised on decimal(38,s) before)."""
+    scale = min(scale, precision)
+    text = format(number, "f") if plain and abs(number.adjusted()) < 60 else str(number)
+    column = Column("n", f"decimal({precision},{scale})", source_type="N")
+    fits, value = ddb.convert({"N": text}, column)
+    scaled = Fraction(number) * 10**scale
+    assert fits == (scaled.denominator == 1 and abs(scaled) < 10**precision), text
+    if fits:
+        assert Fraction(value) == Fraction(number) and -value.as_tuple().exponent == scale
+        assert pa.array([value], pa.decimal128(precision, scale))[0].as_py() == value
+    whole = Fraction(number).denominator == 1 and -(2**63) <= number < 2**63
+    assert ddb.convert({"N": text}, Column("n", "int64", source_type="N")) == (
+        (True, int(number)) if whole else (False, None)
+    )
