@@ -47,7 +47,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import MAX_PREC, Context, Decimal
 from typing import Any
 
 import psycopg
@@ -87,7 +87,8 @@ def to_arrow_value(portable: str, value: Any) -> Any:
         return None
     if portable.startswith("decimal("):
         scale = arrow_type(portable).scale
-        return Decimal(value).quantize(Decimal(1).scaleb(-scale))
+        # Python's default context keeps 28 digits; numeric(38,s) holds more (DMS writes them all).
+        return Decimal(value).quantize(Decimal(1).scaleb(-scale), context=Context(prec=MAX_PREC))
     if portable.startswith("timestamp("):
         if value.tzinfo is not None:  # timestamptz: DMS writes the UTC instant
             value = value.astimezone(UTC).replace(tzinfo=None)

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from cloudbridge.sandbox.decoding import parse_change, parse_commit, python_value
+from cloudbridge.sandbox.dms import to_arrow_value
 
 
 def test_insert_with_every_kind_of_literal():
@@ -63,3 +64,12 @@ def test_truncate_is_recognised_without_a_tuple():
     for line in ("table public.order_lines: TRUNCATE: (no-flags)", "table public.order_lines: TRUNCATE: cascade"):
         change = parse_change(line)
         assert (change.schema, change.table, change.action, change.columns) == ("public", "order_lines", "TRUNCATE", {})
+
+
+def test_a_numeric_with_more_digits_than_pythons_default_context_is_written_exactly():
+    """numeric(38,10) holds 38 digits; the stand-in writes them as DMS does, none rounded away."""
+    value = Decimal("1234567890123456789012345678.0123456789")
+    assert to_arrow_value("decimal(38,10)", value) == value
+    assert to_arrow_value("decimal(38,2)", Decimal("999999999999999999999999999999999999.5")) == Decimal(
+        "999999999999999999999999999999999999.50"
+    )
