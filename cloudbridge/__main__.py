@@ -8,7 +8,10 @@ import sys
 COMMANDS = {
     "plan": ("cloudbridge.plan_cli", "what a stack would deploy, or how two stacks differ (offline)"),
     "preflight": ("cloudbridge.preflight", "check a source database is ready for CDC, with the fix for each problem"),
-    "metadata": ("cloudbridge.metadata", "extract a source's table metadata, or diff the live schema with it"),
+    "metadata": (
+        "cloudbridge.metadata",
+        "extract a source's table metadata (DynamoDB: from sampled items), or diff the live schema with it",
+    ),
     "validate": ("cloudbridge.validate", "run the validator's checks on one local or S3 parquet file"),
     "replay": ("cloudbridge.replay", "re-validate a source's quarantined files after a fix; move those that pass"),
     "urns": ("cloudbridge.urns", "check or accept the recorded resource identities of a stack"),

@@ -8,6 +8,9 @@ extract  inspects the selected ``schema.table`` patterns (``tables`` and ``added
 diff     compares the live schema with the committed files and exits 1 listing every
          change: the scheduled drift check.
 
+A DynamoDB source has no schema to inspect: its attributes are read from a sample of each
+table's items (``cloudbridge.dynamodb_metadata``, ``--sample``).
+
 Credentials come from the environment (``CLOUDBRIDGE_DSN``, or ``CLOUDBRIDGE_DB_USER`` with
 ``CLOUDBRIDGE_DB_PASSWORD``/``PGPASSWORD`` and host, port and database from the stack file)
 or the source's credentials secret (``--from-secret``) — never from the command line — and
@@ -42,6 +45,7 @@ DRIVERS = {
 # Schemes a DSN is commonly written with (libpq, Heroku, RDS consoles) for the driver installed.
 DSN_ALIASES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
 CONNECT_TIMEOUT_S = 10
+DYNAMODB_SAMPLE = 1000  # items scanned per DynamoDB table (cloudbridge.dynamodb_metadata)
 
 
 @dataclass
@@ -481,9 +485,18 @@ def main(argv: list[str] | None = None) -> int:
     add_credential_options(parser)
     parser.add_argument("--metadata-dir", type=Path, default=metadata_root())
     parser.add_argument("--prune", action="store_true", help="extract: delete files of tables no longer selected")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=DYNAMODB_SAMPLE,
+        metavar="ITEMS",
+        help=f"a DynamoDB source: items scanned per table to find its attributes (default {DYNAMODB_SAMPLE})",
+    )
     args = parser.parse_args(argv)
 
     entry = source_entry(args.stack, args.source)
+    if entry.get("engine") == "dynamodb":
+        return _dynamodb(args, entry)
     from cloudbridge import source_init
 
     entry = source_init.resolved(entry, args.stack)  # a provisioned database: its instance and secret
@@ -516,6 +529,36 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"source": args.source, "drift": changes}, indent=2))
         return cli.FINDINGS
     print(f"no drift: {len(live)} table(s) of {args.source} match the committed metadata")
+    return cli.OK
+
+
+def _dynamodb(args: Any, entry: dict[str, Any]) -> int:
+    """extract|diff for a DynamoDB source: its tables' attributes from a sample of their items."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from cloudbridge import dynamodb_metadata as ddbm
+
+    if args.sample < 1:
+        raise cli.CommandError(f"--sample must be at least 1, not {args.sample}")
+    client = cli.aws_client("dynamodb", args.stack)
+    try:
+        if args.command == "diff":
+            samples = [ddbm.sample_table(client, t, args.sample) for t in entry["tables"]]
+            changes = ddbm.drift(committed(args.metadata_dir, args.source), samples)
+            if changes:
+                print(json.dumps({"source": args.source, "drift": changes}, indent=2))
+                return cli.FINDINGS
+            print(f"no drift: {len(samples)} table(s) of {args.source} match the committed metadata (sampled)")
+            return cli.OK
+        report = ddbm.inspect_dynamodb(client, args.source, entry["tables"], args.sample)
+    except UnsupportedTypeError as exc:
+        print(f"cloudbridge metadata: {exc}", file=sys.stderr)
+        return cli.FINDINGS
+    except (BotoCoreError, ClientError) as exc:
+        raise cli.CommandError(f"cannot sample the tables of source {args.source!r}: {exc}") from None
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    _extract(args, report)
     return cli.OK
 
 
