@@ -141,6 +141,11 @@ def propose(source: str, sample: Sample) -> Proposal:
         seen = types_seen(found)
         if name in sample.key:
             seen = seen or Counter({sample.key_type(name): 0})
+        if name in proposal.meta.dms.names():
+            proposal.problems.append(
+                f"{where}.{name}: named as a column the converter adds to every file; rename the attribute"
+            )
+            continue
         if len(seen) > 1:
             counts = ", ".join(f"{t} in {n} item(s)" for t, n in sorted(seen.items()))
             proposal.problems.append(

@@ -84,10 +84,11 @@ def test_extract_declares_every_attribute_as_the_converter_lands_it(aws, monkeyp
 
 def test_an_attribute_of_two_types_is_refused_and_nothing_is_written(aws, monkeypatch, capsys, tmp_path):
     support.create_table()
-    put(support.item(1), support.item(2, qty={"S": "two"}), support.item(3))
+    put(support.item(1), support.item(2, qty={"S": "two"}), support.item(3, Op={"S": "x"}))
     code, out, err = run(monkeypatch, capsys, tmp_path)
     assert code == cli.FINDINGS
     assert "dynamodb.orders.qty: N in 2 item(s), S in 1 item(s)" in err and "TYPE_MISMATCH" in err
+    assert "dynamodb.orders.Op: named as a column the converter adds" in err
     assert not (tmp_path / "basket").exists()
 
 
