@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from cloudbridge.metadata import DYNAMODB_SAMPLE, Report
+from cloudbridge.extraction_report import Report
 from functions.common import dynamodb as ddb
 from functions.common.metadata import Column, TableMetadata
 from functions.common.typemap import UnsupportedTypeError
+
+DYNAMODB_SAMPLE = 1000  # items scanned per DynamoDB table unless --sample says otherwise
 
 MAX_DIGITS = 38  # Athena's and Glue's widest decimal
 _INT64 = (-(2**63), 2**63 - 1)

@@ -30,6 +30,9 @@ from typing import Any
 from urllib.parse import quote
 
 from cloudbridge import cli
+from cloudbridge import dynamodb_metadata as ddbm
+from cloudbridge.dynamodb_metadata import DYNAMODB_SAMPLE
+from cloudbridge.extraction_report import Report
 from cloudbridge.stackfile import source_entry
 from components.workspace import metadata_root
 from functions.common.dms import locator_matches
@@ -45,40 +48,6 @@ DRIVERS = {
 # Schemes a DSN is commonly written with (libpq, Heroku, RDS consoles) for the driver installed.
 DSN_ALIASES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
 CONNECT_TIMEOUT_S = 10
-DYNAMODB_SAMPLE = 1000  # items scanned per DynamoDB table (cloudbridge.dynamodb_metadata)
-
-
-@dataclass
-class Report:
-    """What extraction found: the tables' metadata and what an operator should know about them."""
-
-    tables: list[TableMetadata] = field(default_factory=list)
-    without_primary_key: list[str] = field(default_factory=list)
-    lob_columns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    unmatched_patterns: list[str] = field(default_factory=list)
-    excluded_columns: list[str] = field(default_factory=list)  # schema.table.column left out
-    unmatched_exclusions: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """The report as lines for the terminal: counts, warnings, LOB columns, notes, patterns that matched nothing."""
-        out = [f"{len(self.tables)} table(s)"]
-        out += [
-            f"WARNING {t}: no primary key, DMS cannot apply its updates and deletes" for t in self.without_primary_key
-        ]
-        out += [
-            f"LOB {c}: limited LOB mode fails the task (Postgres) or truncates beyond LobMaxSize"
-            for c in self.lob_columns
-        ]
-        out += [f"NOTE {n}" for n in self.notes]
-        out += [f"WARNING pattern {p!r} matches no table" for p in self.unmatched_patterns]
-        out += [f"EXCLUDED {c}: kept out of the lake (excludeColumns)" for c in self.excluded_columns]
-        out += [
-            f"WARNING excludeColumns {p!r} matches no column of the selected tables: check its spelling "
-            "(names are case-sensitive)"
-            for p in self.unmatched_exclusions
-        ]
-        return out
 
 
 class ExclusionError(ValueError):
@@ -535,8 +504,6 @@ def main(argv: list[str] | None = None) -> int:
 def _dynamodb(args: Any, entry: dict[str, Any]) -> int:
     """extract|diff for a DynamoDB source: its tables' attributes from a sample of their items."""
     from botocore.exceptions import BotoCoreError, ClientError
-
-    from cloudbridge import dynamodb_metadata as ddbm
 
     if args.sample < 1:
         raise cli.CommandError(f"--sample must be at least 1, not {args.sample}")
