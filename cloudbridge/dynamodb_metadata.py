@@ -31,7 +31,7 @@ from typing import Any
 
 from cloudbridge.extraction_report import Report
 from functions.common import dynamodb as ddb
-from functions.common.metadata import Column, TableMetadata
+from functions.common.metadata import Column, TableMetadata, name_clashes
 from functions.common.typemap import UnsupportedTypeError
 
 DYNAMODB_SAMPLE = 1000  # items scanned per DynamoDB table unless --sample says otherwise
@@ -173,6 +173,10 @@ def propose(source: str, sample: Sample) -> Proposal:
         if column.type == "string" and kind == "N":
             proposal.notes.append(f"{where}.{name}: numbers declared string (exact text)")
         columns.append(column)
+    proposal.problems += [
+        f"{where}: {c}: Athena lower-cases column names, so it cannot tell them apart; rename the attribute"
+        for c in name_clashes([c.name for c in columns], proposal.meta.dms)
+    ]
     proposal.meta = TableMetadata(source, ddb.ENGINE, ddb.SCHEMA, lake, tuple(columns), sample.key)
     count = sample.description.get("ItemCount")
     total = f" of about {count} (DescribeTable's ItemCount, updated every six hours or so)" if count else ""

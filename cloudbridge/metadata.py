@@ -36,7 +36,7 @@ from cloudbridge.extraction_report import Report
 from cloudbridge.stackfile import source_entry
 from components.workspace import metadata_root
 from functions.common.dms import locator_matches
-from functions.common.metadata import Column, DmsColumns, TableMetadata
+from functions.common.metadata import Column, DmsColumns, TableMetadata, name_clashes
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
 DRIVERS = {
@@ -48,6 +48,10 @@ DRIVERS = {
 # Schemes a DSN is commonly written with (libpq, Heroku, RDS consoles) for the driver installed.
 DSN_ALIASES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
 CONNECT_TIMEOUT_S = 10
+CLASHES = (
+    "column names Athena cannot tell apart (it lower-cases them; the DMS columns and the partition key "
+    "share the table): leave one out with excludeColumns or rename it at the source"
+)
 
 
 class ExclusionError(ValueError):
@@ -155,8 +159,10 @@ def inspect_source(
             extraction = _Extraction(connection, inspector, source, engine_kind, timestamp_unit, list(exclude), report)
             report.tables += [extraction.table(schema, table) for schema, table in selected]
             report.unmatched_exclusions = [e for e in exclude if e not in extraction.used]
-            if extraction.problems:
-                raise UnsupportedTypeError("unsupported column types:\n  " + "\n  ".join(extraction.problems))
+            findings = [("unsupported column types", extraction.problems), (CLASHES, extraction.clashes)]
+            if extraction.problems or extraction.clashes:
+                text = (f"{what}:\n  " + "\n  ".join(found) for what, found in findings if found)
+                raise UnsupportedTypeError("\n".join(text))
     finally:
         engine.dispose()
     return report
@@ -174,6 +180,7 @@ class _Extraction:
     exclude: list[str]
     report: Report
     problems: list[str] = field(default_factory=list)  # unsupported column types
+    clashes: list[str] = field(default_factory=list)  # names Athena cannot tell apart
     used: set[str] = field(default_factory=set)  # exclusions that matched a column
 
     def table(self, schema: str, table: str) -> TableMetadata:
@@ -210,6 +217,7 @@ class _Extraction:
             self.report.excluded_columns.append(f"{schema}.{table}.{raw['name']}")
         if not primary_key:
             self.report.without_primary_key.append(f"{schema}.{table}")
+        self.clashes += [f"{schema}.{table}: {c}" for c in name_clashes([c.name for c in columns], DmsColumns())]
         return TableMetadata(
             source=self.source,
             engine=self.engine_kind,

@@ -22,6 +22,7 @@ from components.config import ConfigError, Source, StackConfig
 from components.workspace import metadata_root
 from functions.common.dms import locator_matches
 from functions.common.metadata import MetadataError, TableMetadata
+from functions.common.runtime import glue_table_name
 
 
 def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tuple[TableMetadata, ...]]:
@@ -32,10 +33,25 @@ def load_tables(config: StackConfig, root: Path | None = None) -> dict[str, tupl
     for i, source in enumerate(config.sources):
         available = _committed(config, i, source, root, problems)
         selected = _selected(config, i, source, available, problems)
+        problems += [(f"cloudbridge:sources[{i}].tables", p) for p in glue_name_clashes(selected)]
         tables[source.name] = tuple(_with_exclusions(config, i, source, meta, problems) for meta in selected)
     if problems:
         raise ConfigError(f"Pulumi.{config.environment}.yaml", problems)
     return tables
+
+
+def glue_name_clashes(tables: tuple[TableMetadata, ...]) -> list[str]:
+    """Selected tables that would share one Glue table: Glue names are lower-case, and every
+    character outside a-z, 0-9 and _ becomes _ (``public.Orders`` and ``public.orders``)."""
+    by_name: dict[str, list[str]] = {}
+    for meta in tables:
+        by_name.setdefault(glue_table_name(meta.schema, meta.table), []).append(meta.table_id)
+    return [
+        f"tables {', '.join(ids)} would share the Glue table {name} (Glue names are lower-case, other characters "
+        "than letters, digits and _ become _): select only one of them"
+        for name, ids in sorted(by_name.items())
+        if len(ids) > 1
+    ]
 
 
 def _committed(

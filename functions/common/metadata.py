@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.common.dms import OP_COLUMN, TIMESTAMP_COLUMN, locator_matches
+from functions.common.runtime import PARTITION_KEY
 
 FORMAT_VERSION = 2
 # Version 1 named the ordering column "streamPosition" and made it mandatory.
@@ -42,6 +43,32 @@ _TIMESTAMP = re.compile(r"^timestamp\((ms|us)\)$")
 
 class MetadataError(ValueError):
     """Malformed table metadata; the message names the table (and column)."""
+
+
+# The current-state views and compacted tables name their own columns with this prefix.
+RESERVED_PREFIX = "_cb_"
+
+
+def name_clashes(columns: list[str] | tuple[str, ...], dms: DmsColumns) -> list[str]:
+    """The names in a table's Glue definition that Athena cannot tell apart, one line per clash.
+
+    Athena lower-cases column names, and the Glue table holds the DMS columns and the partition
+    key beside the source's columns: ``Name`` and ``name``, a column ``op`` beside DMS's ``Op``,
+    or a column ``dt`` beside the partition key make one descriptor with duplicate columns, and
+    every query of the table fails (``HIVE_INVALID_METADATA``). Names starting with
+    ``RESERVED_PREFIX`` would clash with the views' and compacted tables' own columns.
+    """
+    owners: dict[str, list[str]] = {}
+    named = [(n, "column") for n in columns] + [(n, "DMS column") for n in sorted(dms.names())]
+    for name, what in [*named, (PARTITION_KEY, "partition key")]:
+        owners.setdefault(name.lower(), []).append(f"{what} {name!r}")
+    out = [" and ".join(found) for found in owners.values() if len(found) > 1]
+    out += [
+        f"column {n!r} starts with {RESERVED_PREFIX!r}, the views' and compacted tables' own columns"
+        for n in columns
+        if n.lower().startswith(RESERVED_PREFIX)
+    ]
+    return out
 
 
 def check_type(portable: str) -> str:
@@ -280,6 +307,12 @@ class TableMetadata:
             clash = dms.names() & set(names)
             if clash:
                 raise ValueError(f"columns {sorted(clash)} clash with the DMS-added columns")
+            clashes = name_clashes(names, dms)
+            if clashes:
+                raise ValueError(
+                    f"names Athena cannot tell apart (it lower-cases them): {'; '.join(clashes)}; "
+                    "leave the source column out (excludeColumns) or rename it at the source"
+                )
             excluded = _excluded(data.get("excluded", []), names, dms)
             return cls(
                 source=str(data["source"]),

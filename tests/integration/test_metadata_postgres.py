@@ -168,6 +168,28 @@ def test_unsupported_type_names_table_and_column(run_cli, source, tmp_path, caps
             connection.execute("drop schema odd cascade")
 
 
+def test_names_athena_cannot_tell_apart_are_a_finding_and_an_exclusion_resolves_them(run_cli, source, tmp_path, capsys):
+    """Postgres keeps "Code" and code apart, Athena does not; a column dt would double the partition key."""
+    with psycopg.connect(source.conninfo, autocommit=True) as connection:
+        connection.execute(
+            'create schema odd; create table odd.codes (id integer primary key, "Code" text, code text, dt date)'
+        )
+    try:
+        capsys.readouterr()
+        assert run_cli("extract", tmp_path, patterns=["odd.codes"]) == 1
+        err = capsys.readouterr().err
+        assert "odd.codes: column 'Code' and column 'code'" in err
+        assert "odd.codes: column 'dt' and partition key 'dt'" in err
+        assert not list(tmp_path.rglob("*.json"))
+        exclude = ["odd.codes.Code", "odd.codes.dt"]
+        assert run_cli("extract", tmp_path, patterns=["odd.codes"], excludeColumns=exclude) == 0
+        meta = TableMetadata.from_json((tmp_path / "src/odd/codes.json").read_text())
+        assert [c.name for c in meta.columns] == ["id", "code"]
+    finally:
+        with psycopg.connect(source.conninfo, autocommit=True) as connection:
+            connection.execute("drop schema odd cascade")
+
+
 def test_connection_errors_never_show_the_dsn(monkeypatch, tmp_path, capsys):
     entry = {"name": "src", "engine": "postgres", "host": "127.0.0.1", "port": 1, "database": "x", "tables": ["a.b"]}
     monkeypatch.setattr(cli, "source_entry", lambda stack, name: entry)

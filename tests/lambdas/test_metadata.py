@@ -107,3 +107,31 @@ def test_bad_metadata_names_table_and_column(change, words):
     with pytest.raises(MetadataError) as info:
         TableMetadata.from_dict(data, "metadata/sales/public/orders.json")
     assert "metadata/sales/public/orders.json" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "added,words",
+    [
+        ("ORDER_ID", "column 'order_id' and column 'ORDER_ID'"),
+        ("op", "column 'op' and DMS column 'Op'"),
+        ("DMS_COMMIT_TS", "column 'DMS_COMMIT_TS' and DMS column 'dms_commit_ts'"),
+        ("dt", "column 'dt' and partition key 'dt'"),
+        ("Dt", "column 'Dt' and partition key 'dt'"),
+        ("_cb_rank", "column '_cb_rank' starts with '_cb_'"),
+        ("_CB_Start", "column '_CB_Start' starts with '_cb_'"),
+    ],
+)
+def test_names_athena_cannot_tell_apart_are_refused(added, words):
+    """Athena lower-cases names, and the Glue table holds the DMS columns and the partition key
+    too: a duplicate there makes every query of the table fail, so the metadata is refused."""
+    data = json.loads(orders().to_json())
+    data["columns"].append({"name": added, "type": "string"})
+    with pytest.raises(MetadataError) as info:
+        TableMetadata.from_dict(data, "metadata/sales/public/orders.json")
+    assert words in str(info.value) and "excludeColumns" in str(info.value)
+
+
+def test_names_that_differ_otherwise_are_kept():
+    data = json.loads(orders().to_json())
+    data["columns"] += [{"name": n, "type": "string"} for n in ("dt_local", "opcode", "cb_rank", "order id")]
+    assert len(TableMetadata.from_dict(data).columns) == 8

@@ -123,3 +123,26 @@ def test_metadata_of_another_engine_is_rejected(stack_config, tmp_path, monkeypa
     monkeypatch.setenv("CLOUDBRIDGE_METADATA_DIR", str(tmp_path / "metadata"))
     error = fails("dev", stack_config("dev"))
     assert any("metadata/sales/public/orders.json describes mysql" in m for _, m in error.problems), error.problems
+
+
+def test_tables_that_would_share_a_glue_table_are_a_config_error(stack_config, tmp_path, monkeypatch):
+    """Glue lower-cases names: public.Orders beside public.orders would overwrite one Glue table."""
+    import shutil
+
+    config = stack_config("dev")
+    source = config["cloudbridge:sources"][0]
+    first = next(iter(committed(source["name"]).values()))
+    shutil.copytree(metadata_root(), tmp_path / "metadata")
+    twin = TableMetadata.from_dict({**first.to_dict(), "table": first.table.upper()})
+    (tmp_path / f"metadata/{source['name']}/{first.schema}/{twin.table}.json").write_text(twin.to_json())
+    monkeypatch.setenv("CLOUDBRIDGE_METADATA_DIR", str(tmp_path / "metadata"))
+    source["tables"] = [first.table_id, twin.table_id]
+    error = fails("dev", config)
+    glue = f"{first.schema}__{first.table}".lower()
+    assert error.problems == [
+        (
+            "cloudbridge:sources[0].tables",
+            f"tables {twin.table_id}, {first.table_id} would share the Glue table {glue} (Glue names are lower-case, "
+            "other characters than letters, digits and _ become _): select only one of them",
+        )
+    ]

@@ -92,6 +92,17 @@ def test_an_attribute_of_two_types_is_refused_and_nothing_is_written(aws, monkey
     assert not (tmp_path / "basket").exists()
 
 
+def test_attribute_names_athena_cannot_tell_apart_are_refused(aws, monkeypatch, capsys, tmp_path):
+    """DynamoDB keeps Qty and qty apart, Athena lower-cases them; dt would double the partition key."""
+    support.create_table()
+    put(support.item(1, Qty={"N": "3"}), support.item(2, dt={"S": "2026-12-06"}))
+    code, out, err = run(monkeypatch, capsys, tmp_path)
+    assert code == cli.FINDINGS
+    assert "dynamodb.orders: column 'Qty' and column 'qty'" in err
+    assert "dynamodb.orders: column 'dt' and partition key 'dt'" in err
+    assert not (tmp_path / "basket").exists()
+
+
 def test_a_composite_key_comes_first_partition_key_first_and_an_empty_table_keeps_its_key(
     aws, monkeypatch, capsys, tmp_path
 ):
