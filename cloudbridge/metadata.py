@@ -195,7 +195,7 @@ class _Extraction:
         primary_key = tuple(self.inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or ())
         columns = []
         for raw in self.inspector.get_columns(table, schema=schema):
-            hits = [e for e in self.exclude if _excludes(e, schema, table, raw["name"])]
+            hits = [e for e in self.exclude if column_excluded(e, schema, table, raw["name"])]
             if not hits:
                 column = _column(
                     self.connection,
@@ -229,7 +229,7 @@ class _Extraction:
         )
 
 
-def _excludes(entry: str, schema: str, table: str, column: str) -> bool:
+def column_excluded(entry: str, schema: str, table: str, column: str) -> bool:
     """Whether the ``schema.table.column`` exclusion names this column."""
     s, t, c = entry.split(".")
     return locator_matches(s, schema) and locator_matches(t, table) and locator_matches(c, column)

@@ -11,10 +11,12 @@ unless ``--skip-unchecked`` (docs/source-prerequisites.md lists what they need).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cloudbridge import cli
 from functions.common.dms import locator_matches
+from functions.common.metadata import DmsColumns, name_clashes
 from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
 
 LOB_LIMIT_KB = 64  # the task's LobMaxSize (components/dms_settings.py)
@@ -30,9 +32,11 @@ def _setting(connection: Any, name: str) -> str | None:
     return row[0] if row else None
 
 
-def check_postgres(connection: Any, patterns: list[str]) -> list[Check]:
-    """Every check, server first, then each table the patterns select."""
-    return _server_checks(connection) + [_heartbeat_check(connection)] + _pattern_checks(connection, patterns)
+def check_postgres(connection: Any, patterns: list[str], exclude: Sequence[str] = ()) -> list[Check]:
+    """Every check, server first, then each table the patterns select; the columns ``exclude``
+    (``excludeColumns``) names are not carried, so neither their types nor their sizes matter."""
+    checks = _server_checks(connection) + [_heartbeat_check(connection)]
+    return checks + _pattern_checks(connection, patterns, list(exclude))
 
 
 # The endpoint sends WAL heartbeats (HeartbeatEnable); DMS creates their artifacts in the
@@ -128,7 +132,7 @@ def _server_checks(connection: Any) -> list[Check]:
     return checks
 
 
-def _pattern_checks(connection: Any, patterns: list[str]) -> list[Check]:
+def _pattern_checks(connection: Any, patterns: list[str], exclude: list[str]) -> list[Check]:
     """Each pattern selects at least one table; each selected table's own checks."""
     from sqlalchemy import text
 
@@ -146,13 +150,14 @@ def _pattern_checks(connection: Any, patterns: list[str]) -> list[Check]:
         checks.append(Check(f"tables {pattern}", bool(matched), f"{len(matched)} table(s) match",
                             "create the table, or correct the pattern in the stack file"))  # fmt: skip
         for schema, table, oid, identity in sorted(matched):
-            checks += _table_checks(connection, schema, table, oid, identity)
+            checks += _table_checks(connection, (schema, table, oid, identity), exclude)
     return checks
 
 
-def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: str) -> list[Check]:
+def _table_checks(connection: Any, found: tuple[str, str, int, str], exclude: list[str]) -> list[Check]:
     from sqlalchemy import text
 
+    schema, table, oid, identity = found
     name = f"{schema}.{table}"
     out = []
     can_read = connection.execute(
@@ -161,7 +166,7 @@ def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: 
     out.append(Check(f"{name}: SELECT", bool(can_read), "granted" if can_read else "not granted",
                      f"GRANT SELECT ON {name} TO <user>"))  # fmt: skip
     out.append(_replica_identity(connection, name, oid, identity))
-    return out + _column_checks(connection, schema, table, oid, bool(can_read))
+    return out + _column_checks(connection, schema, table, oid, (bool(can_read), exclude))
 
 
 def _replica_identity(connection: Any, name: str, oid: int, identity: str) -> Check:
@@ -201,11 +206,15 @@ def _type_fix(source: SourceType) -> str:
     return "give the column an explicit precision"
 
 
-def _column_checks(connection: Any, schema: str, table: str, oid: int, can_read: bool) -> list[Check]:
-    """Each column's type maps to parquet; LOB columns fit DMS's LOB limit today."""
+def _column_checks(connection: Any, schema: str, table: str, oid: int, reading: tuple[bool, list[str]]) -> list[Check]:
+    """Each carried column's type maps to parquet and its LOBs fit DMS's limit today; Athena can tell
+    the carried columns apart. ``reading``: whether the user may read the table, the exclusions."""
     from sqlalchemy import text
 
-    name, out = f"{schema}.{table}", []
+    from cloudbridge.metadata import column_excluded
+
+    can_read, exclude = reading
+    name, out, kept = f"{schema}.{table}", [], []
     columns = connection.execute(
         text(
             "select a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.atttypmod, t.typcategory "
@@ -216,6 +225,10 @@ def _column_checks(connection: Any, schema: str, table: str, oid: int, can_read:
     ).all()
     for column, declared, typname, typmod, category in columns:
         where = f"{name}.{column}"
+        if any(column_excluded(e, schema, table, column) for e in exclude):
+            out.append(Check(f"{where}: excluded", True, "excludeColumns keeps it out: DMS does not carry it"))
+            continue
+        kept.append(column)
         source = _source_type(declared, typname, typmod, category)
         try:
             mapped = map_type("postgres", source, where)
@@ -243,7 +256,15 @@ def _column_checks(connection: Any, schema: str, table: str, oid: int, can_read:
         for note in mapped.notes:
             if "truncates" in note or "string" in note:
                 out.append(Check(f"{where}: type", False, note, _type_fix(source), blocking=False))
-    return out
+    return out + [_names_check(name, kept)]
+
+
+def _names_check(name: str, columns: list[str]) -> Check:
+    """Athena lower-cases names and the Glue table adds the DMS columns and the partition key."""
+    clashes = name_clashes(columns, DmsColumns())
+    detail = "; ".join(clashes) or "Athena can tell every carried column apart"
+    fix = "leave one out with excludeColumns, or rename it at the source"
+    return Check(f"{name}: column names", not clashes, detail, fix)
 
 
 PG_TYPE_NAMES = {
@@ -307,12 +328,13 @@ def main(argv: list[str] | None = None) -> int:
 def _run_checks(url: str, source: str, entry: dict[str, Any], timeout: int) -> list[Check]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cloudbridge.metadata import database_problem, source_engine
+    from cloudbridge.metadata import database_problem, selected_patterns, source_engine
 
     engine = source_engine(url, timeout)
     try:
         with engine.connect() as connection:
-            return check_postgres(connection, list(entry.get("tables", [])))
+            exclude = entry.get("excludeColumns") or []
+            return check_postgres(connection, selected_patterns(entry), exclude)
     except SQLAlchemyError as exc:  # name the source, never the DSN
         raise cli.CommandError(f"cannot check source {source!r}: {database_problem(exc)}") from None
     finally:

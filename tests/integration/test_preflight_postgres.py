@@ -17,6 +17,7 @@ alter table public.by_index replica identity using index by_index_id;
 create table public.nothing (id bigint primary key);
 alter table public.nothing replica identity nothing;
 create table public.wide (id bigint primary key, big numeric(50, 2));
+create table public.codes (id bigint primary key, "Code" text, code text, dt date);
 create role dms login replication password 'dms';
 grant select on all tables in schema public to dms;
 grant create on schema public to dms;
@@ -25,9 +26,9 @@ grant create on schema public to dms;
 RDS_HOST = "sales.cluster-c1a2b3c4d5e6.eu-west-2.rds.amazonaws.com"
 
 
-def run(server, tables, monkeypatch, capsys, user="dms", scheme="postgresql+psycopg", args=()):
+def run(server, tables, monkeypatch, capsys, user="dms", scheme="postgresql+psycopg", args=(), **settings):
     entry = {"name": "src", "engine": "postgres", "host": RDS_HOST, "port": server.port,
-             "database": server.database, "tables": tables}  # fmt: skip
+             "database": server.database, "tables": tables, **settings}  # fmt: skip
     monkeypatch.setattr("cloudbridge.stackfile.source_entry", lambda stack, name: entry)
     monkeypatch.setenv("CLOUDBRIDGE_DSN", f"{scheme}://{user}:{user}@127.0.0.1:{server.port}/{server.database}")
     code = preflight.main(["--source", "src", *args])
@@ -114,6 +115,34 @@ def test_an_unready_source_names_every_problem_and_its_fix(unready, monkeypatch,
         "FAIL  public.full_identity: SELECT: not granted",
     ):
         assert expected in out, (expected, out)
+
+
+def test_added_tables_are_checked_too(ready, monkeypatch, capsys):
+    code, out = run(ready, ["public.ready_orders"], monkeypatch, capsys, addedTables=[["public.nothing"]])
+    assert code == 1, out
+    assert "FAIL  public.nothing: replica identity: nothing" in out
+
+
+def test_excluded_columns_are_not_held_against_the_table(unready, monkeypatch, capsys):
+    """A column excludeColumns keeps out is not carried: its LOB size (or type) blocks nothing."""
+    code, out = run(unready, ["public.no_key"], monkeypatch, capsys, user="reader")
+    assert "FAIL  public.no_key.payload: LOB" in out
+    code, out = run(unready, ["public.no_key"], monkeypatch, capsys, user="reader", excludeColumns=["public.%.pay%"])
+    assert "PASS  public.no_key.payload: excluded" in out and "payload: LOB" not in out, out
+
+
+def test_column_names_athena_cannot_tell_apart_block_until_excluded(ready, monkeypatch, capsys):
+    code, out = run(ready, ["public.codes"], monkeypatch, capsys)
+    assert code == 1, out
+    assert (
+        "FAIL  public.codes: column names: column 'Code' and column 'code'; column 'dt' and partition key 'dt'" in out
+    )
+    assert "fix: leave one out with excludeColumns, or rename it at the source" in out
+    code, out = run(
+        ready, ["public.codes"], monkeypatch, capsys, excludeColumns=["public.codes.Code", "public.codes.dt"]
+    )
+    assert code == 0, out
+    assert "PASS  public.codes: column names: Athena can tell every carried column apart" in out
 
 
 def test_the_rds_fix_is_chosen_by_what_the_server_says(unready, monkeypatch, capsys):
