@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
+
 from cloudbridge.plan import evaluate, read_stack_config
+from components.metadata_files import glue_name_clashes
 from components.workspace import metadata_root
 from functions.common.layout import by_name
-from functions.common.metadata import TableMetadata, glue_type
+from functions.common.metadata import Column, TableMetadata, glue_type
 from tests.program.test_config import fails
 
 TABLE = "aws:glue/catalogTable:CatalogTable"
@@ -130,19 +133,45 @@ def test_tables_that_would_share_a_glue_table_are_a_config_error(stack_config, t
     import shutil
 
     config = stack_config("dev")
-    source = config["cloudbridge:sources"][0]
+    relational = [i for i, s in enumerate(config["cloudbridge:sources"]) if s["engine"] != "dynamodb"]
+    if not relational:
+        pytest.skip("the dev stack has no relational source (test_glue_names_that_coincide covers the rule)")
+    index = relational[0]
+    source = config["cloudbridge:sources"][index]
     first = next(iter(committed(source["name"]).values()))
     shutil.copytree(metadata_root(), tmp_path / "metadata")
-    twin = TableMetadata.from_dict({**first.to_dict(), "table": first.table.upper()})
+    twin = TableMetadata.from_dict({**first.to_dict(), "table": first.table.swapcase()})  # Oracle's are upper-case
     (tmp_path / f"metadata/{source['name']}/{first.schema}/{twin.table}.json").write_text(twin.to_json())
     monkeypatch.setenv("CLOUDBRIDGE_METADATA_DIR", str(tmp_path / "metadata"))
     source["tables"] = [first.table_id, twin.table_id]
+    for key in ("addedTables", "excludeColumns"):  # both must name what tables selects
+        source.pop(key, None)
     error = fails("dev", config)
     glue = f"{first.schema}__{first.table}".lower()
+    ids = ", ".join(m.table_id for m in sorted((first, twin), key=lambda m: (m.schema, m.table)))
+    assert twin.table != first.table
     assert error.problems == [
         (
-            "cloudbridge:sources[0].tables",
-            f"tables {twin.table_id}, {first.table_id} would share the Glue table {glue} (Glue names are lower-case, "
+            f"cloudbridge:sources[{index}].tables",
+            f"tables {ids} would share the Glue table {glue} (Glue names are lower-case, "
             "other characters than letters, digits and _ become _): select only one of them",
         )
     ]
+
+
+def test_glue_names_that_coincide():
+    def meta(schema, table):
+        return TableMetadata("s", "postgres", schema, table, (Column("id", "int64", nullable=False),), ("id",))
+
+    tables = (
+        meta("public", "Orders"),
+        meta("public", "orders"),
+        meta("public", "order-lines"),
+        meta("public", "order_lines"),
+    )
+    clashes = glue_name_clashes(tables + (meta("sales", "orders"),))
+    assert [c.split(" would")[0] for c in clashes] == [
+        "tables public.order-lines, public.order_lines",
+        "tables public.Orders, public.orders",
+    ]
+    assert glue_name_clashes((meta("public", "orders"), meta("sales", "orders"))) == []
