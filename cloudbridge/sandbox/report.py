@@ -193,6 +193,7 @@ def render(report: dict[str, Any]) -> str:
         f"over {lag['files']} CDC files",
         f"alerts to Slack   {alerts['sent']} {alerts['kinds']}"
         + "".join(f"; {source} {sum(n.values())} {n}" for source, n in alerts.get("bySource", {}).items()),
+        *_preflight_lines(report),
         *_slot_loss_lines(report),
         *_reload_lines(report),
         *_exclusion_lines(report),
@@ -336,6 +337,22 @@ def _dynamodb_lines(report: dict[str, Any]) -> list[str]:
 
 def _shown(good: bool | None, where: str) -> str:
     return f"is {where} the view" if good else f"is NOT {where} the view"
+
+
+def _preflight_lines(report: dict[str, Any]) -> list[str]:
+    """The PostgreSQL source through preflight's own checks."""
+    preflight = report.get("preflight")
+    if not preflight:
+        return []
+    checks = preflight["checks"]
+    marks = [c.split(maxsplit=1)[0] for c in checks]
+    excluded = [c.split(maxsplit=1)[1].split(":")[0] for c in checks if c.split(": ")[1:2] == ["excluded"]]
+    warned = [c.split(maxsplit=1)[1].split(": ")[0] for c in checks if c.startswith("WARN")]
+    return [
+        f"preflight         source {preflight['source']}: {marks.count('PASS')}/{len(checks)} checks pass, "
+        f"{marks.count('FAIL')} blocking, {len(warned)} warning(s){' (' + ', '.join(warned) + ')' if warned else ''}; "
+        f"excluded, not held against their table: {', '.join(excluded) or 'none'}"
+    ]
 
 
 def _exclusion_lines(report: dict[str, Any]) -> list[str]:

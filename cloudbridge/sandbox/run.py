@@ -332,6 +332,25 @@ class _Sandbox:
         self.workload = Workload(self.db)
         self.workload.seed(customers=int(200 * scale), products=int(40 * scale), orders=int(400 * scale))
         self.say(f"sample schema loaded: {len(self.tables)} tables, {self.workload.next_order - 1} orders")
+        self._preflight()
+
+    def _preflight(self) -> None:
+        """The source through ``cloudbridge preflight``'s own checks, as its stack entry configures it
+        (its tables, its excludeColumns): a blocking failure stops the run before DMS starts."""
+        from cloudbridge.metadata import source_engine
+        from cloudbridge.preflight import check_postgres
+
+        patterns = [t for batch in self.source.table_sets for t in batch]
+        engine = source_engine(self.pg.dsn, 10)
+        try:
+            with engine.connect() as connection:
+                self.preflight = check_postgres(connection, patterns, self.source.exclude_columns)
+        finally:
+            engine.dispose()
+        blocking = [c.line() for c in self.preflight if not c.ok and c.blocking]
+        if blocking:
+            raise RuntimeError(f"source {SOURCE} is not ready for DMS: {'; '.join(blocking)}")
+        self.say(f"preflight: {sum(c.ok for c in self.preflight)}/{len(self.preflight)} checks pass")
 
     def _start_aws(self, stack: contextlib.ExitStack) -> None:
         self.say("starting the local AWS (moto server) and the Slack webhook sink …")
@@ -533,6 +552,7 @@ class _Sandbox:
         report["slotLoss"]["ok"] = report["slotLoss"]["ok"] and report["alerts"]["kinds"].get("dms event", 0) >= 1
         report["dmsApi"] = self._dms_api()
         report["exclusion"] = self._exclusion()
+        report["preflight"] = {"source": SOURCE, "checks": [c.line() for c in self.preflight]}
         report["dynamodb"] = self.basket.to_dict(self.drained)
         report["compaction"] = self._compacted()
         report["ok"] = (
@@ -542,6 +562,7 @@ class _Sandbox:
             and report["reload"]["ok"]
             and not report["dmsApi"]["errors"]
             and report["exclusion"]["ok"]
+            and not [c for c in self.preflight if not c.ok and c.blocking]
             and report["dynamodb"]["ok"]
             and report["compaction"]["ok"]
         )

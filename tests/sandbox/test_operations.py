@@ -271,6 +271,21 @@ def test_the_excluded_column_is_in_no_raw_history_file(report):
 
 
 @pytest.mark.slow
+def test_the_source_passed_preflights_own_checks_with_its_excluded_column_not_held_against_it(report):
+    """The sandbox's PostgreSQL went through cloudbridge preflight's checks, as its stack entry
+    configures it, before DMS started: every check passes and the excluded column is named as such."""
+    checks = report["preflight"]["checks"]
+    assert checks and not [c for c in checks if c.startswith("FAIL")], checks
+    assert "PASS  public.customers.email: excluded: excludeColumns keeps it out: DMS does not carry it" in checks
+    assert not [
+        c for c in checks if c.startswith(("PASS  public.customers.email: type", "PASS  public.customers.email: LOB"))
+    ]
+    for table in report["tables"]:
+        if table.startswith("public."):
+            assert f"PASS  {table}: replica identity: default (primary key)" in checks
+            assert f"PASS  {table}: column names: Athena can tell every carried column apart" in checks
+
+
 def test_the_slot_is_lost_mid_traffic_and_recovered_with_nothing_lost_or_resurrected(report):
     loss = report["slotLoss"]
     assert loss["ok"] and loss["recoveryError"] is None
