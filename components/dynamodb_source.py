@@ -304,10 +304,20 @@ class DynamoDbCapture(pulumi.ComponentResource):
                 ["glue:BatchCreatePartition"],
                 [f"{glue}:catalog", f"{glue}:database/{database}", f"{glue}:table/{database}/*"],
             ),
+            # An export too large for one invocation goes on in the next: the function invokes itself.
+            iam.statement(
+                "ContinueLargeExports",
+                ["lambda:InvokeFunction"],
+                [f"arn:aws:lambda:{naming.region}:{naming.account_id}:function:{self._export_function_name}"],
+            ),
             # The Lambda service puts failed invocations on the dead-letter queue with this role.
             iam.statement("SendToDeadLetterQueue", ["sqs:SendMessage"], [self.failures.arn]),
             iam.statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [args.scope.kms_key_arn]),
         ]
+
+    @property
+    def _export_function_name(self) -> str:
+        return self._args.scope.naming.name(self._source.name, "dynamodb-export")
 
     # --- wiring --------------------------------------------------------------------------------
 

@@ -54,6 +54,9 @@ CALL_ACTIONS = {
     # Both resource-level: the replication task, or the serverless replication config.
     ("dms", "DescribeTableStatistics"): [("dms:DescribeTableStatistics", "statistics")],
     ("dms", "DescribeReplicationTableStatistics"): [("dms:DescribeReplicationTableStatistics", "statistics")],
+    # A function invoking a function (itself): InvokeFunction on the function (Lambda's service
+    # authorization reference: resource type "function").
+    ("lambda", "Invoke"): [("lambda:InvokeFunction", "function")],
     ("glue", "BatchCreatePartition"): [
         ("glue:BatchCreatePartition", "catalog"), ("glue:BatchCreatePartition", "database"),
         ("glue:BatchCreatePartition", "table"),
@@ -100,7 +103,8 @@ class Recorder:
 
 def _needs(calls, arns):
     """(action, resource ARN, call) for every recorded call."""
-    services = {"sns": "sns", "s3": "s3", "secretsmanager": "secretsmanager", "glue": "glue", "dms": "dms"}
+    services = {"sns": "sns", "s3": "s3", "secretsmanager": "secretsmanager", "glue": "glue", "dms": "dms",
+                "lambda": "lambda"}  # fmt: skip
     out = []
     for service, operation, params in calls:
         mapping = CALL_ACTIONS.get((services[service], operation))
@@ -118,6 +122,9 @@ def _needs(calls, arns):
                     "database": f"{prefix}:database/{database}",
                     "table": f"{prefix}:table/{database}/{params.get('TableName', '')}",
                 }[which]
+            elif which == "function":  # by name, in the account and region of the stack's key
+                prefix = arns["key"].split(":key/")[0].replace(":kms:", ":lambda:")
+                resource = f"{prefix}:function:{params['FunctionName']}"
             elif which == "source":
                 bucket, key = _copy_source(params["CopySource"])
                 resource = f"arn:aws:s3:::{arns[bucket]}/{key}"
