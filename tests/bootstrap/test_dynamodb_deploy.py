@@ -143,13 +143,22 @@ def boundary_attacks(s):
         ("list streams in another region", "dynamodb:ListStreams", "*", {REGION_KEY: "us-east-1"}),
         ("read a stream of another region", "dynamodb:GetRecords",
          f"arn:aws:dynamodb:us-east-1:{s.account}:table/payroll/stream/2024-01-01T00:00:00.000"),
+        ("invoke a function outside the program", "lambda:InvokeFunction", s.arn("lambda", "function:payroll-export")),
+        ("invoke another environment's function", "lambda:InvokeFunction",
+         s.arn("lambda", f"function:cb-{'prod' if s.environment != 'prod' else 'dev'}-basket-dynamodb-export")),
+        ("invoke a function in another region", "lambda:InvokeFunction",
+         f"arn:aws:lambda:us-east-1:{s.account}:function:cb-{s.environment}-basket-dynamodb-export"),
+        ("change a function's code", "lambda:UpdateFunctionCode", s.arn("lambda", f"function:cb-{s.environment}-x")),
     ], region  # fmt: skip
 
 
 def test_a_function_role_under_the_boundary_can_read_streams_only(s):
-    """Whatever the deploy role writes into a converter's policy: streams of this account and region, read."""
+    """Whatever the deploy role writes into a converter's policy: streams of this account and region, read,
+    and the environment's own functions invoked (nothing else of Lambda)."""
     attacks, region = boundary_attacks(s)
     for name, action, resource, *ctx in attacks:
         assert decide(s.boundary, {}, action, resource, ctx[0] if ctx else region) != "allow", name
     stream = s.arn("dynamodb", "table/orders/stream/2024-01-01T00:00:00.000")
     assert decide(s.boundary, {}, "dynamodb:GetRecords", stream, region) == "allow"
+    own = s.arn("lambda", f"function:cb-{s.environment}-basket-dynamodb-export")  # a large export's next link
+    assert decide(s.boundary, {}, "lambda:InvokeFunction", own, region) == "allow"
