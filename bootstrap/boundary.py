@@ -127,15 +127,14 @@ def boundary_statements(scope: Scope) -> list[dict[str, Any]]:
         *_replication_ceiling(scope),
         *_dms_ceiling(scope),
         *_dynamodb_ceiling(scope),
-        # A DynamoDB export too large for one invocation: its converter invokes itself for the next link.
-        statement("InvokeOwnFunctions", ["lambda:InvokeFunction"], [scope.arn("lambda", f"function:{p}*")]),
     ]
 
 
 def _dynamodb_ceiling(scope: Scope) -> list[dict[str, Any]]:
     """A DynamoDB source's stream converter: its event source mappings read the tables' streams with the
     function's role (Lambda developer guide, DynamoDB "Execution role permissions"). Streams carry no tag
-    IAM can test: any table's stream of this account and region, read only; ListStreams takes no resource."""
+    IAM can test: any table's stream of this account and region, read only; ListStreams takes no resource.
+    Its export converter hands a large export's conversion on to itself: the environment's functions only."""
     return [
         statement(
             "ReadTableStreams",
@@ -145,6 +144,8 @@ def _dynamodb_ceiling(scope: Scope) -> list[dict[str, Any]]:
         statement(
             "ListTableStreams", ["dynamodb:ListStreams"], ["*"], {"StringEquals": {"aws:RequestedRegion": scope.region}}
         ),
+        # An export too large for one invocation: the export converter invokes itself for the next link.
+        statement("InvokeOwnFunctions", ["lambda:InvokeFunction"], [scope.arn("lambda", f"function:{scope.prefix}*")]),
     ]
 
 
