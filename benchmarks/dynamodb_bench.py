@@ -1,4 +1,4 @@
-"""python -m benchmarks.dynamodb_bench [--batches 1000,10000] [--repeat 3]
+"""python -m benchmarks.dynamodb_bench [--batches 1000,10000] [--repeat 3] [--export ITEMS,DATA_FILES]
 
 The DynamoDB stream converter's throughput and peak memory (issue #28): a batch of stream records as
 the event source mapping delivers them (JSON: binary as base64, numbers as text), each an item of 20
@@ -8,6 +8,12 @@ string/number/binary sets, a nested map and a list of maps, a null — converted
 the same rows with pyarrow directly: the column values already in their lake types, one
 ``pa.table`` and the same ``pq.write_table`` settings. Each case runs in a fresh process (its peak
 RSS, imports included, is its own: VmHWM); the best of ``--repeat`` walls. Prints a Markdown table.
+
+``--export`` measures the export converter instead (``functions/dynamodb_export``, S3 in memory): one
+export of ITEMS such items in DATA_FILES gzipped data files, converted by one invocation (the
+baseline) and by a chain that hands over at every chance (the most links it can take), side by
+side in one process: items/s, the bytes read from the export (a link re-reads the data file its first
+LOAD file starts in) and whether both wrote the same LOAD files byte for byte.
 """
 
 from __future__ import annotations
@@ -119,6 +125,116 @@ def floor(batch: list[dict]) -> int:
     return size
 
 
+class MemoryS3:
+    """The S3 calls the export converter makes, in memory; every landing file validated at once."""
+
+    def __init__(self, objects: dict):
+        self.objects, self.read, self.landing = dict(objects), 0, {}
+
+    def get_object(self, Bucket, Key):  # noqa: N803 (boto3 names)
+        """The object's body; the data files' bytes counted as read."""
+        import io
+
+        body = self.objects[(Bucket, Key)]
+        self.read += len(body) if Key.endswith(".json.gz") else 0
+        return {"Body": io.BytesIO(body)}
+
+    def put_object(self, Bucket, Key, Body, **_):  # noqa: N803
+        """Stores the object; the landing files are kept to compare the runs."""
+        self.objects[(Bucket, Key)] = Body
+        if Bucket == "landing":
+            self.landing[Key] = Body
+
+    def head_object(self, Bucket, Key):  # noqa: N803
+        """404: the validator has taken every landing file."""
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+
+
+def export_objects(items: int, data_files: int) -> dict:
+    """A DYNAMODB_JSON export of ``items`` items in ``data_files`` gzipped data files, and the metadata."""
+    import gzip
+
+    from functions.common.metadata import metadata_key
+
+    base, objects, manifest = "exports/AWSDynamoDB/01700000000000-bench/", {}, []
+    per_file = -(-items // data_files)
+    for index in range(data_files):
+        numbers = range(index * per_file, min(items, (index + 1) * per_file))
+        body = "".join(json.dumps({"Item": item(n)}) + "\n" for n in numbers).encode()
+        key = f"AWSDynamoDB/01700000000000-bench/data/{index:04d}.json.gz"
+        objects[("export", "exports/" + key)] = gzip.compress(body, compresslevel=6, mtime=0)
+        manifest.append(json.dumps({"itemCount": len(numbers), "dataFileS3Key": key}))
+    objects[("export", base + "manifest-files.json")] = "\n".join(manifest).encode()
+    objects[("export", base + "manifest-summary.json")] = json.dumps({
+        "exportArn": "arn:aws:dynamodb:eu-west-2:111111111111:table/orders/export/01700000000000-bench",
+        "tableArn": "arn:aws:dynamodb:eu-west-2:111111111111:table/orders",
+        "exportTime": "2026-03-05T10:00:00.000Z", "itemCount": items,
+        "manifestFilesS3Key": "AWSDynamoDB/01700000000000-bench/manifest-files.json",
+    }).encode()  # fmt: skip
+    meta = metadata()
+    objects[("meta", metadata_key(meta.schema, meta.table))] = meta.to_json().encode()
+    return objects
+
+
+def export_case(objects: dict, chained: bool) -> dict:
+    """One conversion of the export: in one invocation, or handing over after every data file."""
+    from functions.dynamodb_export import handler as export
+
+    s3, links = MemoryS3(objects), []
+    settings = export.Settings("bench", "bench", "export", "landing", "raw", "meta")
+    # A chained run sees no time left after each data file, so it hands over after every one.
+    clock = (lambda: time.monotonic() + 10_000) if chained else time.monotonic
+    converter = export.ExportConverter(settings, s3, sleep=time.sleep, clock=clock, invoke=links.append)
+    summary = "exports/AWSDynamoDB/01700000000000-bench/manifest-summary.json"
+    start = time.perf_counter()
+    outcome = converter.convert(summary, 900 if not chained else 0)
+    while "continued" in outcome:
+        _, resume = export.Resume.of(links[-1][export.CONTINUATION])
+        outcome = converter.convert(summary, 0, resume)
+    return {"seconds": time.perf_counter() - start, "read": s3.read, "links": len(links) + 1,
+            "items": outcome["items"], "files": s3.landing}  # fmt: skip
+
+
+LOAD_ROWS_WARMUP = 1_000
+
+
+def export_table(items: int, data_files: int, repeat: int = 2) -> str:
+    """The export converter, one invocation and chained, side by side: a Markdown table."""
+    import hashlib
+
+    from functions.dynamodb_export import handler as export
+
+    export.LOG.setLevel("WARNING")  # one line per link otherwise
+    objects = export_objects(items, data_files)
+    size = sum(len(v) for (b, k), v in objects.items() if k.endswith(".json.gz"))
+    export_case(export_objects(LOAD_ROWS_WARMUP, 1), chained=False)  # imports and first calls out of the timing
+    runs = [(export_case(objects, chained=False), export_case(objects, chained=True)) for _ in range(repeat)]
+    one = min((r[0] for r in runs), key=lambda r: r["seconds"])
+    chain = min((r[1] for r in runs), key=lambda r: r["seconds"])  # best of each, alternated in one process
+
+    def digest(files: dict) -> str:
+        return hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items()))).hexdigest()
+
+    same = "yes" if digest(one["files"]) == digest(chain["files"]) and one["items"] == chain["items"] else "NO"
+    lines = [
+        f"Export of {items:,} items in {data_files} data files ({size / 1024 / 1024:,.1f} MB gzipped; "
+        f"best of {repeat} runs each, alternated), "
+        f"{len(one['files'])} LOAD files:",
+        "",
+        "| conversion | invocations | items/s | × one invocation's time | bytes read from the export "
+        "| same LOAD files |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, run in (("one invocation (baseline)", one), ("chained, handing over at every chance", chain)):
+        lines.append(
+            f"| {name} | {run['links']} | {items / run['seconds']:,.0f} | {run['seconds'] / one['seconds']:.2f} "
+            f"| {run['read'] / 1024 / 1024:,.1f} MB ({run['read'] / size:.2f}×) | {same} |"
+        )
+    return "\n".join(lines)
+
+
 def case(name: str, count: int) -> dict:
     """One measurement in this process: wall and peak RSS."""
     import pyarrow.parquet  # noqa: F401 (imports out of the timing, as in a warm container)
@@ -149,7 +265,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", default="1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--case", nargs=2, metavar=("NAME", "RECORDS"))
+    parser.add_argument("--export", metavar="ITEMS,DATA_FILES", help="the export converter, one invocation vs chained")
     args = parser.parse_args(argv)
+    if args.export:
+        items, data_files = (int(v) for v in args.export.split(","))
+        print(export_table(items, data_files, max(1, args.repeat)))
+        return
     if args.case:
         print(json.dumps(case(args.case[0], int(args.case[1]))))
         return
