@@ -150,14 +150,13 @@ def _pattern_checks(connection: Any, patterns: list[str], exclude: list[str]) ->
         checks.append(Check(f"tables {pattern}", bool(matched), f"{len(matched)} table(s) match",
                             "create the table, or correct the pattern in the stack file"))  # fmt: skip
         for schema, table, oid, identity in sorted(matched):
-            checks += _table_checks(connection, (schema, table, oid, identity), exclude)
+            checks += _table_checks(connection, schema, table, oid, identity, exclude)
     return checks
 
 
-def _table_checks(connection: Any, found: tuple[str, str, int, str], exclude: list[str]) -> list[Check]:
+def _table_checks(connection: Any, schema: str, table: str, oid: int, identity: str, exclude: list[str]) -> list[Check]:
     from sqlalchemy import text
 
-    schema, table, oid, identity = found
     name = f"{schema}.{table}"
     out = []
     can_read = connection.execute(
@@ -166,7 +165,7 @@ def _table_checks(connection: Any, found: tuple[str, str, int, str], exclude: li
     out.append(Check(f"{name}: SELECT", bool(can_read), "granted" if can_read else "not granted",
                      f"GRANT SELECT ON {name} TO <user>"))  # fmt: skip
     out.append(_replica_identity(connection, name, oid, identity))
-    return out + _column_checks(connection, schema, table, oid, (bool(can_read), exclude))
+    return out + _column_checks(connection, schema, table, oid, bool(can_read), exclude)
 
 
 def _replica_identity(connection: Any, name: str, oid: int, identity: str) -> Check:
@@ -206,14 +205,15 @@ def _type_fix(source: SourceType) -> str:
     return "give the column an explicit precision"
 
 
-def _column_checks(connection: Any, schema: str, table: str, oid: int, reading: tuple[bool, list[str]]) -> list[Check]:
+def _column_checks(
+    connection: Any, schema: str, table: str, oid: int, can_read: bool, exclude: list[str]
+) -> list[Check]:
     """Each carried column's type maps to parquet and its LOBs fit DMS's limit today; Athena can tell
-    the carried columns apart. ``reading``: whether the user may read the table, the exclusions."""
+    the carried columns apart. ``exclude``: the source's excludeColumns."""
     from sqlalchemy import text
 
     from cloudbridge.metadata import column_excluded
 
-    can_read, exclude = reading
     name, out, kept = f"{schema}.{table}", [], []
     columns = connection.execute(
         text(
