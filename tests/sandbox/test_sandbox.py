@@ -36,7 +36,11 @@ def test_current_state_equals_the_source_after_inserts_updates_and_deletes(repor
     assert report["ok"], report
     changes = report["changes"]
     assert changes["inserts"] > 0 and changes["updates"] > 0 and changes["deletes"] > 0
-    assert changes["captured"] >= changes["inserts"] + changes["deletes"]
+    # CDC captures every change but those committed while the slot was gone (the slot-loss scenario
+    # drops it mid-traffic; the reload brings those rows back): how many depends on the traffic in
+    # that window, so they are counted, not assumed away.
+    without_slot = report["slotLoss"]["changesWithoutSlot"]
+    assert changes["captured"] + without_slot >= changes["inserts"] + changes["deletes"], (changes, without_slot)
     for table in ("public.customers", "public.orders", "public.order_lines"):
         t = report["tables"][table]
         assert t["sourceRows"] > 0 and t["sourceRows"] == t["currentRows"], table
