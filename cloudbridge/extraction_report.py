@@ -22,6 +22,7 @@ class Report:
     unmatched_patterns: list[str] = field(default_factory=list)
     excluded_columns: list[str] = field(default_factory=list)  # schema.table.column left out
     unmatched_exclusions: list[str] = field(default_factory=list)
+    excluded_and_cast: list[str] = field(default_factory=list)  # excluded TIME columns (two transformations)
 
     def lines(self) -> list[str]:
         """The report as lines for the terminal: counts, warnings, LOB columns, notes, patterns that matched nothing."""
@@ -40,5 +41,11 @@ class Report:
             f"WARNING excludeColumns {p!r} matches no column of the selected tables: check its spelling "
             "(names are case-sensitive)"
             for p in self.unmatched_exclusions
+        ]
+        out += [
+            f"WARNING {c}: excluded, and a TIME column the task also casts to text; DMS documents one "
+            "transformation per column, so check the table's first files after the deploy: if they still "
+            "carry it, the validator fails them (EXCLUDED_COLUMN) and nothing is lost"
+            for c in self.excluded_and_cast
         ]
         return out

@@ -37,7 +37,7 @@ from cloudbridge.stackfile import source_entry
 from components.workspace import metadata_root
 from functions.common.dms import locator_matches
 from functions.common.metadata import Column, DmsColumns, TableMetadata, name_clashes
-from functions.common.typemap import SourceType, UnsupportedTypeError, map_type
+from functions.common.typemap import SourceType, UnsupportedTypeError, cast_by_the_task, map_type
 
 DRIVERS = {
     "postgres": "postgresql+psycopg",
@@ -215,6 +215,8 @@ class _Extraction:
                 )
             self.used.update(hits)
             self.report.excluded_columns.append(f"{schema}.{table}.{raw['name']}")
+            if self._cast_by_the_task(schema, table, raw):
+                self.report.excluded_and_cast.append(f"{schema}.{table}.{raw['name']}")
         if not primary_key:
             self.report.without_primary_key.append(f"{schema}.{table}")
         self.clashes += [f"{schema}.{table}: {c}" for c in name_clashes([c.name for c in columns], DmsColumns())]
@@ -227,6 +229,15 @@ class _Extraction:
             primary_key=primary_key,
             excluded=excluded,
         )
+
+    def _cast_by_the_task(self, schema: str, table: str, raw: dict[str, Any]) -> bool:
+        """Whether the task's TIME-to-text rule also transforms this (excluded) column."""
+        declared = _declared_type(self.connection, schema, table, raw["name"])
+        try:
+            mapped = map_type(self.engine_kind, source_type(raw["type"], declared), f"{schema}.{table}", "ms")
+        except UnsupportedTypeError:
+            return False
+        return cast_by_the_task(mapped)
 
 
 def column_excluded(entry: str, schema: str, table: str, column: str) -> bool:

@@ -44,6 +44,11 @@ class Mapped:
 _TIME_AS_STRING = Mapped("string", notes=("time: written as text by the task's change-data-type rule",))
 
 
+def cast_by_the_task(mapped: Mapped) -> bool:
+    """Whether the task's own change-data-type rule (TIME to text) transforms this column."""
+    return mapped is _TIME_AS_STRING
+
+
 def _numeric(t: SourceType, engine: str) -> Mapped:
     if t.precision is None:
         if engine == "postgres":

@@ -99,6 +99,24 @@ def test_an_excluded_column_of_an_unsupported_type_is_no_obstacle(run_cli, tmp_p
     assert "crm.customers.home" in capsys.readouterr().err
 
 
+def test_an_excluded_time_column_is_warned_about_the_second_transformation(run_cli, crm, tmp_path, capsys):
+    """The task casts every TIME column to text; excluding one gives it a second transformation, which
+    DMS documents as one too many: extract still writes the metadata, and says what to check."""
+    with psycopg.connect(crm.conninfo, autocommit=True) as connection:
+        connection.execute("create table crm.shifts (id integer primary key, starts time, ends timetz, note text)")
+    try:
+        capsys.readouterr()
+        exclude = ["crm.shifts.starts", "crm.shifts.note"]
+        assert run_cli("extract", tmp_path, exclude, tables=["crm.shifts"]) == 0
+        err = capsys.readouterr().err
+        assert "WARNING crm.shifts.starts: excluded, and a TIME column the task also casts to text" in err
+        assert "EXCLUDED_COLUMN" in err and "crm.shifts.note: excluded, and" not in err  # text: one rule only
+        assert [c.name for c in read(tmp_path, "shifts").columns] == ["id", "ends"]
+    finally:
+        with psycopg.connect(crm.conninfo, autocommit=True) as connection:
+            connection.execute("drop table crm.shifts")
+
+
 def test_an_exclusion_of_a_primary_key_column_is_refused(run_cli, tmp_path, capsys):
     assert run_cli("extract", tmp_path, ["crm.orders.order_id"], tables=["crm.orders"]) == 2
     err = capsys.readouterr().err
