@@ -344,14 +344,13 @@ def _preflight_lines(report: dict[str, Any]) -> list[str]:
     preflight = report.get("preflight")
     if not preflight:
         return []
-    checks = preflight["checks"]
-    marks = [c.split(maxsplit=1)[0] for c in checks]
-    excluded = [c.split(maxsplit=1)[1].split(":")[0] for c in checks if c.split(": ")[1:2] == ["excluded"]]
-    warned = [c.split(maxsplit=1)[1].split(": ")[0] for c in checks if c.startswith("WARN")]
+    checks, warned = preflight["checks"], preflight["warnings"]
+    passed = len(checks) - len(preflight["blocking"]) - len(warned)
+    which = f" ({', '.join(warned)})" if warned else ""
     return [
-        f"preflight         source {preflight['source']}: {marks.count('PASS')}/{len(checks)} checks pass, "
-        f"{marks.count('FAIL')} blocking, {len(warned)} warning(s){' (' + ', '.join(warned) + ')' if warned else ''}; "
-        f"excluded, not held against their table: {', '.join(excluded) or 'none'}"
+        f"preflight         source {preflight['source']}: {passed}/{len(checks)} checks pass, "
+        f"{len(preflight['blocking'])} blocking, {len(warned)} warning(s){which}; "
+        f"excluded, not held against their table: {', '.join(preflight['excluded']) or 'none'}"
     ]
 
 

@@ -552,7 +552,13 @@ class _Sandbox:
         report["slotLoss"]["ok"] = report["slotLoss"]["ok"] and report["alerts"]["kinds"].get("dms event", 0) >= 1
         report["dmsApi"] = self._dms_api()
         report["exclusion"] = self._exclusion()
-        report["preflight"] = {"source": SOURCE, "checks": [c.line() for c in self.preflight]}
+        report["preflight"] = {
+            "source": SOURCE,
+            "checks": [c.line() for c in self.preflight],
+            "blocking": [c.name for c in self.preflight if not c.ok and c.blocking],
+            "warnings": [c.name for c in self.preflight if not c.ok and not c.blocking],
+            "excluded": [c.name.removesuffix(": excluded") for c in self.preflight if c.name.endswith(": excluded")],
+        }
         report["dynamodb"] = self.basket.to_dict(self.drained)
         report["compaction"] = self._compacted()
         report["ok"] = (

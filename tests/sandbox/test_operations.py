@@ -276,6 +276,7 @@ def test_the_source_passed_preflights_own_checks_with_its_excluded_column_not_he
     configures it, before DMS started: every check passes and the excluded column is named as such."""
     checks = report["preflight"]["checks"]
     assert checks and not [c for c in checks if c.startswith("FAIL")], checks
+    assert report["preflight"]["blocking"] == [] and report["preflight"]["excluded"] == ["public.customers.email"]
     assert "PASS  public.customers.email: excluded: excludeColumns keeps it out: DMS does not carry it" in checks
     assert not [
         c for c in checks if c.startswith(("PASS  public.customers.email: type", "PASS  public.customers.email: LOB"))
