@@ -328,14 +328,21 @@ def main(argv: list[str] | None = None) -> int:
 def _run_checks(url: str, source: str, entry: dict[str, Any], timeout: int) -> list[Check]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cloudbridge.metadata import database_problem, selected_patterns, source_engine
+    from cloudbridge.metadata import database_problem, selected_patterns
+
+    try:
+        return checks_of(url, selected_patterns(entry), entry.get("excludeColumns") or [], timeout)
+    except SQLAlchemyError as exc:  # name the source, never the DSN
+        raise cli.CommandError(f"cannot check source {source!r}: {database_problem(exc)}") from None
+
+
+def checks_of(url: str, patterns: list[str], exclude: Sequence[str], timeout: int) -> list[Check]:
+    """Every check of the PostgreSQL source at ``url`` (one connection, closed after)."""
+    from cloudbridge.metadata import source_engine
 
     engine = source_engine(url, timeout)
     try:
         with engine.connect() as connection:
-            exclude = entry.get("excludeColumns") or []
-            return check_postgres(connection, selected_patterns(entry), exclude)
-    except SQLAlchemyError as exc:  # name the source, never the DSN
-        raise cli.CommandError(f"cannot check source {source!r}: {database_problem(exc)}") from None
+            return check_postgres(connection, patterns, exclude)
     finally:
         engine.dispose()

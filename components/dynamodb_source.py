@@ -37,6 +37,7 @@ from functions.common.runtime import TAG_PURPOSE, alarm_description
 
 STREAM_TIMEOUT_SECONDS = 300
 STREAM_MEMORY_MB = 1024
+EXPORT_ROLE = "dynamodb-export"  # the export converter: its function name, and the ARN its role may invoke
 EXPORT_TIMEOUT_SECONDS = 900  # the most Lambda allows: a large table's LOAD files, then the validator's wait
 EXPORT_MEMORY_MB = 3008
 EXPORT_RETENTION_DAYS = 7  # the export's own files, once converted
@@ -264,7 +265,7 @@ class DynamoDbCapture(pulumi.ComponentResource):
     def _export_converter(self) -> LambdaFunction:
         args = self._args
         return self._function(
-            "dynamodb-export",
+            EXPORT_ROLE,
             f"Writes the DynamoDB table exports of {self._source.name} as LOAD files, then their generation markers",
             bundle=build_bundle("dynamodb_export", ("common", "validator", "dynamodb_export"), vendored=POWERTOOLS),
             handler="functions.dynamodb_export.handler.handler",
@@ -317,7 +318,7 @@ class DynamoDbCapture(pulumi.ComponentResource):
 
     @property
     def _export_function_name(self) -> str:
-        return self._args.scope.naming.name(self._source.name, "dynamodb-export")
+        return self._args.scope.naming.name(self._source.name, EXPORT_ROLE)
 
     # --- wiring --------------------------------------------------------------------------------
 

@@ -337,16 +337,10 @@ class _Sandbox:
     def _preflight(self) -> None:
         """The source through ``cloudbridge preflight``'s own checks, as its stack entry configures it
         (its tables, its excludeColumns): a blocking failure stops the run before DMS starts."""
-        from cloudbridge.metadata import source_engine
-        from cloudbridge.preflight import check_postgres
+        from cloudbridge.preflight import checks_of
 
         patterns = [t for batch in self.source.table_sets for t in batch]
-        engine = source_engine(self.pg.dsn, 10)
-        try:
-            with engine.connect() as connection:
-                self.preflight = check_postgres(connection, patterns, self.source.exclude_columns)
-        finally:
-            engine.dispose()
+        self.preflight = checks_of(self.pg.dsn, patterns, self.source.exclude_columns, 10)
         blocking = [c.line() for c in self.preflight if not c.ok and c.blocking]
         if blocking:
             raise RuntimeError(f"source {SOURCE} is not ready for DMS: {'; '.join(blocking)}")
@@ -568,7 +562,7 @@ class _Sandbox:
             and report["reload"]["ok"]
             and not report["dmsApi"]["errors"]
             and report["exclusion"]["ok"]
-            and not [c for c in self.preflight if not c.ok and c.blocking]
+            and not report["preflight"]["blocking"]
             and report["dynamodb"]["ok"]
             and report["compaction"]["ok"]
         )
